@@ -1,0 +1,56 @@
+//! The Leptos application: the HTML shell, the router, one module per page,
+//! shared components, and thin server functions over `domain`.
+
+pub mod components;
+pub mod error;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode, StaticSegment,
+    components::{Route, Router, Routes},
+};
+
+pub use error::AppError;
+
+/// The HTML document every page is rendered into.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" class="h-full bg-slate-50">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <MetaTags/>
+            </head>
+            <body class="h-full font-sans text-slate-900 antialiased">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/switchboard.css"/>
+        <Title formatter=|text: String| {
+            if text.is_empty() { "Switchboard".to_owned() } else { format!("{text} · Switchboard") }
+        }/>
+        <Router>
+            <Routes fallback=pages::not_found::NotFound>
+                // Async: the status card is part of the first HTML, so the page
+                // is complete without JavaScript.
+                <Route path=StaticSegment("") view=pages::home::Home ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,83 @@
+//! The one error type of the domain layer. Each variant names what went wrong
+//! in domain terms; the HTTP layer and the server-function layer each map it once.
+
+use serde::{Deserialize, Serialize};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Error {
+    /// The thing asked for does not exist, or the caller may not know it exists.
+    #[error("{entity} not found")]
+    NotFound { entity: String },
+    /// The caller is known but may not do this.
+    #[error("forbidden: {message}")]
+    Forbidden { message: String },
+    /// The request is well formed but conflicts with the current state.
+    #[error("{message}")]
+    Conflict { code: String, message: String },
+    /// A field of the input is invalid.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// A dependency (the database, the broker) is not reachable right now.
+    #[error("service unavailable: {message}")]
+    Unavailable { message: String },
+    /// Something failed that the caller cannot fix. The details are logged
+    /// server-side under `reference`; only the reference goes to the client.
+    #[error("internal error (reference {reference})")]
+    Internal { reference: String },
+}
+
+impl Error {
+    pub fn not_found(entity: impl Into<String>) -> Self {
+        Self::NotFound { entity: entity.into() }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden { message: message.into() }
+    }
+
+    pub fn conflict(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Conflict { code: code.into(), message: message.into() }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid { field: field.into(), message: message.into() }
+    }
+
+    /// A stable, machine-readable code for API clients.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::NotFound { .. } => "not_found",
+            Self::Forbidden { .. } => "forbidden",
+            Self::Conflict { code, .. } => code,
+            Self::Invalid { .. } => "invalid",
+            Self::Unavailable { .. } => "unavailable",
+            Self::Internal { .. } => "internal",
+        }
+    }
+
+    /// Logs an unexpected failure with its context and returns the opaque
+    /// error that is safe to show a client.
+    #[cfg(feature = "server")]
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        tracing::error!(%reference, context, error = %err, "internal error");
+        Self::Internal { reference }
+    }
+}
+
+#[cfg(feature = "server")]
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                tracing::warn!(error = %err, "database unavailable");
+                Self::Unavailable { message: "the database is not reachable".into() }
+            }
+            sqlx::Error::RowNotFound => Self::not_found("record"),
+            _ => Self::internal("database", err),
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Configuration from environment variables, with defaults that work on one
+//! machine.
+
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`.
+    pub database_url: String,
+    /// `DATABASE_MAX_CONNECTIONS`.
+    pub database_max_connections: u32,
+    /// `LISTEN_ADDR`, else cargo-leptos' `LEPTOS_SITE_ADDR`.
+    pub listen_addr: SocketAddr,
+    /// `LOG`: a tracing filter such as `info` or `server=debug,info`.
+    pub log: String,
+    /// `LEPTOS_SITE_ROOT`: where the built WASM, JS and CSS live.
+    pub site_root: String,
+    /// `LEPTOS_ENV` (`DEV` or `PROD`). Production turns on `Secure` cookies
+    /// and turns off live reload.
+    pub production: bool,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/switchboard";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is not valid: {message}")]
+    Invalid { name: &'static str, message: String },
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads the configuration through `lookup`, so that tests need not touch
+    /// the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let listen = lookup("LISTEN_ADDR")
+            .or_else(|| lookup("LEPTOS_SITE_ADDR"))
+            .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        let listen_addr = listen.parse().map_err(|e| ConfigError::Invalid {
+            name: "LISTEN_ADDR",
+            message: format!("{listen:?} is not a socket address such as 127.0.0.1:3000 ({e})"),
+        })?;
+        let database_max_connections = match lookup("DATABASE_MAX_CONNECTIONS") {
+            None => 20,
+            Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| ConfigError::Invalid {
+                name: "DATABASE_MAX_CONNECTIONS",
+                message: format!("{v:?} is not a positive whole number"),
+            })?,
+        };
+        let production = match lookup("LEPTOS_ENV").as_deref().map(str::to_ascii_uppercase) {
+            None => false,
+            Some(v) if v == "PROD" || v == "PRODUCTION" => true,
+            Some(v) if v == "DEV" || v == "DEVELOPMENT" => false,
+            Some(v) => {
+                return Err(ConfigError::Invalid {
+                    name: "LEPTOS_ENV",
+                    message: format!("{v:?} is neither DEV nor PROD"),
+                });
+            }
+        };
+        Ok(Self {
+            database_url: lookup("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            database_max_connections,
+            listen_addr,
+            log: lookup("LOG").unwrap_or_else(|| "info".to_owned()),
+            site_root: lookup("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()),
+            production,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let pairs: Vec<(String, String)> =
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults_work_on_one_machine() {
+        let c = from(&[]).expect("defaults");
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.log, "info");
+        assert!(!c.production);
+    }
+
+    #[test]
+    fn listen_addr_wins_over_leptos_site_addr() {
+        let c =
+            from(&[("LISTEN_ADDR", "0.0.0.0:8080"), ("LEPTOS_SITE_ADDR", "127.0.0.1:4000")]).expect("config");
+        assert_eq!(c.listen_addr.to_string(), "0.0.0.0:8080");
+        let c = from(&[("LEPTOS_SITE_ADDR", "127.0.0.1:4000")]).expect("config");
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:4000");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = from(&[("LISTEN_ADDR", "localhost")]).expect_err("must fail").to_string();
+        assert!(err.starts_with("LISTEN_ADDR is not valid"), "{err}");
+        let err = from(&[("DATABASE_MAX_CONNECTIONS", "0")]).expect_err("must fail").to_string();
+        assert!(err.starts_with("DATABASE_MAX_CONNECTIONS"), "{err}");
+        let err = from(&[("LEPTOS_ENV", "staging")]).expect_err("must fail").to_string();
+        assert!(err.starts_with("LEPTOS_ENV"), "{err}");
+        assert!(from(&[("LEPTOS_ENV", "prod")]).expect("prod").production);
+    }
+}

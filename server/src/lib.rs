@@ -1,0 +1,10 @@
+//! The Switchboard server: configuration, startup and shutdown, the HTTP
+//! routes (SSR pages, server functions, health), and the subcommands.
+
+pub mod cli;
+pub mod config;
+pub mod health;
+pub mod startup;
+pub mod telemetry;
+
+pub use startup::{AppState, Application};

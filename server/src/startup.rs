@@ -1,0 +1,183 @@
+//! Building the application (pool, migrations, router, listener) and running
+//! it until a shutdown signal.
+
+use std::{net::SocketAddr, time::Duration};
+
+use app::{App, shell};
+use axum::{Router, extract::FromRef, routing::get};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+
+use crate::{config::Config, health};
+
+/// Everything a request handler may need. Cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub leptos_options: LeptosOptions,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    local_addr: SocketAddr,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot reach the database at {url}: {source}")]
+    Database { url: String, source: sqlx::Error },
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// How long `serve` and `migrate` wait for the database at start.
+const DATABASE_WAIT: Duration = Duration::from_secs(30);
+
+/// Connects to the database, waiting up to [`DATABASE_WAIT`] for it to come up,
+/// and applies the migrations.
+pub async fn connect_and_migrate(config: &Config) -> Result<PgPool, StartupError> {
+    let pool = domain::db::pool(&config.database_url, config.database_max_connections)
+        .map_err(|source| StartupError::Database { url: redact(&config.database_url), source })?;
+    let started = tokio::time::Instant::now();
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match domain::db::migrate(&pool).await {
+            Ok(()) => return Ok(pool),
+            Err(sqlx::migrate::MigrateError::Execute(source))
+                if is_connection_error(&source) && started.elapsed() < DATABASE_WAIT =>
+            {
+                tracing::warn!(error = %source, retry_in_ms = delay.as_millis() as u64, "database not reachable yet");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(sqlx::migrate::MigrateError::Execute(source)) if is_connection_error(&source) => {
+                return Err(StartupError::Database { url: redact(&config.database_url), source });
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
+fn is_connection_error(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_))
+}
+
+/// The database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{}@{}", &url[..scheme + 3], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Application {
+    /// Connects, migrates and binds, ready to [`run`](Self::run).
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let pool = connect_and_migrate(&config).await?;
+        Self::build_with_pool(config, pool).await
+    }
+
+    /// Binds with an existing pool (tests pass their own database).
+    pub async fn build_with_pool(config: Config, pool: PgPool) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .map_err(|source| StartupError::Listen { addr: config.listen_addr, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| StartupError::Listen { addr: config.listen_addr, source })?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name("switchboard")
+            .site_root(config.site_root.clone())
+            .site_pkg_dir("pkg")
+            .site_addr(local_addr)
+            .env(if config.production { Env::PROD } else { Env::DEV })
+            .build();
+        let state = AppState { pool, leptos_options };
+        Ok(Self { listener, router: router(state), local_addr })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
+    pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        tracing::info!(addr = %self.local_addr, "listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let pool = state.pool.clone();
+    let context = move || provide_context(pool.clone());
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Cancels the returned token on SIGINT or SIGTERM.
+pub fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = async {
+            if let Err(err) = tokio::signal::ctrl_c().await {
+                tracing::error!(error = %err, "cannot listen for SIGINT");
+                std::future::pending::<()>().await;
+            }
+        };
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+            () = term => tracing::info!("SIGTERM received, shutting down"),
+        }
+        trigger.cancel();
+    });
+    token
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_the_password_only() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u@h:5432/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+    }
+}

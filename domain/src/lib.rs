@@ -1,11 +1,30 @@
 //! The session core. The model types in this crate compile everywhere, WASM
 //! included; the `server` feature adds the PostgreSQL-backed operations that
-//! every client (REST, server functions, consumers) calls.
+//! every client (REST, server functions, consumers) calls. Each operation takes
+//! an explicit [`actor::Actor`], checks it, runs in one transaction, and writes
+//! its events to the outbox in that transaction.
 
+pub mod accounts;
+pub mod actor;
+pub mod agents;
+pub mod config;
+pub mod conversation;
+pub mod csat;
+pub mod customers;
 pub mod error;
+pub mod outbox;
+pub mod sessions;
+pub mod support_types;
 pub mod system;
+pub mod text;
+pub mod tokens;
+pub mod types;
 
 #[cfg(feature = "server")]
 pub mod db;
+#[cfg(feature = "server")]
+pub mod engine;
+#[cfg(feature = "server")]
+pub mod sla;
 
 pub use error::{Error, Result};

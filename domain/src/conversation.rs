@@ -1,0 +1,320 @@
+//! The conversation inside a session: messages (idempotent by client message
+//! id, paged by cursor), internal notes, and tags.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::types::*;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct Message {
+    pub id: i64,
+    pub session_id: SessionId,
+    pub sender_kind: SenderKind,
+    pub sender_agent_id: Option<AgentId>,
+    /// Plain text. Clients render it escaped.
+    pub body: String,
+    pub client_message_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SendMessage {
+    pub body: String,
+    /// Sending the same id twice stores one message and returns it.
+    pub client_message_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct Note {
+    pub id: i64,
+    pub session_id: SessionId,
+    pub author_id: AgentId,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct SessionTag {
+    pub tag_id: TagId,
+    pub name: String,
+    pub color: String,
+    pub source: TagSource,
+}
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+    use crate::{
+        Error, Result,
+        actor::Actor,
+        outbox::{self, topic},
+        sessions::{Lock, Page, Session, page_limit, paginate, visible},
+        text::{optional_text, required_text},
+    };
+    use serde_json::json;
+    use sqlx::{PgConnection, PgPool};
+
+    /// Stores a message, or returns the one already stored under the same
+    /// client message id (then `created` is false and no event is written).
+    pub(crate) async fn insert_message(
+        conn: &mut PgConnection,
+        session: &Session,
+        kind: SenderKind,
+        agent: Option<AgentId>,
+        body: &str,
+        client_message_id: Option<&str>,
+    ) -> Result<(Message, bool)> {
+        let inserted = sqlx::query_as::<_, Message>(
+            "INSERT INTO messages (session_id, sender_kind, sender_agent_id, body, client_message_id)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (session_id, client_message_id) DO NOTHING
+             RETURNING *",
+        )
+        .bind(session.id)
+        .bind(kind)
+        .bind(agent)
+        .bind(body)
+        .bind(client_message_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(message) = inserted else {
+            let existing = sqlx::query_as::<_, Message>(
+                "SELECT * FROM messages WHERE session_id = $1 AND client_message_id = $2",
+            )
+            .bind(session.id)
+            .bind(client_message_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            return Ok((existing, false));
+        };
+        outbox::record(
+            conn,
+            topic::MESSAGE_CREATED,
+            Some(session.account_id),
+            Some(session.id),
+            json!({ "session_id": session.id, "message_id": message.id, "sender_kind": kind,
+                    "sender_agent_id": agent, "body": message.body, "created_at": message.created_at }),
+        )
+        .await?;
+        Ok((message, true))
+    }
+
+    /// Sends a message into an open session. Customers write into their own
+    /// session; agents into sessions they own (supervisors into any in their
+    /// account). The owner's first reply stops the first-response clock.
+    pub async fn send(pool: &PgPool, actor: &Actor, id: SessionId, input: SendMessage) -> Result<Message> {
+        let body = required_text("body", &input.body, 10_000)?;
+        let client_id = optional_text("client_message_id", input.client_message_id.as_deref(), 100)?;
+        let mut tx = pool.begin().await?;
+        // A share lock keeps a concurrent resolve waiting for this message
+        // without making customers queue behind each other. Agents take the
+        // update lock: their first reply also updates the session row.
+        let lock = if actor.agent_id().is_some() { Lock::Update } else { Lock::Share };
+        let session = visible(&mut tx, actor, id, lock).await?;
+        if let Some(cid) = &client_id {
+            let existing = sqlx::query_as::<_, Message>(
+                "SELECT * FROM messages WHERE session_id = $1 AND client_message_id = $2",
+            )
+            .bind(id)
+            .bind(cid)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(existing) = existing {
+                return Ok(existing);
+            }
+        }
+        if !session.status.is_open() {
+            return Err(Error::conflict(
+                "session_closed",
+                format!("the session is {}; reopen it to write again", session.status),
+            ));
+        }
+        let (kind, agent) = match actor {
+            Actor::Customer(_) => (SenderKind::Customer, None),
+            Actor::System => (SenderKind::System, None),
+            Actor::Agent(a) => {
+                if session.owner_id != Some(a.id) && !actor.supervises(session.account_id) {
+                    return Err(Error::forbidden("only the session's owner may reply; take or be assigned the session first"));
+                }
+                (if a.role == Role::Bot { SenderKind::Bot } else { SenderKind::Agent }, Some(a.id))
+            }
+        };
+        let (message, created) = insert_message(&mut tx, &session, kind, agent, &body, client_id.as_deref()).await?;
+        if created && agent.is_some() && agent == session.owner_id {
+            sqlx::query!(
+                "UPDATE assignments SET responded_at = $2 WHERE session_id = $1 AND ended_at IS NULL AND responded_at IS NULL",
+                id.0,
+                message.created_at
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query!(
+                "UPDATE sessions SET first_response_at = $2 WHERE id = $1 AND first_response_at IS NULL",
+                id.0,
+                message.created_at
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(message)
+    }
+
+    /// Messages newest first; `before` is the cursor (a message id) from the
+    /// previous page.
+    pub async fn history(
+        pool: &PgPool,
+        actor: &Actor,
+        id: SessionId,
+        before: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<Message>> {
+        let limit = page_limit(limit)?;
+        let before = before
+            .map(|c| c.parse::<i64>().map_err(|_| Error::invalid("cursor", "not a cursor returned by this API")))
+            .transpose()?;
+        let mut conn = pool.acquire().await?;
+        visible(&mut conn, actor, id, Lock::None).await?;
+        let rows = sqlx::query_as::<_, Message>(
+            "SELECT * FROM messages WHERE session_id = $1 AND ($2::bigint IS NULL OR id < $2)
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(id)
+        .bind(before)
+        .bind(limit + 1)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(paginate(rows, limit, |m| m.id.to_string()))
+    }
+
+    fn require_agent(actor: &Actor) -> Result<AgentId> {
+        actor.agent_id().ok_or_else(|| Error::forbidden("notes and tags are for agents"))
+    }
+
+    /// Internal notes, visible to agents only.
+    pub async fn add_note(pool: &PgPool, actor: &Actor, id: SessionId, body: &str) -> Result<Note> {
+        let author = require_agent(actor)?;
+        let body = required_text("body", body, 10_000)?;
+        let mut tx = pool.begin().await?;
+        let session = visible(&mut tx, actor, id, Lock::None).await?;
+        let note = sqlx::query_as::<_, Note>(
+            "INSERT INTO notes (session_id, author_id, body) VALUES ($1, $2, $3) RETURNING *",
+        )
+        .bind(id)
+        .bind(author)
+        .bind(&body)
+        .fetch_one(&mut *tx)
+        .await?;
+        outbox::record(
+            &mut tx,
+            topic::NOTE_ADDED,
+            Some(session.account_id),
+            Some(id),
+            json!({ "session_id": id, "note_id": note.id, "author_id": author }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(note)
+    }
+
+    pub async fn notes(pool: &PgPool, actor: &Actor, id: SessionId) -> Result<Vec<Note>> {
+        require_agent(actor)?;
+        let mut conn = pool.acquire().await?;
+        visible(&mut conn, actor, id, Lock::None).await?;
+        Ok(sqlx::query_as::<_, Note>("SELECT * FROM notes WHERE session_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?)
+    }
+
+    pub async fn tags(pool: &PgPool, actor: &Actor, id: SessionId) -> Result<Vec<SessionTag>> {
+        require_agent(actor)?;
+        let mut conn = pool.acquire().await?;
+        visible(&mut conn, actor, id, Lock::None).await?;
+        session_tags(&mut conn, id).await
+    }
+
+    async fn session_tags(conn: &mut PgConnection, id: SessionId) -> Result<Vec<SessionTag>> {
+        Ok(sqlx::query_as::<_, SessionTag>(
+            "SELECT t.id AS tag_id, t.name::text AS name, t.color, st.source
+             FROM session_tags st JOIN tags t ON t.id = st.tag_id
+             WHERE st.session_id = $1 ORDER BY t.name",
+        )
+        .bind(id)
+        .fetch_all(conn)
+        .await?)
+    }
+
+    /// Tags a session by tag name, creating the tag in the account if it is
+    /// new. Tagging twice is a no-op.
+    pub async fn tag(
+        pool: &PgPool,
+        actor: &Actor,
+        id: SessionId,
+        name: &str,
+        source: TagSource,
+    ) -> Result<Vec<SessionTag>> {
+        if source == TagSource::Manual {
+            require_agent(actor)?;
+        }
+        let name = crate::config::validate_tag_name(name)?;
+        let mut tx = pool.begin().await?;
+        let session = visible(&mut tx, actor, id, Lock::None).await?;
+        let tag_id = crate::config::ensure_tag(&mut tx, session.account_id, &name).await?;
+        let added = sqlx::query!(
+            "INSERT INTO session_tags (session_id, tag_id, source, added_by) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+            id.0,
+            tag_id.0,
+            source.as_str(),
+            actor.agent_id().map(|a| a.0)
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if added > 0 {
+            outbox::record(
+                &mut tx,
+                topic::SESSION_TAGGED,
+                Some(session.account_id),
+                Some(id),
+                json!({ "session_id": id, "tag_id": tag_id, "name": name, "source": source }),
+            )
+            .await?;
+        }
+        let tags = session_tags(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(tags)
+    }
+
+    pub async fn untag(pool: &PgPool, actor: &Actor, id: SessionId, tag_id: TagId) -> Result<Vec<SessionTag>> {
+        require_agent(actor)?;
+        let mut tx = pool.begin().await?;
+        let session = visible(&mut tx, actor, id, Lock::None).await?;
+        let removed = sqlx::query!("DELETE FROM session_tags WHERE session_id = $1 AND tag_id = $2", id.0, tag_id.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed == 0 {
+            return Err(Error::not_found("tag on this session"));
+        }
+        outbox::record(
+            &mut tx,
+            topic::SESSION_UNTAGGED,
+            Some(session.account_id),
+            Some(id),
+            json!({ "session_id": id, "tag_id": tag_id }),
+        )
+        .await?;
+        let tags = session_tags(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(tags)
+    }
+}

@@ -1,0 +1,243 @@
+//! The assignment engine. A queued session goes to an eligible agent by its
+//! type's strategy:
+//!
+//! - **round robin**: the eligible agent least recently assigned;
+//! - **least loaded**: the lowest active/limit ratio, ties to the least
+//!   recently assigned;
+//! - **preferred agent** (before either): the customer's preferred agent if
+//!   eligible; otherwise the session waits up to the type's bound, then falls
+//!   back;
+//! - **bot first**: the type's bot takes the session first; after a handoff
+//!   (or if the bot is unavailable) humans get it by round robin;
+//! - **manual**: never auto-assigned; agents pick from the queue.
+//!
+//! Eligible means online, active, serving the type, under the limit, and not
+//! the agent the session was just taken from. Rows are locked with
+//! `FOR UPDATE SKIP LOCKED`, so parallel engines (one per node) never block
+//! each other or double-assign; the database constraints have the last word.
+//!
+//! [`run`] wakes on the database's `switchboard_assignment` notifications
+//! (session queued, agent online, capacity freed, skill added) and sweeps
+//! periodically as the safety net, also running the SLA timers.
+
+use std::time::Duration;
+
+use sqlx::{PgConnection, PgPool, postgres::PgListener};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    Result,
+    sessions::{self, Lock},
+    types::*,
+};
+
+pub const CHANNEL: &str = "switchboard_assignment";
+
+/// Tries to assign one queued session. `None` when it stays queued (manual
+/// routing, nobody eligible, waiting for the preferred agent, or another
+/// engine holds it).
+pub async fn assign_one(pool: &PgPool, id: SessionId) -> Result<Option<AgentId>> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query!(
+        r#"SELECT s.support_type_id, s.account_id, s.previous_owner_id, s.tier,
+                  s.queued_at + make_interval(secs => t.preferred_wait_secs) > now() AS "within_preferred_wait!",
+                  t.routing AS "routing: Routing", t.bot_agent_id, c.preferred_agent_id
+           FROM sessions s
+           JOIN support_types t ON t.id = s.support_type_id
+           JOIN customers c ON c.id = s.customer_id
+           WHERE s.id = $1 AND s.status = 'queued'
+           FOR UPDATE OF s SKIP LOCKED"#,
+        id.0
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let type_id = SupportTypeId(row.support_type_id);
+    let previous = row.previous_owner_id.map(AgentId);
+
+    let mut pick = None;
+    if row.routing == Routing::Manual {
+        return Ok(None);
+    }
+    if row.routing == Routing::BotFirst
+        && let Some(bot) = row.bot_agent_id.map(AgentId)
+        && !has_had(&mut tx, id, bot).await?
+    {
+        pick = lock_if_eligible(&mut tx, bot, row.account_id, None, row.tier).await?;
+    }
+    if pick.is_none()
+        && let Some(preferred) = row.preferred_agent_id.map(AgentId)
+        && Some(preferred) != previous
+    {
+        pick = lock_if_eligible(&mut tx, preferred, row.account_id, Some(type_id), row.tier).await?;
+        if pick.is_none() && row.within_preferred_wait {
+            return Ok(None);
+        }
+    }
+    if pick.is_none() {
+        pick = pick_by_strategy(&mut tx, type_id, row.routing, previous, row.tier).await?;
+    }
+    let Some(agent) = pick else { return Ok(None) };
+    let session = sessions::load(&mut tx, id, Lock::None).await?;
+    sessions::give(&mut tx, &session, agent, AssignReason::Auto, None).await?;
+    tx.commit().await?;
+    tracing::debug!(session = %id, agent = %agent, "assigned");
+    Ok(Some(agent))
+}
+
+async fn has_had(conn: &mut PgConnection, session: SessionId, agent: AgentId) -> Result<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM assignments WHERE session_id = $1 AND agent_id = $2) AS "had!""#,
+        session.0,
+        agent.0
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Locks `agent` if it can take a session now. With `serves`, it must have
+/// that skill (the type's own bot needs none).
+async fn lock_if_eligible(
+    conn: &mut PgConnection,
+    agent: AgentId,
+    account: uuid::Uuid,
+    serves: Option<SupportTypeId>,
+    tier: Option<i16>,
+) -> Result<Option<AgentId>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT a.id AS "id: AgentId" FROM agents a
+           WHERE a.id = $1 AND a.account_id = $2 AND a.presence = 'online' AND a.deactivated_at IS NULL
+             AND a.active_count < a.max_concurrent
+             AND ($3::uuid IS NULL OR EXISTS (
+                   SELECT 1 FROM agent_skills k WHERE k.agent_id = a.id AND k.support_type_id = $3
+                     AND ($4::smallint IS NULL OR k.tier IS NULL OR k.tier >= $4)))
+           FOR UPDATE OF a SKIP LOCKED"#,
+        agent.0,
+        account,
+        serves.map(|s| s.0),
+        tier
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+async fn pick_by_strategy(
+    conn: &mut PgConnection,
+    type_id: SupportTypeId,
+    routing: Routing,
+    exclude: Option<AgentId>,
+    tier: Option<i16>,
+) -> Result<Option<AgentId>> {
+    let least_loaded = routing == Routing::LeastLoaded;
+    Ok(sqlx::query_scalar!(
+        r#"SELECT a.id AS "id: AgentId"
+           FROM agent_skills k JOIN agents a ON a.id = k.agent_id
+           WHERE k.support_type_id = $1 AND a.role <> 'bot' AND a.presence = 'online'
+             AND a.deactivated_at IS NULL AND a.active_count < a.max_concurrent
+             AND a.id IS DISTINCT FROM $2
+             AND ($4::smallint IS NULL OR k.tier IS NULL OR k.tier >= $4)
+           ORDER BY CASE WHEN $3 THEN a.active_count::float8 / a.max_concurrent ELSE 0 END,
+                    a.last_assigned_at NULLS FIRST, a.id
+           LIMIT 1
+           FOR UPDATE OF a SKIP LOCKED"#,
+        type_id.0,
+        exclude.map(|e| e.0),
+        least_loaded,
+        tier
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Assigns every queued session that can be assigned now, highest priority
+/// and longest waiting first. Returns how many were assigned.
+pub async fn run_pass(pool: &PgPool) -> Result<usize> {
+    const BATCH: i64 = 100;
+    let mut total = 0;
+    loop {
+        // Only sessions whose type has someone with room right now.
+        let candidates = sqlx::query_scalar!(
+            r#"SELECT s.id AS "id: SessionId" FROM sessions s
+               JOIN support_types t ON t.id = s.support_type_id
+               WHERE s.status = 'queued' AND t.routing <> 'manual'
+                 AND (EXISTS (SELECT 1 FROM agent_skills k JOIN agents a ON a.id = k.agent_id
+                              WHERE k.support_type_id = t.id AND a.presence = 'online'
+                                AND a.deactivated_at IS NULL AND a.active_count < a.max_concurrent)
+                      OR EXISTS (SELECT 1 FROM agents b WHERE b.id = t.bot_agent_id AND b.presence = 'online'
+                                   AND b.active_count < b.max_concurrent))
+               ORDER BY s.priority DESC, s.queued_at
+               LIMIT $1"#,
+            BATCH
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut assigned = 0;
+        for id in &candidates {
+            if assign_one(pool, *id).await?.is_some() {
+                assigned += 1;
+            }
+        }
+        total += assigned;
+        if assigned == 0 || (candidates.len() as i64) < BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// Runs the engine until `shutdown`: a pass on every notification and every
+/// `sweep` interval (which also runs the SLA timers). Errors are logged and the
+/// loop goes on; a lost listener connection is re-established with backoff.
+pub async fn run(pool: PgPool, sweep: Duration, shutdown: CancellationToken) {
+    let mut backoff = Duration::from_millis(100);
+    while !shutdown.is_cancelled() {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(mut l) => match l.listen(CHANNEL).await {
+                Ok(()) => l,
+                Err(err) => {
+                    tracing::warn!(error = %err, "engine cannot LISTEN; retrying");
+                    sleep_or_stop(&shutdown, &mut backoff).await;
+                    continue;
+                }
+            },
+            Err(err) => {
+                tracing::warn!(error = %err, "engine cannot connect; retrying");
+                sleep_or_stop(&shutdown, &mut backoff).await;
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(100);
+        let mut sweep_timer = tokio::time::interval(sweep);
+        sweep_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let swept = tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = sweep_timer.tick() => true,
+                n = listener.recv() => match n {
+                    Ok(_) => {
+                        // Coalesce a burst of notifications into one pass.
+                        while listener.next_buffered().is_some() {}
+                        false
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "engine listener lost; reconnecting");
+                        break;
+                    }
+                },
+            };
+            if swept && let Err(err) = crate::sla::run_due(&pool).await {
+                tracing::error!(error = %err, "SLA sweep failed");
+            }
+            if let Err(err) = run_pass(&pool).await {
+                tracing::error!(error = %err, "assignment pass failed");
+            }
+        }
+    }
+}
+
+async fn sleep_or_stop(shutdown: &CancellationToken, backoff: &mut Duration) {
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        () = tokio::time::sleep(*backoff) => {}
+    }
+    *backoff = (*backoff * 2).min(Duration::from_secs(10));
+}

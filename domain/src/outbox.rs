@@ -1,0 +1,82 @@
+//! Domain events. Each operation writes its events here in its own
+//! transaction, so an event exists if and only if its change committed
+//! (invariant 3). The relay publishes them to RabbitMQ or in-process.
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::{AccountId, SessionId};
+
+/// The event names (routing keys) the session core emits.
+pub mod topic {
+    pub const SESSION_OPENED: &str = "session.opened";
+    pub const SESSION_ASSIGNED: &str = "session.assigned";
+    pub const SESSION_REASSIGNED: &str = "session.reassigned";
+    pub const SESSION_ESCALATED: &str = "session.escalated";
+    pub const SESSION_RESOLVED: &str = "session.resolved";
+    pub const SESSION_REOPENED: &str = "session.reopened";
+    pub const SESSION_ABANDONED: &str = "session.abandoned";
+    pub const MESSAGE_CREATED: &str = "message.created";
+    pub const NOTE_ADDED: &str = "note.added";
+    pub const SESSION_TAGGED: &str = "session.tagged";
+    pub const SESSION_UNTAGGED: &str = "session.untagged";
+    pub const CSAT_SUBMITTED: &str = "csat.submitted";
+    pub const AGENT_CREATED: &str = "agent.created";
+    pub const AGENT_UPDATED: &str = "agent.updated";
+    pub const AGENT_PRESENCE: &str = "agent.presence_changed";
+    pub const CONFIG_CHANGED: &str = "config.changed";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: i64,
+    pub event_id: uuid::Uuid,
+    pub topic: String,
+    pub account_id: Option<AccountId>,
+    pub session_id: Option<SessionId>,
+    pub payload: serde_json::Value,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+    use sqlx::PgConnection;
+
+    /// Writes one event inside the caller's transaction.
+    pub async fn record(
+        conn: &mut PgConnection,
+        topic: &str,
+        account_id: Option<AccountId>,
+        session_id: Option<SessionId>,
+        payload: serde_json::Value,
+    ) -> crate::Result<()> {
+        sqlx::query!(
+            "INSERT INTO outbox (topic, account_id, session_id, payload) VALUES ($1, $2, $3, $4)",
+            topic,
+            account_id.map(|a| a.0),
+            session_id.map(|s| s.0),
+            payload
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Events after `after_id`, oldest first (tests, replay).
+    pub async fn since(pool: &sqlx::PgPool, after_id: i64, limit: i64) -> crate::Result<Vec<Event>> {
+        let rows = sqlx::query_as!(
+            Event,
+            r#"SELECT id, event_id, topic, account_id AS "account_id: AccountId",
+                      session_id AS "session_id: SessionId", payload, created_at
+               FROM outbox WHERE id > $1 ORDER BY id LIMIT $2"#,
+            after_id,
+            limit
+        )
+        .fetch_all(pool)
+        .await?;
+        Ok(rows)
+    }
+}

@@ -1,0 +1,756 @@
+//! Support sessions and their lifecycle: open, get, list, assign, reassign
+//! (the handoff call), escalate, resolve, reopen, abandon.
+//!
+//! ```text
+//!            assign                resolve
+//!  queued ───────────▶ active ─────────────▶ resolved
+//!    ▲  ▲                │  reassign(queue/type)   │
+//!    │  └────────────────┘                         │ reopen
+//!    │                                             ▼
+//!    └──────────────────────────────────────── (queued)
+//!  queued|active ── abandon ──▶ abandoned ── reopen ──▶ queued
+//! ```
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::types::*;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct Session {
+    pub id: SessionId,
+    pub account_id: AccountId,
+    pub support_type_id: SupportTypeId,
+    pub customer_id: CustomerId,
+    pub owner_id: Option<AgentId>,
+    pub previous_owner_id: Option<AgentId>,
+    pub status: SessionStatus,
+    pub priority: i32,
+    pub tier: Option<i16>,
+    pub project_ref: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub queued_at: DateTime<Utc>,
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_by_id: Option<AgentId>,
+    pub resolution_reason_id: Option<ReasonId>,
+    pub escalated_at: Option<DateTime<Utc>>,
+    pub escalation_count: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Who the session is for. With an `external_ref` the customer is looked up
+/// (and updated) in the type's account; otherwise a new customer is created.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CustomerInput {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub external_ref: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpenSession {
+    /// The support type, by slug.
+    pub support_type: String,
+    #[serde(default)]
+    pub customer: CustomerInput,
+    /// The customer's first message, if any.
+    pub message: Option<String>,
+    pub project_ref: Option<String>,
+    #[serde(default)]
+    pub priority: i32,
+}
+
+/// Where `reassign` sends a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReassignTarget {
+    /// To this agent, who must serve the session's type, be online and have room.
+    Agent { agent_id: AgentId },
+    /// Into this support type's queue (same account).
+    SupportType { support_type_id: SupportTypeId },
+    /// Back into the current type's queue, for the engine to route.
+    Queue,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionFilter {
+    pub status: Option<SessionStatus>,
+    pub support_type_id: Option<SupportTypeId>,
+    pub owner_id: Option<AgentId>,
+    pub account_id: Option<AccountId>,
+    pub customer_id: Option<CustomerId>,
+    /// Only queued sessions of the types the caller serves.
+    #[serde(default)]
+    pub queue: bool,
+}
+
+/// One page of a list, newest first, with the cursor for the next page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+pub const MAX_PAGE: i64 = 200;
+
+pub fn page_limit(limit: Option<i64>) -> crate::Result<i64> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(_) => Err(crate::Error::invalid("limit", format!("must be between 1 and {MAX_PAGE}"))),
+    }
+}
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+    use crate::{
+        Error, Result,
+        actor::Actor,
+        outbox::{self, topic},
+        text::{optional_text, required_text},
+    };
+    use serde_json::json;
+    use sqlx::{PgConnection, PgPool};
+
+    /// How [`load`] locks the session row for the rest of the transaction.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum Lock {
+        None,
+        /// Many may hold it (senders); it keeps the status from changing.
+        Share,
+        /// Exclusive: lifecycle changes.
+        Update,
+    }
+
+    pub(crate) async fn load(conn: &mut PgConnection, id: SessionId, lock: Lock) -> Result<Session> {
+        let sql = match lock {
+            Lock::None => "SELECT * FROM sessions WHERE id = $1",
+            Lock::Share => "SELECT * FROM sessions WHERE id = $1 FOR SHARE",
+            Lock::Update => "SELECT * FROM sessions WHERE id = $1 FOR UPDATE",
+        };
+        sqlx::query_as::<_, Session>(sql).bind(id).fetch_optional(conn).await?.ok_or_else(|| Error::not_found("session"))
+    }
+
+    /// Whether `actor` may see `session`. Not seeing it means "not found".
+    pub(crate) async fn can_see(conn: &mut PgConnection, actor: &Actor, session: &Session) -> Result<bool> {
+        Ok(match actor {
+            Actor::System => true,
+            Actor::Customer(c) => c.session_id == session.id,
+            Actor::Agent(a) => {
+                if actor.supervises(session.account_id) {
+                    true
+                } else if a.account_id != Some(session.account_id) {
+                    false
+                } else if session.owner_id == Some(a.id) {
+                    true
+                } else {
+                    sqlx::query_scalar!(
+                        r#"SELECT EXISTS (SELECT 1 FROM agent_skills
+                                          WHERE agent_id = $1 AND support_type_id = $2) AS "serves!""#,
+                        a.id.0,
+                        session.support_type_id.0
+                    )
+                    .fetch_one(&mut *conn)
+                    .await?
+                }
+            }
+        })
+    }
+
+    /// Loads a session the actor may see (locked when `lock`), or "not found".
+    pub(crate) async fn visible(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        id: SessionId,
+        lock: Lock,
+    ) -> Result<Session> {
+        let session = load(conn, id, lock).await?;
+        if can_see(conn, actor, &session).await? { Ok(session) } else { Err(Error::not_found("session")) }
+    }
+
+    /// Owner, supervisors and admins of the account, and the system may act
+    /// on an assigned session; others may only look.
+    fn require_owner_or_supervisor(actor: &Actor, session: &Session, what: &str) -> Result<()> {
+        if actor.supervises(session.account_id) || (actor.agent_id().is_some() && actor.agent_id() == session.owner_id)
+        {
+            Ok(())
+        } else {
+            Err(Error::forbidden(format!("only the session's owner or a supervisor may {what} it")))
+        }
+    }
+
+    fn require_open(session: &Session) -> Result<()> {
+        if session.status.is_open() {
+            Ok(())
+        } else {
+            Err(Error::conflict("session_closed", format!("the session is {}", session.status)))
+        }
+    }
+
+    pub async fn get(pool: &PgPool, actor: &Actor, id: SessionId) -> Result<Session> {
+        let mut conn = pool.acquire().await?;
+        visible(&mut conn, actor, id, Lock::None).await
+    }
+
+    /// Opens a session for a customer and queues it. The assignment engine is
+    /// woken by the database (NOTIFY) when the transaction commits.
+    pub async fn open(pool: &PgPool, actor: &Actor, input: OpenSession) -> Result<(Session, CustomerId)> {
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("a customer session cannot open another session"));
+        }
+        let message = optional_text("message", input.message.as_deref(), 10_000)?;
+        let project_ref = optional_text("project_ref", input.project_ref.as_deref(), 200)?;
+        let name = optional_text("customer.name", input.customer.name.as_deref(), 200)?;
+        let email = optional_text("customer.email", input.customer.email.as_deref(), 254)?;
+        if let Some(e) = &email {
+            crate::text::validate_email("customer.email", e)?;
+        }
+        let external_ref = optional_text("customer.external_ref", input.customer.external_ref.as_deref(), 200)?;
+        if !(0..=1000).contains(&input.priority) {
+            return Err(Error::invalid("priority", "must be between 0 and 1000"));
+        }
+        let slug = required_text("support_type", &input.support_type, 63)?;
+
+        let mut tx = pool.begin().await?;
+        let ty = sqlx::query!(
+            r#"SELECT id AS "id: SupportTypeId", account_id AS "account_id: AccountId", archived_at
+               FROM support_types WHERE slug = $1::text::citext"#,
+            slug
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .filter(|t| actor.in_account(t.account_id))
+        .ok_or_else(|| Error::invalid("support_type", format!("no support type {slug:?}")))?;
+        if ty.archived_at.is_some() {
+            return Err(Error::conflict("support_type_archived", format!("support type {slug:?} is archived")));
+        }
+
+        let customer_id = match &external_ref {
+            Some(ext) => {
+                sqlx::query_scalar!(
+                    r#"INSERT INTO customers (account_id, name, email, external_ref)
+                       VALUES ($1, $2, $3::text::citext, $4)
+                       ON CONFLICT (account_id, external_ref) DO UPDATE
+                         SET name = COALESCE(EXCLUDED.name, customers.name),
+                             email = COALESCE(EXCLUDED.email, customers.email)
+                       RETURNING id AS "id: CustomerId""#,
+                    ty.account_id.0,
+                    name,
+                    email,
+                    ext
+                )
+                .fetch_one(&mut *tx)
+                .await?
+            }
+            None => {
+                sqlx::query_scalar!(
+                    r#"INSERT INTO customers (account_id, name, email) VALUES ($1, $2, $3::text::citext)
+                       RETURNING id AS "id: CustomerId""#,
+                    ty.account_id.0,
+                    name,
+                    email
+                )
+                .fetch_one(&mut *tx)
+                .await?
+            }
+        };
+
+        let session = sqlx::query_as::<_, Session>(
+            "INSERT INTO sessions (account_id, support_type_id, customer_id, project_ref, priority)
+             VALUES ($1, $2, $3, $4, $5) RETURNING *",
+        )
+        .bind(ty.account_id)
+        .bind(ty.id)
+        .bind(customer_id)
+        .bind(&project_ref)
+        .bind(input.priority)
+        .fetch_one(&mut *tx)
+        .await?;
+        outbox::record(
+            &mut tx,
+            topic::SESSION_OPENED,
+            Some(session.account_id),
+            Some(session.id),
+            json!({ "session_id": session.id, "support_type_id": session.support_type_id,
+                    "customer_id": customer_id, "project_ref": project_ref }),
+        )
+        .await?;
+        if let Some(body) = message {
+            crate::conversation::insert_message(&mut tx, &session, SenderKind::Customer, None, &body, None).await?;
+        }
+        tx.commit().await?;
+        Ok((session, customer_id))
+    }
+
+    /// Lists sessions the caller may see, newest first, by cursor.
+    pub async fn list(
+        pool: &PgPool,
+        actor: &Actor,
+        filter: SessionFilter,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<Session>> {
+        let limit = page_limit(limit)?;
+        let cursor = cursor.map(decode_cursor).transpose()?;
+        let (account, agent_scope) = match actor {
+            Actor::Customer(_) => return Err(Error::forbidden("customers cannot list sessions")),
+            Actor::System => (filter.account_id, None),
+            Actor::Agent(a) => match a.account_id {
+                None => (filter.account_id, None),
+                Some(own) => {
+                    if filter.account_id.is_some_and(|f| f != own) {
+                        return Err(Error::not_found("account"));
+                    }
+                    let restricted = !actor.supervises(own) || filter.queue;
+                    (Some(own), restricted.then_some(a.id))
+                }
+            },
+        };
+        if filter.queue && agent_scope.is_none() && filter.status.is_some_and(|s| s != SessionStatus::Queued) {
+            return Err(Error::invalid("status", "the queue holds queued sessions only"));
+        }
+        let status = if filter.queue { Some(SessionStatus::Queued) } else { filter.status };
+        let rows = sqlx::query_as::<_, Session>(
+            "SELECT s.* FROM sessions s
+             WHERE ($1::uuid IS NULL OR s.account_id = $1)
+               AND ($2::text IS NULL OR s.status = $2)
+               AND ($3::uuid IS NULL OR s.support_type_id = $3)
+               AND ($4::uuid IS NULL OR s.owner_id = $4)
+               AND ($5::uuid IS NULL OR s.customer_id = $5)
+               AND ($6::uuid IS NULL OR s.owner_id = $6 OR EXISTS (
+                     SELECT 1 FROM agent_skills k WHERE k.agent_id = $6 AND k.support_type_id = s.support_type_id))
+               AND ($7::timestamptz IS NULL OR (s.created_at, s.id) < ($7, $8))
+             ORDER BY s.created_at DESC, s.id DESC
+             LIMIT $9",
+        )
+        .bind(account)
+        .bind(status.map(SessionStatus::as_str))
+        .bind(filter.support_type_id)
+        .bind(filter.owner_id)
+        .bind(filter.customer_id)
+        .bind(agent_scope)
+        .bind(cursor.map(|c| c.0))
+        .bind(cursor.map(|c| c.1))
+        .bind(limit + 1)
+        .fetch_all(pool)
+        .await?;
+        Ok(paginate(rows, limit, |s| encode_cursor(s.created_at, s.id.0)))
+    }
+
+    pub(crate) fn paginate<T>(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Page<T> {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().map(cursor_of) } else { None };
+        Page { items: rows, next_cursor }
+    }
+
+    fn encode_cursor(at: DateTime<Utc>, id: uuid::Uuid) -> String {
+        format!("{}_{}", at.timestamp_micros(), id.simple())
+    }
+
+    fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, uuid::Uuid)> {
+        let bad = || Error::invalid("cursor", "not a cursor returned by this API");
+        let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
+        let at = DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?;
+        Ok((at, uuid::Uuid::parse_str(id).map_err(|_| bad())?))
+    }
+
+    /// Gives a queued session to an agent. Agents may pick for themselves from
+    /// the queue of a type they serve (manual routing); supervisors may give
+    /// it to any agent who serves the type.
+    pub async fn assign(pool: &PgPool, actor: &Actor, id: SessionId, agent_id: Option<AgentId>) -> Result<Session> {
+        let mut tx = pool.begin().await?;
+        let session = visible(&mut tx, actor, id, Lock::Update).await?;
+        let agent_id = agent_id.or(actor.agent_id()).ok_or_else(|| Error::invalid("agent_id", "name the agent"))?;
+        if Some(agent_id) != actor.agent_id() && !actor.supervises(session.account_id) {
+            return Err(Error::forbidden("only a supervisor may assign a session to someone else"));
+        }
+        if session.status != SessionStatus::Queued {
+            return Err(Error::conflict(
+                "session_not_queued",
+                format!("only a queued session can be assigned; this one is {}", session.status),
+            ));
+        }
+        check_can_take(&mut tx, &session, agent_id).await?;
+        let session = give(&mut tx, &session, agent_id, AssignReason::Manual, actor.agent_id()).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    /// The receiving agent must be active, in the account, serve the type,
+    /// be online, and have room.
+    async fn check_can_take(conn: &mut PgConnection, session: &Session, agent_id: AgentId) -> Result<()> {
+        let agent = sqlx::query!(
+            r#"SELECT a.account_id, a.presence, a.active_count, a.max_concurrent, a.deactivated_at,
+                      EXISTS (SELECT 1 FROM agent_skills k WHERE k.agent_id = a.id AND k.support_type_id = $2) AS "serves!"
+               FROM agents a WHERE a.id = $1"#,
+            agent_id.0,
+            session.support_type_id.0
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        .filter(|a| a.account_id == Some(session.account_id.0) && a.deactivated_at.is_none())
+        .ok_or_else(|| Error::invalid("agent_id", "no such agent in this account"))?;
+        if !agent.serves {
+            return Err(Error::conflict("agent_lacks_skill", "the agent does not serve this session's support type"));
+        }
+        if agent.presence != "online" {
+            return Err(Error::conflict("agent_unavailable", format!("the agent is {}", agent.presence)));
+        }
+        if agent.active_count >= agent.max_concurrent {
+            return Err(Error::conflict("agent_at_capacity", "the agent has no room for another session"));
+        }
+        Ok(())
+    }
+
+    /// Makes `agent_id` the owner of a queued session: opens an assignment
+    /// (the trigger counts it against the agent's limit) and activates the
+    /// session. The caller holds the session's row lock.
+    pub(crate) async fn give(
+        conn: &mut PgConnection,
+        session: &Session,
+        agent_id: AgentId,
+        reason: AssignReason,
+        by: Option<AgentId>,
+    ) -> Result<Session> {
+        sqlx::query!(
+            "INSERT INTO assignments (session_id, agent_id, reason, assigned_by) VALUES ($1, $2, $3, $4)",
+            session.id.0,
+            agent_id.0,
+            reason.as_str(),
+            by.map(|b| b.0)
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(capacity_error)?;
+        sqlx::query!("UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = $1", agent_id.0)
+            .execute(&mut *conn)
+            .await?;
+        let updated = sqlx::query_as::<_, Session>(
+            "UPDATE sessions SET status = 'active', owner_id = $2, assigned_at = now(), updated_at = now()
+             WHERE id = $1 RETURNING *",
+        )
+        .bind(session.id)
+        .bind(agent_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        outbox::record(
+            conn,
+            topic::SESSION_ASSIGNED,
+            Some(session.account_id),
+            Some(session.id),
+            json!({ "session_id": session.id, "agent_id": agent_id, "reason": reason,
+                    "previous_owner_id": session.owner_id.or(session.previous_owner_id), "by": by }),
+        )
+        .await?;
+        Ok(updated)
+    }
+
+    /// The limit CHECK is the last word on capacity; say so in domain terms.
+    pub(crate) fn capacity_error(err: sqlx::Error) -> Error {
+        match err.as_database_error().and_then(|e| e.constraint()) {
+            Some("agents_within_limit") => Error::conflict("agent_at_capacity", "the agent has no room for another session"),
+            Some("assignments_one_open_per_session") => {
+                Error::conflict("session_already_assigned", "the session already has an owner")
+            }
+            _ => err.into(),
+        }
+    }
+
+    /// Ends the open assignment, if any, with `end_reason`.
+    pub(crate) async fn end_assignment(conn: &mut PgConnection, id: SessionId, end_reason: &str) -> Result<()> {
+        sqlx::query!(
+            "UPDATE assignments SET ended_at = clock_timestamp(), end_reason = $2
+             WHERE session_id = $1 AND ended_at IS NULL",
+            id.0,
+            end_reason
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Moves a session to an agent, a support type's queue, or back into its
+    /// queue. This is the one handoff call: bot to human, human to human,
+    /// away and SLA requeues all go through it.
+    pub async fn reassign(
+        pool: &PgPool,
+        actor: &Actor,
+        id: SessionId,
+        target: ReassignTarget,
+        reason: AssignReason,
+    ) -> Result<Session> {
+        if reason == AssignReason::Auto {
+            return Err(Error::invalid("reason", "\"auto\" is the engine's own reason; use transfer, handoff, escalation, away, sla or manual"));
+        }
+        let mut tx = pool.begin().await?;
+        let session = visible(&mut tx, actor, id, Lock::Update).await?;
+        require_open(&session)?;
+        if session.status == SessionStatus::Active {
+            require_owner_or_supervisor(actor, &session, "reassign")?;
+        } else if !actor.supervises(session.account_id) && actor.agent().is_none_or(|a| a.role == Role::Bot) {
+            return Err(Error::forbidden("only a supervisor may move a queued session"));
+        }
+        let updated = move_session(&mut tx, actor, &session, target, reason).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    pub(crate) async fn move_session(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        session: &Session,
+        target: ReassignTarget,
+        reason: AssignReason,
+    ) -> Result<Session> {
+        if let ReassignTarget::Agent { agent_id } = target {
+            if session.owner_id == Some(agent_id) {
+                return Err(Error::conflict("already_owner", "the session already belongs to that agent"));
+            }
+            check_can_take(conn, session, agent_id).await?;
+        }
+        let new_type = match target {
+            ReassignTarget::SupportType { support_type_id } => {
+                let ty = sqlx::query!(
+                    "SELECT account_id, archived_at FROM support_types WHERE id = $1",
+                    support_type_id.0
+                )
+                .fetch_optional(&mut *conn)
+                .await?
+                .filter(|t| t.account_id == session.account_id.0)
+                .ok_or_else(|| Error::invalid("support_type_id", "no such support type in this account"))?;
+                if ty.archived_at.is_some() {
+                    return Err(Error::conflict("support_type_archived", "that support type is archived"));
+                }
+                support_type_id
+            }
+            _ => session.support_type_id,
+        };
+        end_assignment(conn, session.id, end_reason_for(reason)).await?;
+        let queued = sqlx::query_as::<_, Session>(
+            "UPDATE sessions SET status = 'queued', owner_id = NULL,
+                    previous_owner_id = COALESCE(owner_id, previous_owner_id),
+                    support_type_id = $2, queued_at = now(), updated_at = now()
+             WHERE id = $1 RETURNING *",
+        )
+        .bind(session.id)
+        .bind(new_type)
+        .fetch_one(&mut *conn)
+        .await?;
+        outbox::record(
+            conn,
+            topic::SESSION_REASSIGNED,
+            Some(session.account_id),
+            Some(session.id),
+            json!({ "session_id": session.id, "from_agent_id": session.owner_id, "target": target,
+                    "reason": reason, "from_support_type_id": session.support_type_id,
+                    "support_type_id": new_type, "by": actor.agent_id() }),
+        )
+        .await?;
+        match target {
+            ReassignTarget::Agent { agent_id } => give(conn, &queued, agent_id, reason, actor.agent_id()).await,
+            _ => Ok(queued),
+        }
+    }
+
+    fn end_reason_for(reason: AssignReason) -> &'static str {
+        match reason {
+            AssignReason::Auto | AssignReason::Manual | AssignReason::Transfer => "transfer",
+            AssignReason::Escalation => "escalation",
+            AssignReason::Handoff => "handoff",
+            AssignReason::Away => "away",
+            AssignReason::Sla => "sla",
+        }
+    }
+
+    /// Escalates: moves the session to its type's escalation target (if set)
+    /// and bumps its priority (if set). A type with neither has no escalation
+    /// path, which is reported rather than silently ignored.
+    pub async fn escalate(pool: &PgPool, actor: &Actor, id: SessionId) -> Result<Session> {
+        let mut tx = pool.begin().await?;
+        let session = visible(&mut tx, actor, id, Lock::Update).await?;
+        require_open(&session)?;
+        if session.status == SessionStatus::Active {
+            require_owner_or_supervisor(actor, &session, "escalate")?;
+        } else if !actor.supervises(session.account_id) {
+            return Err(Error::forbidden("only a supervisor may escalate a queued session"));
+        }
+        let updated = escalate_locked(&mut tx, actor, &session).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    pub(crate) async fn escalate_locked(conn: &mut PgConnection, actor: &Actor, session: &Session) -> Result<Session> {
+        let ty = sqlx::query!(
+            r#"SELECT t.escalation_target_id, t.escalation_priority_bump, target.archived_at AS "target_archived_at?"
+               FROM support_types t LEFT JOIN support_types target ON target.id = t.escalation_target_id
+               WHERE t.id = $1"#,
+            session.support_type_id.0
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let target = ty.escalation_target_id.filter(|_| ty.target_archived_at.is_none()).map(SupportTypeId);
+        if target.is_none() && ty.escalation_priority_bump == 0 {
+            return Err(Error::conflict(
+                "no_escalation_path",
+                "this support type has no escalation target or priority bump configured",
+            ));
+        }
+        if let Some(support_type_id) = target {
+            move_session(
+                conn,
+                actor,
+                session,
+                ReassignTarget::SupportType { support_type_id },
+                AssignReason::Escalation,
+            )
+            .await?;
+        }
+        let updated = sqlx::query_as::<_, Session>(
+            "UPDATE sessions SET priority = LEAST(priority + $2, 1000), escalated_at = now(),
+                    escalation_count = escalation_count + 1, updated_at = now()
+             WHERE id = $1 RETURNING *",
+        )
+        .bind(session.id)
+        .bind(ty.escalation_priority_bump)
+        .fetch_one(&mut *conn)
+        .await?;
+        outbox::record(
+            conn,
+            topic::SESSION_ESCALATED,
+            Some(session.account_id),
+            Some(session.id),
+            json!({ "session_id": session.id, "to_support_type_id": target, "priority": updated.priority,
+                    "level": updated.escalation_count, "by": actor.agent_id() }),
+        )
+        .await?;
+        Ok(updated)
+    }
+
+    /// Resolves a session. The reason must be one of the type's active
+    /// reasons, and is required when the type says so.
+    pub async fn resolve(pool: &PgPool, actor: &Actor, id: SessionId, reason_id: Option<ReasonId>) -> Result<Session> {
+        let mut tx = pool.begin().await?;
+        let session = visible(&mut tx, actor, id, Lock::Update).await?;
+        require_open(&session)?;
+        if session.status == SessionStatus::Active {
+            require_owner_or_supervisor(actor, &session, "resolve")?;
+        } else if !actor.supervises(session.account_id) {
+            return Err(Error::forbidden("only a supervisor may resolve a session nobody has taken"));
+        }
+        let required = sqlx::query_scalar!(
+            "SELECT reason_required FROM support_types WHERE id = $1",
+            session.support_type_id.0
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        match reason_id {
+            None if required => {
+                return Err(Error::invalid("reason_id", "this support type requires a resolution reason"));
+            }
+            None => {}
+            Some(reason) => {
+                let ok = sqlx::query_scalar!(
+                    r#"SELECT EXISTS (SELECT 1 FROM resolution_reasons
+                        WHERE id = $1 AND support_type_id = $2 AND archived_at IS NULL) AS "ok!""#,
+                    reason.0,
+                    session.support_type_id.0
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                if !ok {
+                    return Err(Error::invalid("reason_id", "not a resolution reason of this support type"));
+                }
+            }
+        }
+        end_assignment(&mut tx, id, "resolved").await?;
+        let updated = sqlx::query_as::<_, Session>(
+            "UPDATE sessions SET status = 'resolved', owner_id = NULL,
+                    previous_owner_id = COALESCE(owner_id, previous_owner_id),
+                    resolved_at = now(), resolved_by_id = $2, resolution_reason_id = $3, updated_at = now()
+             WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(actor.agent_id())
+        .bind(reason_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        outbox::record(
+            &mut tx,
+            topic::SESSION_RESOLVED,
+            Some(session.account_id),
+            Some(id),
+            json!({ "session_id": id, "agent_id": session.owner_id, "reason_id": reason_id, "by": actor.agent_id() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Puts a resolved or abandoned session back into its queue.
+    pub async fn reopen(pool: &PgPool, actor: &Actor, id: SessionId) -> Result<Session> {
+        let mut tx = pool.begin().await?;
+        let session = visible(&mut tx, actor, id, Lock::Update).await?;
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("a customer cannot reopen a session"));
+        }
+        if session.status.is_open() {
+            return Err(Error::conflict("session_open", format!("the session is already {}", session.status)));
+        }
+        let updated = sqlx::query_as::<_, Session>(
+            "UPDATE sessions SET status = 'queued', queued_at = now(), resolved_at = NULL, resolved_by_id = NULL,
+                    resolution_reason_id = NULL, updated_at = now()
+             WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        outbox::record(
+            &mut tx,
+            topic::SESSION_REOPENED,
+            Some(session.account_id),
+            Some(id),
+            json!({ "session_id": id, "from_status": session.status, "by": actor.agent_id() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// The customer left (or a supervisor closes a dead session) before it
+    /// was resolved.
+    pub async fn abandon(pool: &PgPool, actor: &Actor, id: SessionId) -> Result<Session> {
+        let mut tx = pool.begin().await?;
+        let session = visible(&mut tx, actor, id, Lock::Update).await?;
+        require_open(&session)?;
+        if !matches!(actor, Actor::Customer(_)) && !actor.supervises(session.account_id) {
+            return Err(Error::forbidden("only the customer or a supervisor may abandon a session"));
+        }
+        end_assignment(&mut tx, id, "abandoned").await?;
+        let updated = sqlx::query_as::<_, Session>(
+            "UPDATE sessions SET status = 'abandoned', owner_id = NULL,
+                    previous_owner_id = COALESCE(owner_id, previous_owner_id), updated_at = now()
+             WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        outbox::record(
+            &mut tx,
+            topic::SESSION_ABANDONED,
+            Some(session.account_id),
+            Some(id),
+            json!({ "session_id": id, "agent_id": session.owner_id, "by": actor.agent_id() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+}

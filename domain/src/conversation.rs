@@ -45,6 +45,12 @@ pub struct SessionTag {
     pub source: TagSource,
 }
 
+/// The hot queries, shared with the query-plan test.
+pub mod sql {
+    /// One page of history, newest first, before a message id.
+    pub const HISTORY: &str = "SELECT * FROM messages WHERE session_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
+}
+
 #[cfg(feature = "server")]
 pub use server::*;
 
@@ -182,12 +188,9 @@ mod server {
             .transpose()?;
         let mut conn = pool.acquire().await?;
         visible(&mut conn, actor, id, Lock::None).await?;
-        let rows = sqlx::query_as::<_, Message>(
-            "SELECT * FROM messages WHERE session_id = $1 AND ($2::bigint IS NULL OR id < $2)
-             ORDER BY id DESC LIMIT $3",
-        )
+        let rows = sqlx::query_as::<_, Message>(sql::HISTORY)
         .bind(id)
-        .bind(before)
+        .bind(before.unwrap_or(i64::MAX))
         .bind(limit + 1)
         .fetch_all(&mut *conn)
         .await?;

@@ -128,9 +128,20 @@ async fn pick_by_strategy(
     exclude: Option<AgentId>,
     tier: Option<i16>,
 ) -> Result<Option<AgentId>> {
-    let least_loaded = routing == Routing::LeastLoaded;
-    Ok(sqlx::query_scalar!(
-        r#"SELECT a.id AS "id: AgentId"
+    Ok(sqlx::query_scalar::<_, AgentId>(sql::NEXT_AGENT)
+        .bind(type_id)
+        .bind(exclude)
+        .bind(routing == Routing::LeastLoaded)
+        .bind(tier)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// The hot queries, shared with the query-plan test.
+pub mod sql {
+    /// The next eligible human for a type: `$1` type, `$2` agent to skip,
+    /// `$3` least loaded (else round robin), `$4` the session's tier.
+    pub const NEXT_AGENT: &str = "SELECT a.id
            FROM agent_skills k JOIN agents a ON a.id = k.agent_id
            WHERE k.support_type_id = $1 AND a.role <> 'bot' AND a.presence = 'online'
              AND a.deactivated_at IS NULL AND a.active_count < a.max_concurrent
@@ -139,14 +150,7 @@ async fn pick_by_strategy(
            ORDER BY CASE WHEN $3 THEN a.active_count::float8 / a.max_concurrent ELSE 0 END,
                     a.last_assigned_at NULLS FIRST, a.id
            LIMIT 1
-           FOR UPDATE OF a SKIP LOCKED"#,
-        type_id.0,
-        exclude.map(|e| e.0),
-        least_loaded,
-        tier
-    )
-    .fetch_optional(conn)
-    .await?)
+           FOR UPDATE OF a SKIP LOCKED";
 }
 
 /// Assigns every queued session that can be assigned now, highest priority

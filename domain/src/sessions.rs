@@ -104,6 +104,17 @@ pub fn page_limit(limit: Option<i64>) -> crate::Result<i64> {
     }
 }
 
+/// The hot queries, shared with the query-plan test so that it checks the
+/// very SQL the code runs.
+pub mod sql {
+    /// An agent's active sessions.
+    pub const INBOX: &str =
+        "SELECT * FROM sessions WHERE owner_id = $1 AND status = 'active' ORDER BY assigned_at, id";
+    /// Queued sessions of the given types, in pick order.
+    pub const QUEUE: &str = "SELECT * FROM sessions WHERE status = 'queued' AND support_type_id = ANY($1)
+         ORDER BY priority DESC, queued_at, id LIMIT $2";
+}
+
 #[cfg(feature = "server")]
 pub use server::*;
 
@@ -289,7 +300,9 @@ mod server {
         Ok((session, customer_id))
     }
 
-    /// Lists sessions the caller may see, newest first, by cursor.
+    /// Lists sessions the caller may see, newest first, by cursor. The SQL is
+    /// built from the filters present, so every shape gets a plan that uses
+    /// its index (no `$n IS NULL OR …` generic plans).
     pub async fn list(
         pool: &PgPool,
         actor: &Actor,
@@ -313,35 +326,93 @@ mod server {
                 }
             },
         };
-        if filter.queue && agent_scope.is_none() && filter.status.is_some_and(|s| s != SessionStatus::Queued) {
+        if filter.queue && filter.status.is_some_and(|s| s != SessionStatus::Queued) {
             return Err(Error::invalid("status", "the queue holds queued sessions only"));
         }
         let status = if filter.queue { Some(SessionStatus::Queued) } else { filter.status };
-        let rows = sqlx::query_as::<_, Session>(
-            "SELECT s.* FROM sessions s
-             WHERE ($1::uuid IS NULL OR s.account_id = $1)
-               AND ($2::text IS NULL OR s.status = $2)
-               AND ($3::uuid IS NULL OR s.support_type_id = $3)
-               AND ($4::uuid IS NULL OR s.owner_id = $4)
-               AND ($5::uuid IS NULL OR s.customer_id = $5)
-               AND ($6::uuid IS NULL OR s.owner_id = $6 OR EXISTS (
-                     SELECT 1 FROM agent_skills k WHERE k.agent_id = $6 AND k.support_type_id = s.support_type_id))
-               AND ($7::timestamptz IS NULL OR (s.created_at, s.id) < ($7, $8))
-             ORDER BY s.created_at DESC, s.id DESC
-             LIMIT $9",
-        )
-        .bind(account)
-        .bind(status.map(SessionStatus::as_str))
-        .bind(filter.support_type_id)
-        .bind(filter.owner_id)
-        .bind(filter.customer_id)
-        .bind(agent_scope)
-        .bind(cursor.map(|c| c.0))
-        .bind(cursor.map(|c| c.1))
-        .bind(limit + 1)
-        .fetch_all(pool)
-        .await?;
+        let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT s.* FROM sessions s WHERE true");
+        if let Some(a) = account {
+            q.push(" AND s.account_id = ").push_bind(a);
+        }
+        if let Some(st) = status {
+            q.push(" AND s.status = ").push_bind(st);
+        }
+        if let Some(t) = filter.support_type_id {
+            q.push(" AND s.support_type_id = ").push_bind(t);
+        }
+        if let Some(o) = filter.owner_id {
+            q.push(" AND s.owner_id = ").push_bind(o);
+        }
+        if let Some(c) = filter.customer_id {
+            q.push(" AND s.customer_id = ").push_bind(c);
+        }
+        if let Some(me) = agent_scope {
+            q.push(" AND (s.owner_id = ")
+                .push_bind(me)
+                .push(" OR s.support_type_id IN (SELECT support_type_id FROM agent_skills WHERE agent_id = ")
+                .push_bind(me)
+                .push("))");
+        }
+        if let Some((at, id)) = cursor {
+            q.push(" AND (s.created_at, s.id) < (").push_bind(at).push(", ").push_bind(id).push(")");
+        }
+        q.push(" ORDER BY s.created_at DESC, s.id DESC LIMIT ").push_bind(limit + 1);
+        let rows = q.build_query_as::<Session>().fetch_all(pool).await?;
         Ok(paginate(rows, limit, |s| encode_cursor(s.created_at, s.id.0)))
+    }
+
+    /// An agent's inbox: their active sessions, oldest assignment first. The
+    /// agent themself or a supervisor of their account may read it.
+    pub async fn inbox(pool: &PgPool, actor: &Actor, agent: AgentId) -> Result<Vec<Session>> {
+        if actor.agent_id() != Some(agent) {
+            let account = sqlx::query_scalar!("SELECT account_id FROM agents WHERE id = $1", agent.0)
+                .fetch_optional(pool)
+                .await?
+                .flatten()
+                .map(AccountId);
+            if !account.is_some_and(|a| actor.supervises(a)) {
+                return Err(Error::not_found("agent"));
+            }
+        }
+        Ok(sqlx::query_as::<_, Session>(sql::INBOX).bind(agent).fetch_all(pool).await?)
+    }
+
+    /// The waiting queue in pick order: for an agent, the types they serve;
+    /// for a supervisor, every type of their account (or the one named).
+    pub async fn queue(
+        pool: &PgPool,
+        actor: &Actor,
+        support_type: Option<SupportTypeId>,
+        limit: Option<i64>,
+    ) -> Result<Vec<Session>> {
+        let limit = page_limit(limit)?;
+        let types: Vec<SupportTypeId> = match actor {
+            Actor::Customer(_) => return Err(Error::forbidden("customers cannot read the queue")),
+            Actor::Agent(a) if a.account_id.is_some_and(|acc| !actor.supervises(acc)) => {
+                sqlx::query_scalar!(
+                    r#"SELECT support_type_id AS "id: SupportTypeId" FROM agent_skills WHERE agent_id = $1"#,
+                    a.id.0
+                )
+                .fetch_all(pool)
+                .await?
+            }
+            _ => {
+                let account = match actor {
+                    Actor::Agent(a) => a.account_id.map(|x| x.0),
+                    _ => None,
+                };
+                sqlx::query_scalar!(
+                    r#"SELECT id AS "id: SupportTypeId" FROM support_types
+                       WHERE ($1::uuid IS NULL OR account_id = $1) AND archived_at IS NULL"#,
+                    account
+                )
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        let types: Vec<uuid::Uuid> =
+            types.into_iter().filter(|t| support_type.is_none_or(|want| want == *t)).map(|t| t.0).collect();
+        Ok(sqlx::query_as::<_, Session>(sql::QUEUE).bind(types).bind(limit).fetch_all(pool).await?)
     }
 
     pub(crate) fn paginate<T>(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Page<T> {

@@ -1,1 +1,660 @@
-//! (being written)
+//! Agents: humans and bots who work sessions, and the admins and supervisors
+//! who run them. Create, update (limits, role, deactivation), presence,
+//! heartbeat, skills, list.
+//!
+//! Humans may have an argon2id password hash (see [`password`]); bots never
+//! do and authenticate with API tokens ([`crate::tokens`]). The hash is never
+//! part of [`Agent`].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::types::*;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct Agent {
+    pub id: AgentId,
+    /// `None` only for global admins.
+    pub account_id: Option<AccountId>,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub max_concurrent: i32,
+    /// Open assignments; maintained by the database.
+    pub active_count: i32,
+    pub presence: Presence,
+    pub presence_reason: Option<String>,
+    pub presence_changed_at: DateTime<Utc>,
+    pub last_heartbeat_at: Option<DateTime<Utc>>,
+    pub last_assigned_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+impl Agent {
+    pub fn is_active(&self) -> bool {
+        self.deactivated_at.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAgent {
+    /// The account; defaults to the caller's. `None` from a global caller
+    /// creates a global admin.
+    #[serde(default)]
+    pub account_id: Option<AccountId>,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Defaults to [`DEFAULT_MAX_CONCURRENT`].
+    #[serde(default)]
+    pub max_concurrent: Option<i32>,
+    /// Humans only, at least [`MIN_PASSWORD_CHARS`] characters.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpdateAgent {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub max_concurrent: Option<i32>,
+    /// `true` deactivates (and sets the agent offline); `false` reactivates.
+    pub deactivated: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgentFilter {
+    /// Global callers only; others always see their own account.
+    pub account_id: Option<AccountId>,
+    pub role: Option<Role>,
+    pub presence: Option<Presence>,
+}
+
+/// A support type an agent serves, with an optional tier (1-9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct Skill {
+    pub support_type_id: SupportTypeId,
+    #[serde(default)]
+    pub tier: Option<i16>,
+}
+
+pub const DEFAULT_MAX_CONCURRENT: i32 = 5;
+pub const MAX_CONCURRENT_LIMIT: i32 = 1000;
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// Bounds the work one login or create can ask of the hasher.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// Checks a per-agent session limit (0 pauses assignment without going offline).
+pub fn validate_max_concurrent(value: i32) -> crate::Result<i32> {
+    if (0..=MAX_CONCURRENT_LIMIT).contains(&value) {
+        Ok(value)
+    } else {
+        Err(crate::Error::invalid("max_concurrent", format!("must be between 0 and {MAX_CONCURRENT_LIMIT}")))
+    }
+}
+
+/// Checks a new password's length (in characters).
+pub fn validate_password(password: &str) -> crate::Result<()> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        Err(crate::Error::invalid("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")))
+    } else if n > MAX_PASSWORD_CHARS {
+        Err(crate::Error::invalid("password", format!("must be at most {MAX_PASSWORD_CHARS} characters")))
+    } else {
+        Ok(())
+    }
+}
+
+/// Argon2id password hashing (m = 46 MiB, t = 1, p = 1: the OWASP minimum).
+///
+/// [`hash`] and [`verify`] are CPU-bound and block for tens of milliseconds
+/// (much more in debug builds); async callers use [`hash_async`] and
+/// [`verify_async`], which run them on the blocking pool and allow only a few
+/// at a time so that a burst of logins cannot starve the server.
+#[cfg(feature = "server")]
+pub mod password {
+    use argon2::{
+        Algorithm, Argon2, Params, Version,
+        password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    };
+    use tokio::sync::Semaphore;
+
+    use crate::{Error, Result};
+
+    /// Memory cost in KiB (46 MiB).
+    pub const M_COST_KIB: u32 = 47_104;
+    pub const T_COST: u32 = 1;
+    pub const P_COST: u32 = 1;
+
+    /// At most this many hashes run at once (each holds 46 MiB).
+    static HASHING: Semaphore = Semaphore::const_new(4);
+
+    fn hasher() -> Result<Argon2<'static>> {
+        let params =
+            Params::new(M_COST_KIB, T_COST, P_COST, None).map_err(|e| Error::internal("argon2 params", e))?;
+        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    }
+
+    /// Hashes `password` into a PHC string with a fresh random salt. Blocking.
+    pub fn hash(password: &str) -> Result<String> {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let hash = hasher()?
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(|e| Error::internal("argon2 hash", e))?;
+        Ok(hash.to_string())
+    }
+
+    /// Whether `password` matches the PHC string `hash`. A malformed hash
+    /// never matches. Blocking.
+    pub fn verify(password: &str, hash: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return false;
+        };
+        // The parameters come from the PHC string, so old hashes still verify
+        // after the defaults change.
+        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+    }
+
+    /// [`hash`] on the blocking pool, a few at a time.
+    pub async fn hash_async(password: String) -> Result<String> {
+        let permit = HASHING.acquire().await.map_err(|e| Error::internal("password semaphore", e))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash(&password)
+        })
+        .await
+        .map_err(|e| Error::internal("password hashing task", e))?
+    }
+
+    /// [`verify`] on the blocking pool, a few at a time. A failure to run
+    /// the check counts as a mismatch.
+    pub async fn verify_async(password: String, hash: String) -> bool {
+        let Ok(permit) = HASHING.acquire().await else {
+            return false;
+        };
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            verify(&password, &hash)
+        })
+        .await
+        .unwrap_or(false)
+    }
+}
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+    use crate::{
+        Error, Result,
+        actor::Actor,
+        outbox::{self, topic},
+        text::{required_text, validate_email},
+    };
+    use serde_json::json;
+    use sqlx::{PgConnection, PgPool};
+
+    /// The columns of [`Agent`], for `query_as` (never the password hash).
+    macro_rules! agent_columns {
+        () => {
+            "id, account_id, email::text AS email, display_name, role, max_concurrent, active_count, presence,
+             presence_reason, presence_changed_at, last_heartbeat_at, last_assigned_at, created_at, deactivated_at"
+        };
+    }
+
+    /// Writes an audit-log row inside the caller's transaction.
+    pub(crate) async fn audit(
+        conn: &mut PgConnection,
+        account: Option<AccountId>,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        details: serde_json::Value,
+    ) -> Result<()> {
+        sqlx::query!(
+            "INSERT INTO audit_log (account_id, actor_id, action, target, details) VALUES ($1, $2, $3, $4, $5)",
+            account.map(|a| a.0),
+            actor.agent_id().map(|a| a.0),
+            action,
+            target,
+            details
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether `actor` may know that `agent` exists: global callers see
+    /// every agent, others the agents of their own account. Customers see
+    /// none.
+    pub(crate) fn can_see(actor: &Actor, account: Option<AccountId>) -> bool {
+        match actor {
+            Actor::Customer(_) => false,
+            _ => account.map_or(actor.is_global(), |acc| actor.in_account(acc)),
+        }
+    }
+
+    /// Whether `actor` administers the agent's account (for a global admin
+    /// agent: whether the actor is global).
+    fn administers(actor: &Actor, account: Option<AccountId>) -> bool {
+        account.map_or(actor.is_global(), |acc| actor.is_admin_of(acc))
+    }
+
+    async fn load(conn: &mut PgConnection, id: AgentId, for_update: bool) -> Result<Agent> {
+        let sql = if for_update {
+            concat!("SELECT ", agent_columns!(), " FROM agents WHERE id = $1 FOR UPDATE")
+        } else {
+            concat!("SELECT ", agent_columns!(), " FROM agents WHERE id = $1")
+        };
+        sqlx::query_as::<_, Agent>(sql)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .ok_or_else(|| Error::not_found("agent"))
+    }
+
+    /// Loads an agent the actor may see, or "not found".
+    async fn visible(conn: &mut PgConnection, actor: &Actor, id: AgentId, for_update: bool) -> Result<Agent> {
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("customers cannot look up agents"));
+        }
+        let agent = load(conn, id, for_update).await?;
+        if can_see(actor, agent.account_id) { Ok(agent) } else { Err(Error::not_found("agent")) }
+    }
+
+    /// Loads an agent whose account the actor administers: "not found"
+    /// outside the actor's scope, "forbidden" for non-admins inside it.
+    async fn administered(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        id: AgentId,
+        for_update: bool,
+    ) -> Result<Agent> {
+        let agent = visible(conn, actor, id, for_update).await?;
+        if administers(actor, agent.account_id) {
+            Ok(agent)
+        } else {
+            Err(Error::forbidden("only an admin of the agent's account may do this"))
+        }
+    }
+
+    /// Creates an agent. Admins create agents in their account; a global
+    /// caller names the account, or creates a global admin by naming none.
+    pub async fn create(pool: &PgPool, actor: &Actor, new: NewAgent) -> Result<Agent> {
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("customers cannot create agents"));
+        }
+        let account = if new.account_id.is_none() && actor.is_global() {
+            if new.role != Role::Admin {
+                return Err(Error::invalid("account_id", "only admins can be global; name the account"));
+            }
+            None
+        } else {
+            let account = actor.target_account(new.account_id)?;
+            actor.require_admin_of(account, "agents")?;
+            Some(account)
+        };
+        let email = new.email.trim().to_owned();
+        validate_email("email", &email)?;
+        let display_name = required_text("display_name", &new.display_name, 120)?;
+        let max_concurrent = validate_max_concurrent(new.max_concurrent.unwrap_or(DEFAULT_MAX_CONCURRENT))?;
+        let password_hash = match new.password {
+            Some(_) if new.role == Role::Bot => {
+                return Err(Error::invalid("password", "bots sign in with API tokens, not passwords"));
+            }
+            Some(pw) => {
+                validate_password(&pw)?;
+                // Hashed before the transaction: no connection is held while
+                // the CPU works.
+                Some(password::hash_async(pw).await?)
+            }
+            None => None,
+        };
+
+        let mut tx = pool.begin().await?;
+        if let Some(account) = account {
+            let exists = sqlx::query_scalar!(
+                r#"SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1) AS "exists!""#,
+                account.0
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if !exists {
+                return Err(Error::not_found("account"));
+            }
+        }
+        let agent = sqlx::query_as::<_, Agent>(concat!(
+            "INSERT INTO agents (account_id, email, display_name, role, max_concurrent, password_hash)
+             VALUES ($1, $2::text::citext, $3, $4, $5, $6)
+             ON CONFLICT (email) DO NOTHING
+             RETURNING ",
+            agent_columns!()
+        ))
+        .bind(account)
+        .bind(&email)
+        .bind(&display_name)
+        .bind(new.role)
+        .bind(max_concurrent)
+        .bind(password_hash)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::conflict("email_taken", "an agent with that e-mail address already exists"))?;
+        audit(
+            &mut tx,
+            account,
+            actor,
+            "agent.created",
+            &agent.id.to_string(),
+            json!({ "email": agent.email, "role": agent.role, "max_concurrent": agent.max_concurrent }),
+        )
+        .await?;
+        outbox::record(
+            &mut tx,
+            topic::AGENT_CREATED,
+            account,
+            None,
+            json!({ "agent_id": agent.id, "account_id": account, "display_name": agent.display_name,
+                    "role": agent.role, "max_concurrent": agent.max_concurrent, "by": actor.agent_id() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(agent)
+    }
+
+    /// One agent the caller may see.
+    pub async fn get(pool: &PgPool, actor: &Actor, id: AgentId) -> Result<Agent> {
+        let mut conn = pool.acquire().await?;
+        visible(&mut conn, actor, id, false).await
+    }
+
+    /// The agents the caller may see, by display name. Deactivated agents are
+    /// included (see [`Agent::deactivated_at`]).
+    pub async fn list(pool: &PgPool, actor: &Actor, filter: AgentFilter) -> Result<Vec<Agent>> {
+        let account = match actor {
+            Actor::Customer(_) => return Err(Error::forbidden("customers cannot list agents")),
+            _ if actor.is_global() => filter.account_id,
+            Actor::Agent(a) => match a.account_id {
+                Some(own) if filter.account_id.is_none_or(|f| f == own) => Some(own),
+                Some(_) => return Err(Error::not_found("account")),
+                None => return Ok(Vec::new()),
+            },
+            Actor::System => filter.account_id,
+        };
+        let rows = sqlx::query_as::<_, Agent>(concat!(
+            "SELECT ",
+            agent_columns!(),
+            " FROM agents
+             WHERE ($1::uuid IS NULL OR account_id = $1)
+               AND ($2::text IS NULL OR role = $2)
+               AND ($3::text IS NULL OR presence = $3)
+             ORDER BY display_name, id"
+        ))
+        .bind(account)
+        .bind(filter.role)
+        .bind(filter.presence)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows)
+    }
+
+    /// Changes an agent's name, role, limit or activation. Admins of the
+    /// agent's account only.
+    pub async fn update(pool: &PgPool, actor: &Actor, id: AgentId, changes: UpdateAgent) -> Result<Agent> {
+        let display_name =
+            changes.display_name.as_deref().map(|n| required_text("display_name", n, 120)).transpose()?;
+        let max_concurrent = changes.max_concurrent.map(validate_max_concurrent).transpose()?;
+        if changes.deactivated == Some(true) && actor.agent_id() == Some(id) {
+            return Err(Error::invalid("deactivated", "you cannot deactivate yourself"));
+        }
+
+        let mut tx = pool.begin().await?;
+        let current = administered(&mut tx, actor, id, true).await?;
+        let role = changes.role.unwrap_or(current.role);
+        if current.account_id.is_none() && role != Role::Admin {
+            return Err(Error::invalid("role", "a global admin has no account and must stay an admin"));
+        }
+        if role == Role::Bot && current.role != Role::Bot {
+            let has_password = sqlx::query_scalar!(
+                r#"SELECT password_hash IS NOT NULL AS "has!" FROM agents WHERE id = $1"#,
+                id.0
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if has_password {
+                return Err(Error::invalid("role", "an agent with a password cannot become a bot"));
+            }
+        }
+        let max_concurrent = max_concurrent.unwrap_or(current.max_concurrent);
+        if max_concurrent < current.active_count {
+            return Err(limit_below_load(current.active_count));
+        }
+        let deactivated = changes.deactivated.unwrap_or(current.deactivated_at.is_some());
+
+        let updated = sqlx::query_as::<_, Agent>(concat!(
+            "UPDATE agents SET display_name = $2, role = $3, max_concurrent = $4,
+                deactivated_at = CASE WHEN $5 THEN COALESCE(deactivated_at, now()) END,
+                presence = CASE WHEN $5 THEN 'offline' ELSE presence END,
+                presence_reason = CASE WHEN $5 AND presence <> 'offline' THEN NULL ELSE presence_reason END,
+                presence_changed_at = CASE WHEN $5 AND presence <> 'offline' THEN now() ELSE presence_changed_at END
+             WHERE id = $1
+             RETURNING ",
+            agent_columns!()
+        ))
+        .bind(id)
+        .bind(display_name.as_deref().unwrap_or(&current.display_name))
+        .bind(role)
+        .bind(max_concurrent)
+        .bind(deactivated)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match e.as_database_error().and_then(|d| d.constraint()) {
+            Some("agents_within_limit") => limit_below_load(current.active_count),
+            _ => e.into(),
+        })?;
+
+        if updated.role != current.role {
+            audit(
+                &mut tx,
+                current.account_id,
+                actor,
+                "agent.role_changed",
+                &id.to_string(),
+                json!({ "old": current.role, "new": updated.role }),
+            )
+            .await?;
+        }
+        if updated.deactivated_at.is_some() != current.deactivated_at.is_some() {
+            let action =
+                if updated.deactivated_at.is_some() { "agent.deactivated" } else { "agent.reactivated" };
+            audit(&mut tx, current.account_id, actor, action, &id.to_string(), json!({})).await?;
+        }
+        outbox::record(
+            &mut tx,
+            topic::AGENT_UPDATED,
+            current.account_id,
+            None,
+            json!({ "agent_id": id, "account_id": current.account_id, "display_name": updated.display_name,
+                    "role": updated.role, "max_concurrent": updated.max_concurrent,
+                    "deactivated": updated.deactivated_at.is_some(), "by": actor.agent_id() }),
+        )
+        .await?;
+        if updated.presence != current.presence {
+            presence_event(&mut tx, actor, &current, &updated).await?;
+        }
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    fn limit_below_load(active: i32) -> Error {
+        Error::conflict(
+            "limit_below_load",
+            format!("the agent has {active} active sessions; the limit cannot go below that"),
+        )
+    }
+
+    async fn presence_event(conn: &mut PgConnection, actor: &Actor, old: &Agent, new: &Agent) -> Result<()> {
+        outbox::record(
+            conn,
+            topic::AGENT_PRESENCE,
+            new.account_id,
+            None,
+            json!({ "agent_id": new.id, "account_id": new.account_id, "old": old.presence, "new": new.presence,
+                    "reason": new.presence_reason, "at": new.presence_changed_at, "by": actor.agent_id() }),
+        )
+        .await
+    }
+
+    /// Sets an agent's presence. The agent themself, a supervisor or admin
+    /// of their account, or the system. A deactivated agent can only be
+    /// offline.
+    pub async fn set_presence(
+        pool: &PgPool,
+        actor: &Actor,
+        id: AgentId,
+        presence: Presence,
+        reason: Option<String>,
+    ) -> Result<Agent> {
+        let reason = crate::text::optional_text("reason", reason.as_deref(), 200)?;
+        let mut tx = pool.begin().await?;
+        let current = visible(&mut tx, actor, id, true).await?;
+        let allowed = actor.agent_id() == Some(id)
+            || current.account_id.map_or(actor.is_global(), |acc| actor.supervises(acc));
+        if !allowed {
+            return Err(Error::forbidden(
+                "only the agent themself or a supervisor may change their presence",
+            ));
+        }
+        if current.deactivated_at.is_some() && presence != Presence::Offline {
+            return Err(Error::conflict("agent_deactivated", "a deactivated agent cannot go online or away"));
+        }
+        if current.presence == presence && current.presence_reason == reason {
+            return Ok(current);
+        }
+        let updated = sqlx::query_as::<_, Agent>(concat!(
+            "UPDATE agents SET presence = $2, presence_reason = $3,
+                presence_changed_at = CASE WHEN presence <> $2 THEN now() ELSE presence_changed_at END
+             WHERE id = $1
+             RETURNING ",
+            agent_columns!()
+        ))
+        .bind(id)
+        .bind(presence)
+        .bind(&reason)
+        .fetch_one(&mut *tx)
+        .await?;
+        if updated.presence != current.presence {
+            presence_event(&mut tx, actor, &current, &updated).await?;
+        } else {
+            outbox::record(
+                &mut tx,
+                topic::AGENT_UPDATED,
+                updated.account_id,
+                None,
+                json!({ "agent_id": id, "account_id": updated.account_id, "presence": updated.presence,
+                        "presence_reason": updated.presence_reason, "by": actor.agent_id() }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Records that the agent's client is alive. The agent themself or the
+    /// system only; no event (the presence consumer reads the column).
+    pub async fn heartbeat(pool: &PgPool, actor: &Actor, id: AgentId) -> Result<()> {
+        if actor.agent_id() != Some(id) && !actor.is_system() {
+            return Err(Error::forbidden("only the agent themself sends their heartbeat"));
+        }
+        let updated = sqlx::query!("UPDATE agents SET last_heartbeat_at = now() WHERE id = $1", id.0)
+            .execute(pool)
+            .await?
+            .rows_affected();
+        if updated == 0 { Err(Error::not_found("agent")) } else { Ok(()) }
+    }
+
+    /// The support types an agent serves. Anyone who may see the agent.
+    pub async fn skills(pool: &PgPool, actor: &Actor, id: AgentId) -> Result<Vec<Skill>> {
+        let mut conn = pool.acquire().await?;
+        visible(&mut conn, actor, id, false).await?;
+        let rows = sqlx::query_as::<_, Skill>(
+            "SELECT support_type_id, tier FROM agent_skills WHERE agent_id = $1 ORDER BY support_type_id",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(rows)
+    }
+
+    /// Replaces the set of support types an agent serves. Admins of the
+    /// agent's account only; every type must belong to that account.
+    pub async fn set_skills(
+        pool: &PgPool,
+        actor: &Actor,
+        id: AgentId,
+        skills: Vec<Skill>,
+    ) -> Result<Vec<Skill>> {
+        let mut ids: Vec<uuid::Uuid> = skills.iter().map(|s| s.support_type_id.0).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() != skills.len() {
+            return Err(Error::invalid("skills", "a support type is listed twice"));
+        }
+        if skills.iter().any(|s| s.tier.is_some_and(|t| !(1..=9).contains(&t))) {
+            return Err(Error::invalid("skills", "a tier is between 1 and 9"));
+        }
+
+        let mut tx = pool.begin().await?;
+        let agent = administered(&mut tx, actor, id, true).await?;
+        let Some(account) = agent.account_id else {
+            return Err(Error::invalid(
+                "skills",
+                "a global admin has no account, so serves no support types",
+            ));
+        };
+        let found = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM support_types WHERE account_id = $1 AND id = ANY($2)"#,
+            account.0,
+            &ids
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if found != ids.len() as i64 {
+            return Err(Error::invalid("skills", "every support type must exist in the agent's account"));
+        }
+        sqlx::query!("DELETE FROM agent_skills WHERE agent_id = $1", id.0).execute(&mut *tx).await?;
+        let tiers: Vec<Option<i16>> = skills.iter().map(|s| s.tier).collect();
+        let types: Vec<uuid::Uuid> = skills.iter().map(|s| s.support_type_id.0).collect();
+        sqlx::query(
+            "INSERT INTO agent_skills (agent_id, support_type_id, tier)
+             SELECT $1, t.id, t.tier FROM UNNEST($2::uuid[], $3::int2[]) AS t (id, tier)",
+        )
+        .bind(id)
+        .bind(&types)
+        .bind(&tiers)
+        .execute(&mut *tx)
+        .await?;
+        let stored = sqlx::query_as::<_, Skill>(
+            "SELECT support_type_id, tier FROM agent_skills WHERE agent_id = $1 ORDER BY support_type_id",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        outbox::record(
+            &mut tx,
+            topic::AGENT_UPDATED,
+            Some(account),
+            None,
+            json!({ "agent_id": id, "account_id": account, "skills": stored, "by": actor.agent_id() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+}

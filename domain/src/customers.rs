@@ -1,1 +1,121 @@
-//! (being written)
+//! Customers: the people who open sessions. Created by `sessions::open`;
+//! looked up by the agents of their account, who may set a preferred agent.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::types::*;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct Customer {
+    pub id: CustomerId,
+    pub account_id: AccountId,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub external_ref: Option<String>,
+    /// Tried first by the assignment engine when eligible.
+    pub preferred_agent_id: Option<AgentId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The event written when a customer's record changes.
+pub use crate::outbox::topic::CUSTOMER_UPDATED;
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+    use crate::{Error, Result, actor::Actor, outbox};
+    use serde_json::json;
+    use sqlx::{PgConnection, PgPool};
+
+    /// Loads a customer the actor may see: the agents of the customer's
+    /// account (and global callers), or the customer themself.
+    async fn visible(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        id: CustomerId,
+        for_update: bool,
+    ) -> Result<Customer> {
+        if let Actor::Customer(c) = actor
+            && c.customer_id != id
+        {
+            return Err(Error::not_found("customer"));
+        }
+        let sql = if for_update {
+            "SELECT id, account_id, name, email::text AS email, external_ref, preferred_agent_id, created_at
+             FROM customers WHERE id = $1 FOR UPDATE"
+        } else {
+            "SELECT id, account_id, name, email::text AS email, external_ref, preferred_agent_id, created_at
+             FROM customers WHERE id = $1"
+        };
+        sqlx::query_as::<_, Customer>(sql)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .filter(|c| actor.in_account(c.account_id))
+            .ok_or_else(|| Error::not_found("customer"))
+    }
+
+    pub async fn get(pool: &PgPool, actor: &Actor, id: CustomerId) -> Result<Customer> {
+        let mut conn = pool.acquire().await?;
+        visible(&mut conn, actor, id, false).await
+    }
+
+    /// Sets (or with `None` clears) the agent the engine tries first for
+    /// this customer. Supervisors and admins of the customer's account; the
+    /// agent must be an active agent of that account.
+    pub async fn set_preferred_agent(
+        pool: &PgPool,
+        actor: &Actor,
+        id: CustomerId,
+        agent_id: Option<AgentId>,
+    ) -> Result<Customer> {
+        let mut tx = pool.begin().await?;
+        let current = visible(&mut tx, actor, id, true).await?;
+        if !actor.supervises(current.account_id) {
+            return Err(Error::forbidden("only a supervisor may set a customer's preferred agent"));
+        }
+        if let Some(agent_id) = agent_id {
+            let ok = sqlx::query_scalar!(
+                r#"SELECT EXISTS (SELECT 1 FROM agents
+                                  WHERE id = $1 AND account_id = $2 AND deactivated_at IS NULL) AS "ok!""#,
+                agent_id.0,
+                current.account_id.0
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if !ok {
+                return Err(Error::invalid(
+                    "preferred_agent_id",
+                    "no such active agent in the customer's account",
+                ));
+            }
+        }
+        if current.preferred_agent_id == agent_id {
+            return Ok(current);
+        }
+        let updated = sqlx::query_as::<_, Customer>(
+            "UPDATE customers SET preferred_agent_id = $2 WHERE id = $1
+             RETURNING id, account_id, name, email::text AS email, external_ref, preferred_agent_id, created_at",
+        )
+        .bind(id)
+        .bind(agent_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        outbox::record(
+            &mut tx,
+            CUSTOMER_UPDATED,
+            Some(updated.account_id),
+            None,
+            json!({ "customer_id": id, "preferred_agent_id": agent_id,
+                    "previous_preferred_agent_id": current.preferred_agent_id, "by": actor.agent_id() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+}

@@ -24,6 +24,7 @@ pub mod topic {
     pub const AGENT_UPDATED: &str = "agent.updated";
     pub const AGENT_PRESENCE: &str = "agent.presence_changed";
     pub const CONFIG_CHANGED: &str = "config.changed";
+    pub const CUSTOMER_UPDATED: &str = "customer.updated";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

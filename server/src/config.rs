@@ -15,6 +15,9 @@ pub struct Config {
     pub log: String,
     /// `LEPTOS_SITE_ROOT`: where the built WASM, JS and CSS live.
     pub site_root: String,
+    /// `ENGINE_SWEEP_SECS`: how often the assignment engine sweeps the queue
+    /// and runs the SLA timers, besides reacting to notifications.
+    pub engine_sweep: std::time::Duration,
     /// `LEPTOS_ENV` (`DEV` or `PROD`). Production turns on `Secure` cookies
     /// and turns off live reload.
     pub production: bool,
@@ -50,6 +53,13 @@ impl Config {
                 message: format!("{v:?} is not a positive whole number"),
             })?,
         };
+        let engine_sweep = match lookup("ENGINE_SWEEP_SECS") {
+            None => 5,
+            Some(v) => v.parse().ok().filter(|n: &u64| (1..=3600).contains(n)).ok_or_else(|| ConfigError::Invalid {
+                name: "ENGINE_SWEEP_SECS",
+                message: format!("{v:?} is not a whole number of seconds from 1 to 3600"),
+            })?,
+        };
         let production = match lookup("LEPTOS_ENV").as_deref().map(str::to_ascii_uppercase) {
             None => false,
             Some(v) if v == "PROD" || v == "PRODUCTION" => true,
@@ -67,6 +77,7 @@ impl Config {
             listen_addr,
             log: lookup("LOG").unwrap_or_else(|| "info".to_owned()),
             site_root: lookup("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()),
+            engine_sweep: std::time::Duration::from_secs(engine_sweep),
             production,
         })
     }

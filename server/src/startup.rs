@@ -25,6 +25,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     local_addr: SocketAddr,
+    pool: PgPool,
+    engine_sweep: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,20 +105,27 @@ impl Application {
             .site_addr(local_addr)
             .env(if config.production { Env::PROD } else { Env::DEV })
             .build();
-        let state = AppState { pool, leptos_options };
-        Ok(Self { listener, router: router(state), local_addr })
+        let state = AppState { pool: pool.clone(), leptos_options };
+        Ok(Self { listener, router: router(state), local_addr, pool, engine_sweep: config.engine_sweep })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
-    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
+    /// Serves until `shutdown` is cancelled, then lets in-flight requests
+    /// finish. The assignment engine (with its SLA sweep) runs alongside.
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr, "listening");
-        axum::serve(self.listener, self.router)
+        let engine = supervise("assignment engine", shutdown.clone(), {
+            let (pool, sweep) = (self.pool.clone(), self.engine_sweep);
+            move |stop| domain::engine::run(pool.clone(), sweep, stop)
+        });
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
+            .await;
+        let _ = engine.await;
+        served
     }
 }
 
@@ -134,6 +143,31 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Runs a background task until `shutdown`, restarting it (after a pause)
+/// if it panics or returns early, so the process never goes quiet.
+pub fn supervise<F, Fut>(name: &'static str, shutdown: CancellationToken, task: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(CancellationToken) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            let outcome = tokio::spawn(task(shutdown.clone())).await;
+            if shutdown.is_cancelled() {
+                return;
+            }
+            match outcome {
+                Ok(()) => tracing::error!(task = name, "background task stopped on its own; restarting"),
+                Err(err) => tracing::error!(task = name, error = %err, "background task panicked; restarting"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    })
 }
 
 /// Cancels the returned token on SIGINT or SIGTERM.

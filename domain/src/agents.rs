@@ -368,6 +368,18 @@ mod server {
         Ok(agent)
     }
 
+    /// The agent with this e-mail address, if the caller may see it.
+    pub async fn find_by_email(pool: &PgPool, actor: &Actor, email: &str) -> Result<Agent> {
+        let id = sqlx::query_scalar!(
+            r#"SELECT id AS "id: AgentId" FROM agents WHERE email = $1::text::citext"#,
+            email.trim()
+        )
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| Error::not_found("agent"))?;
+        get(pool, actor, id).await
+    }
+
     /// One agent the caller may see.
     pub async fn get(pool: &PgPool, actor: &Actor, id: AgentId) -> Result<Agent> {
         let mut conn = pool.acquire().await?;

@@ -55,10 +55,9 @@ pub fn validate_tag_color(color: Option<&str>) -> crate::Result<String> {
     match color.map(str::trim) {
         None | Some("") => Ok("slate".to_owned()),
         Some(c) if TAG_COLORS.contains(&c) => Ok(c.to_owned()),
-        Some(c) => Err(crate::Error::invalid(
-            "color",
-            format!("{c:?} is not one of: {}", TAG_COLORS.join(", ")),
-        )),
+        Some(c) => {
+            Err(crate::Error::invalid("color", format!("{c:?} is not one of: {}", TAG_COLORS.join(", "))))
+        }
     }
 }
 
@@ -132,7 +131,12 @@ pub fn validate_rule_pattern(kind: TagRuleKind, pattern: &str) -> crate::Result<
 /// A keyword, regex or project rule restricted to a support type only
 /// applies to sessions of that type. Regexes are compiled on each call; a
 /// pattern that no longer compiles matches nothing.
-pub fn rule_matches(rule: &TagRule, text: &str, project_ref: Option<&str>, support_type_id: SupportTypeId) -> bool {
+pub fn rule_matches(
+    rule: &TagRule,
+    text: &str,
+    project_ref: Option<&str>,
+    support_type_id: SupportTypeId,
+) -> bool {
     if rule.kind != TagRuleKind::SupportType && rule.support_type_id.is_some_and(|t| t != support_type_id) {
         return false;
     }
@@ -320,7 +324,11 @@ mod server {
 
     /// Tag rules, oldest first, in the caller's account (global callers:
     /// every account or the one named).
-    pub async fn list_tag_rules(pool: &PgPool, actor: &Actor, account: Option<AccountId>) -> Result<Vec<TagRule>> {
+    pub async fn list_tag_rules(
+        pool: &PgPool,
+        actor: &Actor,
+        account: Option<AccountId>,
+    ) -> Result<Vec<TagRule>> {
         let account = list_scope(actor, account)?;
         Ok(sqlx::query_as::<_, TagRule>(
             "SELECT * FROM tag_rules WHERE ($1::uuid IS NULL OR account_id = $1) ORDER BY created_at, id",
@@ -364,12 +372,13 @@ mod server {
 
     pub async fn delete_tag_rule(pool: &PgPool, actor: &Actor, id: TagRuleId) -> Result<()> {
         let mut tx = pool.begin().await?;
-        let account: AccountId = sqlx::query_scalar("SELECT account_id FROM tag_rules WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .filter(|a| actor.in_account(*a))
-            .ok_or_else(|| Error::not_found("tag rule"))?;
+        let account: AccountId =
+            sqlx::query_scalar("SELECT account_id FROM tag_rules WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .filter(|a| actor.in_account(*a))
+                .ok_or_else(|| Error::not_found("tag rule"))?;
         actor.require_admin_of(account, "tag rule")?;
         sqlx::query!("DELETE FROM tag_rules WHERE id = $1", id.0).execute(&mut *tx).await?;
         changed(&mut tx, account, "tag_rule", id, "deleted").await?;
@@ -409,7 +418,11 @@ mod server {
         )
     }
 
-    pub async fn create_canned(pool: &PgPool, actor: &Actor, input: NewCannedResponse) -> Result<CannedResponse> {
+    pub async fn create_canned(
+        pool: &PgPool,
+        actor: &Actor,
+        input: NewCannedResponse,
+    ) -> Result<CannedResponse> {
         let account = actor.target_account(input.account_id)?;
         actor.require_admin_of(account, "canned response")?;
         let shortcut = validate_shortcut(&input.shortcut)?;
@@ -570,7 +583,10 @@ mod tests {
             other => panic!("expected invalid, got {other:?}"),
         };
         assert_eq!(validate_rule_pattern(TagRuleKind::Keyword, "  refund ").expect("ok"), "refund");
-        assert_eq!(field_of(validate_rule_pattern(TagRuleKind::Keyword, "  ").expect_err("empty")), "pattern");
+        assert_eq!(
+            field_of(validate_rule_pattern(TagRuleKind::Keyword, "  ").expect_err("empty")),
+            "pattern"
+        );
         assert_eq!(
             field_of(validate_rule_pattern(TagRuleKind::Keyword, &"k".repeat(201)).expect_err("long")),
             "pattern"

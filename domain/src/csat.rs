@@ -62,7 +62,12 @@ mod server {
 
     /// Rates a resolved session. Only the session's customer (or the system,
     /// e.g. an import) may; each session is rated at most once.
-    pub async fn submit(pool: &PgPool, actor: &Actor, session_id: SessionId, input: SubmitCsat) -> Result<Csat> {
+    pub async fn submit(
+        pool: &PgPool,
+        actor: &Actor,
+        session_id: SessionId,
+        input: SubmitCsat,
+    ) -> Result<Csat> {
         let comment = validate(&input)?;
         let mut tx = pool.begin().await?;
         let session = visible(&mut tx, actor, session_id, Lock::Update).await?;

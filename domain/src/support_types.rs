@@ -308,11 +308,17 @@ mod server {
             Some(_) => return Err(Error::invalid("business_hours", "must be a JSON object")),
         }
         if d.routing == Routing::BotFirst && d.bot_agent_id.is_none() {
-            return Err(Error::invalid("bot_agent_id", "bot_first routing needs the bot that takes sessions first"));
+            return Err(Error::invalid(
+                "bot_agent_id",
+                "bot_first routing needs the bot that takes sessions first",
+            ));
         }
         if let Some(target) = d.escalation_target_id {
             if Some(target) == this {
-                return Err(Error::invalid("escalation_target_id", "a support type cannot escalate to itself"));
+                return Err(Error::invalid(
+                    "escalation_target_id",
+                    "a support type cannot escalate to itself",
+                ));
             }
             let row = sqlx::query!(
                 r#"SELECT account_id AS "account_id: AccountId", archived_at FROM support_types WHERE id = $1"#,
@@ -347,7 +353,12 @@ mod server {
     }
 
     fn slug_conflict(err: sqlx::Error) -> Error {
-        unique_conflict(err, "support_types_slug_key", "slug_taken", "another support type already uses that slug")
+        unique_conflict(
+            err,
+            "support_types_slug_key",
+            "slug_taken",
+            "another support type already uses that slug",
+        )
     }
 
     async fn changed(
@@ -441,7 +452,12 @@ mod server {
             slug: input.slug.unwrap_or(cur.slug),
             name: input.name.unwrap_or(cur.name),
             routing: input.routing.unwrap_or(cur.routing),
-            queue_sla_secs: patch("queue_sla_secs", cur.queue_sla_secs, input.queue_sla_secs, input.clear_queue_sla)?,
+            queue_sla_secs: patch(
+                "queue_sla_secs",
+                cur.queue_sla_secs,
+                input.queue_sla_secs,
+                input.clear_queue_sla,
+            )?,
             first_response_sla_secs: patch(
                 "first_response_sla_secs",
                 cur.first_response_sla_secs,
@@ -499,7 +515,12 @@ mod server {
         Ok(ty)
     }
 
-    async fn set_archived(pool: &PgPool, actor: &Actor, id: SupportTypeId, archived: bool) -> Result<SupportType> {
+    async fn set_archived(
+        pool: &PgPool,
+        actor: &Actor,
+        id: SupportTypeId,
+        archived: bool,
+    ) -> Result<SupportType> {
         let mut tx = pool.begin().await?;
         let cur = load(&mut tx, id, true).await?;
         require_reader(actor, cur.account_id, "support type")?;
@@ -647,7 +668,9 @@ mod server {
                 "reason_exists",
                 format!("an archived reason is labelled {label:?}; restore it instead"),
             )),
-            Some(_) => Err(Error::conflict("reason_exists", format!("a reason is already labelled {label:?}"))),
+            Some(_) => {
+                Err(Error::conflict("reason_exists", format!("a reason is already labelled {label:?}")))
+            }
         }
     }
 

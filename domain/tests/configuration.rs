@@ -154,9 +154,10 @@ async fn support_type_create_update_archive(pool: PgPool) {
 
     let active = types::list(&pool, &a.agent, SupportTypeFilter::default()).await.expect("list");
     assert_eq!(active.iter().map(|t| t.slug.as_str()).collect::<Vec<_>>(), ["billing-l2"]);
-    let all = types::list(&pool, &a.agent, SupportTypeFilter { include_archived: true, ..Default::default() })
-        .await
-        .expect("list all");
+    let all =
+        types::list(&pool, &a.agent, SupportTypeFilter { include_archived: true, ..Default::default() })
+            .await
+            .expect("list all");
     assert_eq!(all.len(), 2);
 
     let restored = types::restore(&pool, &a.admin, ty.id).await.expect("restore");
@@ -251,7 +252,11 @@ async fn support_types_are_scoped_to_their_account(pool: PgPool) {
     assert_code(types::create_reason(&pool, &b.admin, a_type.id, "Done").await, "not_found");
     let into_a = NewSupportType { account_id: Some(a.id), ..new_type("sneaky") };
     assert_code(types::create(&pool, &b.admin, into_a).await, "not_found");
-    assert_code(types::list(&pool, &b.admin, SupportTypeFilter { account_id: Some(a.id), ..Default::default() }).await, "not_found");
+    assert_code(
+        types::list(&pool, &b.admin, SupportTypeFilter { account_id: Some(a.id), ..Default::default() })
+            .await,
+        "not_found",
+    );
 
     // Cross-account escalation targets are rejected.
     let cross = NewSupportType { escalation_target_id: Some(a_type.id), ..new_type("globex-l2") };
@@ -263,9 +268,10 @@ async fn support_types_are_scoped_to_their_account(pool: PgPool) {
     let listed = types::list(&pool, &b.agent, SupportTypeFilter::default()).await.expect("list");
     assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), [b_type.id]);
     assert_eq!(types::list(&pool, &global, SupportTypeFilter::default()).await.expect("all").len(), 2);
-    let only_a = types::list(&pool, &global, SupportTypeFilter { account_id: Some(a.id), ..Default::default() })
-        .await
-        .expect("filtered");
+    let only_a =
+        types::list(&pool, &global, SupportTypeFilter { account_id: Some(a.id), ..Default::default() })
+            .await
+            .expect("filtered");
     assert_eq!(only_a.iter().map(|t| t.id).collect::<Vec<_>>(), [a_type.id]);
 
     // A global admin names the account; an account admin need not.
@@ -302,8 +308,12 @@ async fn only_admins_change_configuration(pool: PgPool) {
             support_type_id: None,
         };
         assert_code(config::create_tag_rule(&pool, who, rule).await, "forbidden");
-        let canned =
-            NewCannedResponse { shortcut: "hi".into(), title: "Hi".into(), body: "Hello".into(), ..Default::default() };
+        let canned = NewCannedResponse {
+            shortcut: "hi".into(),
+            title: "Hi".into(),
+            body: "Hello".into(),
+            ..Default::default()
+        };
         assert_code(config::create_canned(&pool, who, canned).await, "forbidden");
 
         // Reading is fine.
@@ -348,17 +358,24 @@ async fn resolution_reasons_are_ordered_unique_and_archivable(pool: PgPool) {
     };
 
     // Move "Won't fix" to the top; the others shift down.
-    let moved = types::update_reason(&pool, &a.admin, ty.id, wontfix.id, None, Some(1), None).await.expect("move");
+    let moved =
+        types::update_reason(&pool, &a.admin, ty.id, wontfix.id, None, Some(1), None).await.expect("move");
     assert_eq!(moved.position, 1);
-    assert_eq!(list(false).await, [
-        ResolutionReasonView("Won't fix".into(), 1),
-        ResolutionReasonView("Fixed".into(), 2),
-        ResolutionReasonView("Duplicate".into(), 3),
-    ]);
+    assert_eq!(
+        list(false).await,
+        [
+            ResolutionReasonView("Won't fix".into(), 1),
+            ResolutionReasonView("Fixed".into(), 2),
+            ResolutionReasonView("Duplicate".into(), 3),
+        ]
+    );
     // Positions past the end clamp to the end.
     types::update_reason(&pool, &a.admin, ty.id, wontfix.id, None, Some(99), None).await.expect("to end");
     assert_eq!(labels(list(false).await), ["Fixed", "Duplicate", "Won't fix"]);
-    assert_invalid(types::update_reason(&pool, &a.admin, ty.id, wontfix.id, None, Some(0), None).await, "position");
+    assert_invalid(
+        types::update_reason(&pool, &a.admin, ty.id, wontfix.id, None, Some(0), None).await,
+        "position",
+    );
 
     // Relabel, with the same uniqueness rule.
     assert_code(
@@ -366,21 +383,30 @@ async fn resolution_reasons_are_ordered_unique_and_archivable(pool: PgPool) {
         "reason_exists",
     );
     let relabelled =
-        types::update_reason(&pool, &a.admin, ty.id, dup.id, Some("Duplicate ticket"), None, None).await.expect("relabel");
+        types::update_reason(&pool, &a.admin, ty.id, dup.id, Some("Duplicate ticket"), None, None)
+            .await
+            .expect("relabel");
     assert_eq!(relabelled.label, "Duplicate ticket");
 
     // Archived reasons leave the default list but keep their place.
-    let archived = types::update_reason(&pool, &a.admin, ty.id, fixed.id, None, None, Some(true)).await.expect("archive");
+    let archived = types::update_reason(&pool, &a.admin, ty.id, fixed.id, None, None, Some(true))
+        .await
+        .expect("archive");
     assert!(archived.archived_at.is_some());
     assert_eq!(labels(list(false).await), ["Duplicate ticket", "Won't fix"]);
     assert_eq!(labels(list(true).await), ["Fixed", "Duplicate ticket", "Won't fix"]);
     assert_code(types::create_reason(&pool, &a.admin, ty.id, "Fixed").await, "reason_exists");
-    let back = types::update_reason(&pool, &a.admin, ty.id, fixed.id, None, None, Some(false)).await.expect("restore");
+    let back = types::update_reason(&pool, &a.admin, ty.id, fixed.id, None, None, Some(false))
+        .await
+        .expect("restore");
     assert!(back.archived_at.is_none());
 
     // A reason of another type is not found under this one.
     let foreign = types::create_reason(&pool, &a.admin, other.id, "Sold").await.expect("foreign");
-    assert_code(types::update_reason(&pool, &a.admin, ty.id, foreign.id, Some("X"), None, None).await, "not_found");
+    assert_code(
+        types::update_reason(&pool, &a.admin, ty.id, foreign.id, Some("X"), None, None).await,
+        "not_found",
+    );
 
     // New reasons still go to the end.
     let last = types::create_reason(&pool, &a.admin, ty.id, "Spam").await.expect("spam");
@@ -398,8 +424,11 @@ async fn open_session(pool: &PgPool, slug: &str) -> (sessions::Session, Actor) {
         ..Default::default()
     };
     let (session, customer_id) = sessions::open(pool, &Actor::System, input).await.expect("open");
-    let customer =
-        Actor::Customer(CustomerActor { customer_id, session_id: session.id, account_id: session.account_id });
+    let customer = Actor::Customer(CustomerActor {
+        customer_id,
+        session_id: session.id,
+        account_id: session.account_id,
+    });
     (session, customer)
 }
 
@@ -423,8 +452,14 @@ async fn csat_is_submitted_once_after_resolution(pool: PgPool) {
     assert_code(csat::submit(&pool, &customer, session.id, rating.clone()).await, "session_not_resolved");
     resolve_by_sql(&pool, session.id).await;
 
-    assert_invalid(csat::submit(&pool, &customer, session.id, SubmitCsat { score: 6, comment: None }).await, "score");
-    assert_invalid(csat::submit(&pool, &customer, session.id, SubmitCsat { score: 0, comment: None }).await, "score");
+    assert_invalid(
+        csat::submit(&pool, &customer, session.id, SubmitCsat { score: 6, comment: None }).await,
+        "score",
+    );
+    assert_invalid(
+        csat::submit(&pool, &customer, session.id, SubmitCsat { score: 0, comment: None }).await,
+        "score",
+    );
     let long = SubmitCsat { score: 3, comment: Some("x".repeat(2001)) };
     assert_invalid(csat::submit(&pool, &customer, session.id, long).await, "comment");
     // Someone else's session does not exist for this customer; agents cannot rate.
@@ -433,7 +468,10 @@ async fn csat_is_submitted_once_after_resolution(pool: PgPool) {
     assert_code(csat::submit(&pool, &b.admin, session.id, rating.clone()).await, "not_found");
 
     let saved = csat::submit(&pool, &customer, session.id, rating.clone()).await.expect("submit");
-    assert_eq!((saved.session_id, saved.score, saved.comment.as_deref()), (session.id, 4, Some("quick and kind")));
+    assert_eq!(
+        (saved.session_id, saved.score, saved.comment.as_deref()),
+        (session.id, 4, Some("quick and kind"))
+    );
     assert_code(csat::submit(&pool, &customer, session.id, rating.clone()).await, "csat_already_submitted");
     assert_code(csat::submit(&pool, &Actor::System, session.id, rating).await, "csat_already_submitted");
 
@@ -477,7 +515,10 @@ async fn csat_respects_the_type_setting(pool: PgPool) {
     types::create(&pool, &a.admin, quiet).await.expect("type");
     let (session, customer) = open_session(&pool, "quiet").await;
     resolve_by_sql(&pool, session.id).await;
-    assert_code(csat::submit(&pool, &customer, session.id, SubmitCsat { score: 5, comment: None }).await, "csat_disabled");
+    assert_code(
+        csat::submit(&pool, &customer, session.id, SubmitCsat { score: 5, comment: None }).await,
+        "csat_disabled",
+    );
     assert_eq!(count_events(&pool, "csat.submitted").await, 0);
     assert!(!types::get_by_slug_public(&pool, "quiet").await.expect("public").expect("found").csat_enabled);
 }
@@ -489,20 +530,32 @@ async fn tags_and_tag_rules(pool: PgPool) {
     let ty = types::create(&pool, &a.admin, new_type("help")).await.expect("type");
     let b_type = types::create(&pool, &b.admin, new_type("globex-help")).await.expect("b type");
 
-    let vip = config::create_tag(&pool, &a.admin, NewTag { name: "VIP".into(), color: Some("rose".into()), ..Default::default() })
-        .await
-        .expect("tag");
+    let vip = config::create_tag(
+        &pool,
+        &a.admin,
+        NewTag { name: "VIP".into(), color: Some("rose".into()), ..Default::default() },
+    )
+    .await
+    .expect("tag");
     assert_eq!((vip.name.as_str(), vip.color.as_str(), vip.account_id), ("VIP", "rose", a.id));
     let plain = config::create_tag(&pool, &a.admin, NewTag { name: "billing".into(), ..Default::default() })
         .await
         .expect("plain tag");
     assert_eq!(plain.color, "slate");
-    assert_code(config::create_tag(&pool, &a.admin, NewTag { name: "vip".into(), ..Default::default() }).await, "tag_exists");
+    assert_code(
+        config::create_tag(&pool, &a.admin, NewTag { name: "vip".into(), ..Default::default() }).await,
+        "tag_exists",
+    );
     let red = NewTag { name: "red".into(), color: Some("red".into()), ..Default::default() };
     assert_invalid(config::create_tag(&pool, &a.admin, red).await, "color");
-    assert_invalid(config::create_tag(&pool, &a.admin, NewTag { name: "#bad".into(), ..Default::default() }).await, "name");
+    assert_invalid(
+        config::create_tag(&pool, &a.admin, NewTag { name: "#bad".into(), ..Default::default() }).await,
+        "name",
+    );
     // The same name in another account is another tag.
-    config::create_tag(&pool, &b.admin, NewTag { name: "vip".into(), ..Default::default() }).await.expect("b vip");
+    config::create_tag(&pool, &b.admin, NewTag { name: "vip".into(), ..Default::default() })
+        .await
+        .expect("b vip");
 
     let rule = |tag: &str, kind, pattern: &str, support_type_id| NewTagRule {
         account_id: None,
@@ -511,25 +564,44 @@ async fn tags_and_tag_rules(pool: PgPool) {
         pattern: pattern.into(),
         support_type_id,
     };
-    let err = config::create_tag_rule(&pool, &a.admin, rule("invoices", TagRuleKind::Regex, "INV-(\\d+", None))
-        .await
-        .expect_err("bad regex");
-    assert!(matches!(&err, Error::Invalid { field, message } if field == "pattern" && message.contains("regex")), "{err:?}");
-    assert_invalid(config::create_tag_rule(&pool, &a.admin, rule("vip", TagRuleKind::Keyword, "  ", None)).await, "pattern");
-    assert_invalid(config::create_tag_rule(&pool, &a.admin, rule("vip", TagRuleKind::ProjectRef, "", None)).await, "pattern");
-    assert_invalid(config::create_tag_rule(&pool, &a.admin, rule("vip", TagRuleKind::SupportType, "", None)).await, "support_type_id");
+    let err =
+        config::create_tag_rule(&pool, &a.admin, rule("invoices", TagRuleKind::Regex, "INV-(\\d+", None))
+            .await
+            .expect_err("bad regex");
+    assert!(
+        matches!(&err, Error::Invalid { field, message } if field == "pattern" && message.contains("regex")),
+        "{err:?}"
+    );
     assert_invalid(
-        config::create_tag_rule(&pool, &a.admin, rule("vip", TagRuleKind::SupportType, "", Some(b_type.id))).await,
+        config::create_tag_rule(&pool, &a.admin, rule("vip", TagRuleKind::Keyword, "  ", None)).await,
+        "pattern",
+    );
+    assert_invalid(
+        config::create_tag_rule(&pool, &a.admin, rule("vip", TagRuleKind::ProjectRef, "", None)).await,
+        "pattern",
+    );
+    assert_invalid(
+        config::create_tag_rule(&pool, &a.admin, rule("vip", TagRuleKind::SupportType, "", None)).await,
         "support_type_id",
     );
-    assert_invalid(config::create_tag_rule(&pool, &a.admin, rule("#bad", TagRuleKind::Keyword, "x", None)).await, "tag");
+    assert_invalid(
+        config::create_tag_rule(&pool, &a.admin, rule("vip", TagRuleKind::SupportType, "", Some(b_type.id)))
+            .await,
+        "support_type_id",
+    );
+    assert_invalid(
+        config::create_tag_rule(&pool, &a.admin, rule("#bad", TagRuleKind::Keyword, "x", None)).await,
+        "tag",
+    );
 
-    let regex = config::create_tag_rule(&pool, &a.admin, rule("invoices", TagRuleKind::Regex, r"INV-\d+", None))
-        .await
-        .expect("regex rule");
-    let by_type = config::create_tag_rule(&pool, &a.admin, rule("VIP", TagRuleKind::SupportType, "", Some(ty.id)))
-        .await
-        .expect("type rule");
+    let regex =
+        config::create_tag_rule(&pool, &a.admin, rule("invoices", TagRuleKind::Regex, r"INV-\d+", None))
+            .await
+            .expect("regex rule");
+    let by_type =
+        config::create_tag_rule(&pool, &a.admin, rule("VIP", TagRuleKind::SupportType, "", Some(ty.id)))
+            .await
+            .expect("type rule");
     assert_eq!(by_type.tag_id, vip.id, "an existing tag is reused, whatever the case");
     let tags = config::list_tags(&pool, &a.agent, None).await.expect("tags");
     assert_eq!(tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["billing", "invoices", "VIP"]);
@@ -572,23 +644,30 @@ async fn canned_responses_by_type_include_account_wide_ones(pool: PgPool) {
     let hello = config::create_canned(&pool, &a.admin, canned("hello", None)).await.expect("account-wide");
     let refund = config::create_canned(&pool, &a.admin, canned("Refund", Some(help.id))).await.expect("help");
     assert_eq!(refund.shortcut, "refund");
-    let pricing = config::create_canned(&pool, &a.admin, canned("pricing", Some(sales.id))).await.expect("sales");
+    let pricing =
+        config::create_canned(&pool, &a.admin, canned("pricing", Some(sales.id))).await.expect("sales");
     config::create_canned(&pool, &b.admin, canned("hello", None)).await.expect("b's hello");
 
     assert_code(config::create_canned(&pool, &a.admin, canned("REFUND", None)).await, "shortcut_taken");
     assert_invalid(config::create_canned(&pool, &a.admin, canned("no spaces", None)).await, "shortcut");
     assert_invalid(config::create_canned(&pool, &a.admin, canned(&"x".repeat(41), None)).await, "shortcut");
     assert_invalid(
-        config::create_canned(&pool, &a.admin, NewCannedResponse { title: " ".into(), ..canned("t", None) }).await,
+        config::create_canned(&pool, &a.admin, NewCannedResponse { title: " ".into(), ..canned("t", None) })
+            .await,
         "title",
     );
     assert_invalid(
-        config::create_canned(&pool, &a.admin, NewCannedResponse { body: "".into(), ..canned("b", None) }).await,
+        config::create_canned(&pool, &a.admin, NewCannedResponse { body: "".into(), ..canned("b", None) })
+            .await,
         "body",
     );
-    assert_invalid(config::create_canned(&pool, &a.admin, canned("x", Some(b_type.id))).await, "support_type_id");
+    assert_invalid(
+        config::create_canned(&pool, &a.admin, canned("x", Some(b_type.id))).await,
+        "support_type_id",
+    );
 
-    let shortcuts = |list: Vec<config::CannedResponse>| list.into_iter().map(|c| c.shortcut).collect::<Vec<_>>();
+    let shortcuts =
+        |list: Vec<config::CannedResponse>| list.into_iter().map(|c| c.shortcut).collect::<Vec<_>>();
     let for_help = config::list_canned(&pool, &a.agent, None, Some(help.id)).await.expect("help list");
     assert_eq!(shortcuts(for_help), ["hello", "refund"]);
     let for_sales = config::list_canned(&pool, &a.agent, None, Some(sales.id)).await.expect("sales list");
@@ -607,13 +686,42 @@ async fn canned_responses_by_type_include_account_wide_ones(pool: PgPool) {
     assert_eq!(shortcuts(for_sales), ["hello", "pricing", "refund"]);
     let clash = UpdateCannedResponse { shortcut: Some("Hello".into()), ..Default::default() };
     assert_code(config::update_canned(&pool, &a.admin, refund.id, clash).await, "shortcut_taken");
-    let rename = UpdateCannedResponse { shortcut: Some("refunds".into()), body: Some("New body".into()), ..Default::default() };
+    let rename = UpdateCannedResponse {
+        shortcut: Some("refunds".into()),
+        body: Some("New body".into()),
+        ..Default::default()
+    };
     let renamed = config::update_canned(&pool, &a.admin, refund.id, rename).await.expect("rename");
-    assert_eq!((renamed.shortcut.as_str(), renamed.body.as_str(), renamed.title.as_str()), ("refunds", "New body", "Title Refund"));
+    assert_eq!(
+        (renamed.shortcut.as_str(), renamed.body.as_str(), renamed.title.as_str()),
+        ("refunds", "New body", "Title Refund")
+    );
 
-    assert_code(config::update_canned(&pool, &b.admin, hello.id, UpdateCannedResponse::default()).await, "not_found");
+    assert_code(
+        config::update_canned(&pool, &b.admin, hello.id, UpdateCannedResponse::default()).await,
+        "not_found",
+    );
     assert_code(config::delete_canned(&pool, &a.agent, pricing.id).await, "forbidden");
     config::delete_canned(&pool, &a.admin, pricing.id).await.expect("delete");
     let all = config::list_canned(&pool, &a.admin, None, None).await.expect("all");
     assert_eq!(shortcuts(all), ["hello", "refunds"]);
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn concurrent_csat_submissions_store_one(pool: PgPool) {
+    let a = org(&pool, "acme").await;
+    types::create(&pool, &a.admin, new_type("help")).await.expect("type");
+    let (session, customer) = open_session(&pool, "help").await;
+    resolve_by_sql(&pool, session.id).await;
+    let (first, second) = tokio::join!(
+        csat::submit(&pool, &customer, session.id, SubmitCsat { score: 5, comment: None }),
+        csat::submit(&pool, &customer, session.id, SubmitCsat { score: 2, comment: None }),
+    );
+    let (ok, err) = match (first, second) {
+        (Ok(ok), Err(err)) | (Err(err), Ok(ok)) => (ok, err),
+        other => panic!("expected one success and one conflict, got {other:?}"),
+    };
+    assert_eq!(err.code(), "csat_already_submitted");
+    assert_eq!(csat::get(&pool, &customer, session.id).await.expect("get"), Some(ok));
+    assert_eq!(count_events(&pool, "csat.submitted").await, 1);
 }

@@ -1,8 +1,13 @@
 //! The server binary's subcommands. `serve` is the default.
 
 use clap::{Parser, Subcommand};
+use domain::{
+    actor::Actor,
+    agents::{self, NewAgent},
+    types::Role,
+};
 
-use crate::{Application, config::Config, startup};
+use crate::{Application, config::Config, seed, startup};
 
 #[derive(Debug, Parser)]
 #[command(name = "switchboard", version, about = "Switchboard customer support server")]
@@ -17,18 +22,78 @@ pub enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Create a global admin who can sign in with this e-mail and password.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// At least 12 characters. Prefer SWITCHBOARD_ADMIN_PASSWORD to keep it out of shell history.
+        #[arg(long, env = "SWITCHBOARD_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
+    /// Create an API token for an agent or bot and print it once.
+    CreateToken {
+        /// The agent's e-mail address.
+        #[arg(long)]
+        agent: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+    /// Load the demo data set (idempotent): 3 accounts, 29 support types,
+    /// 30 agents, 2 bots... and 30 days of history.
+    SeedDemo,
 }
 
 pub async fn run(cli: Cli, config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let app = Application::build(config).await?;
-            app.run(startup::shutdown_on_signal()).await?;
-            tracing::info!("stopped");
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Serve = command {
+        let app = Application::build(config).await?;
+        app.run(startup::shutdown_on_signal()).await?;
+        tracing::info!("stopped");
+        return Ok(());
+    }
+    let pool = startup::connect_and_migrate(&config).await?;
+    match command {
+        Command::Serve => unreachable!("handled above"),
+        Command::Migrate => println!("migrations applied"),
+        Command::CreateAdmin { email, password, name } => {
+            let admin = agents::create(
+                &pool,
+                &Actor::System,
+                NewAgent {
+                    account_id: None,
+                    email,
+                    display_name: name,
+                    role: Role::Admin,
+                    max_concurrent: Some(0),
+                    password: Some(password),
+                },
+            )
+            .await?;
+            println!("created global admin {} ({})", admin.email, admin.id);
         }
-        Command::Migrate => {
-            startup::connect_and_migrate(&config).await?;
-            println!("migrations applied");
+        Command::CreateToken { agent, label } => {
+            let agent = agents::find_by_email(&pool, &Actor::System, &agent).await?;
+            let (token, secret) = domain::tokens::create(&pool, &Actor::System, agent.id, &label).await?;
+            eprintln!("token {} for {} — shown once, store it now:", token.id, agent.email);
+            println!("{secret}");
+        }
+        Command::SeedDemo => {
+            let report = seed::seed_demo(&pool).await?;
+            if report.created.is_empty() && report.history_sessions == 0 {
+                println!("demo data already present; nothing to do");
+            } else {
+                println!(
+                    "created {} records and {} historical sessions",
+                    report.created.len(),
+                    report.history_sessions
+                );
+            }
+            println!("demo logins (password: {}):", seed::DEMO_PASSWORD);
+            println!("  admin@example.com       global admin");
+            println!("  supervisor@example.com  supervisor, Northwind Retail");
+            println!("  agent1@example.com … agent30@example.com");
         }
     }
     Ok(())

@@ -70,7 +70,10 @@ impl Actor {
     pub fn in_account(&self, account: AccountId) -> bool {
         match self {
             Self::System => true,
-            Self::Agent(a) => a.account_id.is_none_or(|own| own == account) && (a.account_id.is_some() || a.role == Role::Admin),
+            Self::Agent(a) => {
+                a.account_id.is_none_or(|own| own == account)
+                    && (a.account_id.is_some() || a.role == Role::Admin)
+            }
             Self::Customer(c) => c.account_id == account,
         }
     }
@@ -151,7 +154,10 @@ mod tests {
     fn target_account_defaults_to_the_callers_own() {
         let (a, b) = (AccountId::new(), AccountId::new());
         assert_eq!(agent(Role::Admin, Some(a)).target_account(None).expect("own"), a);
-        assert_eq!(agent(Role::Admin, Some(a)).target_account(Some(b)).expect_err("other").code(), "not_found");
+        assert_eq!(
+            agent(Role::Admin, Some(a)).target_account(Some(b)).expect_err("other").code(),
+            "not_found"
+        );
         assert_eq!(agent(Role::Admin, None).target_account(Some(b)).expect("named"), b);
         assert_eq!(agent(Role::Admin, None).target_account(None).expect_err("unnamed").code(), "invalid");
     }

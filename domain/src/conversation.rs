@@ -48,7 +48,8 @@ pub struct SessionTag {
 /// The hot queries, shared with the query-plan test.
 pub mod sql {
     /// One page of history, newest first, before a message id.
-    pub const HISTORY: &str = "SELECT * FROM messages WHERE session_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
+    pub const HISTORY: &str =
+        "SELECT * FROM messages WHERE session_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
 }
 
 #[cfg(feature = "server")]
@@ -147,12 +148,15 @@ mod server {
             Actor::System => (SenderKind::System, None),
             Actor::Agent(a) => {
                 if session.owner_id != Some(a.id) && !actor.supervises(session.account_id) {
-                    return Err(Error::forbidden("only the session's owner may reply; take or be assigned the session first"));
+                    return Err(Error::forbidden(
+                        "only the session's owner may reply; take or be assigned the session first",
+                    ));
                 }
                 (if a.role == Role::Bot { SenderKind::Bot } else { SenderKind::Agent }, Some(a.id))
             }
         };
-        let (message, created) = insert_message(&mut tx, &session, kind, agent, &body, client_id.as_deref()).await?;
+        let (message, created) =
+            insert_message(&mut tx, &session, kind, agent, &body, client_id.as_deref()).await?;
         if created && agent.is_some() && agent == session.owner_id {
             sqlx::query!(
                 "UPDATE assignments SET responded_at = $2 WHERE session_id = $1 AND ended_at IS NULL AND responded_at IS NULL",
@@ -184,16 +188,18 @@ mod server {
     ) -> Result<Page<Message>> {
         let limit = page_limit(limit)?;
         let before = before
-            .map(|c| c.parse::<i64>().map_err(|_| Error::invalid("cursor", "not a cursor returned by this API")))
+            .map(|c| {
+                c.parse::<i64>().map_err(|_| Error::invalid("cursor", "not a cursor returned by this API"))
+            })
             .transpose()?;
         let mut conn = pool.acquire().await?;
         visible(&mut conn, actor, id, Lock::None).await?;
         let rows = sqlx::query_as::<_, Message>(sql::HISTORY)
-        .bind(id)
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit + 1)
-        .fetch_all(&mut *conn)
-        .await?;
+            .bind(id)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit + 1)
+            .fetch_all(&mut *conn)
+            .await?;
         Ok(paginate(rows, limit, |m| m.id.to_string()))
     }
 
@@ -297,14 +303,20 @@ mod server {
         Ok(tags)
     }
 
-    pub async fn untag(pool: &PgPool, actor: &Actor, id: SessionId, tag_id: TagId) -> Result<Vec<SessionTag>> {
+    pub async fn untag(
+        pool: &PgPool,
+        actor: &Actor,
+        id: SessionId,
+        tag_id: TagId,
+    ) -> Result<Vec<SessionTag>> {
         require_agent(actor)?;
         let mut tx = pool.begin().await?;
         let session = visible(&mut tx, actor, id, Lock::None).await?;
-        let removed = sqlx::query!("DELETE FROM session_tags WHERE session_id = $1 AND tag_id = $2", id.0, tag_id.0)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let removed =
+            sqlx::query!("DELETE FROM session_tags WHERE session_id = $1 AND tag_id = $2", id.0, tag_id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if removed == 0 {
             return Err(Error::not_found("tag on this session"));
         }

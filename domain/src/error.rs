@@ -81,13 +81,18 @@ impl From<sqlx::Error> for Error {
                 let constraint = db.constraint().unwrap_or_default().to_owned();
                 match db.code().as_deref() {
                     // unique_violation
-                    Some("23505") => Self::conflict("already_exists", format!("that already exists ({constraint})")),
+                    Some("23505") => {
+                        Self::conflict("already_exists", format!("that already exists ({constraint})"))
+                    }
                     // check_violation, not_null_violation
                     Some("23514") | Some("23502") => {
                         Self::invalid(constraint, "the value breaks a rule of the data model")
                     }
                     // foreign_key_violation
-                    Some("23503") => Self::invalid(constraint, "refers to something that does not exist or is still in use"),
+                    Some("23503") => Self::invalid(
+                        constraint,
+                        "refers to something that does not exist or is still in use",
+                    ),
                     // serialization_failure, deadlock_detected
                     Some("40001") | Some("40P01") => {
                         Self::conflict("retry", "the request collided with a concurrent change; try again")

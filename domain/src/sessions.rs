@@ -146,7 +146,11 @@ mod server {
             Lock::Share => "SELECT * FROM sessions WHERE id = $1 FOR SHARE",
             Lock::Update => "SELECT * FROM sessions WHERE id = $1 FOR UPDATE",
         };
-        sqlx::query_as::<_, Session>(sql).bind(id).fetch_optional(conn).await?.ok_or_else(|| Error::not_found("session"))
+        sqlx::query_as::<_, Session>(sql)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .ok_or_else(|| Error::not_found("session"))
     }
 
     /// Whether `actor` may see `session`. Not seeing it means "not found".
@@ -189,7 +193,8 @@ mod server {
     /// Owner, supervisors and admins of the account, and the system may act
     /// on an assigned session; others may only look.
     fn require_owner_or_supervisor(actor: &Actor, session: &Session, what: &str) -> Result<()> {
-        if actor.supervises(session.account_id) || (actor.agent_id().is_some() && actor.agent_id() == session.owner_id)
+        if actor.supervises(session.account_id)
+            || (actor.agent_id().is_some() && actor.agent_id() == session.owner_id)
         {
             Ok(())
         } else {
@@ -223,7 +228,8 @@ mod server {
         if let Some(e) = &email {
             crate::text::validate_email("customer.email", e)?;
         }
-        let external_ref = optional_text("customer.external_ref", input.customer.external_ref.as_deref(), 200)?;
+        let external_ref =
+            optional_text("customer.external_ref", input.customer.external_ref.as_deref(), 200)?;
         if !(0..=1000).contains(&input.priority) {
             return Err(Error::invalid("priority", "must be between 0 and 1000"));
         }
@@ -240,7 +246,10 @@ mod server {
         .filter(|t| actor.in_account(t.account_id))
         .ok_or_else(|| Error::invalid("support_type", format!("no support type {slug:?}")))?;
         if ty.archived_at.is_some() {
-            return Err(Error::conflict("support_type_archived", format!("support type {slug:?} is archived")));
+            return Err(Error::conflict(
+                "support_type_archived",
+                format!("support type {slug:?} is archived"),
+            ));
         }
 
         let customer_id = match &external_ref {
@@ -294,7 +303,8 @@ mod server {
         )
         .await?;
         if let Some(body) = message {
-            crate::conversation::insert_message(&mut tx, &session, SenderKind::Customer, None, &body, None).await?;
+            crate::conversation::insert_message(&mut tx, &session, SenderKind::Customer, None, &body, None)
+                .await?;
         }
         tx.commit().await?;
         Ok((session, customer_id))
@@ -436,10 +446,16 @@ mod server {
     /// Gives a queued session to an agent. Agents may pick for themselves from
     /// the queue of a type they serve (manual routing); supervisors may give
     /// it to any agent who serves the type.
-    pub async fn assign(pool: &PgPool, actor: &Actor, id: SessionId, agent_id: Option<AgentId>) -> Result<Session> {
+    pub async fn assign(
+        pool: &PgPool,
+        actor: &Actor,
+        id: SessionId,
+        agent_id: Option<AgentId>,
+    ) -> Result<Session> {
         let mut tx = pool.begin().await?;
         let session = visible(&mut tx, actor, id, Lock::Update).await?;
-        let agent_id = agent_id.or(actor.agent_id()).ok_or_else(|| Error::invalid("agent_id", "name the agent"))?;
+        let agent_id =
+            agent_id.or(actor.agent_id()).ok_or_else(|| Error::invalid("agent_id", "name the agent"))?;
         if Some(agent_id) != actor.agent_id() && !actor.supervises(session.account_id) {
             return Err(Error::forbidden("only a supervisor may assign a session to someone else"));
         }
@@ -470,7 +486,10 @@ mod server {
         .filter(|a| a.account_id == Some(session.account_id.0) && a.deactivated_at.is_none())
         .ok_or_else(|| Error::invalid("agent_id", "no such agent in this account"))?;
         if !agent.serves {
-            return Err(Error::conflict("agent_lacks_skill", "the agent does not serve this session's support type"));
+            return Err(Error::conflict(
+                "agent_lacks_skill",
+                "the agent does not serve this session's support type",
+            ));
         }
         if agent.presence != "online" {
             return Err(Error::conflict("agent_unavailable", format!("the agent is {}", agent.presence)));
@@ -527,7 +546,9 @@ mod server {
     /// The limit CHECK is the last word on capacity; say so in domain terms.
     pub(crate) fn capacity_error(err: sqlx::Error) -> Error {
         match err.as_database_error().and_then(|e| e.constraint()) {
-            Some("agents_within_limit") => Error::conflict("agent_at_capacity", "the agent has no room for another session"),
+            Some("agents_within_limit") => {
+                Error::conflict("agent_at_capacity", "the agent has no room for another session")
+            }
             Some("assignments_one_open_per_session") => {
                 Error::conflict("session_already_assigned", "the session already has an owner")
             }
@@ -536,7 +557,11 @@ mod server {
     }
 
     /// Ends the open assignment, if any, with `end_reason`.
-    pub(crate) async fn end_assignment(conn: &mut PgConnection, id: SessionId, end_reason: &str) -> Result<()> {
+    pub(crate) async fn end_assignment(
+        conn: &mut PgConnection,
+        id: SessionId,
+        end_reason: &str,
+    ) -> Result<()> {
         sqlx::query!(
             "UPDATE assignments SET ended_at = clock_timestamp(), end_reason = $2
              WHERE session_id = $1 AND ended_at IS NULL",
@@ -559,7 +584,10 @@ mod server {
         reason: AssignReason,
     ) -> Result<Session> {
         if reason == AssignReason::Auto {
-            return Err(Error::invalid("reason", "\"auto\" is the engine's own reason; use transfer, handoff, escalation, away, sla or manual"));
+            return Err(Error::invalid(
+                "reason",
+                "\"auto\" is the engine's own reason; use transfer, handoff, escalation, away, sla or manual",
+            ));
         }
         let mut tx = pool.begin().await?;
         let session = visible(&mut tx, actor, id, Lock::Update).await?;
@@ -626,7 +654,9 @@ mod server {
         )
         .await?;
         match target {
-            ReassignTarget::Agent { agent_id } => give(conn, &queued, agent_id, reason, actor.agent_id()).await,
+            ReassignTarget::Agent { agent_id } => {
+                give(conn, &queued, agent_id, reason, actor.agent_id()).await
+            }
             _ => Ok(queued),
         }
     }
@@ -658,7 +688,11 @@ mod server {
         Ok(updated)
     }
 
-    pub(crate) async fn escalate_locked(conn: &mut PgConnection, actor: &Actor, session: &Session) -> Result<Session> {
+    pub(crate) async fn escalate_locked(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        session: &Session,
+    ) -> Result<Session> {
         let ty = sqlx::query!(
             r#"SELECT t.escalation_target_id, t.escalation_priority_bump, target.archived_at AS "target_archived_at?"
                FROM support_types t LEFT JOIN support_types target ON target.id = t.escalation_target_id
@@ -707,7 +741,12 @@ mod server {
 
     /// Resolves a session. The reason must be one of the type's active
     /// reasons, and is required when the type says so.
-    pub async fn resolve(pool: &PgPool, actor: &Actor, id: SessionId, reason_id: Option<ReasonId>) -> Result<Session> {
+    pub async fn resolve(
+        pool: &PgPool,
+        actor: &Actor,
+        id: SessionId,
+        reason_id: Option<ReasonId>,
+    ) -> Result<Session> {
         let mut tx = pool.begin().await?;
         let session = visible(&mut tx, actor, id, Lock::Update).await?;
         require_open(&session)?;
@@ -773,7 +812,10 @@ mod server {
             return Err(Error::forbidden("a customer cannot reopen a session"));
         }
         if session.status.is_open() {
-            return Err(Error::conflict("session_open", format!("the session is already {}", session.status)));
+            return Err(Error::conflict(
+                "session_open",
+                format!("the session is already {}", session.status),
+            ));
         }
         let updated = sqlx::query_as::<_, Session>(
             "UPDATE sessions SET status = 'queued', queued_at = now(), resolved_at = NULL, resolved_by_id = NULL,

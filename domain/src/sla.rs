@@ -78,7 +78,9 @@ async fn escalate_overdue(pool: &PgPool, id: SessionId) -> Result<bool> {
             // Nothing to escalate to: note that the SLA fired so the sweep
             // does not retry it every tick.
             tracing::warn!(session = %id, "queue SLA breached but the type has no escalation path");
-            sqlx::query!("UPDATE sessions SET escalated_at = now() WHERE id = $1", id.0).execute(&mut *tx).await?;
+            sqlx::query!("UPDATE sessions SET escalated_at = now() WHERE id = $1", id.0)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             return Ok(false);
         }
@@ -105,7 +107,8 @@ async fn requeue_unanswered(pool: &PgPool, id: SessionId) -> Result<bool> {
         return Ok(false);
     }
     let session = sessions::load(&mut tx, id, Lock::None).await?;
-    sessions::move_session(&mut tx, &Actor::System, &session, ReassignTarget::Queue, AssignReason::Sla).await?;
+    sessions::move_session(&mut tx, &Actor::System, &session, ReassignTarget::Queue, AssignReason::Sla)
+        .await?;
     tx.commit().await?;
     Ok(true)
 }

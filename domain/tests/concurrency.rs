@@ -37,7 +37,11 @@ async fn concurrent_assigners_never_break_limits_or_ownership(pool: PgPool) {
         agents.push(agent(&pool, acc, &format!("a{i}@acme.test"), Role::Agent, limit, true, &types).await);
     }
     // A wide pool so that 200 workers really run at once.
-    let wide = PgPoolOptions::new().max_connections(80).connect_with(pool.connect_options().as_ref().clone()).await.expect("pool");
+    let wide = PgPoolOptions::new()
+        .max_connections(80)
+        .connect_with(pool.connect_options().as_ref().clone())
+        .await
+        .expect("pool");
     let opened = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for w in 0..WORKERS {
@@ -49,16 +53,29 @@ async fn concurrent_assigners_never_break_limits_or_ownership(pool: PgPool) {
                     break;
                 }
                 let slug = if n % 2 == 0 { "rr" } else { "ll" };
-                let (s, _) = sessions::open(&pool, &Actor::System, OpenSession { support_type: slug.into(), ..Default::default() })
-                    .await
-                    .expect("open");
+                let (s, _) = sessions::open(
+                    &pool,
+                    &Actor::System,
+                    OpenSession { support_type: slug.into(), ..Default::default() },
+                )
+                .await
+                .expect("open");
                 // Every worker assigns what it opened, then frees the agent
                 // again (resolve, requeue or abandon), and some run whole
                 // engine passes, so assigners, resolvers and passes race.
                 if engine::assign_one(&pool, s.id).await.expect("assign").is_some() {
                     let freed = match w % 3 {
                         0 => sessions::resolve(&pool, &Actor::System, s.id, None).await,
-                        1 => sessions::reassign(&pool, &Actor::System, s.id, ReassignTarget::Queue, AssignReason::Transfer).await,
+                        1 => {
+                            sessions::reassign(
+                                &pool,
+                                &Actor::System,
+                                s.id,
+                                ReassignTarget::Queue,
+                                AssignReason::Transfer,
+                            )
+                            .await
+                        }
                         _ => sessions::abandon(&pool, &Actor::System, s.id).await,
                     };
                     // A concurrent pass may have moved it on already.
@@ -77,9 +94,11 @@ async fn concurrent_assigners_never_break_limits_or_ownership(pool: PgPool) {
     }
     while engine::run_pass(&wide).await.expect("drain") > 0 {}
 
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&pool).await.expect("count");
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&pool).await.expect("count");
     assert_eq!(total, SESSIONS as i64);
-    let assignments: i64 = sqlx::query_scalar("SELECT count(*) FROM assignments").fetch_one(&pool).await.expect("count");
+    let assignments: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM assignments").fetch_one(&pool).await.expect("count");
     assert!(assignments > 1_000, "the test must exercise assignment: only {assignments}");
 
     // Audit 1: no session ever had two overlapping owners.
@@ -163,20 +182,34 @@ async fn the_constraints_alone_reject_violations(pool: PgPool) {
 
     // A second open owner for a session: the partial unique index says no.
     let owned: SessionId =
-        sqlx::query_scalar("SELECT session_id FROM assignments WHERE ended_at IS NULL LIMIT 1").fetch_one(&pool).await.expect("owned");
+        sqlx::query_scalar("SELECT session_id FROM assignments WHERE ended_at IS NULL LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .expect("owned");
     let err = sqlx::query("INSERT INTO assignments (session_id, agent_id, reason) VALUES ($1, $2, 'manual')")
         .bind(owned)
         .bind(b)
         .execute(&pool)
         .await
         .expect_err("second owner");
-    assert_eq!(err.as_database_error().and_then(|d| d.constraint()), Some("assignments_one_open_per_session"));
+    assert_eq!(
+        err.as_database_error().and_then(|d| d.constraint()),
+        Some("assignments_one_open_per_session")
+    );
 
     // Raising the counter past the limit directly is refused too.
-    let err = sqlx::query("UPDATE agents SET active_count = 3 WHERE id = $1").bind(a).execute(&pool).await.expect_err("over");
+    let err = sqlx::query("UPDATE agents SET active_count = 3 WHERE id = $1")
+        .bind(a)
+        .execute(&pool)
+        .await
+        .expect_err("over");
     assert_eq!(err.as_database_error().and_then(|d| d.constraint()), Some("agents_within_limit"));
 
     // An active session must have an owner, and only an active one.
-    let err = sqlx::query("UPDATE sessions SET status = 'active' WHERE id = $1").bind(ids[49]).execute(&pool).await.expect_err("ownerless");
+    let err = sqlx::query("UPDATE sessions SET status = 'active' WHERE id = $1")
+        .bind(ids[49])
+        .execute(&pool)
+        .await
+        .expect_err("ownerless");
     assert_eq!(err.as_database_error().and_then(|d| d.constraint()), Some("sessions_owner_iff_active"));
 }

@@ -19,7 +19,11 @@ fn start_engine(pool: &PgPool, sweep: Duration) -> CancellationToken {
 }
 
 async fn owner(pool: &PgPool, s: SessionId) -> Option<AgentId> {
-    sqlx::query_scalar("SELECT owner_id FROM sessions WHERE id = $1").bind(s).fetch_one(pool).await.expect("owner")
+    sqlx::query_scalar("SELECT owner_id FROM sessions WHERE id = $1")
+        .bind(s)
+        .fetch_one(pool)
+        .await
+        .expect("owner")
 }
 
 async fn wait_for<T: PartialEq + std::fmt::Debug>(
@@ -85,12 +89,20 @@ async fn sla_timers_fire_after_a_restart(pool: PgPool) {
     .await
     .expect("queue sla");
     let chat = support_type(&pool, acc, "chat", Routing::RoundRobin).await;
-    sqlx::query("UPDATE support_types SET first_response_sla_secs = 30 WHERE id = $1").bind(chat).execute(&pool).await.expect("fr sla");
+    sqlx::query("UPDATE support_types SET first_response_sla_secs = 30 WHERE id = $1")
+        .bind(chat)
+        .execute(&pool)
+        .await
+        .expect("fr sla");
     let slow = agent(&pool, acc, "slow@acme.test", Role::Agent, 3, true, &[chat]).await;
 
     // Sessions that breached their SLAs while no engine was running.
     let waiting = open(&pool, "tier1").await;
-    sqlx::query("UPDATE sessions SET queued_at = now() - interval '5 minutes' WHERE id = $1").bind(waiting.id).execute(&pool).await.expect("age");
+    sqlx::query("UPDATE sessions SET queued_at = now() - interval '5 minutes' WHERE id = $1")
+        .bind(waiting.id)
+        .execute(&pool)
+        .await
+        .expect("age");
     let unanswered = open(&pool, "chat").await;
     assert_eq!(engine::assign_one(&pool, unanswered.id).await.expect("assign"), Some(slow));
     sqlx::query("UPDATE assignments SET started_at = now() - interval '10 minutes' WHERE session_id = $1")
@@ -117,19 +129,25 @@ async fn sla_timers_fire_after_a_restart(pool: PgPool) {
     )
     .await;
     assert!(moved.is_ok(), "queue SLA did not escalate: {moved:?}");
-    let requeued = wait_for(Duration::from_secs(10), async || owner(&pool, unanswered.id).await, Some(fast)).await;
+    let requeued =
+        wait_for(Duration::from_secs(10), async || owner(&pool, unanswered.id).await, Some(fast)).await;
     assert!(requeued.is_ok(), "first-response SLA did not reassign: {requeued:?}");
-    let history: Vec<(AgentId, String, Option<String>)> =
-        sqlx::query_as("SELECT agent_id, reason, end_reason FROM assignments WHERE session_id = $1 ORDER BY id")
-            .bind(unanswered.id)
-            .fetch_all(&pool)
-            .await
-            .expect("history");
+    let history: Vec<(AgentId, String, Option<String>)> = sqlx::query_as(
+        "SELECT agent_id, reason, end_reason FROM assignments WHERE session_id = $1 ORDER BY id",
+    )
+    .bind(unanswered.id)
+    .fetch_all(&pool)
+    .await
+    .expect("history");
     assert_eq!(history, [(slow, "auto".into(), Some("sla".into())), (fast, "auto".into(), None)]);
 
     // Escalation fires once per stint in the queue, not on every sweep.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let count: i32 = sqlx::query_scalar("SELECT escalation_count FROM sessions WHERE id = $1").bind(waiting.id).fetch_one(&pool).await.expect("count");
+    let count: i32 = sqlx::query_scalar("SELECT escalation_count FROM sessions WHERE id = $1")
+        .bind(waiting.id)
+        .fetch_one(&pool)
+        .await
+        .expect("count");
     assert_eq!(count, 1);
     stop.cancel();
 }

@@ -21,10 +21,17 @@ async fn seed(pool: &PgPool) -> (Vec<SupportTypeId>, AgentId, SessionId) {
     }
     let mut agents = Vec::new();
     for i in 0..40 {
-        agents.push(agent(pool, acc, &format!("a{i}@big.test"), Role::Agent, 1000, true, &types[i % 30..=i % 30]).await);
+        agents.push(
+            agent(pool, acc, &format!("a{i}@big.test"), Role::Agent, 1000, true, &types[i % 30..=i % 30])
+                .await,
+        );
     }
     let customer: CustomerId =
-        sqlx::query_scalar("INSERT INTO customers (account_id) VALUES ($1) RETURNING id").bind(acc).fetch_one(pool).await.expect("c");
+        sqlx::query_scalar("INSERT INTO customers (account_id) VALUES ($1) RETURNING id")
+            .bind(acc)
+            .fetch_one(pool)
+            .await
+            .expect("c");
     // 100k sessions over 30 days: mostly resolved, some queued, some active.
     sqlx::query(
         "INSERT INTO sessions (account_id, support_type_id, customer_id, status, owner_id, created_at, queued_at,
@@ -77,7 +84,14 @@ fn scans(plan: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
-async fn explain(pool: &PgPool, generic: bool, sql: &str, bind: impl FnOnce(sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>) -> Vec<(String, String)> {
+async fn explain(
+    pool: &PgPool,
+    generic: bool,
+    sql: &str,
+    bind: impl FnOnce(
+        sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> Vec<(String, String)> {
     let mut conn = pool.acquire().await.expect("conn");
     let mode = if generic { "force_generic_plan" } else { "force_custom_plan" };
     sqlx::query(&format!("SET plan_cache_mode = {mode}")).execute(&mut *conn).await.expect("mode");
@@ -95,8 +109,10 @@ async fn explain(pool: &PgPool, generic: bool, sql: &str, bind: impl FnOnce(sqlx
 }
 
 fn assert_indexed(name: &str, plan: &[(String, String)]) {
-    let bad: Vec<_> =
-        plan.iter().filter(|(node, rel)| node == "Seq Scan" && (rel == "sessions" || rel == "messages")).collect();
+    let bad: Vec<_> = plan
+        .iter()
+        .filter(|(node, rel)| node == "Seq Scan" && (rel == "sessions" || rel == "messages"))
+        .collect();
     assert!(bad.is_empty(), "{name}: sequential scan in plan {plan:?}");
     assert!(
         plan.iter().any(|(node, _)| node.contains("Index") || node.contains("Bitmap")),
@@ -107,16 +123,20 @@ fn assert_indexed(name: &str, plan: &[(String, String)]) {
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn hot_queries_use_indexes_over_100k_sessions(pool: PgPool) {
     let (types, agent, session) = seed(&pool).await;
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&pool).await.expect("count");
+    let count: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&pool).await.expect("count");
     assert_eq!(count, SESSIONS);
     let type_ids: Vec<uuid::Uuid> = types.iter().take(3).map(|t| t.0).collect();
     for generic in [false, true] {
         let inbox = explain(&pool, generic, sessions::sql::INBOX, |q| q.bind(agent)).await;
         assert_indexed("inbox", &inbox);
-        let queue = explain(&pool, generic, sessions::sql::QUEUE, |q| q.bind(type_ids.clone()).bind(50_i64)).await;
+        let queue =
+            explain(&pool, generic, sessions::sql::QUEUE, |q| q.bind(type_ids.clone()).bind(50_i64)).await;
         assert_indexed("queue", &queue);
-        let history =
-            explain(&pool, generic, conversation::sql::HISTORY, |q| q.bind(session).bind(i64::MAX).bind(50_i64)).await;
+        let history = explain(&pool, generic, conversation::sql::HISTORY, |q| {
+            q.bind(session).bind(i64::MAX).bind(50_i64)
+        })
+        .await;
         assert_indexed("history", &history);
         let pick = explain(&pool, generic, engine::sql::NEXT_AGENT, |q| {
             q.bind(types[0]).bind(None::<AgentId>).bind(false).bind(None::<i16>)

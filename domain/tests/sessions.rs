@@ -22,7 +22,11 @@ fn code(err: Error) -> String {
 async fn a_session_lives_through_every_transition(pool: PgPool) {
     let acc = account(&pool, "acme").await;
     let ty = support_type(&pool, acc, "billing", Routing::Manual).await;
-    sqlx::query("UPDATE support_types SET reason_required = true WHERE id = $1").bind(ty).execute(&pool).await.expect("req");
+    sqlx::query("UPDATE support_types SET reason_required = true WHERE id = $1")
+        .bind(ty)
+        .execute(&pool)
+        .await
+        .expect("req");
     let fixed = reason(&pool, ty, "Fixed").await;
     let dana = agent(&pool, acc, "dana@acme.test", Role::Agent, 3, true, &[ty]).await;
     let dana_actor = as_agent(dana, acc, Role::Agent);
@@ -31,13 +35,18 @@ async fn a_session_lives_through_every_transition(pool: PgPool) {
     let (s, customer) = sessions::open(
         &pool,
         &Actor::System,
-        OpenSession { support_type: "billing".into(), message: Some("  My invoice is wrong ".into()), ..Default::default() },
+        OpenSession {
+            support_type: "billing".into(),
+            message: Some("  My invoice is wrong ".into()),
+            ..Default::default()
+        },
     )
     .await
     .expect("open");
     assert_eq!(s.status, SessionStatus::Queued);
     assert_eq!(outbox_topics(&pool, s.id).await, ["session.opened", "message.created"]);
-    let customer_actor = Actor::Customer(CustomerActor { customer_id: customer, session_id: s.id, account_id: acc });
+    let customer_actor =
+        Actor::Customer(CustomerActor { customer_id: customer, session_id: s.id, account_id: acc });
     let history = conversation::history(&pool, &customer_actor, s.id, None, None).await.expect("history");
     assert_eq!(history.items.len(), 1);
     assert_eq!(history.items[0].body, "My invoice is wrong");
@@ -46,12 +55,20 @@ async fn a_session_lives_through_every_transition(pool: PgPool) {
     assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), None);
     let s = sessions::assign(&pool, &dana_actor, s.id, None).await.expect("pick");
     assert_eq!((s.status, s.owner_id), (SessionStatus::Active, Some(dana)));
-    assert_eq!(code(sessions::assign(&pool, &dana_actor, s.id, None).await.expect_err("twice")), "session_not_queued");
+    assert_eq!(
+        code(sessions::assign(&pool, &dana_actor, s.id, None).await.expect_err("twice")),
+        "session_not_queued"
+    );
 
     // the owner's first reply stops the first-response clock
-    conversation::send(&pool, &dana_actor, s.id, SendMessage { body: "Looking now".into(), client_message_id: None })
-        .await
-        .expect("reply");
+    conversation::send(
+        &pool,
+        &dana_actor,
+        s.id,
+        SendMessage { body: "Looking now".into(), client_message_id: None },
+    )
+    .await
+    .expect("reply");
     let s = sessions::get(&pool, &dana_actor, s.id).await.expect("get");
     assert!(s.first_response_at.is_some());
 
@@ -59,20 +76,35 @@ async fn a_session_lives_through_every_transition(pool: PgPool) {
     let err = sessions::resolve(&pool, &dana_actor, s.id, None).await.expect_err("no reason");
     assert_eq!(err, Error::invalid("reason_id", "this support type requires a resolution reason"));
     let foreign = reason(&pool, support_type(&pool, acc, "other", Routing::Manual).await, "Fixed").await;
-    assert_eq!(code(sessions::resolve(&pool, &dana_actor, s.id, Some(foreign)).await.expect_err("foreign")), "invalid");
+    assert_eq!(
+        code(sessions::resolve(&pool, &dana_actor, s.id, Some(foreign)).await.expect_err("foreign")),
+        "invalid"
+    );
     let s = sessions::resolve(&pool, &dana_actor, s.id, Some(fixed)).await.expect("resolve");
     assert_eq!(s.status, SessionStatus::Resolved);
     assert_eq!(s.owner_id, None);
     assert_eq!(s.resolution_reason_id, Some(fixed));
 
     // illegal after resolution
-    assert_eq!(code(sessions::resolve(&pool, &dana_actor, s.id, Some(fixed)).await.expect_err("twice")), "session_closed");
-    let err = conversation::send(&pool, &customer_actor, s.id, SendMessage { body: "hello?".into(), client_message_id: None })
-        .await
-        .expect_err("closed");
+    assert_eq!(
+        code(sessions::resolve(&pool, &dana_actor, s.id, Some(fixed)).await.expect_err("twice")),
+        "session_closed"
+    );
+    let err = conversation::send(
+        &pool,
+        &customer_actor,
+        s.id,
+        SendMessage { body: "hello?".into(), client_message_id: None },
+    )
+    .await
+    .expect_err("closed");
     assert_eq!(code(err), "session_closed");
     assert_eq!(
-        code(sessions::reassign(&pool, &dana_actor, s.id, ReassignTarget::Queue, AssignReason::Transfer).await.expect_err("closed")),
+        code(
+            sessions::reassign(&pool, &dana_actor, s.id, ReassignTarget::Queue, AssignReason::Transfer)
+                .await
+                .expect_err("closed")
+        ),
         "session_closed"
     );
 
@@ -82,9 +114,16 @@ async fn a_session_lives_through_every_transition(pool: PgPool) {
     assert_eq!(code(sessions::reopen(&pool, &dana_actor, s.id).await.expect_err("open")), "session_open");
     let s = sessions::abandon(&pool, &customer_actor, s.id).await.expect("abandon");
     assert_eq!(s.status, SessionStatus::Abandoned);
-    assert_eq!(code(sessions::abandon(&pool, &customer_actor, s.id).await.expect_err("twice")), "session_closed");
+    assert_eq!(
+        code(sessions::abandon(&pool, &customer_actor, s.id).await.expect_err("twice")),
+        "session_closed"
+    );
 
-    let load: i32 = sqlx::query_scalar("SELECT active_count FROM agents WHERE id = $1").bind(dana).fetch_one(&pool).await.expect("load");
+    let load: i32 = sqlx::query_scalar("SELECT active_count FROM agents WHERE id = $1")
+        .bind(dana)
+        .fetch_one(&pool)
+        .await
+        .expect("load");
     assert_eq!(load, 0, "resolving freed the agent's capacity");
     assert_eq!(
         outbox_topics(&pool, s.id).await,
@@ -115,32 +154,45 @@ async fn reassign_checks_the_receiving_agent(pool: PgPool) {
     let actor = as_agent(owner, acc, Role::Agent);
 
     let to = |agent_id| ReassignTarget::Agent { agent_id };
-    let err = sessions::reassign(&pool, &actor, s.id, to(outsider), AssignReason::Transfer).await.expect_err("no skill");
+    let err = sessions::reassign(&pool, &actor, s.id, to(outsider), AssignReason::Transfer)
+        .await
+        .expect_err("no skill");
     assert_eq!(code(err), "agent_lacks_skill");
-    let err = sessions::reassign(&pool, &actor, s.id, to(away), AssignReason::Transfer).await.expect_err("offline");
+    let err =
+        sessions::reassign(&pool, &actor, s.id, to(away), AssignReason::Transfer).await.expect_err("offline");
     assert_eq!(code(err), "agent_unavailable");
-    let err = sessions::reassign(&pool, &actor, s.id, ReassignTarget::Queue, AssignReason::Auto).await.expect_err("auto");
+    let err = sessions::reassign(&pool, &actor, s.id, ReassignTarget::Queue, AssignReason::Auto)
+        .await
+        .expect_err("auto");
     assert_eq!(code(err), "invalid");
 
     // a non-owner agent may look but not move it
     let other = if owner == a { b } else { a };
-    let err = sessions::reassign(&pool, &as_agent(other, acc, Role::Agent), s.id, to(other), AssignReason::Transfer)
-        .await
-        .expect_err("not owner");
+    let err = sessions::reassign(
+        &pool,
+        &as_agent(other, acc, Role::Agent),
+        s.id,
+        to(other),
+        AssignReason::Transfer,
+    )
+    .await
+    .expect_err("not owner");
     assert_eq!(code(err), "forbidden");
     // an agent who does not serve the type cannot even see it
     let err = sessions::get(&pool, &as_agent(outsider, acc, Role::Agent), s.id).await.expect_err("hidden");
     assert_eq!(code(err), "not_found");
 
-    let s2 = sessions::reassign(&pool, &actor, s.id, to(other), AssignReason::Transfer).await.expect("transfer");
+    let s2 =
+        sessions::reassign(&pool, &actor, s.id, to(other), AssignReason::Transfer).await.expect("transfer");
     assert_eq!(s2.owner_id, Some(other));
     assert_eq!(s2.previous_owner_id, Some(owner));
-    let history: Vec<(AgentId, String, Option<String>)> =
-        sqlx::query_as("SELECT agent_id, reason, end_reason FROM assignments WHERE session_id = $1 ORDER BY id")
-            .bind(s.id)
-            .fetch_all(&pool)
-            .await
-            .expect("assignments");
+    let history: Vec<(AgentId, String, Option<String>)> = sqlx::query_as(
+        "SELECT agent_id, reason, end_reason FROM assignments WHERE session_id = $1 ORDER BY id",
+    )
+    .bind(s.id)
+    .fetch_all(&pool)
+    .await
+    .expect("assignments");
     assert_eq!(
         history,
         [(owner, "auto".to_owned(), Some("transfer".to_owned())), (other, "transfer".to_owned(), None)]
@@ -164,9 +216,13 @@ async fn sending_the_same_client_message_id_twice_stores_one_message(pool: PgPoo
     let acc = account(&pool, "acme").await;
     let ty = support_type(&pool, acc, "billing", Routing::RoundRobin).await;
     agent(&pool, acc, "a@acme.test", Role::Agent, 2, true, &[ty]).await;
-    let (s, customer) = sessions::open(&pool, &Actor::System, OpenSession { support_type: "billing".into(), ..Default::default() })
-        .await
-        .expect("open");
+    let (s, customer) = sessions::open(
+        &pool,
+        &Actor::System,
+        OpenSession { support_type: "billing".into(), ..Default::default() },
+    )
+    .await
+    .expect("open");
     let me = Actor::Customer(CustomerActor { customer_id: customer, session_id: s.id, account_id: acc });
     let msg = || SendMessage { body: "hello".into(), client_message_id: Some("c-1".into()) };
     let first = conversation::send(&pool, &me, s.id, msg()).await.expect("first");
@@ -177,7 +233,13 @@ async fn sending_the_same_client_message_id_twice_stores_one_message(pool: PgPoo
     for _ in 0..10 {
         let pool = pool.clone();
         tasks.push(tokio::spawn(async move {
-            conversation::send(&pool, &me, s.id, SendMessage { body: "x".into(), client_message_id: Some("c-2".into()) }).await
+            conversation::send(
+                &pool,
+                &me,
+                s.id,
+                SendMessage { body: "x".into(), client_message_id: Some("c-2".into()) },
+            )
+            .await
         }));
     }
     let mut ids = Vec::new();
@@ -186,17 +248,25 @@ async fn sending_the_same_client_message_id_twice_stores_one_message(pool: PgPoo
     }
     ids.dedup();
     assert_eq!(ids.len(), 1, "every concurrent retry returned the same message");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE session_id = $1").bind(s.id).fetch_one(&pool).await.expect("count");
-    assert_eq!(count, 2);
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE session_id = $1 AND topic = 'message.created'")
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE session_id = $1")
         .bind(s.id)
         .fetch_one(&pool)
         .await
-        .expect("events");
+        .expect("count");
+    assert_eq!(count, 2);
+    let events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE session_id = $1 AND topic = 'message.created'")
+            .bind(s.id)
+            .fetch_one(&pool)
+            .await
+            .expect("events");
     assert_eq!(events, 2, "one event per stored message");
 
     // bad input names the field and writes nothing
-    let err = conversation::send(&pool, &me, s.id, SendMessage { body: "   ".into(), client_message_id: None }).await.expect_err("empty");
+    let err =
+        conversation::send(&pool, &me, s.id, SendMessage { body: "   ".into(), client_message_id: None })
+            .await
+            .expect_err("empty");
     assert_eq!(err, Error::invalid("body", "must not be empty"));
     // a customer cannot touch another session
     let other = open(&pool, "billing").await;
@@ -208,18 +278,24 @@ async fn sending_the_same_client_message_id_twice_stores_one_message(pool: PgPoo
 async fn a_failed_operation_writes_no_event(pool: PgPool) {
     let acc = account(&pool, "acme").await;
     let ty = support_type(&pool, acc, "billing", Routing::RoundRobin).await;
-    sqlx::query("UPDATE support_types SET reason_required = true WHERE id = $1").bind(ty).execute(&pool).await.expect("req");
+    sqlx::query("UPDATE support_types SET reason_required = true WHERE id = $1")
+        .bind(ty)
+        .execute(&pool)
+        .await
+        .expect("req");
     let a = agent(&pool, acc, "a@acme.test", Role::Agent, 2, true, &[ty]).await;
     let s = open(&pool, "billing").await;
     engine::assign_one(&pool, s.id).await.expect("engine").expect("assigned");
-    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&pool).await.expect("count");
+    let before: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&pool).await.expect("count");
     sessions::resolve(&pool, &as_agent(a, acc, Role::Agent), s.id, None).await.expect_err("needs reason");
     sessions::open(&pool, &Actor::System, OpenSession { support_type: "nope".into(), ..Default::default() })
         .await
         .expect_err("unknown type");
     let after: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&pool).await.expect("count");
     assert_eq!(before, after);
-    let customers: i64 = sqlx::query_scalar("SELECT count(*) FROM customers").fetch_one(&pool).await.expect("count");
+    let customers: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM customers").fetch_one(&pool).await.expect("count");
     assert_eq!(customers, 1, "the failed open left no customer behind");
 }
 
@@ -284,7 +360,11 @@ async fn least_loaded_picks_the_lowest_load_ratio(pool: PgPool) {
 async fn preferred_agent_first_then_fallback_after_the_bound(pool: PgPool) {
     let acc = account(&pool, "acme").await;
     let ty = support_type(&pool, acc, "vip", Routing::RoundRobin).await;
-    sqlx::query("UPDATE support_types SET preferred_wait_secs = 120 WHERE id = $1").bind(ty).execute(&pool).await.expect("wait");
+    sqlx::query("UPDATE support_types SET preferred_wait_secs = 120 WHERE id = $1")
+        .bind(ty)
+        .execute(&pool)
+        .await
+        .expect("wait");
     let fav = agent(&pool, acc, "fav@acme.test", Role::Agent, 5, true, &[ty]).await;
     let other = agent(&pool, acc, "other@acme.test", Role::Agent, 5, true, &[ty]).await;
     set_last_assigned(&pool, fav, 1).await;
@@ -312,7 +392,11 @@ async fn preferred_agent_first_then_fallback_after_the_bound(pool: PgPool) {
     assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), None, "waits for the preferred agent");
     assert_eq!(engine::run_pass(&pool).await.expect("pass"), 0);
     // ...and falls back once it has waited longer than the bound
-    sqlx::query("UPDATE sessions SET queued_at = now() - interval '121 seconds' WHERE id = $1").bind(s.id).execute(&pool).await.expect("age");
+    sqlx::query("UPDATE sessions SET queued_at = now() - interval '121 seconds' WHERE id = $1")
+        .bind(s.id)
+        .execute(&pool)
+        .await
+        .expect("age");
     assert_eq!(engine::run_pass(&pool).await.expect("pass"), 1);
     let s = sessions::get(&pool, &Actor::System, s.id).await.expect("get");
     assert_eq!(s.owner_id, Some(other));
@@ -329,16 +413,27 @@ async fn bot_first_then_handoff_to_a_human(pool: PgPool) {
     let s = open(&pool, "triage").await;
     assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(bot), "the bot takes it first");
     let bot_actor = as_agent(bot, acc, Role::Bot);
-    conversation::send(&pool, &bot_actor, s.id, SendMessage { body: "Hi, I'm the assistant".into(), client_message_id: None })
-        .await
-        .expect("bot reply");
+    conversation::send(
+        &pool,
+        &bot_actor,
+        s.id,
+        SendMessage { body: "Hi, I'm the assistant".into(), client_message_id: None },
+    )
+    .await
+    .expect("bot reply");
     let m = conversation::history(&pool, &bot_actor, s.id, None, None).await.expect("history");
     assert_eq!(m.items[0].sender_kind, SenderKind::Bot);
 
     // the bot hands off through the same reassign call humans use
-    let s = sessions::reassign(&pool, &bot_actor, s.id, ReassignTarget::Queue, AssignReason::Handoff).await.expect("handoff");
+    let s = sessions::reassign(&pool, &bot_actor, s.id, ReassignTarget::Queue, AssignReason::Handoff)
+        .await
+        .expect("handoff");
     assert_eq!(s.status, SessionStatus::Queued);
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(human), "a human, never the bot again");
+    assert_eq!(
+        engine::assign_one(&pool, s.id).await.expect("engine"),
+        Some(human),
+        "a human, never the bot again"
+    );
     let reasons: Vec<(String, Option<String>)> =
         sqlx::query_as("SELECT reason, end_reason FROM assignments WHERE session_id = $1 ORDER BY id")
             .bind(s.id)

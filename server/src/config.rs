@@ -55,9 +55,11 @@ impl Config {
         };
         let engine_sweep = match lookup("ENGINE_SWEEP_SECS") {
             None => 5,
-            Some(v) => v.parse().ok().filter(|n: &u64| (1..=3600).contains(n)).ok_or_else(|| ConfigError::Invalid {
-                name: "ENGINE_SWEEP_SECS",
-                message: format!("{v:?} is not a whole number of seconds from 1 to 3600"),
+            Some(v) => v.parse().ok().filter(|n: &u64| (1..=3600).contains(n)).ok_or_else(|| {
+                ConfigError::Invalid {
+                    name: "ENGINE_SWEEP_SECS",
+                    message: format!("{v:?} is not a whole number of seconds from 1 to 3600"),
+                }
             })?,
         };
         let production = match lookup("LEPTOS_ENV").as_deref().map(str::to_ascii_uppercase) {

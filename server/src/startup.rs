@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
-use crate::{config::Config, health};
+use crate::{api, config::Config, health};
 
 /// Everything a request handler may need. Cheap to clone.
 #[derive(Clone, FromRef)]
@@ -136,6 +136,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .nest("/api/v1", api::router())
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -147,7 +148,11 @@ pub fn router(state: AppState) -> Router {
 
 /// Runs a background task until `shutdown`, restarting it (after a pause)
 /// if it panics or returns early, so the process never goes quiet.
-pub fn supervise<F, Fut>(name: &'static str, shutdown: CancellationToken, task: F) -> tokio::task::JoinHandle<()>
+pub fn supervise<F, Fut>(
+    name: &'static str,
+    shutdown: CancellationToken,
+    task: F,
+) -> tokio::task::JoinHandle<()>
 where
     F: Fn(CancellationToken) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -160,7 +165,9 @@ where
             }
             match outcome {
                 Ok(()) => tracing::error!(task = name, "background task stopped on its own; restarting"),
-                Err(err) => tracing::error!(task = name, error = %err, "background task panicked; restarting"),
+                Err(err) => {
+                    tracing::error!(task = name, error = %err, "background task panicked; restarting")
+                }
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,

@@ -26,18 +26,32 @@ async fn seed_demo_is_complete_and_idempotent(pool: PgPool) {
         4
     );
     let admin_scope: Option<uuid::Uuid> =
-        sqlx::query_scalar("SELECT account_id FROM agents WHERE email = 'admin@example.com'").fetch_one(&pool).await.expect("admin");
+        sqlx::query_scalar("SELECT account_id FROM agents WHERE email = 'admin@example.com'")
+            .fetch_one(&pool)
+            .await
+            .expect("admin");
     assert_eq!(admin_scope, None, "admin@example.com is a global admin");
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM agents WHERE email = 'agent7@example.com'")
-        .fetch_one(&pool)
-        .await
-        .expect("hash");
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM agents WHERE email = 'agent7@example.com'")
+            .fetch_one(&pool)
+            .await
+            .expect("hash");
     assert!(domain::agents::password::verify(seed::DEMO_PASSWORD, &hash));
     let oldest_days: f64 =
-        sqlx::query_scalar("SELECT extract(day FROM now() - min(created_at))::float8 FROM sessions").fetch_one(&pool).await.expect("age");
+        sqlx::query_scalar("SELECT extract(day FROM now() - min(created_at))::float8 FROM sessions")
+            .fetch_one(&pool)
+            .await
+            .expect("age");
     assert!(oldest_days >= 28.0, "history spans 30 days, got {oldest_days}");
     assert!(count(&pool, "SELECT count(*) FROM csat").await > 500);
-    assert!(count(&pool, "SELECT count(*) FROM sessions WHERE status = 'resolved' AND resolution_reason_id IS NULL").await == 0);
+    assert!(
+        count(
+            &pool,
+            "SELECT count(*) FROM sessions WHERE status = 'resolved' AND resolution_reason_id IS NULL"
+        )
+        .await
+            == 0
+    );
 
     let before = count(&pool, "SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM agents) + (SELECT count(*) FROM messages)").await;
     let second = seed::seed_demo(&pool).await.expect("seed again");

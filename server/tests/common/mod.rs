@@ -1,5 +1,8 @@
 //! Spawns the real application on a random port against a test's own database.
 
+// Each test crate compiles this module and uses only some of it.
+#![allow(dead_code)]
+
 use server::{Application, config::Config};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;

@@ -1,0 +1,195 @@
+//! `/sessions`: open, read, list, and the lifecycle operations.
+
+use axum::{Json, extract::State, http::StatusCode};
+use domain::{
+    sessions::{self, OpenSession, Page, ReassignTarget, Session, SessionFilter},
+    types::{
+        AccountId, AgentId, AssignReason, CustomerId, ReasonId, SessionId, SessionStatus, SupportTypeId,
+    },
+};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{ApiActor, ApiError, ApiJson, ApiPath, ApiQuery, error::ErrorBody, schema::*};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenedSession {
+    #[schema(value_type = SessionSchema)]
+    pub session: Session,
+    #[schema(value_type = Uuid)]
+    pub customer_id: CustomerId,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListSessions {
+    #[param(value_type = Option<SessionStatusSchema>)]
+    pub status: Option<SessionStatus>,
+    #[param(value_type = Option<Uuid>)]
+    pub support_type_id: Option<SupportTypeId>,
+    /// The owner.
+    #[param(value_type = Option<Uuid>)]
+    pub agent_id: Option<AgentId>,
+    /// Global admins only; others see their own account.
+    #[param(value_type = Option<Uuid>)]
+    pub account_id: Option<AccountId>,
+    #[param(value_type = Option<Uuid>)]
+    pub customer_id: Option<CustomerId>,
+    /// Only queued sessions of the support types the caller serves.
+    pub queue: Option<bool>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 200; default 50.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct AssignBody {
+    /// The agent to assign; defaults to the caller.
+    #[schema(value_type = Option<Uuid>)]
+    pub agent_id: Option<AgentId>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReassignBody {
+    #[schema(value_type = ReassignTargetSchema)]
+    pub target: ReassignTarget,
+    #[schema(value_type = AssignReasonSchema)]
+    pub reason: AssignReason,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ResolveBody {
+    /// A resolution reason of the session's account.
+    #[schema(value_type = Option<Uuid>)]
+    pub reason_id: Option<ReasonId>,
+}
+
+/// Opens a session and queues it.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions",
+    request_body = OpenSessionSchema,
+    responses(
+        (status = 201, body = OpenedSession),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+pub async fn open(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiJson(input): ApiJson<OpenSession>,
+) -> ApiResult<(StatusCode, Json<OpenedSession>)> {
+    let (session, customer_id) = sessions::open(&pool, &actor, input).await?;
+    Ok((StatusCode::CREATED, Json(OpenedSession { session, customer_id })))
+}
+
+/// Lists the sessions the caller may see, newest first.
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", params(ListSessions),
+    responses((status = 200, body = SessionPageSchema), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(q): ApiQuery<ListSessions>,
+) -> ApiResult<Json<Page<Session>>> {
+    let filter = SessionFilter {
+        status: q.status,
+        support_type_id: q.support_type_id,
+        owner_id: q.agent_id,
+        account_id: q.account_id,
+        customer_id: q.customer_id,
+        queue: q.queue.unwrap_or(false),
+    };
+    Ok(Json(sessions::list(&pool, &actor, filter, q.cursor.as_deref(), q.limit).await?))
+}
+
+/// One session.
+#[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = SessionSchema), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<SessionId>,
+) -> ApiResult<Json<Session>> {
+    Ok(Json(sessions::get(&pool, &actor, id).await?))
+}
+
+/// Gives a queued session to an agent (by default the caller).
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/assign", tag = "sessions", params(("id" = Uuid, Path)),
+    request_body = AssignBody,
+    responses((status = 200, body = SessionSchema), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn assign(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<SessionId>,
+    body: Option<ApiJson<AssignBody>>,
+) -> ApiResult<Json<Session>> {
+    let body = body.map(|ApiJson(b)| b).unwrap_or_default();
+    Ok(Json(sessions::assign(&pool, &actor, id, body.agent_id).await?))
+}
+
+/// Moves a session to an agent, a support type's queue, or back into its queue.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/reassign", tag = "sessions", params(("id" = Uuid, Path)),
+    request_body = ReassignBody,
+    responses((status = 200, body = SessionSchema), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn reassign(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<SessionId>,
+    ApiJson(body): ApiJson<ReassignBody>,
+) -> ApiResult<Json<Session>> {
+    Ok(Json(sessions::reassign(&pool, &actor, id, body.target, body.reason).await?))
+}
+
+/// Escalates a session along its support type's escalation path.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/escalate", tag = "sessions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = SessionSchema), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn escalate(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<SessionId>,
+) -> ApiResult<Json<Session>> {
+    Ok(Json(sessions::escalate(&pool, &actor, id).await?))
+}
+
+/// Resolves a session, optionally with a resolution reason.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/resolve", tag = "sessions", params(("id" = Uuid, Path)),
+    request_body = ResolveBody,
+    responses((status = 200, body = SessionSchema), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn resolve(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<SessionId>,
+    body: Option<ApiJson<ResolveBody>>,
+) -> ApiResult<Json<Session>> {
+    let body = body.map(|ApiJson(b)| b).unwrap_or_default();
+    Ok(Json(sessions::resolve(&pool, &actor, id, body.reason_id).await?))
+}
+
+/// Puts a resolved or abandoned session back into its queue.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/reopen", tag = "sessions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = SessionSchema), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn reopen(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<SessionId>,
+) -> ApiResult<Json<Session>> {
+    Ok(Json(sessions::reopen(&pool, &actor, id).await?))
+}
+
+/// Closes an open session that will not be resolved (the customer left).
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/abandon", tag = "sessions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = SessionSchema), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn abandon(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<SessionId>,
+) -> ApiResult<Json<Session>> {
+    Ok(Json(sessions::abandon(&pool, &actor, id).await?))
+}

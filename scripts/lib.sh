@@ -40,12 +40,16 @@ ensure_rust_toolchain() {
     # Not --locked: a locked dependency of the CLI is not served by the registry here.
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
   fi
-  command -v wasm-opt >/dev/null || apt_install binaryen
+  # wasm-opt comes from npm's `binaryen` (see ensure_node_packages): Debian
+  # bookworm's binaryen 108 corrupts the reference-types tables that
+  # wasm-bindgen 0.2.130 emits (hydration then fails with
+  # "WebAssembly.Table.set(): Argument 1 is invalid").
 }
 
 ensure_node_packages() {
   command -v npm >/dev/null || apt_install nodejs npm
   if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/playwright ] \
+     || [ ! -x node_modules/.bin/wasm-opt ] \
      || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     log "npm ci"
     npm ci --no-audit --no-fund --loglevel=error

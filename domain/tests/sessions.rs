@@ -467,3 +467,51 @@ async fn the_engine_never_exceeds_a_limit_and_skips_offline_agents(pool: PgPool)
     .expect("state");
     assert_eq!((count, queued), (2, 3));
 }
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn escalate_moves_to_the_target_and_bumps_priority(pool: PgPool) {
+    let acc = account(&pool, "acme").await;
+    let tier1 = support_type(&pool, acc, "tier1", Routing::RoundRobin).await;
+    let tier2 = support_type(&pool, acc, "tier2", Routing::Manual).await;
+    let flat = support_type(&pool, acc, "flat", Routing::RoundRobin).await;
+    sqlx::query("UPDATE support_types SET escalation_target_id = $2, escalation_priority_bump = 7 WHERE id = $1")
+        .bind(tier1)
+        .bind(tier2)
+        .execute(&pool)
+        .await
+        .expect("escalation path");
+    let a = agent(&pool, acc, "a@acme.test", Role::Agent, 3, true, &[tier1, flat]).await;
+    let peer = agent(&pool, acc, "p@acme.test", Role::Agent, 3, true, &[tier1]).await;
+    let sup = agent(&pool, acc, "s@acme.test", Role::Supervisor, 3, false, &[]).await;
+    set_last_assigned(&pool, peer, 1).await;
+    set_last_assigned(&pool, a, 60).await;
+
+    let s = open(&pool, "tier1").await;
+    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(a));
+    // only the owner or a supervisor may escalate an active session
+    let err = sessions::escalate(&pool, &as_agent(peer, acc, Role::Agent), s.id).await.expect_err("peer");
+    assert_eq!(code(err), "forbidden");
+    let s = sessions::escalate(&pool, &as_agent(a, acc, Role::Agent), s.id).await.expect("escalate");
+    assert_eq!((s.status, s.support_type_id, s.owner_id), (SessionStatus::Queued, tier2, None));
+    assert_eq!((s.priority, s.escalation_count), (7, 1));
+    assert!(s.escalated_at.is_some());
+    assert_eq!(
+        outbox_topics(&pool, s.id).await,
+        ["session.opened", "session.assigned", "session.reassigned", "session.escalated"]
+    );
+    let ended: Option<String> = sqlx::query_scalar("SELECT end_reason FROM assignments WHERE session_id = $1")
+        .bind(s.id)
+        .fetch_one(&pool)
+        .await
+        .expect("assignment");
+    assert_eq!(ended.as_deref(), Some("escalation"));
+    // a queued session: supervisors only
+    let err = sessions::escalate(&pool, &as_agent(a, acc, Role::Agent), s.id).await.expect_err("queued");
+    assert_eq!(code(err), "forbidden");
+
+    // a type with no escalation path says so and changes nothing
+    let f = open(&pool, "flat").await;
+    let err = sessions::escalate(&pool, &as_agent(sup, acc, Role::Supervisor), f.id).await.expect_err("no path");
+    assert_eq!(code(err), "no_escalation_path");
+    assert_eq!(outbox_topics(&pool, f.id).await, ["session.opened"]);
+}

@@ -837,3 +837,75 @@ async fn api_docs_say_where_swagger_ui_was_looked_for_when_it_is_missing(pool: P
     let res = app.client.get(format!("{}/api/v1/openapi.json", app.base)).send().await.expect("openapi");
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+/// The keys of a JSON object, sorted.
+fn keys(v: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_documented_schemas_have_exactly_the_fields_the_api_sends(pool: PgPool) {
+    let acme = seed_account(&pool, "acme").await;
+    let (_, root) = seed_agent(&pool, None, "admin", "root").await;
+    let (alice, token) = seed_agent(&pool, Some(&acme), "admin", "alice").await;
+    let app = api(pool.clone()).await;
+    let res = app.app.client.get(format!("{}/api/v1/openapi.json", app.app.base)).send().await.expect("doc");
+    let doc = expect(res, StatusCode::OK).await;
+    let documented = |name: &str| keys(&doc["components"]["schemas"][name]["properties"]);
+
+    let opened = app
+        .post("/sessions", &token, json!({ "support_type": acme.type_slug, "customer": { "name": "Ada" } }))
+        .await;
+    let opened = expect(opened, StatusCode::CREATED).await;
+    let session_path = format!("/sessions/{}", id(&opened["session"]));
+    expect(app.post(&format!("{session_path}/assign"), &token, json!({})).await, StatusCode::OK).await;
+    let res =
+        app.post(&format!("{session_path}/resolve"), &token, json!({ "reason_id": acme.reason_id })).await;
+    expect(res, StatusCode::OK).await;
+    let session_id = domain::types::SessionId(Uuid::parse_str(id(&opened["session"])).expect("uuid"));
+    let rating = domain::csat::SubmitCsat { score: 5, comment: None };
+    domain::csat::submit(&pool, &Actor::System, session_id, rating).await.expect("csat");
+    let customer = format!("/customers/{}", opened["customer_id"].as_str().expect("customer"));
+
+    let tag = app.post("/tags", &token, json!({ "name": "vip" })).await;
+    let rule =
+        app.post("/tag-rules", &token, json!({ "tag": "vip", "kind": "keyword", "pattern": "vip" })).await;
+    let canned =
+        app.post("/canned-responses", &token, json!({ "shortcut": "hi", "title": "Hi", "body": "Hi" })).await;
+    let token_res = app.post(&format!("/agents/{alice}/tokens"), &root, json!({ "label": "x" })).await;
+    let created_token = expect(token_res, StatusCode::CREATED).await;
+    let samples = [
+        ("Agent", expect(app.get(&format!("/agents/{alice}"), &token).await, StatusCode::OK).await),
+        (
+            "Skill",
+            expect(app.get(&format!("/agents/{alice}/skills"), &token).await, StatusCode::OK).await[0]
+                .clone(),
+        ),
+        (
+            "SupportType",
+            expect(app.get(&format!("/support-types/{}", acme.type_id), &token).await, StatusCode::OK).await,
+        ),
+        (
+            "ResolutionReason",
+            expect(
+                app.get(&format!("/support-types/{}/resolution-reasons", acme.type_id), &token).await,
+                StatusCode::OK,
+            )
+            .await[0]
+                .clone(),
+        ),
+        ("Csat", expect(app.get(&format!("{session_path}/csat"), &token).await, StatusCode::OK).await),
+        ("Tag", expect(tag, StatusCode::CREATED).await),
+        ("TagRule", expect(rule, StatusCode::CREATED).await),
+        ("CannedResponse", expect(canned, StatusCode::CREATED).await),
+        ("Account", expect(app.get(&format!("/accounts/{}", acme.id), &token).await, StatusCode::OK).await),
+        ("Customer", expect(app.get(&customer, &token).await, StatusCode::OK).await),
+        ("CreatedToken", created_token.clone()),
+        ("ApiToken", created_token["token"].clone()),
+    ];
+    for (name, sample) in samples {
+        assert_eq!(keys(&sample), documented(name), "{name}: {sample}");
+    }
+}

@@ -21,9 +21,15 @@ pub struct Config {
     /// `LEPTOS_ENV` (`DEV` or `PROD`). Production turns on `Secure` cookies
     /// and turns off live reload.
     pub production: bool,
+    /// `SWAGGER_UI_DIR`: the `swagger-ui-dist` npm package's directory,
+    /// served under `/api/docs`; default `node_modules/swagger-ui-dist`
+    /// relative to the working directory.
+    pub swagger_ui_dir: std::path::PathBuf,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/switchboard";
+
+pub const DEFAULT_SWAGGER_UI_DIR: &str = "node_modules/swagger-ui-dist";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -81,6 +87,9 @@ impl Config {
             site_root: lookup("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()),
             engine_sweep: std::time::Duration::from_secs(engine_sweep),
             production,
+            swagger_ui_dir: lookup("SWAGGER_UI_DIR")
+                .unwrap_or_else(|| DEFAULT_SWAGGER_UI_DIR.to_owned())
+                .into(),
         })
     }
 }
@@ -102,6 +111,7 @@ mod tests {
         assert_eq!(c.listen_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(c.log, "info");
         assert!(!c.production);
+        assert_eq!(c.swagger_ui_dir, std::path::Path::new(DEFAULT_SWAGGER_UI_DIR));
     }
 
     #[test]

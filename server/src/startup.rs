@@ -19,6 +19,7 @@ use crate::{api, config::Config, health};
 pub struct AppState {
     pub pool: PgPool,
     pub leptos_options: LeptosOptions,
+    pub swagger_ui_dir: api::docs::SwaggerUiDir,
 }
 
 pub struct Application {
@@ -105,7 +106,8 @@ impl Application {
             .site_addr(local_addr)
             .env(if config.production { Env::PROD } else { Env::DEV })
             .build();
-        let state = AppState { pool: pool.clone(), leptos_options };
+        let swagger_ui_dir = api::docs::SwaggerUiDir(std::sync::Arc::new(config.swagger_ui_dir.clone()));
+        let state = AppState { pool: pool.clone(), leptos_options, swagger_ui_dir };
         Ok(Self { listener, router: router(state), local_addr, pool, engine_sweep: config.engine_sweep })
     }
 
@@ -137,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .nest("/api/v1", api::router())
+        .merge(api::docs::router())
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -2,17 +2,24 @@
 //! bots and integrations, authenticated by bearer token, documented by the
 //! OpenAPI document at `/api/v1/openapi.json`.
 
+pub mod agents;
 pub mod auth;
+pub mod config;
 pub mod conversation;
+pub mod csat;
+pub mod directory;
+pub mod docs;
 pub mod error;
 pub mod openapi;
 pub mod schema;
 pub mod sessions;
+pub mod support_types;
+pub mod tokens;
 
 use axum::{
     Router,
     extract::{FromRequest, FromRequestParts},
-    routing::{delete, get, post},
+    routing::{delete, get, patch, post, put},
 };
 
 use crate::AppState;
@@ -66,6 +73,33 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/notes", get(conversation::notes).post(conversation::add_note))
         .route("/sessions/{id}/tags", get(conversation::tags).post(conversation::tag))
         .route("/sessions/{id}/tags/{tag_id}", delete(conversation::untag))
+        .route("/sessions/{id}/csat", get(csat::get).post(csat::submit))
+        .route("/agents", get(agents::list).post(agents::create))
+        .route("/agents/{id}", get(agents::get).patch(agents::update))
+        .route("/agents/{id}/presence", put(agents::set_presence))
+        .route("/agents/{id}/heartbeat", post(agents::heartbeat))
+        .route("/agents/{id}/skills", get(agents::skills).put(agents::set_skills))
+        .route("/agents/{id}/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", delete(tokens::revoke))
+        .route("/support-types", get(support_types::list).post(support_types::create))
+        .route(
+            "/support-types/{id}",
+            get(support_types::get).patch(support_types::update).delete(support_types::archive),
+        )
+        .route(
+            "/support-types/{id}/resolution-reasons",
+            get(support_types::reasons).post(support_types::create_reason),
+        )
+        .route("/support-types/{id}/resolution-reasons/{reason_id}", patch(support_types::update_reason))
+        .route("/tags", get(config::tags).post(config::create_tag))
+        .route("/tags/{id}", delete(config::delete_tag))
+        .route("/tag-rules", get(config::tag_rules).post(config::create_tag_rule))
+        .route("/tag-rules/{id}", delete(config::delete_tag_rule))
+        .route("/canned-responses", get(config::canned).post(config::create_canned))
+        .route("/canned-responses/{id}", patch(config::update_canned).delete(config::delete_canned))
+        .route("/accounts", get(directory::accounts).post(directory::create_account))
+        .route("/accounts/{id}", get(directory::account))
+        .route("/customers/{id}", get(directory::customer).patch(directory::update_customer))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
 }

@@ -7,13 +7,14 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{conversation, error, sessions};
+use super::{agents, config, conversation, csat, directory, error, sessions, support_types, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Switchboard API",
-        description = "Sessions and their conversations, for bots and integrations. \
+        description = "Sessions, their conversations, and the configuration around them, for bots and \
+                       integrations. Swagger UI: `/api/docs`. \
                        Authenticate with `Authorization: Bearer sb_…` (an API token of an agent or bot)."
     ),
     paths(
@@ -21,6 +22,17 @@ use super::{conversation, error, sessions};
         sessions::escalate, sessions::resolve, sessions::reopen, sessions::abandon,
         conversation::history, conversation::send, conversation::notes, conversation::add_note,
         conversation::tags, conversation::tag, conversation::untag,
+        csat::get, csat::submit,
+        agents::list, agents::create, agents::get, agents::update, agents::set_presence, agents::heartbeat,
+        agents::skills, agents::set_skills, tokens::create, tokens::list, tokens::revoke,
+        support_types::list, support_types::create, support_types::get, support_types::update,
+        support_types::archive, support_types::reasons, support_types::create_reason,
+        support_types::update_reason,
+        config::tags, config::create_tag, config::delete_tag, config::tag_rules, config::create_tag_rule,
+        config::delete_tag_rule, config::canned, config::create_canned, config::update_canned,
+        config::delete_canned,
+        directory::accounts, directory::create_account, directory::account, directory::customer,
+        directory::update_customer,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),
@@ -28,6 +40,10 @@ use super::{conversation, error, sessions};
     tags(
         (name = "sessions", description = "Open, list and move support sessions"),
         (name = "conversation", description = "Messages, internal notes and tags of a session"),
+        (name = "agents", description = "Agents and bots: directory, presence, heartbeat, skills, API tokens"),
+        (name = "support types", description = "Support types and their resolution reasons"),
+        (name = "configuration", description = "Tags, tag rules and canned responses"),
+        (name = "accounts", description = "Accounts and customers"),
     )
 )]
 pub struct ApiDoc;

@@ -172,3 +172,339 @@ pub enum ReassignTargetSchema {
     /// Back into the current type's queue.
     Queue,
 }
+
+#[derive(ToSchema)]
+#[schema(as = Role)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleSchema {
+    Admin,
+    Supervisor,
+    Agent,
+    Bot,
+}
+
+#[derive(ToSchema)]
+#[schema(as = Presence)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceSchema {
+    Online,
+    Away,
+    Offline,
+}
+
+#[derive(ToSchema)]
+#[schema(as = Routing)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingSchema {
+    RoundRobin,
+    LeastLoaded,
+    Manual,
+    BotFirst,
+}
+
+#[derive(ToSchema)]
+#[schema(as = TagRuleKind)]
+#[serde(rename_all = "snake_case")]
+pub enum TagRuleKindSchema {
+    Keyword,
+    Regex,
+    ProjectRef,
+    SupportType,
+}
+
+/// A human agent, supervisor, admin or bot.
+#[derive(ToSchema)]
+#[schema(as = Agent)]
+pub struct AgentSchema {
+    pub id: Uuid,
+    /// Null only for global admins.
+    pub account_id: Option<Uuid>,
+    pub email: String,
+    pub display_name: String,
+    pub role: RoleSchema,
+    pub max_concurrent: i32,
+    /// Open assignments.
+    pub active_count: i32,
+    pub presence: PresenceSchema,
+    pub presence_reason: Option<String>,
+    pub presence_changed_at: DateTime<Utc>,
+    pub last_heartbeat_at: Option<DateTime<Utc>>,
+    pub last_assigned_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = NewAgent)]
+pub struct NewAgentSchema {
+    /// Defaults to the caller's account. A global admin names one (or none,
+    /// to create another global admin).
+    pub account_id: Option<Uuid>,
+    pub email: String,
+    pub display_name: String,
+    pub role: RoleSchema,
+    /// 0 to 1000; default 5.
+    pub max_concurrent: Option<i32>,
+    /// Humans only; at least 12 characters.
+    pub password: Option<String>,
+}
+
+/// Absent fields are left unchanged.
+#[derive(ToSchema)]
+#[schema(as = UpdateAgent)]
+pub struct UpdateAgentSchema {
+    pub display_name: Option<String>,
+    pub role: Option<RoleSchema>,
+    pub max_concurrent: Option<i32>,
+    /// `true` deactivates (and sets the agent offline); `false` reactivates.
+    pub deactivated: Option<bool>,
+}
+
+/// A support type an agent serves.
+#[derive(ToSchema)]
+#[schema(as = Skill)]
+pub struct SkillSchema {
+    pub support_type_id: Uuid,
+    /// 1 to 9.
+    pub tier: Option<i16>,
+}
+
+/// What a customer asks for, and how it is routed, timed and escalated.
+#[derive(ToSchema)]
+#[schema(as = SupportType)]
+pub struct SupportTypeSchema {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub routing: RoutingSchema,
+    /// Longest wait in the queue before the session escalates.
+    pub queue_sla_secs: Option<i32>,
+    /// Longest time an owner may take to reply before the session is requeued.
+    pub first_response_sla_secs: Option<i32>,
+    pub escalation_target_id: Option<Uuid>,
+    pub escalation_priority_bump: i32,
+    /// How long a session waits for the customer's preferred agent.
+    pub preferred_wait_secs: i32,
+    /// The bot that takes sessions first under `bot_first` routing.
+    pub bot_agent_id: Option<Uuid>,
+    pub csat_enabled: bool,
+    pub reason_required: bool,
+    pub greeting: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub business_hours: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = NewSupportType)]
+pub struct NewSupportTypeSchema {
+    /// Global admins only; others create in their own account.
+    pub account_id: Option<Uuid>,
+    /// Global; the customer chat lives at `/chat/{slug}`.
+    pub slug: String,
+    pub name: String,
+    /// Default `round_robin`.
+    pub routing: Option<RoutingSchema>,
+    pub queue_sla_secs: Option<i32>,
+    pub first_response_sla_secs: Option<i32>,
+    pub escalation_target_id: Option<Uuid>,
+    /// Default 0.
+    pub escalation_priority_bump: Option<i32>,
+    /// Default 60.
+    pub preferred_wait_secs: Option<i32>,
+    pub bot_agent_id: Option<Uuid>,
+    /// Default true.
+    pub csat_enabled: Option<bool>,
+    /// Default true.
+    pub reason_required: Option<bool>,
+    pub greeting: Option<String>,
+    /// A JSON object when present.
+    #[schema(value_type = Option<Object>)]
+    pub business_hours: Option<serde_json::Value>,
+}
+
+/// Absent fields are left unchanged; nullable fields are cleared with their
+/// `clear_*` flag; a blank `greeting` clears the greeting.
+#[derive(ToSchema)]
+#[schema(as = UpdateSupportType)]
+pub struct UpdateSupportTypeSchema {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub routing: Option<RoutingSchema>,
+    pub queue_sla_secs: Option<i32>,
+    pub clear_queue_sla: Option<bool>,
+    pub first_response_sla_secs: Option<i32>,
+    pub clear_first_response_sla: Option<bool>,
+    pub escalation_target_id: Option<Uuid>,
+    pub clear_escalation_target: Option<bool>,
+    pub escalation_priority_bump: Option<i32>,
+    pub preferred_wait_secs: Option<i32>,
+    pub bot_agent_id: Option<Uuid>,
+    pub clear_bot_agent: Option<bool>,
+    pub csat_enabled: Option<bool>,
+    pub reason_required: Option<bool>,
+    pub greeting: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub business_hours: Option<serde_json::Value>,
+    pub clear_business_hours: Option<bool>,
+}
+
+/// Why a session of a support type was resolved.
+#[derive(ToSchema)]
+#[schema(as = ResolutionReason)]
+pub struct ResolutionReasonSchema {
+    pub id: Uuid,
+    pub support_type_id: Uuid,
+    pub label: String,
+    /// 1-based order among the type's reasons (archived ones included).
+    pub position: i32,
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+/// A customer's rating of a resolved session.
+#[derive(ToSchema)]
+#[schema(as = Csat)]
+pub struct CsatSchema {
+    pub session_id: Uuid,
+    /// 1 (worst) to 5 (best).
+    pub score: i16,
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = SubmitCsat)]
+pub struct SubmitCsatSchema {
+    /// 1 (worst) to 5 (best).
+    pub score: i16,
+    pub comment: Option<String>,
+}
+
+/// A tag of an account.
+#[derive(ToSchema)]
+#[schema(as = Tag)]
+pub struct TagSchema {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub name: String,
+    pub color: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = NewTag)]
+pub struct NewTagSchema {
+    /// Global admins only; others create in their own account.
+    pub account_id: Option<Uuid>,
+    pub name: String,
+    /// slate, indigo, emerald, amber, rose, sky or violet; default slate.
+    pub color: Option<String>,
+}
+
+/// Tags sessions automatically.
+#[derive(ToSchema)]
+#[schema(as = TagRule)]
+pub struct TagRuleSchema {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub tag_id: Uuid,
+    pub kind: TagRuleKindSchema,
+    /// The keyword, regex or project reference; empty for `support_type`.
+    pub pattern: String,
+    /// For `support_type` rules, the type; otherwise an optional restriction.
+    pub support_type_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = NewTagRule)]
+pub struct NewTagRuleSchema {
+    pub account_id: Option<Uuid>,
+    /// The tag's name; created if the account does not have it.
+    pub tag: String,
+    pub kind: TagRuleKindSchema,
+    pub pattern: Option<String>,
+    pub support_type_id: Option<Uuid>,
+}
+
+/// A reply agents insert by shortcut.
+#[derive(ToSchema)]
+#[schema(as = CannedResponse)]
+pub struct CannedResponseSchema {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    /// Null: offered for every type of the account.
+    pub support_type_id: Option<Uuid>,
+    pub shortcut: String,
+    pub title: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = NewCannedResponse)]
+pub struct NewCannedResponseSchema {
+    pub account_id: Option<Uuid>,
+    pub support_type_id: Option<Uuid>,
+    /// 1-40 lowercase letters, digits, `_` or `-`.
+    pub shortcut: String,
+    pub title: String,
+    pub body: String,
+}
+
+/// Absent fields are left unchanged; `clear_support_type` makes the response
+/// account-wide.
+#[derive(ToSchema)]
+#[schema(as = UpdateCannedResponse)]
+pub struct UpdateCannedResponseSchema {
+    pub shortcut: Option<String>,
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub support_type_id: Option<Uuid>,
+    pub clear_support_type: Option<bool>,
+}
+
+/// An enterprise client.
+#[derive(ToSchema)]
+#[schema(as = Account)]
+pub struct AccountSchema {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = NewAccount)]
+pub struct NewAccountSchema {
+    pub slug: String,
+    pub name: String,
+}
+
+/// A person who opens sessions.
+#[derive(ToSchema)]
+#[schema(as = Customer)]
+pub struct CustomerSchema {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub external_ref: Option<String>,
+    /// Tried first by the assignment engine when eligible.
+    pub preferred_agent_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An API token (never its secret).
+#[derive(ToSchema)]
+#[schema(as = ApiToken)]
+pub struct ApiTokenSchema {
+    pub id: Uuid,
+    pub agent_id: Uuid,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}

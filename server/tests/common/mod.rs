@@ -19,17 +19,25 @@ impl Drop for TestApp {
     }
 }
 
+/// The worktree's `swagger-ui-dist` (installed by `npm install`).
+pub const SWAGGER_UI_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../node_modules/swagger-ui-dist");
+
 pub fn test_config() -> Config {
     Config::from_lookup(|name| match name {
         "LISTEN_ADDR" => Some("127.0.0.1:0".to_owned()),
         "LOG" => Some("warn".to_owned()),
+        "SWAGGER_UI_DIR" => Some(SWAGGER_UI_DIR.to_owned()),
         _ => None,
     })
     .expect("test config")
 }
 
 pub async fn spawn_app(pool: PgPool) -> TestApp {
-    let app = Application::build_with_pool(test_config(), pool).await.expect("build app");
+    spawn_app_with(test_config(), pool).await
+}
+
+pub async fn spawn_app_with(config: Config, pool: PgPool) -> TestApp {
+    let app = Application::build_with_pool(config, pool).await.expect("build app");
     let base = format!("http://{}", app.local_addr());
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));

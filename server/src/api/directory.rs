@@ -1,0 +1,92 @@
+//! `/accounts` and `/customers`: the directory around the sessions.
+
+use axum::{Json, extract::State, http::StatusCode};
+use domain::{
+    accounts::{self, Account, NewAccount},
+    customers::{self, Customer},
+    types::{AccountId, AgentId, CustomerId},
+};
+use serde::{Deserialize, Deserializer};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use super::{ApiActor, ApiError, ApiJson, ApiPath, error::ErrorBody, schema::*};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct UpdateCustomerBody {
+    /// The agent the engine tries first for this customer; null clears it,
+    /// absent leaves it unchanged.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub preferred_agent_id: Option<Option<AgentId>>,
+}
+
+/// Tells an absent field (`None`) from an explicit null (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The accounts the caller may see: all for global admins, else their own.
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts",
+    responses((status = 200, body = Vec<AccountSchema>), (status = 401, body = ErrorBody)))]
+pub async fn accounts(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+) -> ApiResult<Json<Vec<Account>>> {
+    Ok(Json(accounts::list(&pool, &actor).await?))
+}
+
+/// Creates an account. Global admins only.
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = NewAccountSchema,
+    responses((status = 201, body = AccountSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_account(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiJson(input): ApiJson<NewAccount>,
+) -> ApiResult<(StatusCode, Json<Account>)> {
+    Ok((StatusCode::CREATED, Json(accounts::create(&pool, &actor, input).await?)))
+}
+
+/// One account.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = Uuid, Path)),
+    responses((status = 200, body = AccountSchema), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn account(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<AccountId>,
+) -> ApiResult<Json<Account>> {
+    Ok(Json(accounts::get(&pool, &actor, id).await?))
+}
+
+/// One customer.
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "accounts", params(("id" = Uuid, Path)),
+    responses((status = 200, body = CustomerSchema), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn customer(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<CustomerId>,
+) -> ApiResult<Json<Customer>> {
+    Ok(Json(customers::get(&pool, &actor, id).await?))
+}
+
+/// Sets or clears the customer's preferred agent. Supervisors and admins of
+/// the customer's account.
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "accounts", params(("id" = Uuid, Path)),
+    request_body = UpdateCustomerBody,
+    responses((status = 200, body = CustomerSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_customer(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<CustomerId>,
+    ApiJson(body): ApiJson<UpdateCustomerBody>,
+) -> ApiResult<Json<Customer>> {
+    let customer = match body.preferred_agent_id {
+        Some(agent) => customers::set_preferred_agent(&pool, &actor, id, agent).await?,
+        None => customers::get(&pool, &actor, id).await?,
+    };
+    Ok(Json(customer))
+}

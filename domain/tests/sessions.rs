@@ -474,12 +474,14 @@ async fn escalate_moves_to_the_target_and_bumps_priority(pool: PgPool) {
     let tier1 = support_type(&pool, acc, "tier1", Routing::RoundRobin).await;
     let tier2 = support_type(&pool, acc, "tier2", Routing::Manual).await;
     let flat = support_type(&pool, acc, "flat", Routing::RoundRobin).await;
-    sqlx::query("UPDATE support_types SET escalation_target_id = $2, escalation_priority_bump = 7 WHERE id = $1")
-        .bind(tier1)
-        .bind(tier2)
-        .execute(&pool)
-        .await
-        .expect("escalation path");
+    sqlx::query(
+        "UPDATE support_types SET escalation_target_id = $2, escalation_priority_bump = 7 WHERE id = $1",
+    )
+    .bind(tier1)
+    .bind(tier2)
+    .execute(&pool)
+    .await
+    .expect("escalation path");
     let a = agent(&pool, acc, "a@acme.test", Role::Agent, 3, true, &[tier1, flat]).await;
     let peer = agent(&pool, acc, "p@acme.test", Role::Agent, 3, true, &[tier1]).await;
     let sup = agent(&pool, acc, "s@acme.test", Role::Supervisor, 3, false, &[]).await;
@@ -499,19 +501,25 @@ async fn escalate_moves_to_the_target_and_bumps_priority(pool: PgPool) {
         outbox_topics(&pool, s.id).await,
         ["session.opened", "session.assigned", "session.reassigned", "session.escalated"]
     );
-    let ended: Option<String> = sqlx::query_scalar("SELECT end_reason FROM assignments WHERE session_id = $1")
-        .bind(s.id)
-        .fetch_one(&pool)
-        .await
-        .expect("assignment");
+    let ended: Option<String> =
+        sqlx::query_scalar("SELECT end_reason FROM assignments WHERE session_id = $1")
+            .bind(s.id)
+            .fetch_one(&pool)
+            .await
+            .expect("assignment");
     assert_eq!(ended.as_deref(), Some("escalation"));
-    // a queued session: supervisors only
-    let err = sessions::escalate(&pool, &as_agent(a, acc, Role::Agent), s.id).await.expect_err("queued");
+    // it left the agent's types: they no longer see it at all
+    let err = sessions::escalate(&pool, &as_agent(a, acc, Role::Agent), s.id).await.expect_err("gone");
+    assert_eq!(code(err), "not_found");
+    // a queued session in a type the agent serves: supervisors only
+    let q = open(&pool, "flat").await;
+    let err = sessions::escalate(&pool, &as_agent(a, acc, Role::Agent), q.id).await.expect_err("queued");
     assert_eq!(code(err), "forbidden");
 
     // a type with no escalation path says so and changes nothing
     let f = open(&pool, "flat").await;
-    let err = sessions::escalate(&pool, &as_agent(sup, acc, Role::Supervisor), f.id).await.expect_err("no path");
+    let err =
+        sessions::escalate(&pool, &as_agent(sup, acc, Role::Supervisor), f.id).await.expect_err("no path");
     assert_eq!(code(err), "no_escalation_path");
     assert_eq!(outbox_topics(&pool, f.id).await, ["session.opened"]);
 }

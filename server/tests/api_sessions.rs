@@ -4,134 +4,30 @@
 
 mod common;
 
-use common::{TestApp, spawn_app};
-use domain::{actor::Actor, types::AgentId};
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use common::*;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// An account with one manually routed support type and a resolution reason.
-struct Account {
-    id: Uuid,
-    slug: String,
-    reason_id: Uuid,
-}
-
-async fn seed_account(pool: &PgPool, slug: &str) -> Account {
-    let id: Uuid = sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ($1, $1) RETURNING id")
-        .bind(slug)
-        .fetch_one(pool)
-        .await
-        .expect("account");
-    let type_slug = format!("{slug}-billing");
-    let type_id: Uuid = sqlx::query_scalar(
-        "INSERT INTO support_types (account_id, slug, name, routing) VALUES ($1, $2, 'Billing', 'manual')
-         RETURNING id",
-    )
-    .bind(id)
-    .bind(&type_slug)
-    .fetch_one(pool)
-    .await
-    .expect("support type");
-    let reason_id: Uuid = sqlx::query_scalar(
-        "INSERT INTO resolution_reasons (support_type_id, label) VALUES ($1, 'Answered') RETURNING id",
-    )
-    .bind(type_id)
-    .fetch_one(pool)
-    .await
-    .expect("reason");
-    Account { id, slug: type_slug, reason_id }
-}
-
-/// An online agent of `account` with `role` who serves the account's types,
-/// and a live API token for them.
-async fn seed_agent(pool: &PgPool, account: &Account, role: &str, name: &str) -> (Uuid, String) {
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO agents (account_id, email, display_name, role, presence) VALUES ($1, $2, $3, $4, 'online')
-         RETURNING id",
-    )
-    .bind(account.id)
-    .bind(format!("{name}@{}.test", account.slug))
-    .bind(name)
-    .bind(role)
-    .fetch_one(pool)
-    .await
-    .expect("agent");
-    sqlx::query("INSERT INTO agent_skills (agent_id, support_type_id) SELECT $1, id FROM support_types WHERE account_id = $2")
-        .bind(id)
-        .bind(account.id)
-        .execute(pool)
-        .await
-        .expect("skills");
-    let (_, token) = domain::tokens::create(pool, &Actor::System, AgentId(id), "tests").await.expect("token");
-    (id, token)
-}
-
-struct Api {
-    app: TestApp,
-}
-
-impl Api {
-    fn request(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
-        self.app.client.request(method, format!("{}/api/v1{path}", self.app.base)).bearer_auth(token)
-    }
-
-    async fn get(&self, path: &str, token: &str) -> Response {
-        self.request(Method::GET, path, token).send().await.expect("GET")
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> Response {
-        self.request(Method::POST, path, token).json(&body).send().await.expect("POST")
-    }
-
-    /// Opens a session of `account`'s type and returns it.
-    async fn open(&self, token: &str, account: &Account, message: &str) -> Value {
-        let res = self
-            .post(
-                "/sessions",
-                token,
-                json!({ "support_type": account.slug, "message": message,
-                                                "customer": { "name": "Ada", "email": "ada@example.com" } }),
-            )
-            .await;
-        let body = expect(res, StatusCode::CREATED).await;
-        body["session"].clone()
-    }
-}
-
-async fn api(pool: PgPool) -> Api {
-    Api { app: spawn_app(pool).await }
-}
-
-/// Asserts the status and a JSON body, and returns the body.
-async fn expect(res: Response, status: StatusCode) -> Value {
-    let actual = res.status();
-    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap_or_default().to_owned());
-    let text = res.text().await.expect("body");
-    assert_eq!(actual, status, "body: {text}");
-    assert_eq!(content_type.as_deref(), Some("application/json"), "body: {text}");
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-/// Asserts an error response of the common shape and returns its `error`.
-async fn expect_error(res: Response, status: StatusCode, code: &str) -> Value {
-    let body = expect(res, status).await;
-    let error = body["error"].clone();
-    assert_eq!(error["code"], code, "{body}");
-    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-    assert!(error.get("field").is_some(), "field is always present: {body}");
-    error
-}
-
-fn id(v: &Value) -> &str {
-    v["id"].as_str().expect("id")
+/// Opens a session of `account`'s type and returns it.
+async fn open_session(api: &Api, token: &str, account: &Account, message: &str) -> Value {
+    let res = api
+        .post(
+            "/sessions",
+            token,
+            json!({ "support_type": account.type_slug, "message": message,
+                                            "customer": { "name": "Ada", "email": "ada@example.com" } }),
+        )
+        .await;
+    let body = expect(res, StatusCode::CREATED).await;
+    body["session"].clone()
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn requests_without_a_valid_bearer_token_get_401_json(pool: PgPool) {
     let acme = seed_account(&pool, "acme").await;
-    let (bot, token) = seed_agent(&pool, &acme, "bot", "bot").await;
+    let (bot, token) = seed_agent(&pool, Some(&acme), "bot", "bot").await;
     let app = api(pool.clone()).await;
     let url = format!("{}/api/v1/sessions", app.app.base);
 
@@ -160,11 +56,11 @@ async fn requests_without_a_valid_bearer_token_get_401_json(pool: PgPool) {
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn a_bot_opens_a_session_and_reads_it_back(pool: PgPool) {
     let acme = seed_account(&pool, "acme").await;
-    let (_, token) = seed_agent(&pool, &acme, "bot", "bot").await;
+    let (_, token) = seed_agent(&pool, Some(&acme), "bot", "bot").await;
     let app = api(pool).await;
 
     let res = app
-        .post("/sessions", &token, json!({ "support_type": acme.slug, "message": "My invoice is wrong",
+        .post("/sessions", &token, json!({ "support_type": acme.type_slug, "message": "My invoice is wrong",
                                             "project_ref": "PRJ-7", "priority": 10,
                                             "customer": { "name": "Ada", "email": "ada@example.com", "external_ref": "c-1" } }))
         .await;
@@ -187,11 +83,11 @@ async fn a_bot_opens_a_session_and_reads_it_back(pool: PgPool) {
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn listing_pages_newest_first_by_cursor(pool: PgPool) {
     let acme = seed_account(&pool, "acme").await;
-    let (_, token) = seed_agent(&pool, &acme, "supervisor", "sue").await;
+    let (_, token) = seed_agent(&pool, Some(&acme), "supervisor", "sue").await;
     let app = api(pool).await;
     let mut opened = Vec::new();
     for n in 0..3 {
-        opened.push(id(&app.open(&token, &acme, &format!("question {n}")).await).to_owned());
+        opened.push(id(&open_session(&app, &token, &acme, &format!("question {n}")).await).to_owned());
     }
 
     let first = expect(app.get("/sessions?limit=2", &token).await, StatusCode::OK).await;
@@ -225,10 +121,10 @@ async fn listing_pages_newest_first_by_cursor(pool: PgPool) {
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn an_agent_takes_answers_resolves_and_reopens_a_session(pool: PgPool) {
     let acme = seed_account(&pool, "acme").await;
-    let (_, bot_token) = seed_agent(&pool, &acme, "bot", "bot").await;
-    let (alice, token) = seed_agent(&pool, &acme, "agent", "alice").await;
+    let (_, bot_token) = seed_agent(&pool, Some(&acme), "bot", "bot").await;
+    let (alice, token) = seed_agent(&pool, Some(&acme), "agent", "alice").await;
     let app = api(pool).await;
-    let session = app.open(&bot_token, &acme, "hello").await;
+    let session = open_session(&app, &bot_token, &acme, "hello").await;
     let path = format!("/sessions/{}", id(&session));
 
     // Assign with no body means "to me".
@@ -268,9 +164,9 @@ async fn an_agent_takes_answers_resolves_and_reopens_a_session(pool: PgPool) {
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn sending_twice_with_one_client_message_id_stores_one_message(pool: PgPool) {
     let acme = seed_account(&pool, "acme").await;
-    let (_, token) = seed_agent(&pool, &acme, "agent", "alice").await;
+    let (_, token) = seed_agent(&pool, Some(&acme), "agent", "alice").await;
     let app = api(pool).await;
-    let session = app.open(&token, &acme, "").await;
+    let session = open_session(&app, &token, &acme, "").await;
     let path = format!("/sessions/{}", id(&session));
     expect(app.post(&format!("{path}/assign"), &token, json!({})).await, StatusCode::OK).await;
 
@@ -289,9 +185,9 @@ async fn sending_twice_with_one_client_message_id_stores_one_message(pool: PgPoo
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn notes_and_tags_round_trip(pool: PgPool) {
     let acme = seed_account(&pool, "acme").await;
-    let (alice, token) = seed_agent(&pool, &acme, "agent", "alice").await;
+    let (alice, token) = seed_agent(&pool, Some(&acme), "agent", "alice").await;
     let app = api(pool).await;
-    let path = format!("/sessions/{}", id(&app.open(&token, &acme, "hi").await));
+    let path = format!("/sessions/{}", id(&open_session(&app, &token, &acme, "hi").await));
 
     let note = expect(
         app.post(&format!("{path}/notes"), &token, json!({ "body": "VIP" })).await,
@@ -324,16 +220,17 @@ async fn notes_and_tags_round_trip(pool: PgPool) {
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn bad_input_gets_a_json_4xx_naming_the_problem(pool: PgPool) {
     let acme = seed_account(&pool, "acme").await;
-    let (_, token) = seed_agent(&pool, &acme, "bot", "bot").await;
+    let (_, token) = seed_agent(&pool, Some(&acme), "bot", "bot").await;
     let app = api(pool).await;
 
-    let res = app.post("/sessions", &token, json!({ "support_type": acme.slug, "priority": 5000 })).await;
+    let res =
+        app.post("/sessions", &token, json!({ "support_type": acme.type_slug, "priority": 5000 })).await;
     assert_eq!(expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await["field"], "priority");
     let res = app
         .post(
             "/sessions",
             &token,
-            json!({ "support_type": acme.slug, "customer": { "email": "not-an-email" } }),
+            json!({ "support_type": acme.type_slug, "customer": { "email": "not-an-email" } }),
         )
         .await;
     assert_eq!(
@@ -370,12 +267,12 @@ async fn bad_input_gets_a_json_4xx_naming_the_problem(pool: PgPool) {
 async fn other_accounts_sessions_are_not_found_and_others_sessions_are_forbidden(pool: PgPool) {
     let acme = seed_account(&pool, "acme").await;
     let globex = seed_account(&pool, "globex").await;
-    let (_, acme_bot) = seed_agent(&pool, &acme, "bot", "bot").await;
-    let (_, alice) = seed_agent(&pool, &acme, "agent", "alice").await;
-    let (_, bob) = seed_agent(&pool, &acme, "agent", "bob").await;
-    let (_, globex_sup) = seed_agent(&pool, &globex, "supervisor", "gus").await;
+    let (_, acme_bot) = seed_agent(&pool, Some(&acme), "bot", "bot").await;
+    let (_, alice) = seed_agent(&pool, Some(&acme), "agent", "alice").await;
+    let (_, bob) = seed_agent(&pool, Some(&acme), "agent", "bob").await;
+    let (_, globex_sup) = seed_agent(&pool, Some(&globex), "supervisor", "gus").await;
     let app = api(pool).await;
-    let session = app.open(&acme_bot, &acme, "hello").await;
+    let session = open_session(&app, &acme_bot, &acme, "hello").await;
     let path = format!("/sessions/{}", id(&session));
 
     let unknown = expect_error(
@@ -419,7 +316,7 @@ async fn other_accounts_sessions_are_not_found_and_others_sessions_are_forbidden
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn the_served_openapi_document_matches_the_committed_one(pool: PgPool) {
     let acme = seed_account(&pool, "acme").await;
-    let (_, token) = seed_agent(&pool, &acme, "bot", "bot").await;
+    let (_, token) = seed_agent(&pool, Some(&acme), "bot", "bot").await;
     let app = api(pool).await;
 
     let res =
@@ -430,7 +327,7 @@ async fn the_served_openapi_document_matches_the_committed_one(pool: PgPool) {
     assert_eq!(served["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
 
     // The documented Session has exactly the fields the API sends.
-    let session = app.open(&token, &acme, "hi").await;
+    let session = open_session(&app, &token, &acme, "hi").await;
     let mut sent: Vec<&String> = session.as_object().expect("object").keys().collect();
     let mut documented: Vec<&String> = served["components"]["schemas"]["Session"]["properties"]
         .as_object()

@@ -3,9 +3,13 @@
 // Each test crate compiles this module and uses only some of it.
 #![allow(dead_code)]
 
+use domain::{actor::Actor, types::AgentId};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
 use server::{Application, config::Config};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 pub struct TestApp {
     pub base: String,
@@ -49,4 +53,144 @@ pub async fn spawn_app_with(config: Config, pool: PgPool) -> TestApp {
 /// A pool whose server does not exist: what the app sees when PostgreSQL is down.
 pub fn unreachable_pool() -> PgPool {
     domain::db::pool("postgres://postgres@127.0.0.1:1/nowhere", 2).expect("lazy pool")
+}
+
+// ---- REST API helpers shared by the api_* tests ----
+
+/// An account with one manually routed support type and a resolution reason.
+pub struct Account {
+    pub id: Uuid,
+    pub type_id: Uuid,
+    pub type_slug: String,
+    pub reason_id: Uuid,
+}
+
+pub async fn seed_account(pool: &PgPool, slug: &str) -> Account {
+    let id: Uuid = sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ($1, $1) RETURNING id")
+        .bind(slug)
+        .fetch_one(pool)
+        .await
+        .expect("account");
+    let type_slug = format!("{slug}-billing");
+    let type_id: Uuid = sqlx::query_scalar(
+        "INSERT INTO support_types (account_id, slug, name, routing) VALUES ($1, $2, 'Billing', 'manual')
+         RETURNING id",
+    )
+    .bind(id)
+    .bind(&type_slug)
+    .fetch_one(pool)
+    .await
+    .expect("support type");
+    let reason_id: Uuid = sqlx::query_scalar(
+        "INSERT INTO resolution_reasons (support_type_id, label) VALUES ($1, 'Answered') RETURNING id",
+    )
+    .bind(type_id)
+    .fetch_one(pool)
+    .await
+    .expect("reason");
+    Account { id, type_id, type_slug, reason_id }
+}
+
+/// An online agent with `role` (of `account`, or global when `None`) who
+/// serves the account's types, and a live API token for them.
+pub async fn seed_agent(pool: &PgPool, account: Option<&Account>, role: &str, name: &str) -> (Uuid, String) {
+    let domain = account.map_or("global".to_owned(), |a| a.type_slug.clone());
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO agents (account_id, email, display_name, role, presence) VALUES ($1, $2, $3, $4, 'online')
+         RETURNING id",
+    )
+    .bind(account.map(|a| a.id))
+    .bind(format!("{name}@{domain}.test"))
+    .bind(name)
+    .bind(role)
+    .fetch_one(pool)
+    .await
+    .expect("agent");
+    if let Some(account) = account {
+        sqlx::query(
+            "INSERT INTO agent_skills (agent_id, support_type_id) SELECT $1, id FROM support_types
+             WHERE account_id = $2",
+        )
+        .bind(id)
+        .bind(account.id)
+        .execute(pool)
+        .await
+        .expect("skills");
+    }
+    let (_, token) = domain::tokens::create(pool, &Actor::System, AgentId(id), "tests").await.expect("token");
+    (id, token)
+}
+
+pub struct Api {
+    pub app: TestApp,
+}
+
+impl Api {
+    pub fn request(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        self.app.client.request(method, format!("{}/api/v1{path}", self.app.base)).bearer_auth(token)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, token).send().await.expect("GET")
+    }
+
+    pub async fn send(&self, method: Method, path: &str, token: &str, body: Value) -> Response {
+        self.request(method, path, token).json(&body).send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.send(Method::POST, path, token, body).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.send(Method::PATCH, path, token, body).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Response {
+        self.send(Method::PUT, path, token, body).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.request(Method::DELETE, path, token).send().await.expect("DELETE")
+    }
+}
+
+pub async fn api(pool: PgPool) -> Api {
+    Api { app: spawn_app(pool).await }
+}
+
+/// Asserts the status and a JSON body, and returns the body.
+pub async fn expect(res: Response, status: StatusCode) -> Value {
+    let actual = res.status();
+    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap_or_default().to_owned());
+    let text = res.text().await.expect("body");
+    assert_eq!(actual, status, "body: {text}");
+    assert_eq!(content_type.as_deref(), Some("application/json"), "body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts an empty 204.
+pub async fn expect_no_content(res: Response) {
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    assert_eq!(status, StatusCode::NO_CONTENT, "body: {text}");
+    assert_eq!(text, "");
+}
+
+/// Asserts an error response of the common shape and returns its `error`.
+pub async fn expect_error(res: Response, status: StatusCode, code: &str) -> Value {
+    let body = expect(res, status).await;
+    let error = body["error"].clone();
+    assert_eq!(error["code"], code, "{body}");
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(error.get("field").is_some(), "field is always present: {body}");
+    error
+}
+
+pub fn id(v: &Value) -> &str {
+    v["id"].as_str().expect("id")
+}
+
+pub fn ids(list: &Value) -> Vec<&str> {
+    list.as_array().expect("a list").iter().map(id).collect()
 }

@@ -1,6 +1,7 @@
 //! The Leptos application: the HTML shell, the router, one module per page,
 //! shared components, and thin server functions over `domain`.
 
+pub mod auth;
 pub mod components;
 pub mod error;
 pub mod pages;
@@ -50,6 +51,10 @@ pub fn App() -> impl IntoView {
                 // Async: the status card is part of the first HTML, so the page
                 // is complete without JavaScript.
                 <Route path=StaticSegment("") view=pages::home::Home ssr=SsrMode::Async/>
+                <Route path=StaticSegment("login") view=pages::login::LoginPage/>
+                // Async: the sign-in guard answers with a real redirect.
+                <Route path=StaticSegment("agent") view=pages::agent::AgentPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("admin") view=pages::admin::AdminPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -1,6 +1,8 @@
 //! Accounts: the enterprise clients that scope support types, agents and
 //! customers. Only global admins (and the system) create them; everyone else
-//! sees their own account only.
+//! sees their own account only. An account's admins set its name, the origins
+//! allowed to embed its chat widget, and the identity secret with which its
+//! host site signs customer identities ([`crate::auth::Identity`]).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,12 +16,102 @@ pub struct Account {
     pub slug: String,
     pub name: String,
     pub created_at: DateTime<Utc>,
+    /// Origins (`https://shop.example.com`) allowed to embed the chat widget.
+    #[serde(default)]
+    pub widget_origins: Vec<String>,
+    /// Whether an identity secret is set. The secret itself is never part of
+    /// an `Account`; [`rotate_identity_secret`] shows it once.
+    #[serde(default)]
+    pub identity_verification: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NewAccount {
     pub slug: String,
     pub name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpdateAccount {
+    pub name: Option<String>,
+    /// Replaces the whole list; see [`normalize_origin`].
+    pub widget_origins: Option<Vec<String>>,
+}
+
+/// At most this many widget origins per account.
+pub const MAX_WIDGET_ORIGINS: usize = 20;
+
+/// Parses a web origin, `scheme://host[:port]` with scheme `http` or `https`
+/// and no path, query, credentials or wildcard, into its canonical lowercase
+/// form (a single trailing `/` is dropped). The strict shape also makes the
+/// value safe to put in a `Content-Security-Policy` header.
+pub fn normalize_origin(input: &str) -> Result<String, String> {
+    let lower = input.trim().to_ascii_lowercase();
+    let (scheme, rest) = lower
+        .split_once("://")
+        .ok_or_else(|| format!("{input:?} is not an origin like https://shop.example.com"))?;
+    if scheme != "http" && scheme != "https" {
+        return Err(format!("{input:?}: the scheme must be http or https"));
+    }
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.contains(['/', '?', '#', '@', '*', '\\']) {
+        return Err(format!("{input:?}: an origin has no path, query, user or wildcard"));
+    }
+    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+        let (addr, after) =
+            v6.split_once(']').ok_or_else(|| format!("{input:?}: unterminated IPv6 address"))?;
+        addr.parse::<std::net::Ipv6Addr>().map_err(|_| format!("{input:?}: bad IPv6 address"))?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or_else(|| format!("{input:?}: bad port"))?),
+        };
+        (format!("[{addr}]"), port)
+    } else {
+        match rest.rsplit_once(':') {
+            Some((h, p)) => (h.to_owned(), Some(p)),
+            None => (rest.to_owned(), None),
+        }
+    };
+    if !host.starts_with('[') {
+        let valid_label = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
+        if host.is_empty() || host.len() > 253 || !host.split('.').all(valid_label) {
+            return Err(format!("{input:?}: bad host name"));
+        }
+    }
+    match port {
+        None => Ok(format!("{scheme}://{host}")),
+        Some(p) => {
+            let n: u16 = p
+                .parse()
+                .ok()
+                .filter(|n| *n > 0 && p.chars().all(|c| c.is_ascii_digit()))
+                .ok_or_else(|| format!("{input:?}: bad port"))?;
+            Ok(format!("{scheme}://{host}:{n}"))
+        }
+    }
+}
+
+/// Checks and canonicalises a list of widget origins (duplicates dropped,
+/// order kept), naming the bad entry in the error.
+pub fn validate_widget_origins(origins: &[String]) -> crate::Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(origins.len());
+    for origin in origins {
+        let origin = normalize_origin(origin).map_err(|m| crate::Error::invalid("widget_origins", m))?;
+        if !out.contains(&origin) {
+            out.push(origin);
+        }
+    }
+    if out.len() > MAX_WIDGET_ORIGINS {
+        return Err(crate::Error::invalid("widget_origins", format!("at most {MAX_WIDGET_ORIGINS} origins")));
+    }
+    Ok(out)
 }
 
 #[cfg(feature = "server")]
@@ -34,8 +126,17 @@ mod server {
         outbox::{self, topic},
         text::{required_text, validate_slug},
     };
+    use rand::RngCore as _;
     use serde_json::json;
     use sqlx::PgPool;
+
+    /// The columns of [`Account`], for `query_as` (never the identity secret).
+    macro_rules! account_columns {
+        () => {
+            "id, slug::text AS slug, name, created_at, widget_origins,
+             identity_secret IS NOT NULL AS identity_verification"
+        };
+    }
 
     /// Creates an account. Global admins and the system only.
     pub async fn create(pool: &PgPool, actor: &Actor, new: NewAccount) -> Result<Account> {
@@ -47,11 +148,12 @@ mod server {
         let name = required_text("name", &new.name, 200)?;
 
         let mut tx = pool.begin().await?;
-        let account = sqlx::query_as::<_, Account>(
+        let account = sqlx::query_as::<_, Account>(concat!(
             "INSERT INTO accounts (slug, name) VALUES ($1::text::citext, $2)
              ON CONFLICT (slug) DO NOTHING
-             RETURNING id, slug::text AS slug, name, created_at",
-        )
+             RETURNING ",
+            account_columns!()
+        ))
         .bind(slug)
         .bind(&name)
         .fetch_optional(&mut *tx)
@@ -95,11 +197,13 @@ mod server {
             Actor::Customer(c) => Some(c.account_id),
             Actor::System => None,
         };
-        let rows = sqlx::query_as::<_, Account>(
-            "SELECT id, slug::text AS slug, name, created_at FROM accounts
+        let rows = sqlx::query_as::<_, Account>(concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts
              WHERE ($1::uuid IS NULL OR id = $1)
-             ORDER BY name, id",
-        )
+             ORDER BY name, id"
+        ))
         .bind(own)
         .fetch_all(pool)
         .await?;
@@ -111,12 +215,186 @@ mod server {
         if !actor.in_account(id) {
             return Err(Error::not_found("account"));
         }
-        sqlx::query_as::<_, Account>(
-            "SELECT id, slug::text AS slug, name, created_at FROM accounts WHERE id = $1",
-        )
+        sqlx::query_as::<_, Account>(concat!("SELECT ", account_columns!(), " FROM accounts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| Error::not_found("account"))
+    }
+
+    /// Changes an account's name and widget origins. Admins of the account.
+    pub async fn update(
+        pool: &PgPool,
+        actor: &Actor,
+        id: AccountId,
+        changes: UpdateAccount,
+    ) -> Result<Account> {
+        actor.require_admin_of(id, "account")?;
+        let name = changes.name.as_deref().map(|n| required_text("name", n, 200)).transpose()?;
+        let origins = changes.widget_origins.as_deref().map(validate_widget_origins).transpose()?;
+
+        let mut tx = pool.begin().await?;
+        let current = sqlx::query_as::<_, Account>(concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts WHERE id = $1 FOR UPDATE"
+        ))
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *tx)
         .await?
-        .ok_or_else(|| Error::not_found("account"))
+        .ok_or_else(|| Error::not_found("account"))?;
+        let updated = sqlx::query_as::<_, Account>(concat!(
+            "UPDATE accounts SET name = COALESCE($2, name), widget_origins = COALESCE($3, widget_origins)
+             WHERE id = $1
+             RETURNING ",
+            account_columns!()
+        ))
+        .bind(id)
+        .bind(&name)
+        .bind(&origins)
+        .fetch_one(&mut *tx)
+        .await?;
+        if updated != current {
+            crate::agents::audit(
+                &mut tx,
+                Some(id),
+                actor,
+                "account.updated",
+                &id.to_string(),
+                json!({ "old": { "name": current.name, "widget_origins": current.widget_origins },
+                        "new": { "name": updated.name, "widget_origins": updated.widget_origins } }),
+            )
+            .await?;
+            outbox::record(
+                &mut tx,
+                topic::CONFIG_CHANGED,
+                Some(id),
+                None,
+                json!({ "entity": "account", "action": "updated", "account_id": id, "by": actor.agent_id() }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Sets a new random identity secret (32 bytes) and returns it as
+    /// lowercase hex. It is shown this once; the previous secret stops
+    /// working at once. Admins of the account.
+    pub async fn rotate_identity_secret(pool: &PgPool, actor: &Actor, id: AccountId) -> Result<String> {
+        actor.require_admin_of(id, "account")?;
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        set_identity_secret(pool, actor, id, Some(&secret[..]), "identity_secret.rotated").await?;
+        Ok(hex::encode(secret))
+    }
+
+    /// Removes the identity secret: chats can no longer carry a verified
+    /// identity. Admins of the account.
+    pub async fn disable_identity_verification(
+        pool: &PgPool,
+        actor: &Actor,
+        id: AccountId,
+    ) -> Result<Account> {
+        actor.require_admin_of(id, "account")?;
+        set_identity_secret(pool, actor, id, None, "identity_secret.removed").await
+    }
+
+    async fn set_identity_secret(
+        pool: &PgPool,
+        actor: &Actor,
+        id: AccountId,
+        secret: Option<&[u8]>,
+        action: &str,
+    ) -> Result<Account> {
+        let mut tx = pool.begin().await?;
+        let account = sqlx::query_as::<_, Account>(concat!(
+            "UPDATE accounts SET identity_secret = $2 WHERE id = $1 RETURNING ",
+            account_columns!()
+        ))
+        .bind(id)
+        .bind(secret)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::not_found("account"))?;
+        crate::agents::audit(&mut tx, Some(id), actor, action, &id.to_string(), json!({})).await?;
+        outbox::record(
+            &mut tx,
+            topic::CONFIG_CHANGED,
+            Some(id),
+            None,
+            json!({ "entity": "account", "action": action, "account_id": id, "by": actor.agent_id() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    /// The origins allowed to embed the chat page of a support type (its
+    /// account's widget origins); empty for an unknown type. No actor: the
+    /// chat page's `frame-ancestors` header is built from it.
+    pub async fn widget_origins_for_type(pool: &PgPool, slug: &str) -> Result<Vec<String>> {
+        let origins = sqlx::query_scalar!(
+            "SELECT a.widget_origins FROM support_types t JOIN accounts a ON a.id = t.account_id
+             WHERE t.slug = $1::text::citext",
+            slug.trim()
+        )
+        .fetch_optional(pool)
+        .await?;
+        Ok(origins.unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        let ok = |s: &str| normalize_origin(s).expect(s);
+        assert_eq!(ok("https://Shop.Example.com"), "https://shop.example.com");
+        assert_eq!(ok(" https://shop.example.com/ "), "https://shop.example.com");
+        assert_eq!(ok("http://localhost:3000"), "http://localhost:3000");
+        assert_eq!(ok("https://[::1]:8443"), "https://[::1]:8443");
+        assert_eq!(ok("https://10.0.0.5"), "https://10.0.0.5");
+        for bad in [
+            "shop.example.com",
+            "ftp://shop.example.com",
+            "javascript://x",
+            "https://shop.example.com/path",
+            "https://shop.example.com?q",
+            "https://user@shop.example.com",
+            "https://*.example.com",
+            "https://shop.example.com:0",
+            "https://shop.example.com:99999",
+            "https://shop.example.com:",
+            "https://",
+            "https://shop..example.com",
+            "https://shop.example.com; script-src *",
+            "https://exa mple.com",
+            "https://-bad.example.com",
+        ] {
+            assert!(normalize_origin(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn origin_lists_are_deduplicated_bounded_and_name_the_bad_entry() {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            validate_widget_origins(&list(&["https://a.example", "https://A.example/", "http://b.example"]))
+                .expect("ok"),
+            list(&["https://a.example", "http://b.example"])
+        );
+        let err =
+            validate_widget_origins(&list(&["https://a.example", "https://a.example/x"])).expect_err("bad");
+        assert!(
+            matches!(&err, crate::Error::Invalid { field, message }
+            if field == "widget_origins" && message.contains("https://a.example/x")),
+            "{err:?}"
+        );
+        let many: Vec<String> = (0..21).map(|i| format!("https://s{i}.example")).collect();
+        assert!(validate_widget_origins(&many).is_err());
+        assert!(validate_widget_origins(&many[..20]).is_ok());
     }
 }

@@ -243,11 +243,11 @@ mod server {
 
     /// Whether `actor` administers the agent's account (for a global admin
     /// agent: whether the actor is global).
-    fn administers(actor: &Actor, account: Option<AccountId>) -> bool {
+    pub(crate) fn administers(actor: &Actor, account: Option<AccountId>) -> bool {
         account.map_or(actor.is_global(), |acc| actor.is_admin_of(acc))
     }
 
-    async fn load(conn: &mut PgConnection, id: AgentId, for_update: bool) -> Result<Agent> {
+    pub(crate) async fn load(conn: &mut PgConnection, id: AgentId, for_update: bool) -> Result<Agent> {
         let sql = if for_update {
             concat!("SELECT ", agent_columns!(), " FROM agents WHERE id = $1 FOR UPDATE")
         } else {

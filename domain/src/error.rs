@@ -20,6 +20,13 @@ pub enum Error {
     /// A field of the input is invalid.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// The caller could not be identified: wrong credentials, an expired or
+    /// unknown session. The message never says which part was wrong.
+    #[error("{message}")]
+    Unauthenticated { message: String },
+    /// Too many attempts in the current window; retry after this many seconds.
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// A dependency (the database, the broker) is not reachable right now.
     #[error("service unavailable: {message}")]
     Unavailable { message: String },
@@ -42,6 +49,10 @@ impl Error {
         Self::Conflict { code: code.into(), message: message.into() }
     }
 
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::Unauthenticated { message: message.into() }
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid { field: field.into(), message: message.into() }
     }
@@ -53,6 +64,8 @@ impl Error {
             Self::Forbidden { .. } => "forbidden",
             Self::Conflict { code, .. } => code,
             Self::Invalid { .. } => "invalid",
+            Self::Unauthenticated { .. } => "unauthenticated",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable { .. } => "unavailable",
             Self::Internal { .. } => "internal",
         }

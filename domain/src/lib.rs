@@ -7,12 +7,15 @@
 pub mod accounts;
 pub mod actor;
 pub mod agents;
+pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod conversation;
 pub mod csat;
 pub mod customers;
 pub mod error;
 pub mod outbox;
+pub mod ratelimit;
 pub mod sessions;
 pub mod support_types;
 pub mod system;

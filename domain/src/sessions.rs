@@ -218,6 +218,19 @@ mod server {
     /// Opens a session for a customer and queues it. The assignment engine is
     /// woken by the database (NOTIFY) when the transaction commits.
     pub async fn open(pool: &PgPool, actor: &Actor, input: OpenSession) -> Result<(Session, CustomerId)> {
+        let mut tx = pool.begin().await?;
+        let opened = open_in(&mut tx, actor, input).await?;
+        tx.commit().await?;
+        Ok(opened)
+    }
+
+    /// [`open`] inside the caller's transaction, for operations that write
+    /// more in the same transaction (the customer chat token).
+    pub(crate) async fn open_in(
+        tx: &mut PgConnection,
+        actor: &Actor,
+        input: OpenSession,
+    ) -> Result<(Session, CustomerId)> {
         if matches!(actor, Actor::Customer(_)) {
             return Err(Error::forbidden("a customer session cannot open another session"));
         }
@@ -235,7 +248,6 @@ mod server {
         }
         let slug = required_text("support_type", &input.support_type, 63)?;
 
-        let mut tx = pool.begin().await?;
         let ty = sqlx::query!(
             r#"SELECT id AS "id: SupportTypeId", account_id AS "account_id: AccountId", archived_at
                FROM support_types WHERE slug = $1::text::citext"#,
@@ -294,7 +306,7 @@ mod server {
         .fetch_one(&mut *tx)
         .await?;
         outbox::record(
-            &mut tx,
+            &mut *tx,
             topic::SESSION_OPENED,
             Some(session.account_id),
             Some(session.id),
@@ -303,10 +315,9 @@ mod server {
         )
         .await?;
         if let Some(body) = message {
-            crate::conversation::insert_message(&mut tx, &session, SenderKind::Customer, None, &body, None)
+            crate::conversation::insert_message(&mut *tx, &session, SenderKind::Customer, None, &body, None)
                 .await?;
         }
-        tx.commit().await?;
         Ok((session, customer_id))
     }
 
@@ -595,9 +606,24 @@ mod server {
         if session.status == SessionStatus::Active {
             require_owner_or_supervisor(actor, &session, "reassign")?;
         } else if !actor.supervises(session.account_id) && actor.agent().is_none_or(|a| a.role == Role::Bot) {
-            return Err(Error::forbidden("only a supervisor may move a queued session"));
+            return Err(Error::forbidden("customers and bots cannot move a queued session"));
         }
         let updated = move_session(&mut tx, actor, &session, target, reason).await?;
+        // Supervisors moving other people's work is security-relevant.
+        if let Some(agent) = actor.agent()
+            && session.owner_id != Some(agent.id)
+            && matches!(agent.role, Role::Supervisor | Role::Admin)
+        {
+            crate::agents::audit(
+                &mut tx,
+                Some(session.account_id),
+                actor,
+                "session.reassigned_by_supervisor",
+                &session.id.to_string(),
+                json!({ "from_agent_id": session.owner_id, "target": target, "reason": reason }),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(updated)
     }

@@ -523,3 +523,43 @@ async fn escalate_moves_to_the_target_and_bumps_priority(pool: PgPool) {
     assert_eq!(code(err), "no_escalation_path");
     assert_eq!(outbox_topics(&pool, f.id).await, ["session.opened"]);
 }
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_supervisor_reassigning_someone_elses_session_is_audited(pool: PgPool) {
+    let acc = account(&pool, "acme").await;
+    let ty = support_type(&pool, acc, "billing", Routing::RoundRobin).await;
+    let a = agent(&pool, acc, "a@acme.test", Role::Agent, 3, true, &[ty]).await;
+    let sup = agent(&pool, acc, "s@acme.test", Role::Supervisor, 3, false, &[]).await;
+    let s = open(&pool, "billing").await;
+    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(a));
+    sessions::reassign(
+        &pool,
+        &as_agent(sup, acc, Role::Supervisor),
+        s.id,
+        ReassignTarget::Queue,
+        AssignReason::Manual,
+    )
+    .await
+    .expect("supervisor requeues");
+    let rows: Vec<(String, Option<AgentId>, Option<String>)> =
+        sqlx::query_as("SELECT action, actor_id, target FROM audit_log ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .expect("audit");
+    assert_eq!(rows, [("session.reassigned_by_supervisor".to_owned(), Some(sup), Some(s.id.to_string()))]);
+    // the owner handing off their own session is routine, not audited
+    let s2 = open(&pool, "billing").await;
+    let owner = engine::assign_one(&pool, s2.id).await.expect("engine").expect("assigned");
+    sessions::reassign(
+        &pool,
+        &as_agent(owner, acc, Role::Agent),
+        s2.id,
+        ReassignTarget::Queue,
+        AssignReason::Transfer,
+    )
+    .await
+    .expect("owner requeues");
+    let count: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(&pool).await.expect("count");
+    assert_eq!(count, 1);
+}

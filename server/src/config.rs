@@ -25,6 +25,9 @@ pub struct Config {
     /// served under `/api/docs`; default `node_modules/swagger-ui-dist`
     /// relative to the working directory.
     pub swagger_ui_dir: std::path::PathBuf,
+    /// `PUBLIC_URL`: the site's public origin (`https://support.example.com`).
+    /// When set, state-changing browser requests must come from it.
+    pub public_origin: Option<String>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/switchboard";
@@ -87,11 +90,25 @@ impl Config {
             site_root: lookup("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()),
             engine_sweep: std::time::Duration::from_secs(engine_sweep),
             production,
+            public_origin: match lookup("PUBLIC_URL") {
+                None => None,
+                Some(url) => Some(public_origin(&url).ok_or_else(|| ConfigError::Invalid {
+                    name: "PUBLIC_URL",
+                    message: format!("{url:?} is not an http(s) URL such as https://support.example.com"),
+                })?),
+            },
             swagger_ui_dir: lookup("SWAGGER_UI_DIR")
                 .unwrap_or_else(|| DEFAULT_SWAGGER_UI_DIR.to_owned())
                 .into(),
         })
     }
+}
+
+/// `scheme://host[:port]` of an http(s) URL.
+fn public_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (matches!(scheme, "http" | "https") && !host.is_empty()).then(|| format!("{scheme}://{host}"))
 }
 
 #[cfg(test)]
@@ -132,5 +149,9 @@ mod tests {
         let err = from(&[("LEPTOS_ENV", "staging")]).expect_err("must fail").to_string();
         assert!(err.starts_with("LEPTOS_ENV"), "{err}");
         assert!(from(&[("LEPTOS_ENV", "prod")]).expect("prod").production);
+        let c = from(&[("PUBLIC_URL", "https://support.example.com/app/")]).expect("url");
+        assert_eq!(c.public_origin.as_deref(), Some("https://support.example.com"));
+        let err = from(&[("PUBLIC_URL", "support.example.com")]).expect_err("no scheme").to_string();
+        assert!(err.starts_with("PUBLIC_URL"), "{err}");
     }
 }

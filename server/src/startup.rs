@@ -12,7 +12,12 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
-use crate::{api, config::Config, health};
+use crate::{
+    api,
+    config::Config,
+    health,
+    security::{self, SecurityConfig},
+};
 
 /// Everything a request handler may need. Cheap to clone.
 #[derive(Clone, FromRef)]
@@ -20,6 +25,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub leptos_options: LeptosOptions,
     pub swagger_ui_dir: api::docs::SwaggerUiDir,
+    pub security: SecurityConfig,
 }
 
 pub struct Application {
@@ -107,7 +113,9 @@ impl Application {
             .env(if config.production { Env::PROD } else { Env::DEV })
             .build();
         let swagger_ui_dir = api::docs::SwaggerUiDir(std::sync::Arc::new(config.swagger_ui_dir.clone()));
-        let state = AppState { pool: pool.clone(), leptos_options, swagger_ui_dir };
+        let security =
+            SecurityConfig { production: config.production, public_origin: config.public_origin.clone() };
+        let state = AppState { pool: pool.clone(), leptos_options, swagger_ui_dir, security };
         Ok(Self { listener, router: router(state), local_addr, pool, engine_sweep: config.engine_sweep })
     }
 
@@ -123,18 +131,32 @@ impl Application {
             let (pool, sweep) = (self.pool.clone(), self.engine_sweep);
             move |stop| domain::engine::run(pool.clone(), sweep, stop)
         });
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        let _ = engine.await;
+        let maintenance = supervise("maintenance", shutdown.clone(), {
+            let pool = self.pool.clone();
+            move |stop| prune_periodically(pool.clone(), stop)
+        });
+        let served =
+            axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await;
+        let _ = tokio::join!(engine, maintenance);
         served
     }
 }
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let pool = state.pool.clone();
-    let context = move || provide_context(pool.clone());
+    let (pool, secure) = (state.pool.clone(), state.security.production);
+    let context = move || {
+        provide_context(pool.clone());
+        provide_context(app::ssr::CookiePolicy { secure });
+        // Leptos puts this request's CSP nonce on its inline scripts.
+        let nonce = use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<security::CspNonce>().map(|n| n.0.clone()));
+        if let Some(nonce) = nonce {
+            provide_context(leptos::nonce::Nonce::from_value(nonce));
+        }
+    };
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -145,8 +167,27 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::csrf))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers))
+        .layer(axum::middleware::from_fn(security::client_ip))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Deletes expired browser sessions, customer tokens and rate-limit windows,
+/// every ten minutes.
+async fn prune_periodically(pool: PgPool, stop: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match tokio::try_join!(domain::auth::prune(&pool), domain::ratelimit::prune(&pool)) {
+            Ok((sessions, windows)) => tracing::debug!(sessions, windows, "pruned expired credentials"),
+            Err(err) => tracing::warn!(error = %err, "pruning failed; retrying later"),
+        }
+    }
 }
 
 /// Runs a background task until `shutdown`, restarting it (after a pause)

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiActor, ApiError, ApiJson, ApiPath, ApiQuery, error::ErrorBody, schema::*};
+use super::{ApiActor, ApiError, ApiJson, ApiPath, ApiQuery, auth::ClientIp, error::ErrorBody, schema::*};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -57,9 +57,13 @@ pub async fn history(
 pub async fn send(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
+    ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<SessionId>,
     ApiJson(input): ApiJson<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<Message>)> {
+    if let domain::actor::Actor::Customer(customer) = &actor {
+        domain::auth::chat_message_limits(&pool, customer, ip).await?;
+    }
     Ok((StatusCode::CREATED, Json(conversation::send(&pool, &actor, id, input).await?)))
 }
 

@@ -2,7 +2,7 @@
 
 use axum::{Json, extract::State, http::StatusCode};
 use domain::{
-    accounts::{self, Account, NewAccount},
+    accounts::{self, Account, NewAccount, UpdateAccount},
     customers::{self, Customer},
     types::{AccountId, AgentId, CustomerId},
 };
@@ -89,4 +89,40 @@ pub async fn update_customer(
         None => customers::get(&pool, &actor, id).await?,
     };
     Ok(Json(customer))
+}
+
+/// Renames an account or replaces the origins allowed to embed its chat widget.
+/// Admins of the account.
+#[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = Uuid, Path)),
+    request_body = UpdateAccountSchema,
+    responses((status = 200, body = AccountSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_account(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<AccountId>,
+    ApiJson(input): ApiJson<UpdateAccount>,
+) -> ApiResult<Json<Account>> {
+    Ok(Json(accounts::update(&pool, &actor, id, input).await?))
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct IdentitySecretResponse {
+    /// 64 hex characters. Shown once: store it on the host site, which signs
+    /// `"{external_id}:{email}"` with HMAC-SHA256 under it.
+    pub secret: String,
+}
+
+/// Sets a new identity-verification secret for the account (the old one stops
+/// working at once). Admins of the account.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/identity-secret", tag = "accounts", params(("id" = Uuid, Path)),
+    responses((status = 201, body = IdentitySecretResponse), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn rotate_identity_secret(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<AccountId>,
+) -> ApiResult<(StatusCode, Json<IdentitySecretResponse>)> {
+    let secret = accounts::rotate_identity_secret(&pool, &actor, id).await?;
+    Ok((StatusCode::CREATED, Json(IdentitySecretResponse { secret })))
 }

@@ -74,6 +74,12 @@ impl ApiError {
                     StatusCode::UNPROCESSABLE_ENTITY,
                     detail(err.code(), message.clone(), Some(field.clone())),
                 ),
+                E::Unauthenticated { message } => {
+                    (StatusCode::UNAUTHORIZED, detail(err.code(), message.clone(), None))
+                }
+                E::RateLimited { .. } => {
+                    (StatusCode::TOO_MANY_REQUESTS, detail(err.code(), err.to_string(), None))
+                }
                 E::Unavailable { message } => {
                     (StatusCode::SERVICE_UNAVAILABLE, detail(err.code(), message.clone(), None))
                 }
@@ -106,10 +112,17 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            Self::Domain(domain::Error::RateLimited { retry_after_secs }) => Some(*retry_after_secs),
+            _ => None,
+        };
         let (status, error) = self.parts();
         let mut response = (status, Json(ErrorBody { error })).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

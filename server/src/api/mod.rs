@@ -3,6 +3,7 @@
 //! OpenAPI document at `/api/v1/openapi.json`.
 
 pub mod agents;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod conversation;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod openapi;
 pub mod schema;
 pub mod sessions;
+pub mod signin;
 pub mod support_types;
 pub mod tokens;
 
@@ -61,6 +63,12 @@ pub struct ApiQuery<T>(pub T);
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi::document))
+        .route("/auth/login", post(signin::login))
+        .route("/auth/logout", post(signin::logout))
+        .route("/auth/me", get(signin::me))
+        .route("/auth/password", post(signin::change_password))
+        .route("/chat/{slug}/sessions", post(signin::open_chat))
+        .route("/audit-log", get(audit::list))
         .route("/sessions", post(sessions::open).get(sessions::list))
         .route("/sessions/{id}", get(sessions::get))
         .route("/sessions/{id}/assign", post(sessions::assign))
@@ -98,7 +106,8 @@ pub fn router() -> Router<AppState> {
         .route("/canned-responses", get(config::canned).post(config::create_canned))
         .route("/canned-responses/{id}", patch(config::update_canned).delete(config::delete_canned))
         .route("/accounts", get(directory::accounts).post(directory::create_account))
-        .route("/accounts/{id}", get(directory::account))
+        .route("/accounts/{id}", get(directory::account).patch(directory::update_account))
+        .route("/accounts/{id}/identity-secret", post(directory::rotate_identity_secret))
         .route("/customers/{id}", get(directory::customer).patch(directory::update_customer))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)

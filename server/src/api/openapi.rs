@@ -7,7 +7,9 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{agents, config, conversation, csat, directory, error, sessions, support_types, tokens};
+use super::{
+    agents, audit, config, conversation, csat, directory, error, sessions, signin, support_types, tokens,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,7 +17,10 @@ use super::{agents, config, conversation, csat, directory, error, sessions, supp
         title = "Switchboard API",
         description = "Sessions, their conversations, and the configuration around them, for bots and \
                        integrations. Swagger UI: `/api/docs`. \
-                       Authenticate with `Authorization: Bearer sb_…` (an API token of an agent or bot)."
+                       Authenticate with `Authorization: Bearer sb_…` (an API token of an agent or bot), \
+                       `Authorization: Bearer sc_…` (a customer's token for one chat session), or the browser \
+                       session cookie set by `POST /api/v1/auth/login` (state-changing cookie requests must \
+                       come from this site's Origin)."
     ),
     paths(
         sessions::open, sessions::list, sessions::get, sessions::assign, sessions::reassign,
@@ -31,8 +36,10 @@ use super::{agents, config, conversation, csat, directory, error, sessions, supp
         config::tags, config::create_tag, config::delete_tag, config::tag_rules, config::create_tag_rule,
         config::delete_tag_rule, config::canned, config::create_canned, config::update_canned,
         config::delete_canned,
-        directory::accounts, directory::create_account, directory::account, directory::customer,
-        directory::update_customer,
+        directory::accounts, directory::create_account, directory::account, directory::update_account,
+        directory::rotate_identity_secret, directory::customer, directory::update_customer,
+        signin::login, signin::logout, signin::me, signin::change_password, signin::open_chat,
+        audit::list,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),
@@ -43,7 +50,9 @@ use super::{agents, config, conversation, csat, directory, error, sessions, supp
         (name = "agents", description = "Agents and bots: directory, presence, heartbeat, skills, API tokens"),
         (name = "support types", description = "Support types and their resolution reasons"),
         (name = "configuration", description = "Tags, tag rules and canned responses"),
-        (name = "accounts", description = "Accounts and customers"),
+        (name = "accounts", description = "Accounts, customers and the audit log"),
+        (name = "auth", description = "Browser sign-in with a session cookie, and passwords"),
+        (name = "chat", description = "Customers: open a chat and get its token"),
     )
 )]
 pub struct ApiDoc;

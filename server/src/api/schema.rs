@@ -474,6 +474,57 @@ pub struct AccountSchema {
     pub slug: String,
     pub name: String,
     pub created_at: DateTime<Utc>,
+    /// Origins allowed to embed the customer chat widget.
+    pub widget_origins: Vec<String>,
+    /// Whether an identity secret is set (the secret itself is never returned).
+    pub identity_verification: bool,
+}
+
+#[derive(ToSchema)]
+#[schema(as = UpdateAccount)]
+pub struct UpdateAccountSchema {
+    pub name: Option<String>,
+    /// Replaces the whole list; each `https://host[:port]`.
+    pub widget_origins: Option<Vec<String>>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = Identity)]
+pub struct IdentitySchema {
+    /// The host site's own id for the customer.
+    pub external_id: String,
+    pub email: Option<String>,
+    /// Lowercase hex HMAC-SHA256 of `"{external_id}:{email}"` with the account's identity secret.
+    pub signature: String,
+}
+
+#[derive(ToSchema)]
+#[schema(as = OpenChat)]
+pub struct OpenChatSchema {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// The customer's first message.
+    pub message: Option<String>,
+    pub identity: Option<IdentitySchema>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = AuditEntry)]
+pub struct AuditEntrySchema {
+    pub id: i64,
+    pub account_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub action: String,
+    pub target: Option<String>,
+    pub details: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = AuditPage)]
+pub struct AuditPageSchema {
+    pub items: Vec<AuditEntrySchema>,
+    pub next_cursor: Option<String>,
 }
 
 #[derive(ToSchema)]

@@ -36,7 +36,8 @@ export default defineConfig({
     { name: 'no-js', testMatch: /.*\.nojs\.spec\.ts/, use: { ...chromium, javaScriptEnabled: false } },
   ],
   webServer: {
-    command: process.env.E2E_SERVER ?? '../target/release/switchboard',
+    // Demo data first (idempotent): the sign-in tests use its fixed logins.
+    command: `sh -c '${process.env.E2E_SERVER ?? '../target/release/switchboard'} seed-demo && exec ${process.env.E2E_SERVER ?? '../target/release/switchboard'} serve'`,
     cwd: __dirname,
     url: `${baseURL}/readyz`,
     reuseExistingServer: false,

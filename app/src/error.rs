@@ -33,6 +33,14 @@ impl AppError {
             Self::Domain(domain::Error::Internal { reference }) => {
                 format!("Something went wrong on our side (reference {reference}). Try again, or report the reference.")
             }
+            Self::Domain(domain::Error::Unauthenticated { message }) => {
+                let mut chars = message.chars();
+                let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+                format!("{first}{}.", chars.as_str())
+            }
+            Self::Domain(domain::Error::RateLimited { retry_after_secs }) => {
+                format!("Too many attempts. Try again in {retry_after_secs} seconds.")
+            }
             Self::Domain(err) => err.to_string(),
             Self::Transport(_) => {
                 "The server could not be reached. Check your connection and try again.".to_owned()

@@ -31,6 +31,31 @@ pub struct CspNonce(pub String);
 
 pub use app::ssr::{SESSION_COOKIE, clear_session_cookie, session_cookie, session_token};
 
+/// The signed-in areas. An anonymous visit is redirected to the login page,
+/// which comes back afterwards.
+const GUARDED: [&str; 2] = ["/agent", "/admin"];
+
+/// Redirects page requests for the signed-in areas to `/login?next=…` when
+/// the request has no valid session. (The pages check again when rendering,
+/// for client-side navigation after a session ended.)
+pub async fn require_sign_in(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let guarded = GUARDED.iter().any(|g| path == *g || path.starts_with(&format!("{g}/")));
+    if !guarded || *request.method() != Method::GET {
+        return next.run(request).await;
+    }
+    let signed_in = match session_token(request.headers()) {
+        Some(token) => matches!(domain::auth::authenticate_session(&state.pool, &token).await, Ok(Some(_))),
+        None => false,
+    };
+    if signed_in {
+        return next.run(request).await;
+    }
+    let target = request.uri().path_and_query().map_or(path, |pq| pq.as_str());
+    let location = app::auth::login_path(target);
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+}
+
 /// Records the TCP peer's address as [`app::ssr::ClientIp`] for rate limits
 /// and the audit log. (Behind a reverse proxy this is the proxy: configure
 /// the proxy to rate-limit by client, or extend this with a trusted

@@ -1,10 +1,7 @@
 //! `/agent`: the signed-in agent's inbox and waiting queue. (The full
 //! three-pane workspace, live over WebSocket, builds on this page.)
 
-use domain::{
-    sessions::Session,
-    types::{SessionId, SupportTypeId},
-};
+use domain::types::SessionId;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
@@ -31,7 +28,7 @@ pub struct Overview {
 
 #[server(endpoint = "agent/overview")]
 pub async fn agent_overview() -> Result<Overview, AppError> {
-    use domain::{actor::Actor, sessions, support_types};
+    use domain::{actor::Actor, sessions, sessions::Session, support_types, types::SupportTypeId};
     let me = crate::ssr::require_agent().await?;
     let pool = crate::ssr::pool()?;
     let actor = Actor::Agent(me.actor);

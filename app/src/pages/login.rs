@@ -29,7 +29,7 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="mt-2 text-center text-sm text-slate-600">"For agents, supervisors and admins."</p>
                 <div class="mt-8 rounded-xl border border-slate-200 bg-white p-6">
                     <ActionForm action=login attr:class="space-y-4" attr:aria-label="Sign in">
-                        <input type="hidden" name="next" prop:value=next/>
+                        <input type="hidden" name="next" value=next/>
                         <div>
                             <label for="email" class="block text-sm font-medium text-slate-700">"E-mail address"</label>
                             <input id="email" name="email" type="email" autocomplete="username" required

@@ -20,16 +20,20 @@ pub async fn audit_log(before: Option<i64>) -> Result<Page<AuditEntry>, AppError
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
+    // Created once, outside the guard's reactive closure (see AgentPage).
+    let (before, set_before) = signal(None::<i64>);
+    let page = Resource::new(move || before.get(), audit_log);
     view! {
         <Title text="Admin"/>
-        <RequireSignIn path="/admin" render=|_me| view! { <AuditLog/> }/>
+        <RequireSignIn path="/admin" render=move |_me| view! { <AuditLog page set_before/> }/>
     }
 }
 
 #[component]
-fn AuditLog() -> impl IntoView {
-    let (before, set_before) = signal(None::<i64>);
-    let page = Resource::new(move || before.get(), audit_log);
+fn AuditLog(
+    page: Resource<Result<Page<AuditEntry>, AppError>>,
+    set_before: WriteSignal<Option<i64>>,
+) -> impl IntoView {
     view! {
         <main class="mx-auto max-w-6xl px-6 py-8">
             <h1 class="text-xl font-semibold">"Audit log"</h1>

@@ -53,15 +53,17 @@ pub async fn agent_overview() -> Result<Overview, AppError> {
 
 #[component]
 pub fn AgentPage() -> impl IntoView {
+    // Created once, here: a resource made inside the guard's reactive
+    // closure would be re-created (and orphaned) on every re-render.
+    let overview = Resource::new(|| (), |_| agent_overview());
     view! {
         <Title text="Workspace"/>
-        <RequireSignIn path="/agent" render=|_me| view! { <Workspace/> }/>
+        <RequireSignIn path="/agent" render=move |_me| view! { <Workspace overview/> }/>
     }
 }
 
 #[component]
-fn Workspace() -> impl IntoView {
-    let overview = Resource::new(|| (), |_| agent_overview());
+fn Workspace(overview: Resource<Result<Overview, AppError>>) -> impl IntoView {
     view! {
         <main class="mx-auto grid max-w-6xl gap-6 px-6 py-8 md:grid-cols-2">
             <Transition fallback=|| view! { <ListSkeleton/> <ListSkeleton/> }>

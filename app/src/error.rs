@@ -10,9 +10,19 @@ use server_fn::{
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum AppError {
     #[error(transparent)]
-    Domain(#[from] domain::Error),
+    Domain(domain::Error),
     #[error("request failed: {0}")]
     Transport(String),
+}
+
+impl From<domain::Error> for AppError {
+    fn from(err: domain::Error) -> Self {
+        // A server function answering an error says so in its HTTP status
+        // (401, 403, 404, 409, 422, 429, 503), not a blanket 500.
+        #[cfg(feature = "ssr")]
+        crate::ssr::set_error_status(&err);
+        Self::Domain(err)
+    }
 }
 
 impl FromServerFnError for AppError {

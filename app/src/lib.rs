@@ -11,7 +11,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -55,6 +55,11 @@ pub fn App() -> impl IntoView {
                 // Async: the sign-in guard answers with a real redirect.
                 <Route path=StaticSegment("agent") view=pages::agent::AgentPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("admin") view=pages::admin::AdminPage ssr=SsrMode::Async/>
+                <Route
+                    path=(StaticSegment("agent"), StaticSegment("sessions"), ParamSegment("id"))
+                    view=pages::session::SessionPage
+                    ssr=SsrMode::Async
+                />
             </Routes>
         </Router>
     }

@@ -6,7 +6,7 @@ use crate::AppError;
 /// The database pool the server provides to every render and server function.
 pub fn pool() -> Result<sqlx::PgPool, AppError> {
     leptos::prelude::use_context::<sqlx::PgPool>()
-        .ok_or_else(|| AppError::Domain(domain::Error::internal("context", "no PgPool in context")))
+        .ok_or_else(|| AppError::from(domain::Error::internal("context", "no PgPool in context")))
 }
 
 use http::{HeaderMap, HeaderValue, header};
@@ -113,7 +113,29 @@ pub async fn current_agent() -> Result<Option<domain::auth::SessionAgent>, AppEr
 
 /// The signed-in agent, or `Unauthenticated`.
 pub async fn require_agent() -> Result<domain::auth::SessionAgent, AppError> {
-    current_agent().await?.ok_or_else(|| {
-        AppError::Domain(domain::Error::Unauthenticated { message: "sign in first".to_owned() })
-    })
+    current_agent()
+        .await?
+        .ok_or_else(|| AppError::from(domain::Error::Unauthenticated { message: "sign in first".to_owned() }))
+}
+
+/// Sets the HTTP status for a domain error when the current request is a
+/// server-function call (page renders keep their own status).
+pub fn set_error_status(err: &domain::Error) {
+    use domain::Error as E;
+    let is_server_fn = request_parts().is_some_and(|p| p.uri.path().starts_with("/api/"));
+    let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() else { return };
+    if !is_server_fn {
+        return;
+    }
+    let status = match err {
+        E::NotFound { .. } => http::StatusCode::NOT_FOUND,
+        E::Forbidden { .. } => http::StatusCode::FORBIDDEN,
+        E::Conflict { .. } => http::StatusCode::CONFLICT,
+        E::Invalid { .. } => http::StatusCode::UNPROCESSABLE_ENTITY,
+        E::Unauthenticated { .. } => http::StatusCode::UNAUTHORIZED,
+        E::RateLimited { .. } => http::StatusCode::TOO_MANY_REQUESTS,
+        E::Unavailable { .. } => http::StatusCode::SERVICE_UNAVAILABLE,
+        E::Internal { .. } => http::StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    response.set_status(status);
 }

@@ -194,7 +194,8 @@ mod server {
                 // other agent without one sees nothing.
                 None => return Ok(Vec::new()),
             },
-            Actor::Customer(c) => Some(c.account_id),
+            // A customer token grants its session's messages and CSAT only.
+            Actor::Customer(_) => return Err(Error::forbidden("customers cannot read accounts")),
             Actor::System => None,
         };
         let rows = sqlx::query_as::<_, Account>(concat!(
@@ -212,6 +213,9 @@ mod server {
 
     /// One account, if the caller may see it; otherwise "not found".
     pub async fn get(pool: &PgPool, actor: &Actor, id: AccountId) -> Result<Account> {
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("customers cannot read accounts"));
+        }
         if !actor.in_account(id) {
             return Err(Error::not_found("account"));
         }

@@ -52,12 +52,33 @@ mod server {
             "SELECT id, account_id, name, email::text AS email, external_ref, preferred_agent_id, created_at
              FROM customers WHERE id = $1"
         };
-        sqlx::query_as::<_, Customer>(sql)
+        let customer = sqlx::query_as::<_, Customer>(sql)
             .bind(id)
-            .fetch_optional(conn)
+            .fetch_optional(&mut *conn)
             .await?
             .filter(|c| actor.in_account(c.account_id))
-            .ok_or_else(|| Error::not_found("customer"))
+            .ok_or_else(|| Error::not_found("customer"))?;
+        // Agents and bots see the customers of the sessions they can see:
+        // one in a type they serve, or one they hold.
+        if let Actor::Agent(a) = actor
+            && !actor.supervises(customer.account_id)
+        {
+            let related = sqlx::query_scalar!(
+                r#"SELECT EXISTS (
+                       SELECT 1 FROM sessions s
+                       WHERE s.customer_id = $1
+                         AND (s.owner_id = $2 OR s.support_type_id IN
+                              (SELECT support_type_id FROM agent_skills WHERE agent_id = $2))) AS "related!""#,
+                id.0,
+                a.id.0
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+            if !related {
+                return Err(Error::not_found("customer"));
+            }
+        }
+        Ok(customer)
     }
 
     pub async fn get(pool: &PgPool, actor: &Actor, id: CustomerId) -> Result<Customer> {

@@ -151,6 +151,10 @@ mod server {
     /// Revokes a token. Admins of the agent's account, the agent themself, and
     /// the system. Revoking a revoked token changes nothing.
     pub async fn revoke(pool: &PgPool, actor: &Actor, token_id: TokenId) -> Result<ApiToken> {
+        // Refused before any lookup, so a token's existence cannot be probed.
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("customers cannot manage API tokens"));
+        }
         let mut tx = pool.begin().await?;
         let current = sqlx::query_as::<_, ApiToken>(
             "SELECT id, agent_id, label, created_at, last_used_at, revoked_at FROM api_tokens

@@ -412,8 +412,24 @@ async fn customers_are_seen_in_their_account_and_get_preferred_agents(pool: PgPo
     let cleo = customer(&pool, a.id).await;
     let other = customer(&pool, a.id).await;
 
-    let got = customers::get(&pool, &actor_of(&ann), cleo).await.expect("same account");
+    // An agent sees the customers of the sessions they can see: none yet.
+    let err = customers::get(&pool, &actor_of(&ann), cleo).await.expect_err("no shared session");
+    assert_eq!(err.code(), "not_found");
+    let got = customers::get(&pool, &sup, cleo).await.expect("supervisor");
     assert_eq!((got.email.as_deref(), got.account_id), (Some("cleo@example.com"), a.id));
+    sqlx::query(
+        "WITH t AS (INSERT INTO support_types (account_id, slug, name) VALUES ($1, 'acme-help', 'Help') RETURNING id),
+              k AS (INSERT INTO agent_skills (agent_id, support_type_id) SELECT $2, id FROM t)
+         INSERT INTO sessions (account_id, support_type_id, customer_id) SELECT $1, id, $3 FROM t",
+    )
+    .bind(a.id)
+    .bind(ann.id)
+    .bind(cleo)
+    .execute(&pool)
+    .await
+    .expect("a session of cleo's in a type ann serves");
+    let got = customers::get(&pool, &actor_of(&ann), cleo).await.expect("same account, shared session");
+    assert_eq!(got.id, cleo);
     assert_eq!(customers::get(&pool, &actor_of(&bea), cleo).await.expect_err("other").code(), "not_found");
     let as_cleo =
         Actor::Customer(CustomerActor { customer_id: cleo, session_id: SessionId::new(), account_id: a.id });

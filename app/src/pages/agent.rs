@@ -99,7 +99,10 @@ fn SessionList(
                     <ul class="divide-y divide-slate-100">
                         {rows.into_iter().map(|r| view! {
                             <li class="flex items-center justify-between px-4 py-2 text-sm">
-                                <span class="font-medium text-slate-800">{r.support_type}</span>
+                                <a href=format!("/agent/sessions/{}", r.id)
+                                    class="font-medium text-slate-800 hover:text-indigo-700 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+                                    {r.support_type}
+                                </a>
                                 <span class="text-slate-500">
                                     {r.status} " · since " {r.waiting_since.format("%H:%M").to_string()}
                                     {(r.priority > 0).then(|| format!(" · priority {}", r.priority))}

@@ -108,3 +108,19 @@ ensure_database() {
     psql "$(database_url_for postgres)" -qX -c "CREATE DATABASE \"$name\""
   fi
 }
+
+rabbit_answers() { rabbitmqctl -q status >/dev/null 2>&1; }
+
+# RabbitMQ on 127.0.0.1:5672 (the tests and --broker mode use it): started if
+# it is installed but down, installed from Debian's packages when missing.
+ensure_rabbitmq() {
+  command -v rabbitmqctl >/dev/null || apt_install rabbitmq-server
+  if rabbit_answers; then return 0; fi
+  log "starting RabbitMQ"
+  as_root rabbitmq-server -detached >/dev/null 2>&1 || true
+  for _ in $(seq 1 60); do
+    rabbit_answers && return 0
+    sleep 1
+  done
+  die "RabbitMQ did not start (rabbitmq-server -detached)"
+}

@@ -523,6 +523,36 @@ mod server {
         .await
     }
 
+    /// Heartbeat loss: agents who are online, have sent heartbeats, and sent
+    /// none within their account's grace period become away (reason "no
+    /// heartbeat"), each with its `agent.presence_changed` event. Run by the
+    /// periodic sweep. Returns how many changed.
+    pub async fn expire_stale_presence(pool: &PgPool) -> Result<u64> {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query_as::<_, (AgentId, Option<AccountId>, DateTime<Utc>)>(
+            "UPDATE agents a SET presence = 'away', presence_reason = 'no heartbeat', presence_changed_at = now()
+             FROM accounts c
+             WHERE a.account_id = c.id AND a.presence = 'online' AND a.last_heartbeat_at IS NOT NULL
+               AND a.last_heartbeat_at < now() - make_interval(secs => c.presence_grace_secs)
+             RETURNING a.id, a.account_id, a.presence_changed_at",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for (id, account, at) in &changed {
+            outbox::record(
+                &mut tx,
+                topic::AGENT_PRESENCE,
+                *account,
+                None,
+                json!({ "agent_id": id, "account_id": account, "old": Presence::Online, "new": Presence::Away,
+                        "reason": "no heartbeat", "at": at, "by": null }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(changed.len() as u64)
+    }
+
     /// Sets an agent's presence. The agent themself, a supervisor or admin
     /// of their account, or the system. A deactivated agent can only be
     /// offline.

@@ -231,6 +231,76 @@ mod server {
     use serde_json::json;
     use sqlx::{PgConnection, PgPool};
 
+    /// Applies the account's tag rules to a session: on open (`text` is
+    /// `None`: project-ref and support-type rules) and on each customer
+    /// message (`text`: keyword and regex rules too). The session's project
+    /// ref also gives it the tag `project:{ref}`. Runs in the caller's
+    /// transaction (the tagging consumer's); tagging twice is a no-op.
+    /// Returns the names of the tags it added.
+    pub async fn apply_tag_rules(
+        conn: &mut PgConnection,
+        session_id: crate::types::SessionId,
+        text: Option<&str>,
+    ) -> Result<Vec<String>> {
+        use crate::outbox::{self, topic};
+        let Some(session) = sqlx::query_as::<_, (AccountId, SupportTypeId, Option<String>)>(
+            "SELECT account_id, support_type_id, project_ref FROM sessions WHERE id = $1",
+        )
+        .bind(session_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        else {
+            return Err(crate::Error::not_found("session"));
+        };
+        let (account, support_type, project_ref) = session;
+        let rules = sqlx::query_as::<_, TagRule>(
+            "SELECT id, account_id, tag_id, kind, pattern, support_type_id, created_at FROM tag_rules
+             WHERE account_id = $1 ORDER BY created_at, id",
+        )
+        .bind(account)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut wanted: Vec<(TagId, TagSource)> = rules
+            .iter()
+            .filter(|r| match (text, r.kind) {
+                (None, TagRuleKind::Keyword | TagRuleKind::Regex) => false,
+                _ => rule_matches(r, text.unwrap_or(""), project_ref.as_deref(), support_type),
+            })
+            .map(|r| (r.tag_id, TagSource::Rule))
+            .collect();
+        if text.is_none()
+            && let Some(project) = project_ref.as_deref().map(str::trim).filter(|p| !p.is_empty())
+            && let Ok(name) = validate_tag_name(&format!("project:{project}"))
+        {
+            wanted.push((ensure_tag(conn, account, &name).await?, TagSource::Project));
+        }
+        let mut added = Vec::new();
+        for (tag_id, source) in wanted {
+            let name = sqlx::query_scalar::<_, String>(
+                "WITH ins AS (INSERT INTO session_tags (session_id, tag_id, source) VALUES ($1, $2, $3)
+                              ON CONFLICT DO NOTHING RETURNING tag_id)
+                 SELECT t.name::text FROM ins JOIN tags t ON t.id = ins.tag_id",
+            )
+            .bind(session_id)
+            .bind(tag_id)
+            .bind(source)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(name) = name {
+                outbox::record(
+                    conn,
+                    topic::SESSION_TAGGED,
+                    Some(account),
+                    Some(session_id),
+                    serde_json::json!({ "session_id": session_id, "tag_id": tag_id, "name": name, "source": source }),
+                )
+                .await?;
+                added.push(name);
+            }
+        }
+        Ok(added)
+    }
+
     /// The id of the account's tag `name`, created if missing.
     pub async fn ensure_tag(conn: &mut PgConnection, account: AccountId, name: &str) -> Result<TagId> {
         let id = sqlx::query_scalar!(

@@ -113,6 +113,25 @@ mod server {
         Ok((message, true))
     }
 
+    /// Posts a system message (a type's greeting, an after-hours notice)
+    /// into an open session, inside the caller's transaction (a consumer's).
+    /// Idempotent by `client_message_id`. `None` when the session is closed.
+    pub async fn post_system_message(
+        conn: &mut PgConnection,
+        id: SessionId,
+        body: &str,
+        client_message_id: &str,
+    ) -> Result<Option<Message>> {
+        let body = required_text("body", body, 10_000)?;
+        let session = crate::sessions::load(conn, id, Lock::Share).await?;
+        if !session.status.is_open() {
+            return Ok(None);
+        }
+        let (message, _) =
+            insert_message(conn, &session, SenderKind::System, None, &body, Some(client_message_id)).await?;
+        Ok(Some(message))
+    }
+
     /// Sends a message into an open session. Customers write into their own
     /// session; agents into sessions they own (supervisors into any in their
     /// account). The owner's first reply stops the first-response clock.

@@ -231,6 +231,9 @@ pub async fn run(pool: PgPool, sweep: Duration, shutdown: CancellationToken) {
             if swept && let Err(err) = crate::sla::run_due(&pool).await {
                 tracing::error!(error = %err, "SLA sweep failed");
             }
+            if swept && let Err(err) = crate::agents::expire_stale_presence(&pool).await {
+                tracing::error!(error = %err, "presence sweep failed");
+            }
             if let Err(err) = run_pass(&pool).await {
                 tracing::error!(error = %err, "assignment pass failed");
             }

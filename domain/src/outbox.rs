@@ -28,6 +28,7 @@ pub mod topic {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct Event {
     pub id: i64,
     pub event_id: uuid::Uuid,

@@ -687,6 +687,33 @@ mod server {
         }
     }
 
+    /// An agent went away or offline: their sessions that have no reply from
+    /// them yet go back to the queue with reason `away` (answered ones stay,
+    /// the conversation is under way). Runs in the caller's transaction (the
+    /// presence consumer's). Returns the requeued sessions.
+    pub async fn requeue_unanswered(conn: &mut PgConnection, agent: AgentId) -> Result<Vec<SessionId>> {
+        let ids = sqlx::query_scalar::<_, SessionId>(
+            "SELECT s.id FROM sessions s
+             JOIN assignments a ON a.session_id = s.id AND a.ended_at IS NULL
+             WHERE s.owner_id = $1 AND s.status = 'active' AND a.responded_at IS NULL
+             ORDER BY s.id",
+        )
+        .bind(agent)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut moved = Vec::new();
+        for id in ids {
+            let session = load(conn, id, Lock::Update).await?;
+            // Re-checked under the lock: the agent may have replied meanwhile.
+            if session.owner_id != Some(agent) || session.status != SessionStatus::Active {
+                continue;
+            }
+            move_session(conn, &Actor::System, &session, ReassignTarget::Queue, AssignReason::Away).await?;
+            moved.push(id);
+        }
+        Ok(moved)
+    }
+
     fn end_reason_for(reason: AssignReason) -> &'static str {
         match reason {
             AssignReason::Auto | AssignReason::Manual | AssignReason::Transfer => "transfer",

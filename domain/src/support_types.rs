@@ -303,7 +303,13 @@ mod server {
         }
         d.greeting = optional_text("greeting", d.greeting.as_deref(), 2000)?;
         match &d.business_hours {
-            None | Some(serde_json::Value::Object(_)) => {}
+            None => {}
+            Some(serde_json::Value::Object(_)) => {
+                let hours = d.business_hours.as_ref().map(crate::business_hours::BusinessHours::parse);
+                if let Some(Err(why)) = hours {
+                    return Err(Error::invalid("business_hours", why));
+                }
+            }
             Some(serde_json::Value::Null) => d.business_hours = None,
             Some(_) => return Err(Error::invalid("business_hours", "must be a JSON object")),
         }

@@ -25,6 +25,11 @@ pub struct Config {
     /// served under `/api/docs`; default `node_modules/swagger-ui-dist`
     /// relative to the working directory.
     pub swagger_ui_dir: std::path::PathBuf,
+    /// `AMQP_URL`: RabbitMQ. Unset means embedded mode: events go to the
+    /// consumers in this process through PostgreSQL.
+    pub amqp_url: Option<String>,
+    /// `AMQP_PREFIX`: names of exchanges and queues start with it.
+    pub amqp_prefix: String,
     /// `PUBLIC_URL`: the site's public origin (`https://support.example.com`).
     /// When set, state-changing browser requests must come from it.
     pub public_origin: Option<String>,
@@ -90,6 +95,8 @@ impl Config {
             site_root: lookup("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()),
             engine_sweep: std::time::Duration::from_secs(engine_sweep),
             production,
+            amqp_url: lookup("AMQP_URL"),
+            amqp_prefix: lookup("AMQP_PREFIX").unwrap_or_else(|| "switchboard.".to_owned()),
             public_origin: match lookup("PUBLIC_URL") {
                 None => None,
                 Some(url) => Some(public_origin(&url).ok_or_else(|| ConfigError::Invalid {

@@ -34,6 +34,8 @@ pub struct Application {
     local_addr: SocketAddr,
     pool: PgPool,
     engine_sweep: Duration,
+    /// RabbitMQ URL and prefix; `None` is embedded mode.
+    amqp: Option<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +118,15 @@ impl Application {
         let security =
             SecurityConfig { production: config.production, public_origin: config.public_origin.clone() };
         let state = AppState { pool: pool.clone(), leptos_options, swagger_ui_dir, security };
-        Ok(Self { listener, router: router(state), local_addr, pool, engine_sweep: config.engine_sweep })
+        let amqp = config.amqp_url.clone().map(|url| (url, config.amqp_prefix.clone()));
+        Ok(Self {
+            listener,
+            router: router(state),
+            local_addr,
+            pool,
+            engine_sweep: config.engine_sweep,
+            amqp,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -131,6 +141,36 @@ impl Application {
             let (pool, sweep) = (self.pool.clone(), self.engine_sweep);
             move |stop| domain::engine::run(pool.clone(), sweep, stop)
         });
+        let handlers = consumers::handlers::all();
+        let (publisher, embedded): (std::sync::Arc<dyn consumers::relay::Publisher>, bool) = match &self.amqp
+        {
+            // RabbitMQ: the relay publishes with confirms; the `consumers`
+            // sidecar consumes.
+            Some((url, prefix)) => (
+                std::sync::Arc::new(consumers::amqp::AmqpPublisher::new(
+                    url.clone(),
+                    prefix.clone(),
+                    handlers.clone(),
+                )),
+                false,
+            ),
+            // Embedded: the relay fills each consumer's inbox table and every
+            // consumer drains its own, in this process.
+            None => (std::sync::Arc::new(consumers::relay::InboxPublisher::new(&handlers)), true),
+        };
+        tracing::info!(mode = if embedded { "embedded" } else { "rabbitmq" }, "event delivery");
+        let relay = supervise("outbox relay", shutdown.clone(), {
+            let pool = self.pool.clone();
+            move |stop| consumers::relay::run(pool.clone(), publisher.clone(), stop)
+        });
+        let metrics = consumers::metrics::Metrics::default();
+        let mut workers = Vec::new();
+        for handler in handlers.into_iter().filter(|_| embedded) {
+            let (pool, m) = (self.pool.clone(), metrics.consumer(handler.name()));
+            workers.push(supervise(handler.name(), shutdown.clone(), move |stop| {
+                consumers::embedded::run(pool.clone(), handler.clone(), m.clone(), stop)
+            }));
+        }
         let maintenance = supervise("maintenance", shutdown.clone(), {
             let pool = self.pool.clone();
             move |stop| prune_periodically(pool.clone(), stop)
@@ -139,7 +179,10 @@ impl Application {
             axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })
                 .await;
-        let _ = tokio::join!(engine, maintenance);
+        let _ = tokio::join!(engine, maintenance, relay);
+        for w in workers {
+            let _ = w.await;
+        }
         served
     }
 }
@@ -176,7 +219,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Deletes expired browser sessions, customer tokens and rate-limit windows,
-/// every ten minutes.
+/// and relayed events older than a week, every ten minutes.
 async fn prune_periodically(pool: PgPool, stop: CancellationToken) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
@@ -184,8 +227,15 @@ async fn prune_periodically(pool: PgPool, stop: CancellationToken) {
             () = stop.cancelled() => return,
             _ = every.tick() => {}
         }
-        match tokio::try_join!(domain::auth::prune(&pool), domain::ratelimit::prune(&pool)) {
-            Ok((sessions, windows)) => tracing::debug!(sessions, windows, "pruned expired credentials"),
+        let outbox = async {
+            consumers::relay::prune(&pool, Duration::from_secs(7 * 24 * 3600))
+                .await
+                .map_err(domain::Error::from)
+        };
+        match tokio::try_join!(domain::auth::prune(&pool), domain::ratelimit::prune(&pool), outbox) {
+            Ok((sessions, windows, events)) => {
+                tracing::debug!(sessions, windows, events, "pruned expired credentials and relayed events")
+            }
             Err(err) => tracing::warn!(error = %err, "pruning failed; retrying later"),
         }
     }

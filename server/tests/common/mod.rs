@@ -194,3 +194,22 @@ pub fn id(v: &Value) -> &str {
 pub fn ids(list: &Value) -> Vec<&str> {
     list.as_array().expect("a list").iter().map(id).collect()
 }
+
+/// Waits until the server's event pipeline is idle: every outbox event
+/// relayed and every consumer inbox drained (twice in a row), so a test can
+/// compare database snapshots without racing the background consumers.
+pub async fn wait_until_events_settle(pool: &PgPool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut quiet = 0;
+    while quiet < 2 {
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL) + (SELECT count(*) FROM consumer_inbox)",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("pending events");
+        quiet = if pending == 0 { quiet + 1 } else { 0 };
+        assert!(std::time::Instant::now() < deadline, "the event pipeline did not settle: {pending} pending");
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+}

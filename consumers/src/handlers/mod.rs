@@ -1,0 +1,14 @@
+//! The consumers' handlers.
+
+pub mod automated_chat;
+pub mod presence;
+pub mod tagging;
+
+use std::sync::Arc;
+
+use crate::Handler;
+
+/// Every consumer this build has, by name.
+pub fn all() -> Vec<Arc<dyn Handler>> {
+    vec![Arc::new(automated_chat::AutomatedChat), Arc::new(presence::Presence), Arc::new(tagging::Tagging)]
+}

@@ -1,0 +1,390 @@
+//! Embedded mode (no broker) on a real PostgreSQL: the relay fills each
+//! consumer's inbox, consumers drain their own inboxes with retries and a
+//! dead-letter table, and effects happen exactly once.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use consumers::{
+    BoxFuture, Handler, HandlerError,
+    embedded::{self, MAX_ATTEMPTS},
+    handlers::tagging::Tagging,
+    metrics::ConsumerMetrics,
+    relay::{self, InboxPublisher},
+};
+use domain::{
+    actor::Actor,
+    outbox::Event,
+    sessions::{self, OpenSession},
+};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+async fn seed(pool: &PgPool) -> Uuid {
+    let account: Uuid =
+        sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id")
+            .fetch_one(pool)
+            .await
+            .expect("account");
+    sqlx::query("INSERT INTO support_types (account_id, slug, name, routing) VALUES ($1, 'billing', 'Billing', 'manual')")
+        .bind(account)
+        .execute(pool)
+        .await
+        .expect("type");
+    for (name, kind, pattern) in [("refunds", "keyword", "refund"), ("urgent", "regex", r"(?i)\burgent\b")] {
+        sqlx::query(
+            "WITH t AS (INSERT INTO tags (account_id, name) VALUES ($1, $2) RETURNING id)
+             INSERT INTO tag_rules (account_id, tag_id, kind, pattern) SELECT $1, id, $3, $4 FROM t",
+        )
+        .bind(account)
+        .bind(name)
+        .bind(kind)
+        .bind(pattern)
+        .execute(pool)
+        .await
+        .expect("rule");
+    }
+    account
+}
+
+async fn relay_all(pool: &PgPool, publisher: &InboxPublisher) {
+    while relay::relay_batch(pool, publisher).await.expect("relay") > 0 {}
+}
+
+async fn tags_of(pool: &PgPool, session: domain::types::SessionId) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT t.name::text, st.source FROM session_tags st JOIN tags t ON t.id = st.tag_id
+         WHERE st.session_id = $1 ORDER BY t.name",
+    )
+    .bind(session)
+    .fetch_all(pool)
+    .await
+    .expect("tags")
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn tag_rules_and_project_tags_apply_once(pool: PgPool) {
+    seed(&pool).await;
+    let handlers: Vec<Arc<dyn Handler>> = vec![Arc::new(Tagging)];
+    let publisher = InboxPublisher::new(&handlers);
+    let metrics = ConsumerMetrics::default();
+    let (s, _) = sessions::open(
+        &pool,
+        &Actor::System,
+        OpenSession {
+            support_type: "billing".into(),
+            project_ref: Some("ACME-42".into()),
+            message: Some("I would like a Refund, this is URGENT".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("open");
+    relay_all(&pool, &publisher).await;
+    let unpublished: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(unpublished, 0);
+    assert_eq!(
+        embedded::drain(&pool, &Tagging, &metrics).await.expect("drain"),
+        2,
+        "session.opened + message.created"
+    );
+    assert_eq!(
+        tags_of(&pool, s.id).await,
+        [
+            ("project:ACME-42".into(), "project".into()),
+            ("refunds".into(), "rule".into()),
+            ("urgent".into(), "rule".into())
+        ]
+    );
+    // The tags were announced as events (for the UI), by the same transaction.
+    let tagged: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE topic = 'session.tagged'")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(tagged, 3);
+
+    // A redelivery (the relay crashed after publishing, say) changes nothing.
+    sqlx::query("INSERT INTO consumer_inbox (consumer, outbox_id) SELECT 'tagging', id FROM outbox WHERE topic = 'message.created'")
+        .execute(&pool)
+        .await
+        .expect("redeliver");
+    relay_all(&pool, &publisher).await;
+    embedded::drain(&pool, &Tagging, &metrics).await.expect("drain");
+    assert_eq!(metrics.duplicates.load(Ordering::Relaxed), 1);
+    assert_eq!(metrics.processed.load(Ordering::Relaxed), 2);
+    assert_eq!(tags_of(&pool, s.id).await.len(), 3);
+}
+
+/// Fails every event whose payload says so; counts the others.
+struct Flaky {
+    handled: AtomicUsize,
+}
+
+impl Handler for Flaky {
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+    fn bindings(&self) -> &'static [&'static str] {
+        &["test.#"]
+    }
+    fn handle<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        event: &'a Event,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            match event.payload["fail"].as_str() {
+                Some("retry") => Err(HandlerError::Retry("downstream is down".into())),
+                Some("permanent") => Err(HandlerError::Permanent("malformed".into())),
+                _ => {
+                    sqlx::query("INSERT INTO effects (event_id) VALUES ($1)")
+                        .bind(event.event_id)
+                        .execute(tx)
+                        .await?;
+                    self.handled.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                }
+            }
+        })
+    }
+}
+
+async fn emit(pool: &PgPool, n: usize, payload: serde_json::Value) {
+    for _ in 0..n {
+        sqlx::query("INSERT INTO outbox (topic, payload) VALUES ('test.event', $1)")
+            .bind(&payload)
+            .execute(pool)
+            .await
+            .expect("emit");
+    }
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn failures_retry_with_backoff_then_dead_letter_while_others_flow(pool: PgPool) {
+    sqlx::query("CREATE TABLE effects (event_id uuid NOT NULL)").execute(&pool).await.expect("table");
+    let flaky = Arc::new(Flaky { handled: AtomicUsize::new(0) });
+    let handlers: Vec<Arc<dyn Handler>> = vec![flaky.clone(), Arc::new(Tagging)];
+    let publisher = InboxPublisher::new(&handlers);
+    let metrics = ConsumerMetrics::default();
+    emit(&pool, 1, serde_json::json!({ "fail": "retry" })).await;
+    emit(&pool, 1, serde_json::json!({ "fail": "permanent" })).await;
+    emit(&pool, 50, serde_json::json!({})).await;
+    relay_all(&pool, &publisher).await;
+    let tagging_inbox: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM consumer_inbox WHERE consumer = 'tagging'")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!(tagging_inbox, 0, "only bound consumers receive an event");
+
+    // Attempt after attempt, pulling the backoff forward each time.
+    for _ in 0..MAX_ATTEMPTS {
+        embedded::drain(&pool, flaky.as_ref(), &metrics).await.expect("drain");
+        sqlx::query("UPDATE consumer_inbox SET next_attempt_at = now()").execute(&pool).await.expect("due");
+    }
+    assert_eq!(flaky.handled.load(Ordering::Relaxed), 50, "the good events all went through");
+    let effects: i64 =
+        sqlx::query_scalar("SELECT count(DISTINCT event_id) FROM effects").fetch_one(&pool).await.expect("n");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM effects").fetch_one(&pool).await.expect("n");
+    assert_eq!((effects, rows), (50, 50), "each effect exactly once");
+    let dead: Vec<(String, i32)> =
+        sqlx::query_as("SELECT error, attempts FROM dead_letters ORDER BY attempts")
+            .fetch_all(&pool)
+            .await
+            .expect("dead");
+    assert_eq!(dead.len(), 2);
+    assert_eq!(dead[0].1, 1, "a permanent failure is dead-lettered at once: {dead:?}");
+    assert_eq!(dead[1].1, MAX_ATTEMPTS, "a retryable one after the delivery limit: {dead:?}");
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM consumer_inbox").fetch_one(&pool).await.expect("n");
+    assert_eq!(left, 0);
+    assert_eq!(metrics.retried.load(Ordering::Relaxed), (MAX_ATTEMPTS - 1) as u64);
+    assert_eq!(metrics.dead_lettered.load(Ordering::Relaxed), 2);
+}
+
+/// Never finishes.
+struct Stuck;
+
+impl Handler for Stuck {
+    fn name(&self) -> &'static str {
+        "stuck"
+    }
+    fn bindings(&self) -> &'static [&'static str] {
+        &["#"]
+    }
+    fn handle<'a>(
+        &'a self,
+        _: &'a mut PgConnection,
+        _: &'a Event,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_stuck_consumer_does_not_stall_the_others(pool: PgPool) {
+    seed(&pool).await;
+    let handlers: Vec<Arc<dyn Handler>> = vec![Arc::new(Stuck), Arc::new(Tagging)];
+    let stop = tokio_util::sync::CancellationToken::new();
+    let metrics = Arc::new(ConsumerMetrics::default());
+    for h in &handlers {
+        tokio::spawn(embedded::run(pool.clone(), h.clone(), metrics.clone(), stop.clone()));
+    }
+    tokio::spawn(relay::run(pool.clone(), Arc::new(InboxPublisher::new(&handlers)), stop.clone()));
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let (s, _) = sessions::open(
+            &pool,
+            &Actor::System,
+            OpenSession {
+                support_type: "billing".into(),
+                message: Some(format!("refund {i}")),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("open");
+        ids.push(s.id);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let tagged: i64 = sqlx::query_scalar("SELECT count(DISTINCT session_id) FROM session_tags")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+        if tagged == 20 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tagging stalled behind the stuck consumer: {tagged}/20"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_new_session_gets_the_greeting_and_after_hours_notice_once(pool: PgPool) {
+    seed(&pool).await;
+    // Closed every day: the after-hours notice always applies.
+    sqlx::query(
+        "UPDATE support_types SET greeting = 'Hi! A person will be with you shortly.',
+                business_hours = '{\"open\": {}, \"after_hours_message\": \"We are closed; we reply tomorrow.\"}'",
+    )
+    .execute(&pool)
+    .await
+    .expect("greeting");
+    let handlers: Vec<Arc<dyn Handler>> = vec![Arc::new(consumers::handlers::automated_chat::AutomatedChat)];
+    let publisher = InboxPublisher::new(&handlers);
+    let (s, _) = sessions::open(
+        &pool,
+        &Actor::System,
+        OpenSession { support_type: "billing".into(), ..Default::default() },
+    )
+    .await
+    .expect("open");
+    relay_all(&pool, &publisher).await;
+    let metrics = ConsumerMetrics::default();
+    embedded::drain(&pool, handlers[0].as_ref(), &metrics).await.expect("drain");
+    // Delivered again: still one of each.
+    sqlx::query("UPDATE outbox SET published_at = NULL WHERE topic = 'session.opened'")
+        .execute(&pool)
+        .await
+        .expect("again");
+    relay_all(&pool, &publisher).await;
+    embedded::drain(&pool, handlers[0].as_ref(), &metrics).await.expect("drain");
+    let bodies: Vec<(String, String)> =
+        sqlx::query_as("SELECT sender_kind, body FROM messages WHERE session_id = $1 ORDER BY id")
+            .bind(s.id)
+            .fetch_all(&pool)
+            .await
+            .expect("messages");
+    assert_eq!(
+        bodies,
+        [
+            ("system".into(), "Hi! A person will be with you shortly.".into()),
+            ("system".into(), "We are closed; we reply tomorrow.".into())
+        ]
+    );
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn heartbeat_loss_sets_away_and_requeues_unanswered_sessions(pool: PgPool) {
+    let account = seed(&pool).await;
+    sqlx::query("UPDATE support_types SET routing = 'round_robin'").execute(&pool).await.expect("routing");
+    let agent: domain::types::AgentId = sqlx::query_scalar(
+        "INSERT INTO agents (account_id, email, display_name, role, max_concurrent, presence, last_heartbeat_at)
+         VALUES ($1, 'dana@acme.test', 'Dana', 'agent', 5, 'online', now()) RETURNING id",
+    )
+    .bind(account)
+    .fetch_one(&pool)
+    .await
+    .expect("agent");
+    sqlx::query("INSERT INTO agent_skills (agent_id, support_type_id) SELECT $1, id FROM support_types")
+        .bind(agent)
+        .execute(&pool)
+        .await
+        .expect("skill");
+    let open = || {
+        sessions::open(
+            &pool,
+            &Actor::System,
+            OpenSession { support_type: "billing".into(), ..Default::default() },
+        )
+    };
+    let (answered, _) = open().await.expect("open");
+    let (waiting, _) = open().await.expect("open");
+    domain::engine::run_pass(&pool).await.expect("assign");
+    let dana = domain::actor::Actor::Agent(domain::actor::AgentActor {
+        id: agent,
+        account_id: Some(domain::types::AccountId(account)),
+        role: domain::types::Role::Agent,
+    });
+    domain::conversation::send(
+        &pool,
+        &dana,
+        answered.id,
+        domain::conversation::SendMessage { body: "Hello!".into(), client_message_id: None },
+    )
+    .await
+    .expect("reply");
+
+    // Within the grace period nothing happens; after it, Dana is away.
+    assert_eq!(domain::agents::expire_stale_presence(&pool).await.expect("sweep"), 0);
+    sqlx::query("UPDATE agents SET last_heartbeat_at = now() - interval '61 seconds'")
+        .execute(&pool)
+        .await
+        .expect("age");
+    assert_eq!(domain::agents::expire_stale_presence(&pool).await.expect("sweep"), 1);
+
+    let handlers: Vec<Arc<dyn Handler>> = vec![Arc::new(consumers::handlers::presence::Presence)];
+    relay_all(&pool, &InboxPublisher::new(&handlers)).await;
+    embedded::drain(&pool, handlers[0].as_ref(), &ConsumerMetrics::default()).await.expect("drain");
+    let state: Vec<(domain::types::SessionId, String, Option<domain::types::AgentId>)> =
+        sqlx::query_as("SELECT id, status, owner_id FROM sessions ORDER BY created_at")
+            .fetch_all(&pool)
+            .await
+            .expect("s");
+    assert_eq!(state.len(), 2);
+    for (id, status, owner) in state {
+        if id == answered.id {
+            assert_eq!((status.as_str(), owner), ("active", Some(agent)), "the answered session stays");
+        } else {
+            assert_eq!(id, waiting.id);
+            assert_eq!((status.as_str(), owner), ("queued", None), "the unanswered one is requeued");
+        }
+    }
+    let reason: Option<String> =
+        sqlx::query_scalar("SELECT end_reason FROM assignments WHERE session_id = $1")
+            .bind(waiting.id)
+            .fetch_one(&pool)
+            .await
+            .expect("assignment");
+    assert_eq!(reason.as_deref(), Some("away"));
+}

@@ -154,6 +154,31 @@ async fn main() -> Result<(), Error> {
         refill as f64 / started.elapsed().as_secs_f64().max(1e-9)
     );
 
+    // 6. The embedded event pipeline: relay every event written above into
+    //    the consumers' inboxes, then let the tagging consumer drain its own.
+    let handlers = consumers::handlers::all();
+    let publisher = consumers::relay::InboxPublisher::new(&handlers);
+    let started = Instant::now();
+    let mut relayed = 0;
+    loop {
+        let n = consumers::relay::relay_batch(&pool, &publisher).await?;
+        if n == 0 {
+            break;
+        }
+        relayed += n;
+    }
+    println!(
+        "| relay outbox → consumer inboxes (embedded) | {relayed} | {:.0}/s | - | - | - |",
+        relayed as f64 / started.elapsed().as_secs_f64().max(1e-9)
+    );
+    let tagging = handlers.iter().find(|h| h.name() == "tagging").ok_or("no tagging consumer")?;
+    let started = Instant::now();
+    let drained = consumers::embedded::drain(&pool, tagging.as_ref(), &Default::default()).await?;
+    println!(
+        "| tagging consumer drains its inbox (exactly-once) | {drained} | {:.0}/s | - | - | - |",
+        drained as f64 / started.elapsed().as_secs_f64().max(1e-9)
+    );
+
     pool.close().await;
     sqlx::query("DROP DATABASE IF EXISTS switchboard_bench WITH (FORCE)").execute(&admin).await?;
     Ok(())

@@ -144,9 +144,14 @@ async fn notified(listener: &mut Option<PgListener>) -> bool {
 }
 
 /// Deletes published events older than `keep` (embedded inboxes reference
-/// rows they still need; those are kept).
+/// rows they still need; those are kept), and the consumers' `processed`
+/// records of that age: an event is not redelivered after so long.
 pub async fn prune(pool: &PgPool, keep: Duration) -> Result<u64, sqlx::Error> {
     let secs = keep.as_secs() as i64;
+    sqlx::query("DELETE FROM processed WHERE processed_at < now() - make_interval(secs => $1)")
+        .bind(secs as f64)
+        .execute(pool)
+        .await?;
     Ok(sqlx::query(
         "DELETE FROM outbox o WHERE o.published_at < now() - make_interval(secs => $1)
            AND NOT EXISTS (SELECT 1 FROM consumer_inbox i WHERE i.outbox_id = o.id)",

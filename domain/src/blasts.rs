@@ -286,7 +286,7 @@ mod server {
             &mut tx,
             Some(account),
             actor,
-            "blast.create",
+            "blast.created",
             &format!("blast:{id}"),
             json!({ "segment": segment, "total": recipients, "rate_per_minute": rate }),
         )
@@ -356,7 +356,7 @@ mod server {
                 &mut tx,
                 Some(blast.account_id),
                 actor,
-                "blast.cancel",
+                "blast.cancelled",
                 &format!("blast:{id}"),
                 json!({ "skipped": skipped, "sent": blast.sent }),
             )

@@ -11,6 +11,7 @@
 //!   its own quorum queue, channel and supervisor loop.
 
 pub mod amqp;
+pub mod blast;
 pub mod embedded;
 pub mod handler;
 pub mod handlers;

@@ -132,6 +132,29 @@ mod server {
         Ok(Some(message))
     }
 
+    /// Posts a message attributed to `agent` (a blast's author) into an
+    /// open session, inside the caller's transaction, without the checks of
+    /// [`send`] (the caller has authorised it) and without touching the
+    /// first-response clock (it is not a reply). Idempotent by
+    /// `client_message_id`. `None` when the session is closed.
+    pub async fn post_agent_message(
+        conn: &mut PgConnection,
+        id: SessionId,
+        agent: AgentId,
+        body: &str,
+        client_message_id: &str,
+    ) -> Result<Option<Message>> {
+        let body = required_text("body", body, 10_000)?;
+        let session = crate::sessions::load(conn, id, Lock::Share).await?;
+        if !session.status.is_open() {
+            return Ok(None);
+        }
+        let (message, _) =
+            insert_message(conn, &session, SenderKind::Agent, Some(agent), &body, Some(client_message_id))
+                .await?;
+        Ok(Some(message))
+    }
+
     /// Sends a message into an open session. Customers write into their own
     /// session; agents into sessions they own (supervisors into any in their
     /// account). The owner's first reply stops the first-response clock.

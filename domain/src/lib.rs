@@ -9,6 +9,7 @@ pub mod actor;
 pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod blasts;
 pub mod business_hours;
 pub mod config;
 pub mod conversation;

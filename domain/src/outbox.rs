@@ -25,6 +25,7 @@ pub mod topic {
     pub const AGENT_PRESENCE: &str = "agent.presence_changed";
     pub const CONFIG_CHANGED: &str = "config.changed";
     pub const CUSTOMER_UPDATED: &str = "customer.updated";
+    pub const BLAST_CREATED: &str = "blast.created";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

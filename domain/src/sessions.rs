@@ -321,6 +321,37 @@ mod server {
         Ok((session, customer_id))
     }
 
+    /// Opens a queued session of `support_type` for an existing customer of
+    /// its account, inside the caller's transaction: an outbound session,
+    /// started by the support side (a blast) rather than the customer. The
+    /// caller checks that the type and customer belong together and that the
+    /// type is not archived. Writes `session.opened` (with `outbound: true`).
+    pub async fn open_outbound_in(
+        tx: &mut PgConnection,
+        account: AccountId,
+        support_type: SupportTypeId,
+        customer: CustomerId,
+    ) -> Result<Session> {
+        let session = sqlx::query_as::<_, Session>(
+            "INSERT INTO sessions (account_id, support_type_id, customer_id) VALUES ($1, $2, $3) RETURNING *",
+        )
+        .bind(account)
+        .bind(support_type)
+        .bind(customer)
+        .fetch_one(&mut *tx)
+        .await?;
+        outbox::record(
+            &mut *tx,
+            topic::SESSION_OPENED,
+            Some(session.account_id),
+            Some(session.id),
+            json!({ "session_id": session.id, "support_type_id": session.support_type_id,
+                    "customer_id": customer, "project_ref": null, "outbound": true }),
+        )
+        .await?;
+        Ok(session)
+    }
+
     /// Lists sessions the caller may see, newest first, by cursor. The SQL is
     /// built from the filters present, so every shape gets a plan that uses
     /// its index (no `$n IS NULL OR …` generic plans).

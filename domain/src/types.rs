@@ -44,6 +44,8 @@ id_type!(
     TagRuleId,
     CannedResponseId,
     TokenId,
+    /// An admin's message to a segment of customers.
+    BlastId,
 );
 
 /// A closed set of values stored as `text` with a CHECK constraint.
@@ -140,6 +142,16 @@ text_enum!(TagRuleKind {
     ProjectRef => "project_ref",
     SupportType => "support_type",
 });
+
+text_enum!(
+    /// A blast's lifecycle: created `pending`, `running` once the blast
+    /// consumer picks it up, then `done` or `cancelled`.
+    BlastStatus { Pending => "pending", Running => "running", Done => "done", Cancelled => "cancelled" }
+);
+text_enum!(
+    /// One recipient of a blast.
+    RecipientStatus { Pending => "pending", Sent => "sent", Skipped => "skipped", Failed => "failed" }
+);
 
 impl SessionStatus {
     /// Open sessions still need work; closed ones can only be reopened.

@@ -171,6 +171,14 @@ impl Application {
                 consumers::embedded::run(pool.clone(), handler.clone(), m.clone(), stop)
             }));
         }
+        // The blast fan-out (resumable, rate-limited); with RabbitMQ the
+        // sidecar runs it instead.
+        if embedded {
+            let pool = self.pool.clone();
+            workers.push(supervise("blast worker", shutdown.clone(), move |stop| {
+                consumers::blast::run(pool.clone(), stop)
+            }));
+        }
         let maintenance = supervise("maintenance", shutdown.clone(), {
             let pool = self.pool.clone();
             move |stop| prune_periodically(pool.clone(), stop)

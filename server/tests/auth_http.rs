@@ -312,6 +312,38 @@ async fn agent_and_admin_pages_require_sign_in_and_come_back(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_admin_page_shows_blasts_with_a_progress_bar(pool: PgPool) {
+    let acme = seed_account(&pool, "acme").await;
+    let admin = agent_with_password(&pool, &acme, "ada@acme.test", Role::Admin).await;
+    sqlx::query("INSERT INTO customers (account_id, name) SELECT $1, 'C' || i FROM generate_series(1, 4) i")
+        .bind(acme.id)
+        .execute(&pool)
+        .await
+        .expect("customers");
+    let actor = Actor::Agent(domain::actor::AgentActor {
+        id: domain::types::AgentId(admin),
+        account_id: Some(domain::types::AccountId(acme.id)),
+        role: Role::Admin,
+    });
+    let blast = domain::blasts::NewBlast {
+        account_id: None,
+        body: "Closed on Friday".into(),
+        segment: domain::blasts::Segment::Account,
+        support_type_id: Some(domain::types::SupportTypeId(acme.type_id)),
+        rate_per_minute: Some(1),
+    };
+    domain::blasts::create(&pool, &actor, blast).await.expect("blast");
+    let app = spawn_app(pool).await;
+    let browser = Browser::new(&app);
+    let (cookie, _) = set_cookie(&browser.login("ada@acme.test", PASSWORD, None).await);
+    let html = browser.get("/admin", &cookie).await.text().await.expect("html");
+    assert!(html.contains(r#"data-testid="blasts""#), "{html}");
+    assert!(html.contains("Closed on Friday"));
+    assert!(html.contains(r#"role="progressbar""#) && html.contains(r#"aria-valuemax="4""#), "{html}");
+    assert!(html.contains(r#"aria-valuemin="0""#) && html.contains("aria-valuenow="));
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn a_customer_token_opens_one_session_and_nothing_else(pool: PgPool) {
     let acme = seed_account(&pool, "acme").await;
     let app = spawn_app(pool).await;

@@ -67,6 +67,8 @@ enum Arg {
     Customer,
     /// Alice's API token (its id).
     Token,
+    /// A blast of A's admin.
+    Blast,
 }
 
 /// Account A's values for each [`Arg`]; or, for the probe, values that exist
@@ -88,6 +90,7 @@ struct Ids {
     account: String,
     customer: String,
     token: String,
+    blast: String,
 }
 
 impl Ids {
@@ -107,6 +110,7 @@ impl Ids {
             Arg::Account => &self.account,
             Arg::Customer => &self.customer,
             Arg::Token => &self.token,
+            Arg::Blast => &self.blast,
         }
     }
 
@@ -129,10 +133,11 @@ impl Ids {
             account: new(),
             customer: new(),
             token: new(),
+            blast: new(),
         }
     }
 
-    fn values(&self) -> [&str; 15] {
+    fn values(&self) -> [&str; 16] {
         [
             &self.active_session,
             &self.queued_session,
@@ -149,6 +154,7 @@ impl Ids {
             &self.account,
             &self.customer,
             &self.token,
+            &self.blast,
         ]
     }
 }
@@ -502,6 +508,17 @@ fn routes() -> Vec<Route> {
         route("PATCH", "/customers/{id}", &[Customer])
             .body(|_| Some(json!({ "preferred_agent_id": null })))
             .expect(NotFound, SAME_ACCOUNT, NotFound),
+        // ---- Blasts: admins of the account; customers refused before any lookup ----
+        route("GET", "/blasts", &[]).expect(Own, SAME_ACCOUNT, Forbidden),
+        route("GET", "/blasts", &[]).query("account_id", Account).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("POST", "/blasts", &[])
+            .body(|a| {
+                Some(json!({ "account_id": a.account, "body": "Intruder blast",
+                             "segment": { "kind": "support_type", "support_type_id": a.support_type } }))
+            })
+            .expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("GET", "/blasts/{id}", &[Blast]).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("POST", "/blasts/{id}/cancel", &[Blast]).expect(NotFound, SAME_ACCOUNT, Forbidden),
     ]
 }
 
@@ -559,6 +576,7 @@ const A_RULE_PATTERN: &str = "alphazqpattern";
 const A_CANNED_SHORTCUT: &str = "alphazqshort";
 const A_CANNED_TITLE: &str = "Alpha zq canned title";
 const A_CANNED_BODY: &str = "Alpha zq canned body secret";
+const A_BLAST_BODY: &str = "Alpha zq blast body secret";
 const A_PASSWORD: &str = "alpha zq correct horse";
 const CALLER_NAME: &str = "Cara Zq Caller";
 const CALLER_EMAIL: &str = "cara.zq@caller.example";
@@ -746,6 +764,18 @@ impl World {
         expect(app.post("/tags", &b_token, json!({ "name": "beta-yk-tag" })).await, StatusCode::CREATED)
             .await;
 
+        // A blast to the other type's customers (there are none, so it
+        // messages nobody and leaves the snapshot alone).
+        let res = app
+            .post(
+                "/blasts",
+                &admin_token,
+                json!({ "body": A_BLAST_BODY,
+                        "segment": { "kind": "support_type", "support_type_id": other_type } }),
+            )
+            .await;
+        let blast = id(&expect(res, StatusCode::CREATED).await).to_owned();
+
         let alice_email = agent_email(pool, alice).await;
         let ids = Ids {
             active_session: active.clone(),
@@ -763,6 +793,7 @@ impl World {
             account: a.id.to_string(),
             customer: customer.clone(),
             token: alice_token_id.to_string(),
+            blast: blast.clone(),
         };
 
         // What only those who work the target sessions may see.
@@ -827,6 +858,8 @@ impl World {
             A_CANNED_SHORTCUT.to_owned(),
             A_CANNED_TITLE.to_owned(),
             A_CANNED_BODY.to_owned(),
+            blast,
+            A_BLAST_BODY.to_owned(),
         ]);
         // The other customer knows their own session, their account's id
         // (from /auth/me) and the chat page's slug; nothing else of A.

@@ -39,6 +39,7 @@ const SERVER_FNS: &[(&str, Rule)] = &[
     ("/api/auth/logout", Rule::SignInOut),
     ("/api/agent/overview", Rule::SignedIn),
     ("/api/admin/audit", Rule::SignedIn),
+    ("/api/admin/blasts", Rule::SignedIn),
     ("/api/agent/session", Rule::OneSession),
 ];
 

@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod blasts;
 pub mod config;
 pub mod conversation;
 pub mod csat;
@@ -109,6 +110,9 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}", get(directory::account).patch(directory::update_account))
         .route("/accounts/{id}/identity-secret", post(directory::rotate_identity_secret))
         .route("/customers/{id}", get(directory::customer).patch(directory::update_customer))
+        .route("/blasts", get(blasts::list).post(blasts::create))
+        .route("/blasts/{id}", get(blasts::get))
+        .route("/blasts/{id}/cancel", post(blasts::cancel))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
 }

@@ -8,7 +8,8 @@ use utoipa::{
 };
 
 use super::{
-    agents, audit, config, conversation, csat, directory, error, sessions, signin, support_types, tokens,
+    agents, audit, blasts, config, conversation, csat, directory, error, sessions, signin, support_types,
+    tokens,
 };
 
 #[derive(OpenApi)]
@@ -40,6 +41,7 @@ use super::{
         directory::rotate_identity_secret, directory::customer, directory::update_customer,
         signin::login, signin::logout, signin::me, signin::change_password, signin::open_chat,
         audit::list,
+        blasts::list, blasts::create, blasts::get, blasts::cancel,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),
@@ -53,6 +55,7 @@ use super::{
         (name = "accounts", description = "Accounts, customers and the audit log"),
         (name = "auth", description = "Browser sign-in with a session cookie, and passwords"),
         (name = "chat", description = "Customers: open a chat and get its token"),
+        (name = "blasts", description = "Messages from an admin to a segment of the account's customers"),
     )
 )]
 pub struct ApiDoc;

@@ -559,3 +559,69 @@ pub struct ApiTokenSchema {
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+#[derive(ToSchema)]
+#[schema(as = BlastStatus)]
+#[serde(rename_all = "snake_case")]
+pub enum BlastStatusSchema {
+    Pending,
+    Running,
+    Done,
+    Cancelled,
+}
+
+/// Who a blast goes to.
+#[derive(ToSchema)]
+#[schema(as = Segment)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SegmentSchema {
+    /// Customers who have had a session of this support type.
+    SupportType { support_type_id: Uuid },
+    /// Every customer of the account.
+    Account,
+    /// Customers with a session opened in the last `days` days (1-365).
+    Recent { days: i32 },
+}
+
+/// A blast with its progress counters.
+#[derive(ToSchema)]
+#[schema(as = Blast)]
+pub struct BlastSchema {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    /// The admin who created it; the messages are posted in their name.
+    pub created_by: Uuid,
+    pub body: String,
+    pub segment: SegmentSchema,
+    /// The type of the outbound sessions opened for customers without an open one.
+    pub support_type_id: Uuid,
+    pub status: BlastStatusSchema,
+    pub rate_per_minute: i32,
+    /// Recipients, fixed when the blast was created.
+    pub total: i32,
+    pub sent: i32,
+    pub failed: i32,
+    /// Not sent because the blast was cancelled.
+    pub skipped: i32,
+    /// Not attempted yet.
+    pub pending: i32,
+    /// Recipients who were offline with an e-mail address, still to be e-mailed.
+    pub email_pending: i64,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = NewBlast)]
+pub struct NewBlastSchema {
+    /// Global admins only; others blast their own account.
+    pub account_id: Option<Uuid>,
+    /// At most 10,000 characters.
+    pub body: String,
+    pub segment: SegmentSchema,
+    /// The type of outbound sessions; defaults to the segment's type (required otherwise).
+    pub support_type_id: Option<Uuid>,
+    /// Default 600; at most 1,000,000.
+    pub rate_per_minute: Option<i32>,
+}

@@ -1,0 +1,556 @@
+//! Blasts: an admin's message to a segment of the account's customers
+//! (those of a support type, all of the account's, or those with a session
+//! in the last days).
+//!
+//! - [`create`] snapshots the recipients into `blast_recipients` in the same
+//!   transaction that stores the blast (so `total` is exact and the audience
+//!   never shifts) and writes `blast.created`;
+//! - the blast consumer marks it `running` ([`start_in`]);
+//! - the blast worker (`consumers::blast::run`) calls [`send_to_next`] in a
+//!   loop: each call claims one pending recipient, posts the message into
+//!   the customer's open session (or opens an outbound one) and marks the
+//!   recipient sent, all in the caller's one transaction. A crash anywhere
+//!   rolls all of it back, so no recipient is ever messaged twice, and a
+//!   restart continues with the recipients still pending;
+//! - pacing is stored on the blast (`next_send_at`), so it holds across
+//!   restarts and however many workers run: at most `rate_per_minute` sends
+//!   a minute, evenly spaced;
+//! - [`cancel`] stops it: its pending recipients become `skipped`.
+//!
+//! E-mail: customers with an address who are offline (no live chat token on
+//! an open session) get `email_pending` on their recipient row; sending the
+//! mail is left to the mailer (not part of this module).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::types::*;
+
+/// Who a blast goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Segment {
+    /// Customers who have had a session of this support type.
+    SupportType { support_type_id: SupportTypeId },
+    /// Every customer of the account.
+    Account,
+    /// Customers with a session opened in the last `days` days (1-365).
+    Recent { days: i32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct Blast {
+    pub id: BlastId,
+    pub account_id: AccountId,
+    pub created_by: AgentId,
+    pub body: String,
+    #[cfg_attr(feature = "server", sqlx(json))]
+    pub segment: Segment,
+    /// The type of the outbound sessions opened for customers without an
+    /// open session.
+    pub support_type_id: SupportTypeId,
+    pub status: BlastStatus,
+    pub rate_per_minute: i32,
+    /// Recipients, fixed at creation.
+    pub total: i32,
+    pub sent: i32,
+    pub failed: i32,
+    /// Not sent because the blast was cancelled.
+    pub skipped: i32,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl Blast {
+    /// Recipients not yet attempted.
+    pub fn pending(&self) -> i32 {
+        (self.total - self.sent - self.failed - self.skipped).max(0)
+    }
+}
+
+/// A blast with its progress, as the API and the admin page show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlastProgress {
+    #[serde(flatten)]
+    pub blast: Blast,
+    /// Recipients not yet attempted.
+    pub pending: i32,
+    /// Recipients still to be e-mailed (offline, with an address).
+    pub email_pending: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewBlast {
+    /// Global admins only; others blast their own account.
+    #[serde(default)]
+    pub account_id: Option<AccountId>,
+    pub body: String,
+    pub segment: Segment,
+    /// The type of outbound sessions; defaults to the segment's type.
+    #[serde(default)]
+    pub support_type_id: Option<SupportTypeId>,
+    /// Defaults to [`DEFAULT_RATE_PER_MINUTE`].
+    #[serde(default)]
+    pub rate_per_minute: Option<i32>,
+}
+
+/// What one [`send_to_next`] call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Posted to this customer (in this session).
+    Sent { customer_id: CustomerId, session_id: SessionId, message_id: i64, email_pending: bool },
+    /// This customer could not be messaged (the reason is on their row).
+    Failed { customer_id: CustomerId, error: String },
+    /// The pace allows the next send only after this long.
+    NotYet(std::time::Duration),
+    /// Nobody was pending: the blast is now `done`.
+    Finished,
+    /// The blast is not running (pending, done, cancelled, or gone).
+    Stopped,
+}
+
+pub const DEFAULT_RATE_PER_MINUTE: i32 = 600;
+pub const MAX_RATE_PER_MINUTE: i32 = 1_000_000;
+pub const MAX_RECENT_DAYS: i32 = 365;
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+    use crate::{
+        Error, Result,
+        actor::Actor,
+        agents::audit,
+        outbox::{self, topic},
+        text::required_text,
+    };
+    use serde_json::json;
+    use sqlx::{Acquire, PgConnection, PgPool};
+
+    const COLUMNS: &str = "id, account_id, created_by, body, segment, support_type_id, status, rate_per_minute, \
+                           total, sent, failed, skipped, created_at, started_at, finished_at";
+
+    async fn load(conn: &mut PgConnection, id: BlastId, for_update: bool) -> Result<Blast> {
+        let lock = if for_update { " FOR UPDATE" } else { "" };
+        sqlx::query_as::<_, Blast>(&format!("SELECT {COLUMNS} FROM blasts WHERE id = $1{lock}"))
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .ok_or_else(|| Error::not_found("blast"))
+    }
+
+    /// Customers are refused before any lookup; agents outside the account
+    /// get "not found", non-admins inside it "forbidden".
+    async fn administered(conn: &mut PgConnection, actor: &Actor, id: BlastId, lock: bool) -> Result<Blast> {
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("customers cannot see blasts"));
+        }
+        let blast = load(conn, id, lock).await?;
+        actor.require_admin_of(blast.account_id, "blast")?;
+        Ok(blast)
+    }
+
+    async fn with_progress(conn: &mut PgConnection, blast: Blast) -> Result<BlastProgress> {
+        let email_pending: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM blast_recipients WHERE blast_id = $1 AND email_pending")
+                .bind(blast.id)
+                .fetch_one(conn)
+                .await?;
+        Ok(BlastProgress { pending: blast.pending(), email_pending, blast })
+    }
+
+    /// A support type of `account` that is not archived, or 422 on `field`.
+    async fn usable_type(
+        conn: &mut PgConnection,
+        account: AccountId,
+        id: SupportTypeId,
+        field: &str,
+    ) -> Result<()> {
+        let archived: Option<Option<DateTime<Utc>>> =
+            sqlx::query_scalar("SELECT archived_at FROM support_types WHERE id = $1 AND account_id = $2")
+                .bind(id)
+                .bind(account)
+                .fetch_optional(&mut *conn)
+                .await?;
+        match archived {
+            None => Err(Error::invalid(field, "no such support type")),
+            Some(Some(_)) => Err(Error::invalid(field, "the support type is archived")),
+            Some(None) => Ok(()),
+        }
+    }
+
+    /// Creates a blast and snapshots its recipients. Admins of the account.
+    pub async fn create(pool: &PgPool, actor: &Actor, new: NewBlast) -> Result<BlastProgress> {
+        let Some(author) = actor.agent_id() else {
+            return Err(Error::forbidden("only an admin may send a blast"));
+        };
+        let account = actor.target_account(new.account_id)?;
+        actor.require_admin_of(account, "account")?;
+        let body = required_text("body", &new.body, 10_000)?;
+        let rate = new.rate_per_minute.unwrap_or(DEFAULT_RATE_PER_MINUTE);
+        if !(1..=MAX_RATE_PER_MINUTE).contains(&rate) {
+            return Err(Error::invalid(
+                "rate_per_minute",
+                format!("must be between 1 and {MAX_RATE_PER_MINUTE}"),
+            ));
+        }
+        if let Segment::Recent { days } = new.segment
+            && !(1..=MAX_RECENT_DAYS).contains(&days)
+        {
+            return Err(Error::invalid("segment.days", format!("must be between 1 and {MAX_RECENT_DAYS}")));
+        }
+
+        let mut tx = pool.begin().await?;
+        if let Segment::SupportType { support_type_id } = new.segment {
+            // Archived types still have customers worth reaching.
+            let exists: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM support_types WHERE id = $1 AND account_id = $2)",
+            )
+            .bind(support_type_id)
+            .bind(account)
+            .fetch_one(&mut *tx)
+            .await?;
+            if !exists {
+                return Err(Error::invalid("segment.support_type_id", "no such support type"));
+            }
+        }
+        let outbound_type = match (new.support_type_id, new.segment) {
+            (Some(t), _) => t,
+            (None, Segment::SupportType { support_type_id }) => support_type_id,
+            (None, _) => {
+                return Err(Error::invalid(
+                    "support_type_id",
+                    "name the support type of the sessions opened for customers without one",
+                ));
+            }
+        };
+        usable_type(&mut tx, account, outbound_type, "support_type_id").await?;
+
+        let segment = serde_json::to_value(new.segment).map_err(|e| Error::internal("segment json", e))?;
+        let id: BlastId = sqlx::query_scalar(
+            "INSERT INTO blasts (account_id, created_by, body, segment, support_type_id, rate_per_minute)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(account)
+        .bind(author)
+        .bind(&body)
+        .bind(&segment)
+        .bind(outbound_type)
+        .bind(rate)
+        .fetch_one(&mut *tx)
+        .await?;
+        let recipients = match new.segment {
+            Segment::SupportType { support_type_id } => sqlx::query(
+                "INSERT INTO blast_recipients (blast_id, customer_id)
+                 SELECT DISTINCT $1::uuid, customer_id FROM sessions WHERE support_type_id = $2 AND account_id = $3",
+            )
+            .bind(id)
+            .bind(support_type_id)
+            .bind(account),
+            Segment::Account => sqlx::query(
+                "INSERT INTO blast_recipients (blast_id, customer_id)
+                 SELECT $1::uuid, id FROM customers WHERE account_id = $2",
+            )
+            .bind(id)
+            .bind(account),
+            Segment::Recent { days } => sqlx::query(
+                "INSERT INTO blast_recipients (blast_id, customer_id)
+                 SELECT DISTINCT $1::uuid, customer_id FROM sessions
+                 WHERE account_id = $3 AND created_at > now() - make_interval(days => $2)",
+            )
+            .bind(id)
+            .bind(days)
+            .bind(account),
+        }
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("UPDATE blasts SET total = $2 WHERE id = $1")
+            .bind(id)
+            .bind(recipients as i32)
+            .execute(&mut *tx)
+            .await?;
+        outbox::record(
+            &mut tx,
+            topic::BLAST_CREATED,
+            Some(account),
+            None,
+            json!({ "blast_id": id, "total": recipients, "created_by": author }),
+        )
+        .await?;
+        audit(
+            &mut tx,
+            Some(account),
+            actor,
+            "blast.created",
+            &format!("blast:{id}"),
+            json!({ "segment": segment, "total": recipients, "rate_per_minute": rate }),
+        )
+        .await?;
+        let blast = load(&mut tx, id, false).await?;
+        let progress = with_progress(&mut tx, blast).await?;
+        tx.commit().await?;
+        Ok(progress)
+    }
+
+    /// One blast with its progress counters. Admins of the account.
+    pub async fn get(pool: &PgPool, actor: &Actor, id: BlastId) -> Result<BlastProgress> {
+        let mut conn = pool.acquire().await?;
+        let blast = administered(&mut conn, actor, id, false).await?;
+        with_progress(&mut conn, blast).await
+    }
+
+    /// The blasts of the caller's account (a global admin: of the named
+    /// one), newest first, at most 200. Admins of the account.
+    pub async fn list(
+        pool: &PgPool,
+        actor: &Actor,
+        account: Option<AccountId>,
+    ) -> Result<Vec<BlastProgress>> {
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("customers cannot see blasts"));
+        }
+        let account = actor.target_account(account)?;
+        actor.require_admin_of(account, "account")?;
+        let mut conn = pool.acquire().await?;
+        let blasts = sqlx::query_as::<_, Blast>(&format!(
+            "SELECT {COLUMNS} FROM blasts WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT 200"
+        ))
+        .bind(account)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut out = Vec::with_capacity(blasts.len());
+        for blast in blasts {
+            out.push(with_progress(&mut conn, blast).await?);
+        }
+        Ok(out)
+    }
+
+    /// Cancels a pending or running blast: nothing more is sent, and its
+    /// pending recipients become `skipped`. Cancelling a finished or
+    /// cancelled blast changes nothing. Admins of the account.
+    pub async fn cancel(pool: &PgPool, actor: &Actor, id: BlastId) -> Result<BlastProgress> {
+        let mut tx = pool.begin().await?;
+        // The row lock waits for a send in flight, so none slips in after.
+        let blast = administered(&mut tx, actor, id, true).await?;
+        if matches!(blast.status, BlastStatus::Pending | BlastStatus::Running) {
+            let skipped = sqlx::query(
+                "UPDATE blast_recipients SET status = 'skipped' WHERE blast_id = $1 AND status = 'pending'",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query(
+                "UPDATE blasts SET status = 'cancelled', finished_at = now(), skipped = skipped + $2 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(skipped as i32)
+            .execute(&mut *tx)
+            .await?;
+            audit(
+                &mut tx,
+                Some(blast.account_id),
+                actor,
+                "blast.cancelled",
+                &format!("blast:{id}"),
+                json!({ "skipped": skipped, "sent": blast.sent }),
+            )
+            .await?;
+        }
+        let blast = load(&mut tx, id, false).await?;
+        let progress = with_progress(&mut tx, blast).await?;
+        tx.commit().await?;
+        Ok(progress)
+    }
+
+    /// Marks a pending blast `running` (the blast consumer, on
+    /// `blast.created`). Anything else is left alone, so a redelivery or a
+    /// cancellation first is harmless.
+    pub async fn start_in(conn: &mut PgConnection, id: BlastId) -> Result<bool> {
+        let started = sqlx::query(
+            "UPDATE blasts SET status = 'running', started_at = now(), next_send_at = now()
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .execute(conn)
+        .await?
+        .rows_affected();
+        Ok(started == 1)
+    }
+
+    /// The running blast due soonest, and how long until it is due (zero
+    /// when due now), for the worker.
+    pub async fn next_due(pool: &PgPool) -> Result<Option<(BlastId, std::time::Duration)>> {
+        let row: Option<(BlastId, f64)> = sqlx::query_as(
+            "SELECT id, greatest(0, extract(epoch FROM next_send_at - clock_timestamp()))::float8
+             FROM blasts WHERE status = 'running' ORDER BY next_send_at LIMIT 1",
+        )
+        .fetch_optional(pool)
+        .await?;
+        Ok(row.map(|(id, secs)| (id, std::time::Duration::from_secs_f64(secs.max(0.0)))))
+    }
+
+    /// Sends the blast to its next pending recipient, inside the caller's
+    /// transaction (commit it to make the send and its bookkeeping durable
+    /// together):
+    ///
+    /// 1. takes the pace: the blast row is locked and `next_send_at` pushed
+    ///    one interval (60 s / rate) on, or [`Step::NotYet`] if not due;
+    /// 2. claims one pending recipient (`FOR UPDATE SKIP LOCKED`); none left
+    ///    finishes the blast ([`Step::Finished`]);
+    /// 3. posts the message, attributed to the blast's author, with client
+    ///    message id `blast:{id}` into the customer's open session (one of
+    ///    the blast's type first, then the newest), or opens a queued
+    ///    outbound session of the blast's type and posts there;
+    /// 4. marks the recipient `sent` (with `email_pending` for offline
+    ///    customers with an address) and bumps `sent`.
+    ///
+    /// A recipient who cannot be messaged (e.g. the type was archived since)
+    /// is marked `failed` with the reason and counted; the failure of step 3
+    /// is contained in a savepoint. Database errors propagate (the caller
+    /// rolls back and retries later).
+    pub async fn send_to_next(conn: &mut PgConnection, id: BlastId) -> Result<Step> {
+        let paced: Option<(AccountId, AgentId, String, SupportTypeId)> = sqlx::query_as(
+            "UPDATE blasts
+             SET next_send_at = greatest(next_send_at, clock_timestamp())
+                              + make_interval(secs => 60.0 / rate_per_minute)
+             WHERE id = $1 AND status = 'running' AND next_send_at <= clock_timestamp()
+             RETURNING account_id, created_by, body, support_type_id",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((account, author, body, support_type)) = paced else {
+            let due: Option<(BlastStatus, f64)> = sqlx::query_as(
+                "SELECT status, greatest(0, extract(epoch FROM next_send_at - clock_timestamp()))::float8
+                 FROM blasts WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            return Ok(match due {
+                Some((BlastStatus::Running, secs)) => {
+                    Step::NotYet(std::time::Duration::from_secs_f64(secs.max(0.0)))
+                }
+                _ => Step::Stopped,
+            });
+        };
+
+        let claimed: Option<(CustomerId,)> = sqlx::query_as(
+            "SELECT customer_id FROM blast_recipients WHERE blast_id = $1 AND status = 'pending'
+             ORDER BY customer_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((customer,)) = claimed else {
+            let left: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM blast_recipients WHERE blast_id = $1 AND status = 'pending'",
+            )
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+            if left > 0 {
+                // Claimed by a send in flight elsewhere: not finished yet.
+                return Ok(Step::NotYet(std::time::Duration::from_millis(50)));
+            }
+            sqlx::query("UPDATE blasts SET status = 'done', finished_at = now() WHERE id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            return Ok(Step::Finished);
+        };
+
+        let mut savepoint = conn.begin().await?;
+        match post(&mut savepoint, id, account, author, &body, support_type, customer).await {
+            Ok((session_id, message_id, email_pending)) => {
+                savepoint.commit().await?;
+                sqlx::query(
+                    "UPDATE blast_recipients SET status = 'sent', session_id = $3, message_id = $4,
+                            email_pending = $5, attempted_at = now()
+                     WHERE blast_id = $1 AND customer_id = $2",
+                )
+                .bind(id)
+                .bind(customer)
+                .bind(session_id)
+                .bind(message_id)
+                .bind(email_pending)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query("UPDATE blasts SET sent = sent + 1 WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(Step::Sent { customer_id: customer, session_id, message_id, email_pending })
+            }
+            Err(err @ (Error::Unavailable { .. } | Error::Internal { .. })) => Err(err),
+            Err(err) => {
+                savepoint.rollback().await?;
+                let error: String = err.to_string().chars().take(1000).collect();
+                sqlx::query(
+                    "UPDATE blast_recipients SET status = 'failed', error = $3, attempted_at = now()
+                     WHERE blast_id = $1 AND customer_id = $2",
+                )
+                .bind(id)
+                .bind(customer)
+                .bind(&error)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query("UPDATE blasts SET failed = failed + 1 WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(Step::Failed { customer_id: customer, error })
+            }
+        }
+    }
+
+    /// Step 3 of [`send_to_next`]: the session, the message and whether an
+    /// e-mail is due.
+    async fn post(
+        conn: &mut PgConnection,
+        id: BlastId,
+        account: AccountId,
+        author: AgentId,
+        body: &str,
+        support_type: SupportTypeId,
+        customer: CustomerId,
+    ) -> Result<(SessionId, i64, bool)> {
+        let open: Option<(SessionId,)> = sqlx::query_as(
+            "SELECT id FROM sessions WHERE customer_id = $1 AND status IN ('queued', 'active')
+             ORDER BY support_type_id = $2 DESC, created_at DESC LIMIT 1 FOR SHARE",
+        )
+        .bind(customer)
+        .bind(support_type)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let session = match open {
+            Some((session,)) => session,
+            None => {
+                usable_type(conn, account, support_type, "support_type_id").await?;
+                crate::sessions::open_outbound_in(conn, account, support_type, customer).await?.id
+            }
+        };
+        let message =
+            crate::conversation::post_agent_message(conn, session, author, body, &format!("blast:{id}"))
+                .await?
+                .ok_or_else(|| Error::conflict("session_closed", "the session closed meanwhile"))?;
+        // Online: a live chat token on an open session of theirs.
+        let email_pending: bool = sqlx::query_scalar(
+            "SELECT c.email IS NOT NULL AND NOT EXISTS (
+                 SELECT 1 FROM customer_tokens t JOIN sessions s ON s.id = t.session_id
+                 WHERE t.customer_id = c.id AND t.revoked_at IS NULL AND t.expires_at > now()
+                   AND s.status IN ('queued', 'active'))
+             FROM customers c WHERE c.id = $1",
+        )
+        .bind(customer)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok((session, message.id, email_pending))
+    }
+}

@@ -44,6 +44,7 @@ id_type!(
     TagRuleId,
     CannedResponseId,
     TokenId,
+    WebhookId,
 );
 
 /// A closed set of values stored as `text` with a CHECK constraint.

@@ -86,7 +86,7 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let handlers = select_handlers(cli.only.as_deref(), consumers::handlers::all())?;
-    let pool = domain::db::pool(&cli.database_url, handlers.len() as u32 + 2)
+    let pool = domain::db::pool(&cli.database_url, handlers.len() as u32 + 3)
         .map_err(|e| format!("database: {e}"))?;
     let metrics = Metrics::default();
     let stop = CancellationToken::new();
@@ -105,6 +105,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         health.push((name, consumer.connected.clone()));
         let stop = stop.clone();
         tasks.spawn(async move { consumer.run(stop).await });
+    }
+    // Webhook deliveries go out with the notifications consumer.
+    if health.iter().any(|(name, _)| *name == "notifications") {
+        let (pool, stop) = (pool.clone(), stop.clone());
+        tasks.spawn(async move { consumers::webhooks::run(pool, stop).await });
     }
     let names: Vec<&str> = health.iter().map(|(n, _)| *n).collect();
     tracing::info!(consumers = %names.join(","), prefix = %cli.amqp_prefix, "starting consumers");

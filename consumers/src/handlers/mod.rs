@@ -1,6 +1,7 @@
 //! The consumers' handlers.
 
 pub mod automated_chat;
+pub mod notifications;
 pub mod presence;
 pub mod tagging;
 
@@ -10,5 +11,10 @@ use crate::Handler;
 
 /// Every consumer this build has, by name.
 pub fn all() -> Vec<Arc<dyn Handler>> {
-    vec![Arc::new(automated_chat::AutomatedChat), Arc::new(presence::Presence), Arc::new(tagging::Tagging)]
+    vec![
+        Arc::new(automated_chat::AutomatedChat),
+        Arc::new(notifications::Notifications::from_env()),
+        Arc::new(presence::Presence),
+        Arc::new(tagging::Tagging),
+    ]
 }

@@ -17,6 +17,7 @@ pub mod sessions;
 pub mod signin;
 pub mod support_types;
 pub mod tokens;
+pub mod webhooks;
 
 use axum::{
     Router,
@@ -109,6 +110,11 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}", get(directory::account).patch(directory::update_account))
         .route("/accounts/{id}/identity-secret", post(directory::rotate_identity_secret))
         .route("/customers/{id}", get(directory::customer).patch(directory::update_customer))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", patch(webhooks::update).delete(webhooks::delete))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/notifications", get(webhooks::notifications))
+        .route("/notifications/{id}/read", post(webhooks::mark_read))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
 }

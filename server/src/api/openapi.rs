@@ -9,6 +9,7 @@ use utoipa::{
 
 use super::{
     agents, audit, config, conversation, csat, directory, error, sessions, signin, support_types, tokens,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -40,6 +41,8 @@ use super::{
         directory::rotate_identity_secret, directory::customer, directory::update_customer,
         signin::login, signin::logout, signin::me, signin::change_password, signin::open_chat,
         audit::list,
+        webhooks::list, webhooks::create, webhooks::update, webhooks::delete, webhooks::deliveries,
+        webhooks::notifications, webhooks::mark_read,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),
@@ -53,6 +56,8 @@ use super::{
         (name = "accounts", description = "Accounts, customers and the audit log"),
         (name = "auth", description = "Browser sign-in with a session cookie, and passwords"),
         (name = "chat", description = "Customers: open a chat and get its token"),
+        (name = "webhooks", description = "Outgoing webhooks: signed event deliveries, retries and the delivery log"),
+        (name = "notifications", description = "The calling agent's in-app notifications"),
     )
 )]
 pub struct ApiDoc;

@@ -45,8 +45,12 @@ pub async fn deliver_due(pool: &PgPool, client: &reqwest::Client) -> Result<usiz
         }
         attempts += due.len();
         let results = futures_util::future::join_all(due.iter().map(|d| attempt(pool, client, d))).await;
-        for result in results {
-            result?;
+        // A failure to record one outcome does not hold up the others; that
+        // delivery comes back when its lease lapses.
+        for (delivery, result) in due.iter().zip(results) {
+            if let Err(err) = result {
+                tracing::warn!(delivery = delivery.id, error = %err, "recording a webhook delivery failed");
+            }
         }
     }
 }

@@ -458,13 +458,15 @@ mod server {
         .bind(next)
         .execute(&mut *tx)
         .await?;
-        let (account, failures, active): (AccountId, i32, bool) = sqlx::query_as(
+        let hook: Option<(AccountId, i32, bool)> = sqlx::query_as(
             "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE id = $1
              RETURNING account_id, consecutive_failures, active",
         )
         .bind(delivery.webhook_id)
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        // Deleted meanwhile (its deliveries went with it): nothing to record.
+        let Some((account, failures, active)) = hook else { return Ok(false) };
         let disable = active && failures >= DISABLE_AFTER_FAILURES;
         if disable {
             sqlx::query("UPDATE webhooks SET active = false, disabled_at = now() WHERE id = $1")

@@ -106,3 +106,31 @@ async fn agents_read_and_mark_only_their_own_notifications(pool: PgPool) {
     let unread = expect(app.get("/notifications?unread=true", &alice_token).await, StatusCode::OK).await;
     assert_eq!(unread["items"].as_array().expect("items").len(), 2);
 }
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn agents_opt_in_to_email_themselves_but_change_nothing_else(pool: PgPool) {
+    let acme = seed_account(&pool, "acme").await;
+    let (alice, alice_token) = seed_agent(&pool, Some(&acme), "agent", "alice").await;
+    let (bob, _) = seed_agent(&pool, Some(&acme), "agent", "bob").await;
+    let (_, admin_token) = seed_agent(&pool, Some(&acme), "admin", "ada").await;
+    let app = api(pool).await;
+    let me = format!("/agents/{alice}");
+
+    let agent = expect(app.get(&me, &alice_token).await, StatusCode::OK).await;
+    assert_eq!(agent["email_notifications"], false);
+    let on = json!({ "email_notifications": true });
+    let agent = expect(app.patch(&me, &alice_token, on.clone()).await, StatusCode::OK).await;
+    assert_eq!(agent["email_notifications"], true);
+
+    // Not someone else's, and nothing else of their own.
+    let res = app.patch(&format!("/agents/{bob}"), &alice_token, on).await;
+    expect_error(res, StatusCode::FORBIDDEN, "forbidden").await;
+    let res =
+        app.patch(&me, &alice_token, json!({ "email_notifications": false, "max_concurrent": 50 })).await;
+    expect_error(res, StatusCode::FORBIDDEN, "forbidden").await;
+
+    // Admins may set it too.
+    let off = json!({ "email_notifications": false });
+    let agent = expect(app.patch(&me, &admin_token, off).await, StatusCode::OK).await;
+    assert_eq!(agent["email_notifications"], false);
+}

@@ -232,6 +232,8 @@ pub struct AgentSchema {
     pub last_assigned_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub deactivated_at: Option<DateTime<Utc>>,
+    /// E-mail about the agent's own assignments (when e-mail is configured).
+    pub email_notifications: bool,
 }
 
 #[derive(ToSchema)]
@@ -258,6 +260,9 @@ pub struct UpdateAgentSchema {
     pub max_concurrent: Option<i32>,
     /// `true` deactivates (and sets the agent offline); `false` reactivates.
     pub deactivated: Option<bool>,
+    /// E-mail about the agent's own assignments. The agent may change this
+    /// one themself; the other fields are for admins.
+    pub email_notifications: Option<bool>,
 }
 
 /// A support type an agent serves.

@@ -15,7 +15,9 @@ pub mod blast;
 pub mod embedded;
 pub mod handler;
 pub mod handlers;
+pub mod mail;
 pub mod metrics;
 pub mod relay;
+pub mod webhooks;
 
 pub use handler::{BoxFuture, Handler, HandlerError, Outcome, process, topic_matches};

@@ -111,6 +111,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         let (pool, stop) = (pool.clone(), stop.clone());
         tasks.spawn(async move { consumers::blast::run(pool, stop).await });
     }
+    // Webhook deliveries go out with the notifications consumer.
+    if health.iter().any(|(name, _)| *name == "notifications") {
+        let (pool, stop) = (pool.clone(), stop.clone());
+        tasks.spawn(async move { consumers::webhooks::run(pool, stop).await });
+    }
     let names: Vec<&str> = health.iter().map(|(n, _)| *n).collect();
     tracing::info!(consumers = %names.join(","), prefix = %cli.amqp_prefix, "starting consumers");
 

@@ -30,6 +30,8 @@ pub struct Agent {
     pub last_assigned_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub deactivated_at: Option<DateTime<Utc>>,
+    /// E-mail about the agent's own assignments (when e-mail is configured).
+    pub email_notifications: bool,
 }
 
 impl Agent {
@@ -63,6 +65,9 @@ pub struct UpdateAgent {
     pub max_concurrent: Option<i32>,
     /// `true` deactivates (and sets the agent offline); `false` reactivates.
     pub deactivated: Option<bool>,
+    /// E-mail about their assignments. The agent may change this one
+    /// themself.
+    pub email_notifications: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,7 +210,8 @@ mod server {
     macro_rules! agent_columns {
         () => {
             "id, account_id, email::text AS email, display_name, role, max_concurrent, active_count, presence,
-             presence_reason, presence_changed_at, last_heartbeat_at, last_assigned_at, created_at, deactivated_at"
+             presence_reason, presence_changed_at, last_heartbeat_at, last_assigned_at, created_at, deactivated_at,
+             email_notifications"
         };
     }
 
@@ -427,7 +433,17 @@ mod server {
         }
 
         let mut tx = pool.begin().await?;
-        let current = administered(&mut tx, actor, id, true).await?;
+        // Agents choose their own e-mail notifications; everything else is
+        // for admins.
+        let own_preference = actor.agent_id() == Some(id)
+            && changes.email_notifications.is_some()
+            && changes
+                == UpdateAgent { email_notifications: changes.email_notifications, ..Default::default() };
+        let current = if own_preference {
+            visible(&mut tx, actor, id, true).await?
+        } else {
+            administered(&mut tx, actor, id, true).await?
+        };
         let role = changes.role.unwrap_or(current.role);
         if current.account_id.is_none() && role != Role::Admin {
             return Err(Error::invalid("role", "a global admin has no account and must stay an admin"));
@@ -454,7 +470,8 @@ mod server {
                 deactivated_at = CASE WHEN $5 THEN COALESCE(deactivated_at, now()) END,
                 presence = CASE WHEN $5 THEN 'offline' ELSE presence END,
                 presence_reason = CASE WHEN $5 AND presence <> 'offline' THEN NULL ELSE presence_reason END,
-                presence_changed_at = CASE WHEN $5 AND presence <> 'offline' THEN now() ELSE presence_changed_at END
+                presence_changed_at = CASE WHEN $5 AND presence <> 'offline' THEN now() ELSE presence_changed_at END,
+                email_notifications = coalesce($6, email_notifications)
              WHERE id = $1
              RETURNING ",
             agent_columns!()
@@ -464,6 +481,7 @@ mod server {
         .bind(role)
         .bind(max_concurrent)
         .bind(deactivated)
+        .bind(changes.email_notifications)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| match e.as_database_error().and_then(|d| d.constraint()) {

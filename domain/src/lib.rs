@@ -16,6 +16,7 @@ pub mod conversation;
 pub mod csat;
 pub mod customers;
 pub mod error;
+pub mod notifications;
 pub mod outbox;
 pub mod ratelimit;
 pub mod sessions;
@@ -24,6 +25,7 @@ pub mod system;
 pub mod text;
 pub mod tokens;
 pub mod types;
+pub mod webhooks;
 
 #[cfg(feature = "server")]
 pub mod db;

@@ -46,6 +46,7 @@ id_type!(
     TokenId,
     /// An admin's message to a segment of customers.
     BlastId,
+    WebhookId,
 );
 
 /// A closed set of values stored as `text` with a CHECK constraint.

@@ -179,6 +179,12 @@ impl Application {
                 consumers::blast::run(pool.clone(), stop)
             }));
         }
+        if embedded {
+            let pool = self.pool.clone();
+            workers.push(supervise("webhook deliveries", shutdown.clone(), move |stop| {
+                consumers::webhooks::run(pool.clone(), stop)
+            }));
+        }
         let maintenance = supervise("maintenance", shutdown.clone(), {
             let pool = self.pool.clone();
             move |stop| prune_periodically(pool.clone(), stop)

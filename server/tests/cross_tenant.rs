@@ -69,6 +69,10 @@ enum Arg {
     Token,
     /// A blast of A's admin.
     Blast,
+    /// A's webhook.
+    Webhook,
+    /// An in-app notification of Alice's.
+    Notification,
 }
 
 /// Account A's values for each [`Arg`]; or, for the probe, values that exist
@@ -91,6 +95,8 @@ struct Ids {
     customer: String,
     token: String,
     blast: String,
+    webhook: String,
+    notification: String,
 }
 
 impl Ids {
@@ -111,6 +117,8 @@ impl Ids {
             Arg::Customer => &self.customer,
             Arg::Token => &self.token,
             Arg::Blast => &self.blast,
+            Arg::Webhook => &self.webhook,
+            Arg::Notification => &self.notification,
         }
     }
 
@@ -134,10 +142,12 @@ impl Ids {
             customer: new(),
             token: new(),
             blast: new(),
+            webhook: new(),
+            notification: i64::MAX.to_string(),
         }
     }
 
-    fn values(&self) -> [&str; 16] {
+    fn values(&self) -> [&str; 18] {
         [
             &self.active_session,
             &self.queued_session,
@@ -155,6 +165,8 @@ impl Ids {
             &self.customer,
             &self.token,
             &self.blast,
+            &self.webhook,
+            &self.notification,
         ]
     }
 }
@@ -519,6 +531,23 @@ fn routes() -> Vec<Route> {
             .expect(NotFound, SAME_ACCOUNT, Forbidden),
         route("GET", "/blasts/{id}", &[Blast]).expect(NotFound, SAME_ACCOUNT, Forbidden),
         route("POST", "/blasts/{id}/cancel", &[Blast]).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        // ---- Webhooks (admins of the account) and notifications (the agent's own) ----
+        route("GET", "/webhooks", &[]).expect(Own, SAME_ACCOUNT, Forbidden),
+        route("GET", "/webhooks", &[]).query("account_id", Account).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("POST", "/webhooks", &[])
+            .body(|a| {
+                Some(json!({ "account_id": a.account, "url": "https://intruder.example/hook",
+                             "events": ["#"] }))
+            })
+            .expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("PATCH", "/webhooks/{id}", &[Webhook])
+            .body(|_| Some(json!({ "url": "https://intruder.example/hook" })))
+            .expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("DELETE", "/webhooks/{id}", &[Webhook]).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("GET", "/webhooks/{id}/deliveries", &[Webhook]).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        // Notifications are the caller's own: another agent's are "not found".
+        route("GET", "/notifications", &[]).expect(Own, Own, Forbidden),
+        route("POST", "/notifications/{id}/read", &[Notification]).expect(NotFound, NotFound, Forbidden),
     ]
 }
 
@@ -578,6 +607,8 @@ const A_CANNED_TITLE: &str = "Alpha zq canned title";
 const A_CANNED_BODY: &str = "Alpha zq canned body secret";
 const A_BLAST_BODY: &str = "Alpha zq blast body secret";
 const A_PASSWORD: &str = "alpha zq correct horse";
+const A_WEBHOOK_URL: &str = "https://hooks.alpha-zq.example/in";
+const A_ALERT: &str = "Alpha zq alert secret";
 const CALLER_NAME: &str = "Cara Zq Caller";
 const CALLER_EMAIL: &str = "cara.zq@caller.example";
 const CALLER_MESSAGE: &str = "Cara zq own first message";
@@ -734,6 +765,25 @@ impl World {
         let res = app.post(&format!("{account_path}/identity-secret"), &admin_token, json!({})).await;
         let identity_secret =
             expect(res, StatusCode::CREATED).await["secret"].as_str().expect("secret").to_owned();
+        // A webhook on a topic nothing here emits (so no delivery runs in
+        // the background), and an alert for Alice about the active session.
+        let res = app
+            .post("/webhooks", &admin_token, json!({ "url": A_WEBHOOK_URL, "events": ["alpha_zq.never"] }))
+            .await;
+        let created = expect(res, StatusCode::CREATED).await;
+        let webhook = id(&created["webhook"]).to_owned();
+        let webhook_secret = created["secret"].as_str().expect("webhook secret").to_owned();
+        let mut conn = pool.acquire().await.expect("connection");
+        let alert = domain::notifications::alert(
+            &mut conn,
+            AgentId(alice),
+            "session.assigned",
+            Some(SessionId(active.parse().expect("uuid"))),
+            A_ALERT,
+        )
+        .await
+        .expect("alert");
+        drop(conn);
 
         // The customer of another session of A (same type: the same queue).
         let res = app
@@ -794,6 +844,8 @@ impl World {
             customer: customer.clone(),
             token: alice_token_id.to_string(),
             blast: blast.clone(),
+            webhook: webhook.clone(),
+            notification: alert.id.to_string(),
         };
 
         // What only those who work the target sessions may see.
@@ -818,6 +870,8 @@ impl World {
             CALLER_MESSAGE,
             &caller_token,
             &identity_secret,
+            &webhook_secret,
+            A_ALERT,
             &admin_token,
             &alice_token,
         ]
@@ -860,6 +914,8 @@ impl World {
             A_CANNED_BODY.to_owned(),
             blast,
             A_BLAST_BODY.to_owned(),
+            webhook,
+            A_WEBHOOK_URL.to_owned(),
         ]);
         // The other customer knows their own session, their account's id
         // (from /auth/me) and the chat page's slug; nothing else of A.
@@ -1109,7 +1165,7 @@ async fn check(app: &Api, world: &World, who: &Who, route: &Route) -> Vec<String
 /// The tables a refused call must leave alone, as JSON text (token
 /// `last_used_at` excepted: authenticating touches it).
 async fn snapshot(pool: &PgPool) -> BTreeMap<&'static str, String> {
-    const TABLES: [&str; 18] = [
+    const TABLES: [&str; 21] = [
         "accounts",
         "support_types",
         "resolution_reasons",
@@ -1128,6 +1184,9 @@ async fn snapshot(pool: &PgPool) -> BTreeMap<&'static str, String> {
         "tag_rules",
         "canned_responses",
         "csat",
+        "webhooks",
+        "webhook_deliveries",
+        "notifications",
     ];
     let mut out = BTreeMap::new();
     for table in TABLES {

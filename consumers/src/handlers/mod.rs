@@ -2,6 +2,7 @@
 
 pub mod automated_chat;
 pub mod blast;
+pub mod notifications;
 pub mod presence;
 pub mod tagging;
 
@@ -14,6 +15,7 @@ pub fn all() -> Vec<Arc<dyn Handler>> {
     vec![
         Arc::new(automated_chat::AutomatedChat),
         Arc::new(blast::Blast),
+        Arc::new(notifications::Notifications::from_env()),
         Arc::new(presence::Presence),
         Arc::new(tagging::Tagging),
     ]

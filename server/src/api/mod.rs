@@ -18,6 +18,7 @@ pub mod sessions;
 pub mod signin;
 pub mod support_types;
 pub mod tokens;
+pub mod webhooks;
 
 use axum::{
     Router,
@@ -113,6 +114,11 @@ pub fn router() -> Router<AppState> {
         .route("/blasts", get(blasts::list).post(blasts::create))
         .route("/blasts/{id}", get(blasts::get))
         .route("/blasts/{id}/cancel", post(blasts::cancel))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", patch(webhooks::update).delete(webhooks::delete))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/notifications", get(webhooks::notifications))
+        .route("/notifications/{id}/read", post(webhooks::mark_read))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
 }

@@ -9,7 +9,7 @@ use utoipa::{
 
 use super::{
     agents, audit, blasts, config, conversation, csat, directory, error, sessions, signin, support_types,
-    tokens,
+    tokens, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -42,6 +42,8 @@ use super::{
         signin::login, signin::logout, signin::me, signin::change_password, signin::open_chat,
         audit::list,
         blasts::list, blasts::create, blasts::get, blasts::cancel,
+        webhooks::list, webhooks::create, webhooks::update, webhooks::delete, webhooks::deliveries,
+        webhooks::notifications, webhooks::mark_read,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),
@@ -56,6 +58,8 @@ use super::{
         (name = "auth", description = "Browser sign-in with a session cookie, and passwords"),
         (name = "chat", description = "Customers: open a chat and get its token"),
         (name = "blasts", description = "Messages from an admin to a segment of the account's customers"),
+        (name = "webhooks", description = "Outgoing webhooks: signed event deliveries, retries and the delivery log"),
+        (name = "notifications", description = "The calling agent's in-app notifications"),
     )
 )]
 pub struct ApiDoc;

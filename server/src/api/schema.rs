@@ -232,6 +232,8 @@ pub struct AgentSchema {
     pub last_assigned_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub deactivated_at: Option<DateTime<Utc>>,
+    /// E-mail about the agent's own assignments (when e-mail is configured).
+    pub email_notifications: bool,
 }
 
 #[derive(ToSchema)]
@@ -258,6 +260,9 @@ pub struct UpdateAgentSchema {
     pub max_concurrent: Option<i32>,
     /// `true` deactivates (and sets the agent offline); `false` reactivates.
     pub deactivated: Option<bool>,
+    /// E-mail about the agent's own assignments. The agent may change this
+    /// one themself; the other fields are for admins.
+    pub email_notifications: Option<bool>,
 }
 
 /// A support type an agent serves.
@@ -624,4 +629,92 @@ pub struct NewBlastSchema {
     pub support_type_id: Option<Uuid>,
     /// Default 600; at most 1,000,000.
     pub rate_per_minute: Option<i32>,
+}
+
+/// An outgoing webhook (never its secret).
+#[derive(ToSchema)]
+#[schema(as = Webhook)]
+pub struct WebhookSchema {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    /// Receives a signed `POST` per matching event.
+    pub url: String,
+    /// Topic patterns (`*` one word, `#` zero or more), e.g. `session.*`.
+    pub events: Vec<String>,
+    /// `false` once disabled (by an admin, or after 5 consecutive failed deliveries).
+    pub active: bool,
+    pub consecutive_failures: i32,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = NewWebhook)]
+pub struct NewWebhookSchema {
+    /// Global admins only; defaults to the caller's account.
+    pub account_id: Option<Uuid>,
+    /// `http://` or `https://`.
+    pub url: String,
+    /// 1 to 50 topic patterns.
+    pub events: Vec<String>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = UpdateWebhook)]
+pub struct UpdateWebhookSchema {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    /// `true` re-enables the webhook and resets its failure count.
+    pub active: Option<bool>,
+}
+
+/// One event's delivery to a webhook.
+#[derive(ToSchema)]
+#[schema(as = WebhookDelivery)]
+pub struct DeliverySchema {
+    pub id: i64,
+    pub webhook_id: Uuid,
+    pub event_id: Uuid,
+    pub topic: String,
+    /// Attempts made so far.
+    pub attempt: i32,
+    /// The receiver's last HTTP status, if it answered.
+    pub status_code: Option<i32>,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+    /// When the next attempt is due; null once delivered or given up.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One page of deliveries, newest first.
+#[derive(ToSchema)]
+#[schema(as = WebhookDeliveryPage)]
+pub struct DeliveryPageSchema {
+    pub items: Vec<DeliverySchema>,
+    pub next_cursor: Option<String>,
+}
+
+/// An in-app alert for the calling agent.
+#[derive(ToSchema)]
+#[schema(as = Notification)]
+pub struct NotificationSchema {
+    pub id: i64,
+    pub agent_id: Uuid,
+    /// What happened, e.g. `session.assigned`.
+    pub kind: String,
+    pub session_id: Option<Uuid>,
+    /// Plain text.
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// One page of notifications, newest first.
+#[derive(ToSchema)]
+#[schema(as = NotificationPage)]
+pub struct NotificationPageSchema {
+    pub items: Vec<NotificationSchema>,
+    pub next_cursor: Option<String>,
 }

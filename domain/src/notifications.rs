@@ -1,0 +1,118 @@
+//! In-app notifications: alerts for an agent (a session was assigned to
+//! them, …), written by the notifications consumer and read by the agent
+//! themself, newest first.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::types::*;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct Notification {
+    pub id: i64,
+    pub agent_id: AgentId,
+    /// What happened, e.g. `session.assigned`.
+    pub kind: String,
+    pub session_id: Option<SessionId>,
+    /// Plain text. Clients render it escaped.
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// Notification kinds.
+pub mod kind {
+    pub const SESSION_ASSIGNED: &str = "session.assigned";
+}
+
+/// An alert's body is cut to this many characters.
+pub const MAX_BODY_CHARS: usize = 2000;
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+    use crate::{
+        Error, Result,
+        actor::Actor,
+        sessions::{Page, page_limit, paginate},
+    };
+    use sqlx::{PgConnection, PgPool};
+
+    const COLUMNS: &str = "id, agent_id, kind, session_id, body, created_at, read_at";
+
+    fn own_agent(actor: &Actor) -> Result<AgentId> {
+        actor.agent_id().ok_or_else(|| Error::forbidden("notifications are for agents"))
+    }
+
+    /// Writes an alert for `agent` inside the caller's transaction (the
+    /// consumer's, so that it is written exactly once per event).
+    pub async fn alert(
+        conn: &mut PgConnection,
+        agent: AgentId,
+        kind: &str,
+        session: Option<SessionId>,
+        body: &str,
+    ) -> Result<Notification> {
+        let body: String = body.chars().take(MAX_BODY_CHARS).collect();
+        let row = sqlx::query_as::<_, Notification>(&format!(
+            "INSERT INTO notifications (agent_id, kind, session_id, body) VALUES ($1, $2, $3, $4)
+             RETURNING {COLUMNS}"
+        ))
+        .bind(agent)
+        .bind(kind)
+        .bind(session)
+        .bind(&body)
+        .fetch_one(conn)
+        .await?;
+        Ok(row)
+    }
+
+    /// The caller's own notifications, newest first; `cursor` is the
+    /// `next_cursor` of the previous page. Agents only.
+    pub async fn list(
+        pool: &PgPool,
+        actor: &Actor,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+        unread_only: bool,
+    ) -> Result<Page<Notification>> {
+        let agent = own_agent(actor)?;
+        let limit = page_limit(limit)?;
+        let before = cursor
+            .map(|c| {
+                c.parse::<i64>().map_err(|_| Error::invalid("cursor", "not a cursor returned by this API"))
+            })
+            .transpose()?;
+        let rows = sqlx::query_as::<_, Notification>(&format!(
+            "SELECT {COLUMNS} FROM notifications
+             WHERE agent_id = $1 AND id < $2 AND (NOT $3 OR read_at IS NULL)
+             ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(agent)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(unread_only)
+        .bind(limit + 1)
+        .fetch_all(pool)
+        .await?;
+        Ok(paginate(rows, limit, |n| n.id.to_string()))
+    }
+
+    /// Marks one of the caller's notifications read (again: no change).
+    /// Someone else's is "not found".
+    pub async fn mark_read(pool: &PgPool, actor: &Actor, id: i64) -> Result<()> {
+        let agent = own_agent(actor)?;
+        let found = sqlx::query(
+            "UPDATE notifications SET read_at = coalesce(read_at, now()) WHERE id = $1 AND agent_id = $2",
+        )
+        .bind(id)
+        .bind(agent)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        if found == 0 { Err(Error::not_found("notification")) } else { Ok(()) }
+    }
+}

@@ -116,6 +116,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         let (pool, stop) = (pool.clone(), stop.clone());
         tasks.spawn(async move { consumers::webhooks::run(pool, stop).await });
     }
+    domain::webhooks::allow_private_targets(
+        std::env::var("WEBHOOK_ALLOW_PRIVATE").is_ok_and(|v| v == "1" || v == "true"),
+    );
     let names: Vec<&str> = health.iter().map(|(n, _)| *n).collect();
     tracing::info!(consumers = %names.join(","), prefix = %cli.amqp_prefix, "starting consumers");
 

@@ -61,6 +61,15 @@ async fn attempt(
     client: &reqwest::Client,
     delivery: &DueDelivery,
 ) -> Result<(), domain::Error> {
+    // Checked again at delivery: a public name may resolve to an internal
+    // address (DNS rebinding), and the setting may have changed.
+    if !webhooks::private_targets_allowed()
+        && let Some(why) = private_target(&delivery.url).await
+    {
+        let disabled = webhooks::record_failure(pool, delivery, None, &why).await?;
+        log_failure(delivery, &why, disabled);
+        return Ok(());
+    }
     let body = serde_json::to_vec(&delivery.payload).unwrap_or_default();
     let timestamp = chrono::Utc::now().timestamp();
     let signature = webhooks::sign(&delivery.secret_hex, timestamp, &body);
@@ -118,5 +127,27 @@ pub async fn run(pool: PgPool, stop: CancellationToken) {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(IDLE) => {}
         }
+    }
+}
+
+/// Why a delivery URL must not be called: it names, or resolves to, this
+/// machine or a private network.
+async fn private_target(url: &str) -> Option<String> {
+    if webhooks::names_private_host(url) {
+        return Some("refused: the URL points at a private address".to_owned());
+    }
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let host = parsed.host_str()?.to_owned();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    match tokio::net::lookup_host((host.as_str(), port)).await {
+        Ok(addrs) => {
+            let addrs: Vec<_> = addrs.collect();
+            addrs
+                .iter()
+                .any(|a| webhooks::is_private_ip(a.ip()))
+                .then(|| format!("refused: {host} resolves to a private address"))
+        }
+        // Let the request itself report the name-resolution failure.
+        Err(_) => None,
     }
 }

@@ -15,6 +15,8 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+mod common;
+
 struct World {
     account: AccountId,
     admin: Actor,
@@ -410,4 +412,42 @@ async fn an_open_session_is_reused_and_others_get_an_outbound_one(pool: PgPool) 
             .await
             .expect("senders");
     assert_eq!(senders, vec![("agent".to_owned(), Some(w.admin_id.0)); 2]);
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn offline_recipients_with_an_address_get_the_blast_by_mail_once(pool: PgPool) {
+    let w = world(&pool, "acme").await;
+    customers(&pool, w.account, 6).await; // 3 with an address
+    let id = start(&pool, &w, Segment::Account, w.billing, 100_000).await;
+    wait_until_sent(&pool, id).await;
+    let (sink, url) = common::smtp::Sink::start().await;
+    let mailer =
+        consumers::mail::Mailer::new(&url, "Switchboard <no-reply@switchboard.test>").expect("mailer");
+    let mut sent = 0;
+    while blast::email_one(&pool, &mailer).await.expect("mail") {
+        sent += 1;
+    }
+    assert_eq!(sent, 3);
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 3);
+    assert!(mails.iter().all(|(_, data)| data.contains("Our prices change on Monday.")), "{mails:?}");
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM blast_recipients WHERE email_pending")
+        .fetch_one(&pool)
+        .await
+        .expect("n");
+    assert_eq!(pending, 0);
+    // Nothing left: a second round sends nothing.
+    assert!(!blast::email_one(&pool, &mailer).await.expect("mail"));
+    assert_eq!(sink.mails().len(), 3);
+}
+
+/// Runs the worker's steps until the blast is done.
+async fn wait_until_sent(pool: &PgPool, id: BlastId) {
+    for _ in 0..1_000 {
+        blast::tick(pool).await.expect("tick");
+        if counters(pool, id).await.0 == BlastStatus::Done {
+            return;
+        }
+    }
+    panic!("the blast did not finish");
 }

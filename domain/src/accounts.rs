@@ -23,6 +23,9 @@ pub struct Account {
     /// an `Account`; [`rotate_identity_secret`] shows it once.
     #[serde(default)]
     pub identity_verification: bool,
+    /// An agent whose heartbeats stop for this long becomes away.
+    #[serde(default)]
+    pub presence_grace_secs: i32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -37,6 +40,8 @@ pub struct UpdateAccount {
     pub name: Option<String>,
     /// Replaces the whole list; see [`normalize_origin`].
     pub widget_origins: Option<Vec<String>>,
+    /// Seconds without a heartbeat before an agent is set away (10-3600).
+    pub presence_grace_secs: Option<i32>,
 }
 
 /// At most this many widget origins per account.
@@ -134,7 +139,7 @@ mod server {
     macro_rules! account_columns {
         () => {
             "id, slug::text AS slug, name, created_at, widget_origins,
-             identity_secret IS NOT NULL AS identity_verification"
+             identity_secret IS NOT NULL AS identity_verification, presence_grace_secs"
         };
     }
 
@@ -236,6 +241,9 @@ mod server {
         actor.require_admin_of(id, "account")?;
         let name = changes.name.as_deref().map(|n| required_text("name", n, 200)).transpose()?;
         let origins = changes.widget_origins.as_deref().map(validate_widget_origins).transpose()?;
+        if changes.presence_grace_secs.is_some_and(|g| !(10..=3600).contains(&g)) {
+            return Err(Error::invalid("presence_grace_secs", "must be between 10 and 3600 seconds"));
+        }
 
         let mut tx = pool.begin().await?;
         let current = sqlx::query_as::<_, Account>(concat!(
@@ -248,7 +256,8 @@ mod server {
         .await?
         .ok_or_else(|| Error::not_found("account"))?;
         let updated = sqlx::query_as::<_, Account>(concat!(
-            "UPDATE accounts SET name = COALESCE($2, name), widget_origins = COALESCE($3, widget_origins)
+            "UPDATE accounts SET name = COALESCE($2, name), widget_origins = COALESCE($3, widget_origins),
+                    presence_grace_secs = COALESCE($4, presence_grace_secs)
              WHERE id = $1
              RETURNING ",
             account_columns!()
@@ -256,6 +265,7 @@ mod server {
         .bind(id)
         .bind(&name)
         .bind(&origins)
+        .bind(changes.presence_grace_secs)
         .fetch_one(&mut *tx)
         .await?;
         if updated != current {
@@ -265,8 +275,10 @@ mod server {
                 actor,
                 "account.updated",
                 &id.to_string(),
-                json!({ "old": { "name": current.name, "widget_origins": current.widget_origins },
-                        "new": { "name": updated.name, "widget_origins": updated.widget_origins } }),
+                json!({ "old": { "name": current.name, "widget_origins": current.widget_origins,
+                                 "presence_grace_secs": current.presence_grace_secs },
+                        "new": { "name": updated.name, "widget_origins": updated.widget_origins,
+                                 "presence_grace_secs": updated.presence_grace_secs } }),
             )
             .await?;
             outbox::record(

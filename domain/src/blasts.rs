@@ -18,8 +18,8 @@
 //! - [`cancel`] stops it: its pending recipients become `skipped`.
 //!
 //! E-mail: customers with an address who are offline (no live chat token on
-//! an open session) get `email_pending` on their recipient row; sending the
-//! mail is left to the mailer (not part of this module).
+//! an open session) get `email_pending` on their recipient row; the blast
+//! worker mails them ([`next_email`], [`email_sent`]) when SMTP is configured.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -120,6 +120,16 @@ pub use server::*;
 
 #[cfg(feature = "server")]
 mod server {
+    /// A blast e-mail still to send; see [`next_email`].
+    #[derive(Debug, Clone, sqlx::FromRow)]
+    pub struct PendingEmail {
+        pub blast_id: BlastId,
+        pub customer_id: CustomerId,
+        pub email: String,
+        pub body: String,
+        pub account_name: String,
+    }
+
     use super::*;
     use crate::{
         Error, Result,
@@ -393,6 +403,44 @@ mod server {
         .fetch_optional(pool)
         .await?;
         Ok(row.map(|(id, secs)| (id, std::time::Duration::from_secs_f64(secs.max(0.0)))))
+    }
+
+    /// One recipient still to be e-mailed (offline when the blast reached
+    /// them), locked until the caller's transaction ends: the blast's body,
+    /// the customer's address, and the account's name for the subject. The
+    /// caller sends, then calls [`email_sent`] in the same transaction.
+    pub async fn next_email(conn: &mut PgConnection) -> Result<Option<PendingEmail>> {
+        Ok(sqlx::query_as::<_, PendingEmail>(
+            "SELECT r.blast_id, r.customer_id, c.email::text AS email, b.body, a.name AS account_name
+             FROM blast_recipients r
+             JOIN blasts b ON b.id = r.blast_id
+             JOIN customers c ON c.id = r.customer_id
+             JOIN accounts a ON a.id = b.account_id
+             WHERE r.email_pending AND c.email IS NOT NULL
+             ORDER BY r.attempted_at NULLS FIRST
+             LIMIT 1
+             FOR UPDATE OF r SKIP LOCKED",
+        )
+        .fetch_optional(conn)
+        .await?)
+    }
+
+    /// Marks a recipient's e-mail as sent (or given up on, with `error`).
+    pub async fn email_sent(
+        conn: &mut PgConnection,
+        email: &PendingEmail,
+        error: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE blast_recipients SET email_pending = false, error = COALESCE($3, error)
+             WHERE blast_id = $1 AND customer_id = $2",
+        )
+        .bind(email.blast_id)
+        .bind(email.customer_id)
+        .bind(error)
+        .execute(conn)
+        .await?;
+        Ok(())
     }
 
     /// Sends the blast to its next pending recipient, inside the caller's

@@ -134,17 +134,87 @@ pub fn validate_events(events: &[String]) -> crate::Result<Vec<String>> {
     Ok(out)
 }
 
-/// Checks a receiver URL: `http://` or `https://`, no spaces, bounded.
+/// Checks a receiver URL: `http://` or `https://`, no spaces, bounded, and
+/// (unless private targets are allowed) not naming this machine or a private
+/// network, so that webhooks cannot be aimed at internal services.
 pub fn validate_url(url: &str) -> crate::Result<String> {
     let url = url.trim();
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     let ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
         && url.len() <= 2000
         && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok {
-        Ok(url.to_owned())
-    } else {
-        Err(crate::Error::invalid("url", "must be an http:// or https:// URL"))
+    if !ok {
+        return Err(crate::Error::invalid("url", "must be an http:// or https:// URL"));
+    }
+    if !private_targets_allowed() && names_private_host(url) {
+        return Err(crate::Error::invalid(
+            "url",
+            "must not point at this machine or a private network (set WEBHOOK_ALLOW_PRIVATE=1 on a closed network)",
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+static ALLOW_PRIVATE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether webhooks may target loopback and private addresses (an on-premises
+/// install on a closed network; tests with local receivers). Off by default.
+pub fn allow_private_targets(allow: bool) {
+    ALLOW_PRIVATE.store(allow, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn private_targets_allowed() -> bool {
+    ALLOW_PRIVATE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The host of an http(s) URL, without brackets or port.
+fn host_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = host_port.strip_prefix('[') {
+        return v6.split(']').next();
+    }
+    host_port.split(':').next()
+}
+
+/// Whether the URL's host is `localhost` or a literal loopback, private,
+/// link-local or otherwise internal address.
+pub fn names_private_host(url: &str) -> bool {
+    let Some(host) = host_of(url) else { return true };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") || host.ends_with(".internal") {
+        return true;
+    }
+    host.parse::<std::net::IpAddr>().is_ok_and(is_private_ip)
+}
+
+/// Loopback, private (RFC 1918, ULA), link-local (incl. cloud metadata),
+/// CGNAT, unspecified and multicast addresses.
+pub fn is_private_ip(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || o[0] == 0
+        }
+        std::net::IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private_ip(std::net::IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
     }
 }
 
@@ -514,6 +584,18 @@ mod tests {
         assert!(validate_events(&["Session.Opened".into()]).is_err());
         assert!(validate_events(&["a..b".into()]).is_err());
         assert!(validate_url("https://example.com/hook").is_ok());
+        for internal in [
+            "http://127.0.0.1:8080/x",
+            "http://localhost/x",
+            "http://169.254.169.254/latest/meta-data",
+            "https://10.1.2.3/",
+            "http://[::1]:9000/",
+            "http://user@192.168.0.10/",
+            "http://metadata.google.internal/",
+        ] {
+            assert!(names_private_host(internal), "{internal}");
+        }
+        assert!(!names_private_host("https://hooks.example.com:8443/in"));
         assert!(validate_url("ftp://example.com").is_err());
         assert!(validate_url("http://").is_err());
     }

@@ -724,11 +724,22 @@ async fn widget_origins_are_validated_and_scoped_to_the_accounts_admins(pool: Pg
         UpdateAccount {
             name: Some("  Acme Support ".into()),
             widget_origins: origins(&["https://Shop.Example.com/", "http://localhost:8080"]),
+            presence_grace_secs: Some(120),
         },
     )
     .await
     .expect("update");
     assert_eq!(updated.name, "Acme Support");
+    assert_eq!(updated.presence_grace_secs, 120);
+    let err = accounts::update(
+        &pool,
+        &admin,
+        acc,
+        UpdateAccount { presence_grace_secs: Some(5), ..Default::default() },
+    )
+    .await
+    .expect_err("too short");
+    assert!(matches!(&err, Error::Invalid { field, .. } if field == "presence_grace_secs"), "{err:?}");
     assert_eq!(updated.widget_origins, vec!["https://shop.example.com", "http://localhost:8080"]);
     assert_eq!(
         accounts::widget_origins_for_type(&pool, "HELP").await.expect("origins"),

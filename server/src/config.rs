@@ -25,6 +25,9 @@ pub struct Config {
     /// served under `/api/docs`; default `node_modules/swagger-ui-dist`
     /// relative to the working directory.
     pub swagger_ui_dir: std::path::PathBuf,
+    /// `WEBHOOK_ALLOW_PRIVATE=1`: webhooks may target loopback and private
+    /// networks (closed on-premises networks only).
+    pub webhook_allow_private: bool,
     /// `AMQP_URL`: RabbitMQ. Unset means embedded mode: events go to the
     /// consumers in this process through PostgreSQL.
     pub amqp_url: Option<String>,
@@ -95,6 +98,7 @@ impl Config {
             site_root: lookup("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()),
             engine_sweep: std::time::Duration::from_secs(engine_sweep),
             production,
+            webhook_allow_private: lookup("WEBHOOK_ALLOW_PRIVATE").is_some_and(|v| v == "1" || v == "true"),
             amqp_url: lookup("AMQP_URL"),
             amqp_prefix: lookup("AMQP_PREFIX").unwrap_or_else(|| "switchboard.".to_owned()),
             public_origin: match lookup("PUBLIC_URL") {

@@ -36,6 +36,7 @@ pub struct Application {
     engine_sweep: Duration,
     /// RabbitMQ URL and prefix; `None` is embedded mode.
     amqp: Option<(String, String)>,
+    webhook_allow_private: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +127,7 @@ impl Application {
             pool,
             engine_sweep: config.engine_sweep,
             amqp,
+            webhook_allow_private: config.webhook_allow_private,
         })
     }
 
@@ -141,6 +143,7 @@ impl Application {
             let (pool, sweep) = (self.pool.clone(), self.engine_sweep);
             move |stop| domain::engine::run(pool.clone(), sweep, stop)
         });
+        domain::webhooks::allow_private_targets(self.webhook_allow_private);
         let handlers = consumers::handlers::all();
         let (publisher, embedded): (std::sync::Arc<dyn consumers::relay::Publisher>, bool) = match &self.amqp
         {

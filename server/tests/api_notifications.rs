@@ -50,6 +50,18 @@ async fn admins_manage_webhooks_and_see_the_secret_once(pool: PgPool) {
     expect_error(app.post("/webhooks", &admin, bad).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
     let bad = json!({ "url": "https://hooks.example", "events": [] });
     expect_error(app.post("/webhooks", &admin, bad).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+    // Internal targets (SSRF): this machine, private networks, cloud metadata.
+    for internal in ["http://127.0.0.1:9000/in", "http://169.254.169.254/latest/meta-data", "http://[::1]/x"]
+    {
+        let bad = json!({ "url": internal, "events": ["#"] });
+        let err = expect_error(
+            app.post("/webhooks", &admin, bad).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        )
+        .await;
+        assert_eq!(err["field"], "url", "{internal}");
+    }
 
     // Agents of the account may not.
     expect_error(app.get("/webhooks", &agent).await, StatusCode::FORBIDDEN, "forbidden").await;

@@ -483,6 +483,8 @@ pub struct AccountSchema {
     pub widget_origins: Vec<String>,
     /// Whether an identity secret is set (the secret itself is never returned).
     pub identity_verification: bool,
+    /// Seconds without a heartbeat before an agent is set away.
+    pub presence_grace_secs: i32,
 }
 
 #[derive(ToSchema)]
@@ -491,6 +493,8 @@ pub struct UpdateAccountSchema {
     pub name: Option<String>,
     /// Replaces the whole list; each `https://host[:port]`.
     pub widget_origins: Option<Vec<String>>,
+    /// Seconds without a heartbeat before an agent is set away (10-3600).
+    pub presence_grace_secs: Option<i32>,
 }
 
 #[derive(ToSchema)]

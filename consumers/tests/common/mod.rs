@@ -1,0 +1,3 @@
+//! Helpers shared by the consumers' test crates.
+
+pub mod smtp;

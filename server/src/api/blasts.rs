@@ -9,9 +9,7 @@ use domain::{
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use super::{ApiActor, ApiError, ApiJson, ApiPath, ApiQuery, error::ErrorBody, schema::*};
-
-type ApiResult<T> = Result<T, ApiError>;
+use super::{ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody, schema::*};
 
 #[derive(Debug, Deserialize)]
 pub struct ListBlasts {

@@ -12,17 +12,7 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use utoipa::IntoParams;
 
-use super::{ApiActor, ApiError, ApiJson, ApiPath, ApiQuery, error::ErrorBody, schema::*};
-
-type ApiResult<T> = Result<T, ApiError>;
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AccountQuery {
-    /// Global admins only; others see their own account.
-    #[param(value_type = Option<Uuid>)]
-    pub account_id: Option<AccountId>,
-}
+use super::{AccountQuery, ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody, schema::*};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -11,9 +11,7 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiActor, ApiError, ApiJson, ApiPath, ApiQuery, auth::ClientIp, error::ErrorBody, schema::*};
-
-type ApiResult<T> = Result<T, ApiError>;
+use super::{ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, auth::ClientIp, error::ErrorBody, schema::*};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

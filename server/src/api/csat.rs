@@ -7,9 +7,7 @@ use domain::{
 };
 use sqlx::PgPool;
 
-use super::{ApiActor, ApiError, ApiJson, ApiPath, error::ErrorBody, schema::*};
-
-type ApiResult<T> = Result<T, ApiError>;
+use super::{ApiActor, ApiJson, ApiPath, ApiResult, error::ErrorBody, schema::*};
 
 /// The session's rating; 404 `not_found` while it has none.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/csat", tag = "sessions", params(("id" = Uuid, Path)),

@@ -60,6 +60,18 @@ pub struct ApiPath<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
+/// The result of every handler.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// `?account_id=`: global admins pick an account; others see their own.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccountQuery {
+    /// Global admins only; others see their own account.
+    #[param(value_type = Option<uuid::Uuid>)]
+    pub account_id: Option<domain::types::AccountId>,
+}
+
 /// The routes of `/api/v1`, to be nested there. Unknown paths and methods get
 /// JSON errors, never the web app's HTML.
 pub fn router() -> Router<AppState> {

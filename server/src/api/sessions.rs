@@ -11,9 +11,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiActor, ApiError, ApiJson, ApiPath, ApiQuery, error::ErrorBody, schema::*};
-
-type ApiResult<T> = Result<T, ApiError>;
+use super::{ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody, schema::*};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpenedSession {

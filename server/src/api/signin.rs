@@ -21,10 +21,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use super::{ApiActor, ApiError, ApiJson, ApiPath, auth::ClientIp, error::ErrorBody, schema::*};
+use super::{ApiActor, ApiError, ApiJson, ApiPath, ApiResult, auth::ClientIp, error::ErrorBody, schema::*};
 use crate::{AppState, security};
-
-type ApiResult<T> = Result<T, ApiError>;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginBody {

@@ -9,9 +9,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use super::{ApiActor, ApiError, ApiJson, ApiPath, error::ErrorBody, schema::*};
-
-type ApiResult<T> = Result<T, ApiError>;
+use super::{ApiActor, ApiJson, ApiPath, ApiResult, error::ErrorBody, schema::*};
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]

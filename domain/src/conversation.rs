@@ -106,8 +106,10 @@ mod server {
             topic::MESSAGE_CREATED,
             Some(session.account_id),
             Some(session.id),
-            json!({ "session_id": session.id, "message_id": message.id, "sender_kind": kind,
-                    "sender_agent_id": agent, "body": message.body, "created_at": message.created_at }),
+            json!({ "session_id": session.id, "support_type_id": session.support_type_id,
+                    "owner_id": session.owner_id, "message_id": message.id, "sender_kind": kind,
+                    "sender_agent_id": agent, "body": message.body,
+                    "client_message_id": message.client_message_id, "created_at": message.created_at }),
         )
         .await?;
         Ok((message, true))

@@ -89,10 +89,12 @@ mod server {
                 format!("the session is {}; it can be rated once resolved", session.status),
             ));
         }
-        let enabled = sqlx::query_scalar!(
-            "SELECT csat_enabled FROM support_types WHERE id = $1",
-            session.support_type_id.0
+        // A type without CSAT still takes a rating an agent asked for.
+        let enabled = sqlx::query_scalar::<_, bool>(
+            "SELECT t.csat_enabled OR s.csat_requested_at IS NOT NULL
+             FROM sessions s JOIN support_types t ON t.id = s.support_type_id WHERE s.id = $1",
         )
+        .bind(session_id)
         .fetch_one(&mut *tx)
         .await?;
         if !enabled {
@@ -121,6 +123,52 @@ mod server {
         .await?;
         tx.commit().await?;
         Ok(csat)
+    }
+
+    /// Asks the customer of a resolved session to rate it (also when its
+    /// type does not ask by itself): the chat page shows the form. The
+    /// session's last owner, a supervisor or an admin may ask; asking twice
+    /// changes nothing. Refused once the session is rated.
+    pub async fn request(pool: &PgPool, actor: &Actor, session_id: SessionId) -> Result<()> {
+        let mut tx = pool.begin().await?;
+        let session = visible(&mut tx, actor, session_id, Lock::Update).await?;
+        let last_owner = session.owner_id.or(session.previous_owner_id);
+        if !(actor.supervises(session.account_id) || (actor.agent_id().is_some() && actor.agent_id() == last_owner))
+        {
+            return Err(Error::forbidden("only the session's agent or a supervisor may ask for a rating"));
+        }
+        if session.status != SessionStatus::Resolved {
+            return Err(Error::conflict(
+                "session_not_resolved",
+                format!("the session is {}; ask for a rating once it is resolved", session.status),
+            ));
+        }
+        let rated = sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM csat WHERE session_id = $1)")
+            .bind(session_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if rated {
+            return Err(Error::conflict("csat_already_submitted", ALREADY));
+        }
+        let asked = sqlx::query(
+            "UPDATE sessions SET csat_requested_at = now() WHERE id = $1 AND csat_requested_at IS NULL",
+        )
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if asked > 0 {
+            outbox::record(
+                &mut tx,
+                topic::CSAT_REQUESTED,
+                Some(session.account_id),
+                Some(session_id),
+                json!({ "session_id": session_id, "by": actor.agent_id() }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The session's rating, if any, for anyone who may see the session.

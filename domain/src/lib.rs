@@ -16,6 +16,7 @@ pub mod conversation;
 pub mod csat;
 pub mod customers;
 pub mod error;
+pub mod live;
 pub mod notifications;
 pub mod outbox;
 pub mod ratelimit;

@@ -20,6 +20,7 @@ pub mod topic {
     pub const SESSION_TAGGED: &str = "session.tagged";
     pub const SESSION_UNTAGGED: &str = "session.untagged";
     pub const CSAT_SUBMITTED: &str = "csat.submitted";
+    pub const CSAT_REQUESTED: &str = "csat.requested";
     pub const AGENT_CREATED: &str = "agent.created";
     pub const AGENT_UPDATED: &str = "agent.updated";
     pub const AGENT_PRESENCE: &str = "agent.presence_changed";

@@ -13,9 +13,11 @@
 //!   ([`RETRY_DELAY`]) dead-lettering to the default exchange with routing key
 //!   `{prefix}{consumer}`: an expired retry goes back to that consumer only.
 //! - `{prefix}node.{node_id}`: exclusive auto-delete queue per server node,
-//!   bound with `#` (the WebSocket hub's fan-out).
+//!   bound with `#` (the WebSocket hub's fan-out), and to `{prefix}live`, a
+//!   fan-out exchange for ephemeral frames (typing, read receipts).
 
 mod consumer;
+mod node;
 mod publisher;
 mod select;
 mod topology;
@@ -23,11 +25,12 @@ mod topology;
 use std::{future::Future, time::Duration};
 
 pub use consumer::{AmqpConsumer, run_consumer};
+pub use node::{NodeDelivery, run_node_feed};
 pub use publisher::AmqpPublisher;
 pub use select::select_handlers;
 pub use topology::{
     DELIVERY_LIMIT, RETRY_DELAY, dead_queue, declare_consumer_topology, declare_node_queue, declare_topology,
-    dlx, events_exchange, node_queue, queue, retry_queue,
+    dlx, events_exchange, live_exchange, node_queue, queue, retry_queue,
 };
 
 /// The timeout of every single network operation (connect, declare, publish,

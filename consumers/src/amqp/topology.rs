@@ -32,6 +32,12 @@ pub fn retry_queue(prefix: &str, consumer: &str) -> String {
 pub fn dead_queue(prefix: &str, consumer: &str) -> String {
     format!("{prefix}{consumer}.dead")
 }
+/// The fan-out exchange of ephemeral real-time frames (typing, read
+/// receipts) between server nodes; never durable, never in the outbox.
+pub fn live_exchange(prefix: &str) -> String {
+    format!("{prefix}live")
+}
+
 pub fn node_queue(prefix: &str, node_id: &str) -> String {
     format!("{prefix}node.{node_id}")
 }
@@ -136,5 +142,7 @@ pub async fn declare_node_queue(channel: &Channel, prefix: &str, node_id: &str) 
     declare_queue(channel, &name, QueueDeclareOptions::exclusive().auto_delete(), FieldTable::default())
         .await?;
     bind(channel, &name, &events_exchange(prefix), "#").await?;
+    exchange(channel, &live_exchange(prefix), ExchangeKind::Fanout).await?;
+    bind(channel, &name, &live_exchange(prefix), "").await?;
     Ok(name)
 }

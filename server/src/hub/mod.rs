@@ -1,0 +1,465 @@
+//! The WebSocket hub: every live browser (customers and agents) holds one
+//! connection to `/ws` on some node, and every node sees every event:
+//! - events come from the outbox: in embedded mode the relay taps them to
+//!   this process's hub; with RabbitMQ each node consumes its own
+//!   auto-delete queue bound to the event exchange;
+//! - ephemeral frames (typing, read receipts) go to every node through the
+//!   `live` fan-out exchange, or straight to this hub in embedded mode.
+//!
+//! One dispatcher task turns each event into a frame once (loading what it
+//! needs from the database once, not per connection), decides per
+//! connection with the same scoping rules as REST, and `try_send`s into the
+//! connection's bounded queue. A connection whose queue is full is a slow
+//! client: it is dropped (it reconnects and replays), never waited for.
+
+mod routing;
+pub mod socket;
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use domain::{
+    actor::{AgentActor, CustomerActor},
+    live::ServerFrame,
+    outbox::Event,
+    types::{AccountId, AgentId, SessionId, SupportTypeId},
+};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use routing::Routed;
+
+/// Tunables; the defaults suit production.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Frames buffered per connection before it counts as slow and is dropped.
+    pub send_queue: usize,
+    /// How often the server pings; a peer silent for `dead_after` is closed.
+    pub ping_every: Duration,
+    pub dead_after: Duration,
+    /// How often credentials of open connections are checked again.
+    pub recheck_every: Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            send_queue: 256,
+            ping_every: Duration::from_secs(25),
+            dead_after: Duration::from_secs(70),
+            recheck_every: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A frame that is not an outbox event, with what routing needs; travels
+/// between nodes as JSON.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ephemeral {
+    pub session_id: SessionId,
+    pub account_id: AccountId,
+    pub support_type_id: SupportTypeId,
+    pub owner_id: Option<AgentId>,
+    pub frame: ServerFrame,
+    /// `{node}:{connection}` that caused it; it does not get its own echo.
+    pub origin: String,
+}
+
+pub enum Input {
+    Event(Event),
+    Ephemeral(Ephemeral),
+}
+
+/// Who is on the other end of a connection.
+#[derive(Debug, Clone, Copy)]
+pub enum Who {
+    Customer(CustomerActor),
+    Agent(AgentActor),
+}
+
+struct Conn {
+    who: Who,
+    /// Sessions an agent follows (checked at subscribe time).
+    subscriptions: Mutex<HashSet<SessionId>>,
+    /// Types an agent serves (refreshed when the agent changes).
+    skills: RwLock<HashSet<SupportTypeId>>,
+    /// A customer's session's current type (it changes on transfer).
+    support_type: Mutex<Option<SupportTypeId>>,
+    /// The last queue position sent to a customer.
+    last_position: Mutex<Option<(i64, i64)>>,
+    tx: mpsc::Sender<Arc<str>>,
+    kill: CancellationToken,
+}
+
+/// Where this node sends its ephemeral frames: to itself (embedded) or to
+/// the `live` exchange (RabbitMQ), whence every node gets them.
+enum Outbound {
+    Local,
+    Broker(mpsc::Sender<Vec<u8>>),
+}
+
+struct Inner {
+    pool: PgPool,
+    node_id: String,
+    config: HubConfig,
+    conns: RwLock<HashMap<u64, Arc<Conn>>>,
+    next_id: AtomicU64,
+    input: mpsc::Sender<Input>,
+    outbound: RwLock<Outbound>,
+    dirty_types: Mutex<HashSet<SupportTypeId>>,
+    names: Mutex<HashMap<AgentId, String>>,
+    dropped_slow: AtomicU64,
+}
+
+/// The hub of one node. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub(Arc<Inner>);
+
+/// How many inputs may wait for the dispatcher; beyond that the feed is
+/// far behind and clients are told to resync instead.
+const INPUT_QUEUE: usize = 16_384;
+
+impl Hub {
+    /// A hub and the receiving end of its input; [`Hub::run`] consumes it.
+    pub fn new(pool: PgPool, config: HubConfig) -> (Self, mpsc::Receiver<Input>) {
+        let (input, rx) = mpsc::channel(INPUT_QUEUE);
+        let hub = Self(Arc::new(Inner {
+            pool,
+            node_id: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
+            config,
+            conns: RwLock::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            input,
+            outbound: RwLock::new(Outbound::Local),
+            dirty_types: Mutex::new(HashSet::new()),
+            names: Mutex::new(HashMap::new()),
+            dropped_slow: AtomicU64::new(0),
+        }));
+        (hub, rx)
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.0.node_id
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.0.config
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.0.pool
+    }
+
+    /// Ephemeral frames go to the broker from now on (RabbitMQ mode).
+    pub fn use_broker(&self, outbound: mpsc::Sender<Vec<u8>>) {
+        *self.0.outbound.write().unwrap_or_else(|e| e.into_inner()) = Outbound::Broker(outbound);
+    }
+
+    /// Hands an input to the dispatcher without waiting. When the
+    /// dispatcher is hopelessly behind, the input is dropped and every
+    /// client is told to resync (they reload, then carry on live).
+    pub fn feed(&self, input: Input) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.0.input.try_send(input) {
+            tracing::warn!("real-time dispatcher is behind; asking clients to resync");
+            let inner = self.0.clone();
+            tokio::spawn(async move {
+                let last = domain::live::last_event_id(&inner.pool).await.unwrap_or(0);
+                let frame = json(&ServerFrame::Resync { last_event_id: last });
+                for conn in snapshot(&inner) {
+                    let _ = conn.1.tx.try_send(frame.clone());
+                }
+            });
+        }
+    }
+
+    /// Publishes an ephemeral frame to every node (this one included).
+    pub fn publish_ephemeral(&self, e: Ephemeral) {
+        let outbound = self.0.outbound.read().unwrap_or_else(|e| e.into_inner());
+        match &*outbound {
+            Outbound::Local => self.feed(Input::Ephemeral(e)),
+            Outbound::Broker(tx) => match serde_json::to_vec(&e) {
+                Ok(body) => {
+                    if tx.try_send(body).is_err() {
+                        tracing::debug!("ephemeral frame dropped: broker link busy or down");
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "cannot serialize an ephemeral frame"),
+            },
+        }
+    }
+
+    /// Connections dropped because they could not keep up.
+    pub fn dropped_slow(&self) -> u64 {
+        self.0.dropped_slow.load(Ordering::Relaxed)
+    }
+
+    pub fn connections(&self) -> usize {
+        self.0.conns.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Registers a connection; frames for it arrive on the returned
+    /// receiver. `kill` is cancelled when the hub drops it.
+    fn register(&self, who: Who, skills: HashSet<SupportTypeId>) -> Registration {
+        let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.0.config.send_queue);
+        let kill = CancellationToken::new();
+        let conn = Arc::new(Conn {
+            who,
+            subscriptions: Mutex::new(HashSet::new()),
+            skills: RwLock::new(skills),
+            support_type: Mutex::new(None),
+            last_position: Mutex::new(None),
+            tx,
+            kill: kill.clone(),
+        });
+        self.0.conns.write().unwrap_or_else(|e| e.into_inner()).insert(id, conn.clone());
+        Registration { hub: self.clone(), id, conn, rx: Some(rx), kill }
+    }
+
+    /// Runs the dispatcher and the queue-position ticker until `stop`.
+    pub async fn run(self, mut rx: mpsc::Receiver<Input>, stop: CancellationToken) {
+        let ticker = tokio::spawn({
+            let hub = self.clone();
+            let stop = stop.clone();
+            async move { hub.tick_queue_positions(stop).await }
+        });
+        loop {
+            let input = tokio::select! {
+                () = stop.cancelled() => break,
+                next = rx.recv() => match next { Some(i) => i, None => break },
+            };
+            match input {
+                Input::Event(event) => {
+                    match routing::route(&self, &event).await {
+                        Ok(Some(routed)) => self.dispatch(&routed, None),
+                        Ok(None) => {}
+                        Err(err) => tracing::warn!(error = %err, topic = %event.topic, "cannot route an event"),
+                    }
+                }
+                Input::Ephemeral(e) => {
+                    let origin = e.origin.clone();
+                    self.dispatch(&Routed::ephemeral(e), Some(&origin));
+                }
+            }
+        }
+        ticker.abort();
+    }
+
+    /// Sends `routed` to every connection that may see it.
+    fn dispatch(&self, routed: &Routed, origin: Option<&str>) {
+        let (mut for_agents, mut for_customers) = (None, None);
+        let mut slow = Vec::new();
+        for (id, conn) in snapshot(&self.0) {
+            if origin.is_some_and(|o| *o == self.origin_of(id)) {
+                continue;
+            }
+            let frame = match conn.who {
+                Who::Customer(c) if routed.reaches_customer(&c) => {
+                    if let Some(t) = routed.support_type_id {
+                        *conn.support_type.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+                    }
+                    for_customers.get_or_insert_with(|| json(&routed.customer_frame())).clone()
+                }
+                Who::Agent(a) if self.reaches_agent(routed, &a, &conn) => {
+                    if routed.refresh_skills_of == Some(a.id) {
+                        self.refresh_skills(a.id, conn.clone());
+                    }
+                    if !routed.has_frame() {
+                        continue;
+                    }
+                    for_agents.get_or_insert_with(|| json(&routed.frame)).clone()
+                }
+                _ => continue,
+            };
+            match conn.tx.try_send(frame) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => slow.push(id),
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+        for id in slow {
+            self.drop_slow(id);
+        }
+        if let Some(t) = routed.queue_changed {
+            self.0.dirty_types.lock().unwrap_or_else(|e| e.into_inner()).insert(t);
+        }
+        if let Some(t) = routed.queue_changed_also {
+            self.0.dirty_types.lock().unwrap_or_else(|e| e.into_inner()).insert(t);
+        }
+    }
+
+    fn reaches_agent(&self, routed: &Routed, agent: &AgentActor, conn: &Conn) -> bool {
+        let skills = conn.skills.read().unwrap_or_else(|e| e.into_inner());
+        let subscribed = |s: SessionId| conn.subscriptions.lock().unwrap_or_else(|e| e.into_inner()).contains(&s);
+        routed.reaches_agent(agent, &skills, subscribed)
+    }
+
+    fn refresh_skills(&self, agent: AgentId, conn: Arc<Conn>) {
+        let pool = self.0.pool.clone();
+        tokio::spawn(async move {
+            if let Ok(skills) = domain::live::skills_of(&pool, agent).await {
+                *conn.skills.write().unwrap_or_else(|e| e.into_inner()) = skills.into_iter().collect();
+            }
+        });
+    }
+
+    fn drop_slow(&self, id: u64) {
+        if let Some(conn) = self.0.conns.write().unwrap_or_else(|e| e.into_inner()).remove(&id) {
+            self.0.dropped_slow.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(connection = id, "dropping a slow WebSocket client (send queue full)");
+            conn.kill.cancel();
+        }
+    }
+
+    fn origin_of(&self, conn: u64) -> String {
+        format!("{}:{conn}", self.0.node_id)
+    }
+
+    /// An agent's display name, cached (names change rarely; `agent.updated`
+    /// clears the entry).
+    pub(crate) async fn name_of(&self, agent: AgentId) -> Option<String> {
+        if let Some(n) = self.0.names.lock().unwrap_or_else(|e| e.into_inner()).get(&agent) {
+            return Some(n.clone());
+        }
+        let name = domain::live::display_name(&self.0.pool, agent).await.ok().flatten()?;
+        self.0.names.lock().unwrap_or_else(|e| e.into_inner()).insert(agent, name.clone());
+        Some(name)
+    }
+
+    pub(crate) fn forget_name(&self, agent: AgentId) {
+        self.0.names.lock().unwrap_or_else(|e| e.into_inner()).remove(&agent);
+    }
+
+    /// Once a second: new queue positions for customers waiting in types
+    /// whose line moved.
+    async fn tick_queue_positions(&self, stop: CancellationToken) {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            let dirty: Vec<SupportTypeId> =
+                self.0.dirty_types.lock().unwrap_or_else(|e| e.into_inner()).drain().collect();
+            if dirty.is_empty() {
+                continue;
+            }
+            let waiting: Vec<(u64, Arc<Conn>)> = snapshot(&self.0)
+                .into_iter()
+                .filter(|(_, c)| {
+                    matches!(c.who, Who::Customer(_))
+                        && c.support_type.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|t| dirty.contains(&t))
+                })
+                .collect();
+            if waiting.is_empty() {
+                continue;
+            }
+            match domain::live::queue_positions(&self.0.pool, &dirty).await {
+                Ok(positions) => {
+                    let by_session: HashMap<SessionId, _> =
+                        positions.into_iter().map(|p| (p.session_id, p)).collect();
+                    for (_, conn) in waiting {
+                        let Who::Customer(c) = conn.who else { continue };
+                        let Some(p) = by_session.get(&c.session_id) else { continue };
+                        let mut last = conn.last_position.lock().unwrap_or_else(|e| e.into_inner());
+                        if *last != Some((p.position, p.eta_secs)) {
+                            *last = Some((p.position, p.eta_secs));
+                            let frame = ServerFrame::Queue {
+                                session_id: p.session_id,
+                                position: p.position,
+                                eta_secs: p.eta_secs,
+                            };
+                            let _ = conn.tx.try_send(json(&frame));
+                        }
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "cannot compute queue positions"),
+            }
+        }
+    }
+}
+
+fn snapshot(inner: &Inner) -> Vec<(u64, Arc<Conn>)> {
+    inner.conns.read().unwrap_or_else(|e| e.into_inner()).iter().map(|(id, c)| (*id, c.clone())).collect()
+}
+
+pub(crate) fn json(frame: &ServerFrame) -> Arc<str> {
+    serde_json::to_string(frame).unwrap_or_else(|_| r#"{"type":"pong"}"#.to_owned()).into()
+}
+
+/// A registered connection; unregisters itself when dropped.
+pub(crate) struct Registration {
+    hub: Hub,
+    id: u64,
+    conn: Arc<Conn>,
+    rx: Option<mpsc::Receiver<Arc<str>>>,
+    pub kill: CancellationToken,
+}
+
+impl Registration {
+    pub fn origin(&self) -> String {
+        self.hub.origin_of(self.id)
+    }
+
+    pub fn take_receiver(&mut self) -> Option<mpsc::Receiver<Arc<str>>> {
+        self.rx.take()
+    }
+
+    /// Queues a frame for this connection only (replay, replies).
+    pub fn send(&self, frame: &ServerFrame) -> bool {
+        match self.conn.tx.try_send(json(frame)) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.hub.drop_slow(self.id);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    pub fn subscribe(&self, session: SessionId) {
+        self.conn.subscriptions.lock().unwrap_or_else(|e| e.into_inner()).insert(session);
+    }
+
+    pub fn unsubscribe(&self, session: SessionId) {
+        self.conn.subscriptions.lock().unwrap_or_else(|e| e.into_inner()).remove(&session);
+    }
+
+    pub fn is_subscribed(&self, session: SessionId) -> bool {
+        self.conn.subscriptions.lock().unwrap_or_else(|e| e.into_inner()).contains(&session)
+    }
+
+    pub fn set_customer_type(&self, t: SupportTypeId) {
+        *self.conn.support_type.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+    }
+
+    /// Whether a routed event would reach this connection (replay).
+    pub fn reaches(&self, routed: &Routed) -> bool {
+        match self.conn.who {
+            Who::Customer(c) => routed.reaches_customer(&c),
+            Who::Agent(a) => self.hub.reaches_agent(routed, &a, &self.conn),
+        }
+    }
+
+    pub fn frame_for(&self, routed: &Routed) -> ServerFrame {
+        match self.conn.who {
+            Who::Customer(_) => routed.customer_frame(),
+            Who::Agent(_) => routed.frame.clone(),
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.hub.0.conns.write().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+    }
+}

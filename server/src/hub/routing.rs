@@ -1,0 +1,288 @@
+//! From an outbox event to a frame and the rule that says who gets it. The
+//! rules are the REST scoping rules (`domain::actor`): a customer gets their
+//! own session; an agent gets the sessions of the types they serve in their
+//! account and the ones they own, supervisors and admins their account.
+//! Conversation traffic (messages, typing, notes) goes to agents only for
+//! sessions they own or have subscribed to.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use domain::{
+    actor::{Actor, AgentActor, CustomerActor},
+    conversation::Message,
+    live::ServerFrame,
+    outbox::{Event, topic},
+    types::{AccountId, AgentId, Presence, SenderKind, SessionId, SupportTypeId},
+};
+use serde::Deserialize;
+
+use super::{Ephemeral, Hub};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// Session state: the customer and every agent who may see the session.
+    Lifecycle,
+    /// Messages, typing, read receipts: the customer, the owner and
+    /// subscribed agents.
+    Conversation,
+    /// Notes and tags: the owner and subscribed agents, never the customer.
+    AgentConversation,
+    /// An agent's own presence.
+    OwnPresence(AgentId),
+    /// No frame; only refreshes what the hub keeps about an agent.
+    Nobody,
+}
+
+/// An event, ready to dispatch.
+#[derive(Debug, Clone)]
+pub struct Routed {
+    pub account_id: Option<AccountId>,
+    pub session_id: Option<SessionId>,
+    pub support_type_id: Option<SupportTypeId>,
+    pub owner_id: Option<AgentId>,
+    /// Agents who just lost the session hear that they did.
+    pub former_owners: Vec<AgentId>,
+    audience: Audience,
+    pub frame: ServerFrame,
+    pub refresh_skills_of: Option<AgentId>,
+    /// Queue lines that moved (customers there get new positions).
+    pub queue_changed: Option<SupportTypeId>,
+    pub queue_changed_also: Option<SupportTypeId>,
+}
+
+impl Routed {
+    pub fn ephemeral(e: Ephemeral) -> Self {
+        Self {
+            account_id: Some(e.account_id),
+            session_id: Some(e.session_id),
+            support_type_id: Some(e.support_type_id),
+            owner_id: e.owner_id,
+            former_owners: Vec::new(),
+            audience: Audience::Conversation,
+            frame: e.frame,
+            refresh_skills_of: None,
+            queue_changed: None,
+            queue_changed_also: None,
+        }
+    }
+
+    pub fn has_frame(&self) -> bool {
+        self.audience != Audience::Nobody
+    }
+
+    pub fn reaches_customer(&self, c: &CustomerActor) -> bool {
+        matches!(self.audience, Audience::Lifecycle | Audience::Conversation)
+            && self.session_id == Some(c.session_id)
+    }
+
+    pub fn reaches_agent(
+        &self,
+        a: &AgentActor,
+        skills: &HashSet<SupportTypeId>,
+        subscribed: impl Fn(SessionId) -> bool,
+    ) -> bool {
+        match self.audience {
+            Audience::OwnPresence(id) => return a.id == id,
+            Audience::Nobody => return self.refresh_skills_of == Some(a.id),
+            _ => {}
+        }
+        let (Some(account), Some(session)) = (self.account_id, self.session_id) else { return false };
+        let owns = self.owner_id == Some(a.id);
+        let visible = Actor::Agent(*a).supervises(account)
+            || (a.account_id == Some(account)
+                && (owns || self.support_type_id.is_some_and(|t| skills.contains(&t))))
+            || self.former_owners.contains(&a.id);
+        match self.audience {
+            Audience::Lifecycle => visible,
+            _ => visible && (owns || subscribed(session)),
+        }
+    }
+
+    /// The frame as the customer sees it: no internal agent ids.
+    pub fn customer_frame(&self) -> ServerFrame {
+        match &self.frame {
+            ServerFrame::Session { event_id, topic, session } => ServerFrame::Session {
+                event_id: *event_id,
+                topic: topic.clone(),
+                session: session.clone().for_customer(),
+            },
+            ServerFrame::Message { event_id, message, sender_name } => ServerFrame::Message {
+                event_id: *event_id,
+                message: Message { sender_agent_id: None, ..message.clone() },
+                sender_name: sender_name.clone(),
+            },
+            other => other.clone(),
+        }
+    }
+
+    fn session(event: &Event, brief: &domain::live::SessionBrief, audience: Audience, frame: ServerFrame) -> Self {
+        Self {
+            account_id: event.account_id.or(Some(brief.account_id)),
+            session_id: Some(brief.id),
+            support_type_id: Some(brief.support_type_id),
+            owner_id: brief.owner_id,
+            former_owners: Vec::new(),
+            audience,
+            frame,
+            refresh_skills_of: None,
+            queue_changed: None,
+            queue_changed_also: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct MessagePayload {
+    session_id: SessionId,
+    support_type_id: Option<SupportTypeId>,
+    owner_id: Option<AgentId>,
+    message_id: i64,
+    sender_kind: SenderKind,
+    sender_agent_id: Option<AgentId>,
+    body: String,
+    client_message_id: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize, Default)]
+struct SessionPayload {
+    from_agent_id: Option<AgentId>,
+    previous_owner_id: Option<AgentId>,
+    agent_id: Option<AgentId>,
+    from_support_type_id: Option<SupportTypeId>,
+    score: Option<i16>,
+}
+
+#[derive(Deserialize)]
+struct PresencePayload {
+    agent_id: AgentId,
+    new: Presence,
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AgentPayload {
+    agent_id: AgentId,
+}
+
+/// Turns an event into a frame and its audience; `None` for events no
+/// live client shows.
+pub async fn route(hub: &Hub, event: &Event) -> domain::Result<Option<Routed>> {
+    let pool = hub.pool();
+    let topic = event.topic.as_str();
+    let bad = |e: serde_json::Error| domain::Error::internal("event payload", e);
+    match topic {
+        topic::MESSAGE_CREATED => {
+            let p: MessagePayload = serde_json::from_value(event.payload.clone()).map_err(bad)?;
+            let (support_type_id, owner_id) = match p.support_type_id {
+                Some(t) => (t, p.owner_id),
+                None => match domain::live::brief_unchecked(pool, p.session_id).await? {
+                    Some(b) => (b.support_type_id, b.owner_id),
+                    None => return Ok(None),
+                },
+            };
+            let sender_name = match p.sender_agent_id {
+                Some(agent) => hub.name_of(agent).await,
+                None => None,
+            };
+            let Some(account_id) = event.account_id else { return Ok(None) };
+            let message = Message {
+                id: p.message_id,
+                session_id: p.session_id,
+                sender_kind: p.sender_kind,
+                sender_agent_id: p.sender_agent_id,
+                body: p.body,
+                client_message_id: p.client_message_id,
+                created_at: p.created_at,
+            };
+            Ok(Some(Routed {
+                account_id: Some(account_id),
+                session_id: Some(p.session_id),
+                support_type_id: Some(support_type_id),
+                owner_id,
+                former_owners: Vec::new(),
+                audience: Audience::Conversation,
+                frame: ServerFrame::Message { event_id: event.id, message, sender_name },
+                refresh_skills_of: None,
+                queue_changed: None,
+                queue_changed_also: None,
+            }))
+        }
+        topic::SESSION_OPENED
+        | topic::SESSION_ASSIGNED
+        | topic::SESSION_REASSIGNED
+        | topic::SESSION_ESCALATED
+        | topic::SESSION_RESOLVED
+        | topic::SESSION_REOPENED
+        | topic::SESSION_ABANDONED
+        | topic::NOTE_ADDED
+        | topic::SESSION_TAGGED
+        | topic::SESSION_UNTAGGED
+        | topic::CSAT_SUBMITTED
+        | topic::CSAT_REQUESTED => {
+            let Some(session_id) = event.session_id else { return Ok(None) };
+            let Some(brief) = domain::live::brief_unchecked(pool, session_id).await? else { return Ok(None) };
+            let p: SessionPayload = serde_json::from_value(event.payload.clone()).unwrap_or_default();
+            let (audience, frame) = match topic {
+                topic::NOTE_ADDED | topic::SESSION_TAGGED | topic::SESSION_UNTAGGED => {
+                    (Audience::AgentConversation, ServerFrame::Details { event_id: event.id, session_id })
+                }
+                topic::CSAT_SUBMITTED => (
+                    Audience::Lifecycle,
+                    ServerFrame::CsatSubmitted { event_id: event.id, session_id, score: p.score.unwrap_or(0) },
+                ),
+                topic::CSAT_REQUESTED => {
+                    (Audience::Lifecycle, ServerFrame::CsatRequested { event_id: event.id, session_id })
+                }
+                _ => (
+                    Audience::Lifecycle,
+                    ServerFrame::Session { event_id: event.id, topic: topic.to_owned(), session: brief.clone() },
+                ),
+            };
+            let mut routed = Routed::session(event, &brief, audience, frame);
+            if audience == Audience::Lifecycle && topic.starts_with("session.") {
+                routed.former_owners = [p.from_agent_id, p.previous_owner_id, p.agent_id]
+                    .into_iter()
+                    .flatten()
+                    .filter(|a| Some(*a) != brief.owner_id)
+                    .collect();
+                routed.queue_changed = Some(brief.support_type_id);
+                routed.queue_changed_also = p.from_support_type_id;
+            }
+            Ok(Some(routed))
+        }
+        topic::AGENT_PRESENCE => {
+            let p: PresencePayload = serde_json::from_value(event.payload.clone()).map_err(bad)?;
+            Ok(Some(Routed {
+                account_id: event.account_id,
+                session_id: None,
+                support_type_id: None,
+                owner_id: None,
+                former_owners: Vec::new(),
+                audience: Audience::OwnPresence(p.agent_id),
+                frame: ServerFrame::Presence { event_id: event.id, presence: p.new, reason: p.reason },
+                refresh_skills_of: None,
+                queue_changed: None,
+                queue_changed_also: None,
+            }))
+        }
+        topic::AGENT_UPDATED => {
+            let Ok(p) = serde_json::from_value::<AgentPayload>(event.payload.clone()) else { return Ok(None) };
+            hub.forget_name(p.agent_id);
+            Ok(Some(Routed {
+                account_id: event.account_id,
+                session_id: None,
+                support_type_id: None,
+                owner_id: None,
+                former_owners: Vec::new(),
+                audience: Audience::Nobody,
+                frame: ServerFrame::Pong,
+                refresh_skills_of: Some(p.agent_id),
+                queue_changed: None,
+                queue_changed_also: None,
+            }))
+        }
+        _ => Ok(None),
+    }
+}

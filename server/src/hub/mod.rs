@@ -180,6 +180,17 @@ impl Hub {
         }
     }
 
+    /// What this node's broker queue delivered.
+    pub fn feed_delivery(&self, delivery: consumers::amqp::NodeDelivery) {
+        match delivery {
+            consumers::amqp::NodeDelivery::Event(e) => self.feed(Input::Event(e)),
+            consumers::amqp::NodeDelivery::Ephemeral(body) => match serde_json::from_slice::<Ephemeral>(&body) {
+                Ok(e) => self.feed(Input::Ephemeral(e)),
+                Err(err) => tracing::warn!(error = %err, "unreadable ephemeral frame; skipped"),
+            },
+        }
+    }
+
     /// Publishes an ephemeral frame to every node (this one included).
     pub fn publish_ephemeral(&self, e: Ephemeral) {
         let outbound = self.0.outbound.read().unwrap_or_else(|e| e.into_inner());
@@ -385,6 +396,37 @@ impl Hub {
                 Err(err) => tracing::warn!(error = %err, "cannot compute queue positions"),
             }
         }
+    }
+}
+
+/// Embedded mode: the relay's publisher, tapped. Once a batch is in the
+/// consumers' inboxes, its events go to this node's live clients too.
+pub struct TapPublisher {
+    inner: Arc<dyn consumers::relay::Publisher>,
+    hub: Hub,
+}
+
+impl TapPublisher {
+    pub fn new(inner: Arc<dyn consumers::relay::Publisher>, hub: Hub) -> Self {
+        Self { inner, hub }
+    }
+}
+
+impl consumers::relay::Publisher for TapPublisher {
+    fn publish<'a>(
+        &'a self,
+        tx: &'a mut sqlx::PgConnection,
+        events: &'a [Event],
+    ) -> consumers::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.inner.publish(tx, events).await?;
+            // Before the relay commits: a failed commit means the batch comes
+            // again, and clients skip event ids they have seen.
+            for event in events {
+                self.hub.feed(Input::Event(event.clone()));
+            }
+            Ok(())
+        })
     }
 }
 

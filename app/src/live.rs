@@ -145,7 +145,11 @@ mod client {
     /// Any DOM event; the closures downcast.
     type JsValueEvent = wasm_bindgen::JsValue;
 
-    pub fn start(token: Option<String>, on_frame: Rc<dyn Fn(ServerFrame)>, set_state: WriteSignal<LinkState>) -> Shared {
+    pub fn start(
+        token: Option<String>,
+        on_frame: Rc<dyn Fn(ServerFrame)>,
+        set_state: WriteSignal<LinkState>,
+    ) -> Shared {
         let shared = Rc::new(RefCell::new(Inner {
             ws: None,
             token,
@@ -267,7 +271,11 @@ mod client {
         if window().navigator().on_line() {
             shared.borrow().set_state.update(|s| {
                 if *s != LinkState::Live {
-                    *s = if *s == LinkState::Connecting { LinkState::Connecting } else { LinkState::Reconnecting }
+                    *s = if *s == LinkState::Connecting {
+                        LinkState::Connecting
+                    } else {
+                        LinkState::Reconnecting
+                    }
                 }
             });
         } else {

@@ -110,7 +110,11 @@ impl Application {
     }
 
     /// Binds with an existing pool and hub settings (tests shrink queues).
-    pub async fn build_with_hub(config: Config, pool: PgPool, hub_config: HubConfig) -> Result<Self, StartupError> {
+    pub async fn build_with_hub(
+        config: Config,
+        pool: PgPool,
+        hub_config: HubConfig,
+    ) -> Result<Self, StartupError> {
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| StartupError::Listen { addr: config.listen_addr, source })?;

@@ -30,6 +30,12 @@ enum Rule {
     /// Needs a signed-in agent and takes A's session id: others get
     /// "not found".
     OneSession,
+    /// Public by design (a customer's chat page): anyone may call it, and
+    /// it reveals nothing about an unknown slug.
+    ChatPublic,
+    /// Needs a customer's chat token, which alone names the session: a
+    /// wrong token is 401, and the cookie of any agent does not help.
+    ChatToken,
 }
 
 const SERVER_FNS: &[(&str, Rule)] = &[
@@ -41,6 +47,12 @@ const SERVER_FNS: &[(&str, Rule)] = &[
     ("/api/admin/audit", Rule::SignedIn),
     ("/api/admin/blasts", Rule::SignedIn),
     ("/api/agent/session", Rule::OneSession),
+    ("/api/chat/type", Rule::ChatPublic),
+    ("/api/chat/open", Rule::ChatPublic),
+    ("/api/chat/state", Rule::ChatToken),
+    ("/api/chat/send", Rule::ChatToken),
+    ("/api/chat/end", Rule::ChatToken),
+    ("/api/chat/rate", Rule::ChatToken),
 ];
 
 async fn signed_in(pool: &PgPool, account: &Account, email: &str, role: Role) -> String {
@@ -103,11 +115,25 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     .expect("open");
     let secrets =
         [a.id.to_string(), a_session.id.to_string(), "admin@acme.test".to_owned(), a.type_slug.clone()];
+    let chat = domain::auth::open_chat(
+        &pool,
+        &a.type_slug,
+        domain::auth::OpenChat { message: Some("hi".into()), ..Default::default() },
+    )
+    .await
+    .expect("chat");
     let app = spawn_app(pool).await;
 
     let form = format!("id={}", a_session.id);
+    // Chat calls with a token that is not one, and every other argument.
+    let chat_form = "token=sc_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&body=hi&client_message_id=c1&score=5\
+                     &slug=no-such-type&message=hello";
     let call = |path: &str, cookie: Option<&str>| {
-        let body = if path == "/api/agent/session" { form.clone() } else { String::new() };
+        let body = match path {
+            "/api/agent/session" => form.clone(),
+            p if p.starts_with("/api/chat/") => chat_form.to_owned(),
+            _ => String::new(),
+        };
         let mut req = app
             .client
             .post(format!("{}{path}", app.base))
@@ -143,6 +169,22 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
                 no_leak("B's agent", path, &body);
             }
             Rule::SignInOut => {}
+            Rule::ChatPublic => {
+                // An unknown type: "null" or a plain "no such type", the
+                // same for everyone.
+                let (anonymous, body) = call(path, None).await;
+                assert!(anonymous.is_success() || anonymous.is_client_error(), "{path}: {anonymous} {body}");
+                no_leak("anonymous", path, &body);
+                let (as_admin, admin_body) = call(path, Some(&b_admin)).await;
+                assert_eq!((as_admin, admin_body.as_str()), (anonymous, body.as_str()), "{path}");
+            }
+            Rule::ChatToken => {
+                for cookie in [None, Some(&a_admin)] {
+                    let (status, body) = call(path, cookie.map(String::as_str)).await;
+                    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{path}: {body}");
+                    no_leak("a bad chat token", path, &body);
+                }
+            }
             Rule::OneSession => {
                 let (status, body) = call(path, None).await;
                 assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{path} anonymous: {body}");
@@ -173,6 +215,16 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     assert!(body.contains(r#""kind":"forbidden""#), "{body}");
     let (status, body) = call("/api/admin/audit", Some(&a_admin)).await;
     assert!(status.is_success() && body.contains("login.succeeded"), "{status} {body}");
+    let res = app
+        .client
+        .post(format!("{}/api/chat/state", app.base))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("token={}", chat.token))
+        .send()
+        .await
+        .expect("chat state");
+    let (status, body) = (res.status(), res.text().await.expect("body"));
+    assert!(status.is_success() && body.contains(&chat.session.id.to_string()), "{status} {body}");
     let (status, body) = call("/api/agent/overview", Some(&a_admin)).await;
     assert!(status.is_success() && body.contains(&a_session.id.to_string()), "{status} {body}");
 }

@@ -184,10 +184,12 @@ impl Hub {
     pub fn feed_delivery(&self, delivery: consumers::amqp::NodeDelivery) {
         match delivery {
             consumers::amqp::NodeDelivery::Event(e) => self.feed(Input::Event(e)),
-            consumers::amqp::NodeDelivery::Ephemeral(body) => match serde_json::from_slice::<Ephemeral>(&body) {
-                Ok(e) => self.feed(Input::Ephemeral(e)),
-                Err(err) => tracing::warn!(error = %err, "unreadable ephemeral frame; skipped"),
-            },
+            consumers::amqp::NodeDelivery::Ephemeral(body) => {
+                match serde_json::from_slice::<Ephemeral>(&body) {
+                    Ok(e) => self.feed(Input::Ephemeral(e)),
+                    Err(err) => tracing::warn!(error = %err, "unreadable ephemeral frame; skipped"),
+                }
+            }
         }
     }
 
@@ -248,13 +250,11 @@ impl Hub {
                 next = rx.recv() => match next { Some(i) => i, None => break },
             };
             match input {
-                Input::Event(event) => {
-                    match routing::route(&self, &event).await {
-                        Ok(Some(routed)) => self.dispatch(&routed, None),
-                        Ok(None) => {}
-                        Err(err) => tracing::warn!(error = %err, topic = %event.topic, "cannot route an event"),
-                    }
-                }
+                Input::Event(event) => match routing::route(&self, &event).await {
+                    Ok(Some(routed)) => self.dispatch(&routed, None),
+                    Ok(None) => {}
+                    Err(err) => tracing::warn!(error = %err, topic = %event.topic, "cannot route an event"),
+                },
                 Input::Ephemeral(e) => {
                     let origin = e.origin.clone();
                     self.dispatch(&Routed::ephemeral(e), Some(&origin));
@@ -309,7 +309,8 @@ impl Hub {
 
     fn reaches_agent(&self, routed: &Routed, agent: &AgentActor, conn: &Conn) -> bool {
         let skills = conn.skills.read().unwrap_or_else(|e| e.into_inner());
-        let subscribed = |s: SessionId| conn.subscriptions.lock().unwrap_or_else(|e| e.into_inner()).contains(&s);
+        let subscribed =
+            |s: SessionId| conn.subscriptions.lock().unwrap_or_else(|e| e.into_inner()).contains(&s);
         routed.reaches_agent(agent, &skills, subscribed)
     }
 
@@ -368,7 +369,10 @@ impl Hub {
                 .into_iter()
                 .filter(|(_, c)| {
                     matches!(c.who, Who::Customer(_))
-                        && c.support_type.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|t| dirty.contains(&t))
+                        && c.support_type
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .is_some_and(|t| dirty.contains(&t))
                 })
                 .collect();
             if waiting.is_empty() {

@@ -75,7 +75,9 @@ pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebS
     let agent = match (&bearer, &cookie) {
         (Some(token), _) => match domain::tokens::authenticate(&pool, token).await {
             Ok(Some(a)) => Some((a, Credential::ApiToken(token.clone()))),
-            Ok(None) => return refuse(StatusCode::UNAUTHORIZED, "unauthenticated", "the API token is not valid"),
+            Ok(None) => {
+                return refuse(StatusCode::UNAUTHORIZED, "unauthenticated", "the API token is not valid");
+            }
             Err(_) => return refuse(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again shortly"),
         },
         // A stale cookie is not an error yet: the page may be a customer's
@@ -151,7 +153,9 @@ async fn connection(mut socket: WebSocket, hub: Hub, agent: Option<(AgentActor, 
         return;
     };
     let skills = match who {
-        Who::Agent(a) => domain::live::skills_of(hub.pool(), a.id).await.unwrap_or_default().into_iter().collect(),
+        Who::Agent(a) => {
+            domain::live::skills_of(hub.pool(), a.id).await.unwrap_or_default().into_iter().collect()
+        }
         Who::Customer(_) => Default::default(),
     };
     // Registered first, so nothing that happens during the replay is lost
@@ -169,7 +173,11 @@ async fn connection(mut socket: WebSocket, hub: Hub, agent: Option<(AgentActor, 
         if let Ok(positions) = domain::live::queue_positions(hub.pool(), &[brief.support_type_id]).await
             && let Some(p) = positions.into_iter().find(|p| p.session_id == c.session_id)
         {
-            reg.send(&ServerFrame::Queue { session_id: p.session_id, position: p.position, eta_secs: p.eta_secs });
+            reg.send(&ServerFrame::Queue {
+                session_id: p.session_id,
+                position: p.position,
+                eta_secs: p.eta_secs,
+            });
         }
     }
     reg.send(&ServerFrame::Welcome { last_event_id: mark });
@@ -354,7 +362,9 @@ async fn handle(hub: &Hub, reg: &Registration, who: Who, frame: ClientFrame, sta
         ClientFrame::Read { session_id, message_id } => {
             match domain::live::mark_read(pool, &actor_of(who), session_id, message_id).await {
                 Ok(Some(reader)) => {
-                    let Ok(Some(brief)) = domain::live::brief_unchecked(pool, session_id).await else { return };
+                    let Ok(Some(brief)) = domain::live::brief_unchecked(pool, session_id).await else {
+                        return;
+                    };
                     let message_id = match reader {
                         SenderKind::Customer => brief.customer_read_message_id,
                         _ => brief.agent_read_message_id,

@@ -182,6 +182,13 @@ async fn connection(mut socket: WebSocket, hub: Hub, agent: Option<(AgentActor, 
     }
     reg.send(&ServerFrame::Welcome { last_event_id: mark });
 
+    // An agent's open workspace is a sign of life at once, not only at the
+    // first ping.
+    if let Who::Agent(a) = who
+        && let Err(err) = domain::agents::heartbeat(hub.pool(), &Actor::Agent(a), a.id).await
+    {
+        tracing::warn!(error = %err, "cannot record a heartbeat");
+    }
     let (mut sink, mut stream) = socket.split();
     let config = hub.config().clone();
     let kill = reg.kill.clone();
@@ -255,7 +262,12 @@ struct ReaderState {
 
 impl ReaderState {
     fn new(credential: Credential) -> Self {
-        Self { credential, last_check: Instant::now(), last_heartbeat: None, last_typing: None }
+        Self {
+            credential,
+            last_check: Instant::now(),
+            last_heartbeat: Some(Instant::now()),
+            last_typing: None,
+        }
     }
 }
 

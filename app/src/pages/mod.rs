@@ -5,4 +5,3 @@ pub mod agent;
 pub mod home;
 pub mod login;
 pub mod not_found;
-pub mod session;

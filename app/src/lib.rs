@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
     ParamSegment, SsrMode, StaticSegment,
-    components::{Route, Router, Routes},
+    components::{ParentRoute, Route, Router, Routes},
 };
 
 pub use error::AppError;
@@ -56,13 +56,18 @@ pub fn App() -> impl IntoView {
                 // Async: the support type's name and greeting are in the first HTML.
                 <Route path=(StaticSegment("chat"), ParamSegment("slug")) view=pages::chat::ChatPage ssr=SsrMode::Async/>
                 // Async: the sign-in guard answers with a real redirect.
-                <Route path=StaticSegment("agent") view=pages::agent::AgentPage ssr=SsrMode::Async/>
+                // The workspace stays mounted (and its live link open) while
+                // the open session changes: both addresses are children of
+                // one parent route, and the page reads the session from the path.
+                <ParentRoute path=StaticSegment("agent") view=pages::agent::AgentPage ssr=SsrMode::Async>
+                    <Route path=StaticSegment("") view=pages::agent::NoSession ssr=SsrMode::Async/>
+                    <Route
+                        path=(StaticSegment("sessions"), ParamSegment("id"))
+                        view=pages::agent::NoSession
+                        ssr=SsrMode::Async
+                    />
+                </ParentRoute>
                 <Route path=StaticSegment("admin") view=pages::admin::AdminPage ssr=SsrMode::Async/>
-                <Route
-                    path=(StaticSegment("agent"), StaticSegment("sessions"), ParamSegment("id"))
-                    view=pages::session::SessionPage
-                    ssr=SsrMode::Async
-                />
             </Routes>
         </Router>
     }

@@ -27,6 +27,7 @@ pub mod text;
 pub mod tokens;
 pub mod types;
 pub mod webhooks;
+pub mod workspace;
 
 #[cfg(feature = "server")]
 pub mod db;

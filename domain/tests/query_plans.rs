@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use domain::{conversation, engine, sessions, types::*};
+use domain::{conversation, engine, sessions, types::*, workspace};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -138,6 +138,15 @@ async fn hot_queries_use_indexes_over_100k_sessions(pool: PgPool) {
         })
         .await;
         assert_indexed("history", &history);
+        let board_inbox =
+            explain(&pool, generic, workspace::sql::INBOX, |q| q.bind(workspace::PREVIEW_CHARS).bind(agent))
+                .await;
+        assert_indexed("workspace inbox", &board_inbox);
+        let board_queue = explain(&pool, generic, workspace::sql::QUEUE, |q| {
+            q.bind(workspace::PREVIEW_CHARS).bind(type_ids.clone()).bind(50_i64)
+        })
+        .await;
+        assert_indexed("workspace queue", &board_queue);
         let pick = explain(&pool, generic, engine::sql::NEXT_AGENT, |q| {
             q.bind(types[0]).bind(None::<AgentId>).bind(false).bind(None::<i16>)
         })

@@ -28,31 +28,57 @@ enum Rule {
     /// Needs a signed-in agent; returns only what the caller may see.
     SignedIn,
     /// Needs a signed-in agent and takes A's session id: others get
-    /// "not found".
+    /// "not found"; A's admin gets an answer about that session.
     OneSession,
-    /// Public by design (a customer's chat page): anyone may call it, and
-    /// it reveals nothing about an unknown slug.
+    /// Like `OneSession`, and changes the session: others change nothing;
+    /// A's admin succeeds (the table's order takes the session from the
+    /// queue to resolved, and the end of the test checks every effect).
+    OneSessionChange,
+    /// Public by design (a customer's chat page): anyone may call it; it
+    /// reveals nothing about an unknown slug, and the same to everyone.
     ChatPublic,
     /// Needs a customer's chat token, which alone names the session: a
-    /// wrong token is 401, and the cookie of any agent does not help.
+    /// wrong token is 401, and an agent's cookie does not help.
     ChatToken,
 }
 
-const SERVER_FNS: &[(&str, Rule)] = &[
-    ("/api/system_status", Rule::Public),
-    ("/api/auth/whoami", Rule::OwnIdentity),
-    ("/api/auth/login", Rule::SignInOut),
-    ("/api/auth/logout", Rule::SignInOut),
-    ("/api/agent/overview", Rule::SignedIn),
-    ("/api/admin/audit", Rule::SignedIn),
-    ("/api/admin/blasts", Rule::SignedIn),
-    ("/api/agent/session", Rule::OneSession),
-    ("/api/chat/type", Rule::ChatPublic),
-    ("/api/chat/open", Rule::ChatPublic),
-    ("/api/chat/state", Rule::ChatToken),
-    ("/api/chat/send", Rule::ChatToken),
-    ("/api/chat/end", Rule::ChatToken),
-    ("/api/chat/rate", Rule::ChatToken),
+/// Chat calls with a well-formed token that is not one, an unknown type,
+/// and every other argument.
+const CHAT_FORM: &str = "token=sc_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&body=hi&client_message_id=c1\
+                         &score=5&slug=no-such-type&message=hello";
+
+/// Each server function with its rule and its form body: `{session}`,
+/// `{type}`, `{reason}` and `{tag}` stand for account A's session, support
+/// type, resolution reason and the tag "vip" (once it exists).
+const SERVER_FNS: &[(&str, Rule, &str)] = &[
+    ("/api/system_status", Rule::Public, ""),
+    ("/api/auth/whoami", Rule::OwnIdentity, ""),
+    ("/api/auth/login", Rule::SignInOut, ""),
+    ("/api/auth/logout", Rule::SignInOut, ""),
+    ("/api/admin/audit", Rule::SignedIn, ""),
+    ("/api/admin/blasts", Rule::SignedIn, ""),
+    ("/api/agent/board", Rule::SignedIn, ""),
+    ("/api/agent/presence", Rule::SignedIn, "presence=online"),
+    ("/api/agent/item", Rule::OneSession, "id={session}"),
+    ("/api/agent/conversation", Rule::OneSession, "id={session}"),
+    ("/api/agent/history", Rule::OneSession, "id={session}"),
+    ("/api/agent/details", Rule::OneSession, "id={session}"),
+    ("/api/agent/targets", Rule::OneSession, "id={session}"),
+    ("/api/agent/send", Rule::OneSessionChange, "id={session}&body=hello&client_message_id=c-1"),
+    ("/api/agent/read", Rule::OneSessionChange, "id={session}&message_id=1"),
+    ("/api/agent/note", Rule::OneSessionChange, "id={session}&body=a+note"),
+    ("/api/agent/tag", Rule::OneSessionChange, "id={session}&name=vip"),
+    ("/api/agent/untag", Rule::OneSessionChange, "id={session}&tag_id={tag}"),
+    ("/api/agent/pick", Rule::OneSessionChange, "id={session}"),
+    ("/api/agent/escalate", Rule::OneSessionChange, "id={session}"),
+    ("/api/agent/transfer", Rule::OneSessionChange, "id={session}&target=type:{type}"),
+    ("/api/agent/resolve", Rule::OneSessionChange, "id={session}&reason_id={reason}"),
+    ("/api/chat/type", Rule::ChatPublic, CHAT_FORM),
+    ("/api/chat/open", Rule::ChatPublic, CHAT_FORM),
+    ("/api/chat/state", Rule::ChatToken, CHAT_FORM),
+    ("/api/chat/send", Rule::ChatToken, CHAT_FORM),
+    ("/api/chat/end", Rule::ChatToken, CHAT_FORM),
+    ("/api/chat/rate", Rule::ChatToken, CHAT_FORM),
 ];
 
 async fn signed_in(pool: &PgPool, account: &Account, email: &str, role: Role) -> String {
@@ -97,7 +123,7 @@ async fn signed_in(pool: &PgPool, account: &Account, email: &str, role: Role) ->
 async fn every_server_function_checks_its_caller(pool: PgPool) {
     let registered: BTreeSet<String> =
         server_fn::axum::server_fn_paths().map(|(path, _)| path.to_owned()).collect();
-    let listed: BTreeSet<String> = SERVER_FNS.iter().map(|(p, _)| (*p).to_owned()).collect();
+    let listed: BTreeSet<String> = SERVER_FNS.iter().map(|(p, _, _)| (*p).to_owned()).collect();
     assert_eq!(registered, listed, "every server function needs an entry in SERVER_FNS");
 
     let a = seed_account(&pool, "acme").await;
@@ -113,8 +139,32 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     )
     .await
     .expect("open");
-    let secrets =
-        [a.id.to_string(), a_session.id.to_string(), "admin@acme.test".to_owned(), a.type_slug.clone()];
+    // A second waiting session, for the board's final check.
+    let (a_waiting, _) = domain::sessions::open(
+        &pool,
+        &Actor::System,
+        domain::sessions::OpenSession { support_type: a.type_slug.clone(), ..Default::default() },
+    )
+    .await
+    .expect("open");
+    // A's admin may pick (online, serves the type) and escalate (the type
+    // bumps priority).
+    sqlx::query("UPDATE agents SET presence = 'online' WHERE email = 'admin@acme.test'")
+        .execute(&pool)
+        .await
+        .expect("online");
+    sqlx::query("UPDATE support_types SET escalation_priority_bump = 5 WHERE id = $1")
+        .bind(a.type_id)
+        .execute(&pool)
+        .await
+        .expect("bump");
+    let secrets = [
+        a.id.to_string(),
+        a_session.id.to_string(),
+        a_waiting.id.to_string(),
+        "admin@acme.test".to_owned(),
+        a.type_slug.clone(),
+    ];
     let chat = domain::auth::open_chat(
         &pool,
         &a.type_slug,
@@ -122,18 +172,26 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     )
     .await
     .expect("chat");
-    let app = spawn_app(pool).await;
+    let app = spawn_app(pool.clone()).await;
 
-    let form = format!("id={}", a_session.id);
-    // Chat calls with a token that is not one, and every other argument.
-    let chat_form = "token=sc_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&body=hi&client_message_id=c1&score=5\
-                     &slug=no-such-type&message=hello";
-    let call = |path: &str, cookie: Option<&str>| {
-        let body = match path {
-            "/api/agent/session" => form.clone(),
-            p if p.starts_with("/api/chat/") => chat_form.to_owned(),
-            _ => String::new(),
-        };
+    let body_for = |template: &str| {
+        let pool = pool.clone();
+        let template = template.to_owned();
+        async move {
+            let tag: Option<uuid::Uuid> =
+                sqlx::query_scalar("SELECT id FROM tags WHERE account_id = $1 AND name = 'vip'")
+                    .bind(a.id)
+                    .fetch_optional(&pool)
+                    .await
+                    .expect("tag");
+            template
+                .replace("{session}", &a_session.id.to_string())
+                .replace("{type}", &a.type_id.to_string())
+                .replace("{reason}", &a.reason_id.to_string())
+                .replace("{tag}", &tag.unwrap_or_default().to_string())
+        }
+    };
+    let call = |path: &str, body: String, cookie: Option<&str>| {
         let mut req = app
             .client
             .post(format!("{}{path}", app.base))
@@ -154,77 +212,105 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
         }
     };
 
-    for (path, rule) in SERVER_FNS {
+    for (path, rule, template) in SERVER_FNS {
+        let body = || body_for(template);
         match rule {
             Rule::Public => {
-                let (status, body) = call(path, None).await;
+                let (status, body) = call(path, body().await, None).await;
                 assert!(status.is_success(), "{path}: {status}");
                 no_leak("anonymous", path, &body);
             }
             Rule::OwnIdentity => {
-                let (_, body) = call(path, None).await;
-                assert_eq!(body, "null", "{path} anonymous");
-                let (_, body) = call(path, Some(&b_agent)).await;
-                assert!(body.contains("agent@globex.test"), "{path}: {body}");
-                no_leak("B's agent", path, &body);
+                let (_, text) = call(path, body().await, None).await;
+                assert_eq!(text, "null", "{path} anonymous");
+                let (_, text) = call(path, body().await, Some(&b_agent)).await;
+                assert!(text.contains("agent@globex.test"), "{path}: {text}");
+                no_leak("B's agent", path, &text);
             }
             Rule::SignInOut => {}
             Rule::ChatPublic => {
-                // An unknown type: "null" or a plain "no such type", the
-                // same for everyone.
-                let (anonymous, body) = call(path, None).await;
-                assert!(anonymous.is_success() || anonymous.is_client_error(), "{path}: {anonymous} {body}");
-                no_leak("anonymous", path, &body);
-                let (as_admin, admin_body) = call(path, Some(&b_admin)).await;
-                assert_eq!((as_admin, admin_body.as_str()), (anonymous, body.as_str()), "{path}");
+                let (anonymous, text) = call(path, body().await, None).await;
+                assert!(anonymous.is_success() || anonymous.is_client_error(), "{path}: {anonymous} {text}");
+                no_leak("anonymous", path, &text);
+                let (as_admin, admin_text) = call(path, body().await, Some(&b_admin)).await;
+                assert_eq!((as_admin, admin_text.as_str()), (anonymous, text.as_str()), "{path}");
             }
             Rule::ChatToken => {
                 for cookie in [None, Some(&a_admin)] {
-                    let (status, body) = call(path, cookie.map(String::as_str)).await;
-                    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{path}: {body}");
-                    no_leak("a bad chat token", path, &body);
+                    let (status, text) = call(path, body().await, cookie.map(String::as_str)).await;
+                    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{path}: {text}");
+                    no_leak("a bad chat token", path, &text);
                 }
             }
-            Rule::OneSession => {
-                let (status, body) = call(path, None).await;
-                assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{path} anonymous: {body}");
+            Rule::OneSession | Rule::OneSessionChange => {
+                let (status, text) = call(path, body().await, None).await;
+                assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{path} anonymous: {text}");
                 for (who, cookie) in [("B's admin", &b_admin), ("B's agent", &b_agent)] {
-                    let (status, body) = call(path, Some(cookie)).await;
-                    assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "{path} as {who}: {body}");
-                    no_leak(who, path, &body);
+                    let (status, text) = call(path, body().await, Some(cookie)).await;
+                    assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "{path} as {who}: {text}");
+                    no_leak(who, path, &text);
                 }
-                let (status, body) = call(path, Some(&a_admin)).await;
-                assert!(status.is_success() && body.contains(&a_session.id.to_string()), "{status} {body}");
+                let (status, text) = call(path, body().await, Some(&a_admin)).await;
+                assert!(
+                    status.is_success() && text.contains(&a_session.id.to_string()),
+                    "{path} as A's admin: {status} {text}"
+                );
             }
             Rule::SignedIn => {
-                let (status, body) = call(path, None).await;
+                let (status, text) = call(path, body().await, None).await;
                 assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{path} anonymous");
-                assert!(!status.is_success(), "{path} anonymous: {status}");
-                assert!(body.contains(r#""kind":"unauthenticated""#), "{path} anonymous: {body}");
+                assert!(text.contains(r#""kind":"unauthenticated""#), "{path} anonymous: {text}");
                 for (who, cookie) in [("B's admin", &b_admin), ("B's agent", &b_agent)] {
-                    let (_, body) = call(path, Some(cookie)).await;
-                    no_leak(who, path, &body);
+                    let (_, text) = call(path, body().await, Some(cookie)).await;
+                    no_leak(who, path, &text);
                 }
             }
         }
     }
     // The audit log: B's agent is refused; A's admin does see A's entries (the
     // check above is not vacuous).
-    let (status, body) = call("/api/admin/audit", Some(&b_agent)).await;
-    assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "{body}");
-    assert!(body.contains(r#""kind":"forbidden""#), "{body}");
-    let (status, body) = call("/api/admin/audit", Some(&a_admin)).await;
-    assert!(status.is_success() && body.contains("login.succeeded"), "{status} {body}");
-    let res = app
-        .client
-        .post(format!("{}/api/chat/state", app.base))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(format!("token={}", chat.token))
-        .send()
+    let (status, text) = call("/api/admin/audit", String::new(), Some(&b_agent)).await;
+    assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "{text}");
+    assert!(text.contains(r#""kind":"forbidden""#), "{text}");
+    let (status, text) = call("/api/admin/audit", String::new(), Some(&a_admin)).await;
+    assert!(status.is_success() && text.contains("login.succeeded"), "{status} {text}");
+    // A real chat token reads its own chat (the 401s above are not vacuous).
+    let (status, text) = call("/api/chat/state", format!("token={}", chat.token), None).await;
+    assert!(status.is_success() && text.contains(&chat.session.id.to_string()), "{status} {text}");
+    let (status, text) = call("/api/agent/board", String::new(), Some(&a_admin)).await;
+    assert!(status.is_success() && text.contains(&a_waiting.id.to_string()), "{status} {text}");
+
+    // What A's admin did went through, once; nobody else changed anything.
+    let (status, owner, escalations, reason): (String, Option<uuid::Uuid>, i32, Option<uuid::Uuid>) =
+        sqlx::query_as(
+            "SELECT status, owner_id, escalation_count, resolution_reason_id FROM sessions WHERE id = $1",
+        )
+        .bind(a_session.id)
+        .fetch_one(&pool)
         .await
-        .expect("chat state");
-    let (status, body) = (res.status(), res.text().await.expect("body"));
-    assert!(status.is_success() && body.contains(&chat.session.id.to_string()), "{status} {body}");
-    let (status, body) = call("/api/agent/overview", Some(&a_admin)).await;
-    assert!(status.is_success() && body.contains(&a_session.id.to_string()), "{status} {body}");
+        .expect("session");
+    assert_eq!((status.as_str(), owner, escalations, reason), ("resolved", None, 1, Some(a.reason_id)));
+    let reasons: Vec<String> =
+        sqlx::query_scalar("SELECT reason FROM assignments WHERE session_id = $1 ORDER BY id")
+            .bind(a_session.id)
+            .fetch_all(&pool)
+            .await
+            .expect("assignments");
+    assert_eq!(reasons, ["manual"], "picked once; the transfer to the type queued it");
+    let counts: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM messages WHERE session_id = $1 AND client_message_id = 'c-1'),
+                (SELECT count(*) FROM notes WHERE session_id = $1),
+                (SELECT count(*) FROM session_tags WHERE session_id = $1)",
+    )
+    .bind(a_session.id)
+    .fetch_one(&pool)
+    .await
+    .expect("counts");
+    assert_eq!(counts, (1, 1, 0), "one message, one note, the tag added then removed");
+    let b_presence: Vec<String> =
+        sqlx::query_scalar("SELECT presence FROM agents WHERE email LIKE '%@globex.test' ORDER BY email")
+            .fetch_all(&pool)
+            .await
+            .expect("presence");
+    assert_eq!(b_presence, ["online", "online"], "presence is the caller's own");
 }

@@ -1,4 +1,6 @@
 //! Widgets shared by several pages.
 
 pub mod alert;
+pub mod dialog;
 pub mod shell;
+pub mod toast;

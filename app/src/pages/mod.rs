@@ -6,4 +6,3 @@ pub mod chat;
 pub mod home;
 pub mod login;
 pub mod not_found;
-pub mod session;

@@ -1,0 +1,54 @@
+//! A modal dialog on the native `<dialog>` element: focus moves into it when
+//! it opens (its first control), the rest of the page is inert so Tab stays
+//! inside, Esc closes it, and focus returns to what opened it.
+
+use leptos::{html, prelude::*};
+
+#[component]
+pub fn Modal(
+    /// Opens and closes the dialog; set back to `false` when it closes by
+    /// itself (Esc).
+    open: RwSignal<bool>,
+    #[prop(into)] title: String,
+    #[prop(into)] id: String,
+    children: Children,
+) -> impl IntoView {
+    let dialog = NodeRef::<html::Dialog>::new();
+    #[cfg(feature = "hydrate")]
+    let opener = StoredValue::new_local(None::<web_sys::HtmlElement>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let Some(el) = dialog.get() else { return };
+        if open.get() {
+            if !el.open() {
+                use wasm_bindgen::JsCast;
+                opener.set_value(
+                    document().active_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()),
+                );
+                let _ = el.show_modal();
+            }
+        } else if el.open() {
+            el.close();
+        }
+    });
+    // Closed by Esc or by the effect above: sync the signal and give focus
+    // back to the control that opened the dialog.
+    let on_close = move |_| {
+        open.set(false);
+        #[cfg(feature = "hydrate")]
+        if let Some(o) = opener.get_value() {
+            let _ = o.focus();
+        }
+    };
+    let title_id = format!("{id}-title");
+    let labelled_by = title_id.clone();
+    view! {
+        <dialog node_ref=dialog on:close=on_close aria-labelledby=labelled_by id=id
+            class="m-auto w-[calc(100%-2rem)] max-w-md rounded-xl bg-white p-0 text-slate-900 shadow-lg backdrop:bg-slate-900/40">
+            <div class="space-y-4 p-5">
+                <h2 id=title_id class="text-base font-semibold">{title}</h2>
+                {children()}
+            </div>
+        </dialog>
+    }
+}

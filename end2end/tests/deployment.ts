@@ -75,7 +75,7 @@ export async function deployment(browser: Browser, base: string): Promise<Deploy
       await page.getByRole('button', { name: 'Sign in' }).click();
       await expect(page).toHaveURL(/\/agent$/);
       await page.getByLabel('Presence').selectOption('online');
-      await expect(page.getByTestId('presence')).toContainText('Online');
+      await expect(page.getByLabel('Presence')).toHaveValue('online');
       return page;
     },
   };

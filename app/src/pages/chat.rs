@@ -244,19 +244,16 @@ fn Chat(kind: PublicSupportType) -> impl IntoView {
     let loading = RwSignal::new(true);
     let link = RwSignal::new(None::<crate::live::LiveLink>);
 
+    // A snapshot merges into what is shown (never drops a message a live
+    // frame brought in the meantime, nor one still being sent).
     let apply_state = move |s: ChatView| {
         let names: std::collections::HashMap<i64, String> = s.names.into_iter().collect();
-        lines.set(
-            s.messages
-                .into_iter()
-                .map(|m| Line {
-                    sender_name: names.get(&m.id).cloned(),
-                    message: m,
-                    pending: false,
-                    failed: false,
-                })
-                .collect(),
-        );
+        lines.update(|ls| {
+            for m in s.messages {
+                let name = names.get(&m.id).cloned();
+                merge(ls, m, name);
+            }
+        });
         position.set(s.position);
         csat.set(s.csat);
         state.set(Some(s.session));
@@ -298,7 +295,20 @@ fn Chat(kind: PublicSupportType) -> impl IntoView {
     });
 
     // The live link, once there is a token (and again for a new chat).
+    let welcomed = StoredValue::new(false);
     let on_frame = move |frame: ServerFrame| match frame {
+        // What happened between loading the chat and the link being up
+        // (the agent may have joined already): load it once more.
+        ServerFrame::Welcome { .. } if !welcomed.get_value() => {
+            welcomed.set_value(true);
+            if let Some(t) = token.get_untracked() {
+                spawn_local(async move {
+                    if let Ok(s) = chat_state(t).await {
+                        apply_state(s);
+                    }
+                });
+            }
+        }
         ServerFrame::Message { message, sender_name, .. } => {
             if message.sender_kind != SenderKind::Customer {
                 typing.set(None);

@@ -367,6 +367,7 @@ fn Chat(kind: PublicSupportType) -> impl IntoView {
     };
     Effect::new(move |_| {
         if let Some(t) = token.get() {
+            welcomed.set_value(false);
             link.set(Some(crate::live::connect(Some(t), on_frame)));
         }
     });

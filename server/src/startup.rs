@@ -135,6 +135,7 @@ impl Application {
         let state =
             AppState { pool: pool.clone(), leptos_options, swagger_ui_dir, security, hub: hub.clone() };
         let amqp = config.amqp_url.clone().map(|url| (url, config.amqp_prefix.clone()));
+        domain::ratelimit::set_scale(config.rate_limit_scale);
         Ok(Self {
             listener,
             router: router(state),

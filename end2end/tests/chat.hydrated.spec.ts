@@ -22,7 +22,8 @@ async function agentOpensInboxSession(agent: Page): Promise<string> {
   await expect(item).toBeVisible({ timeout: 15_000 });
   const id = (await item.getAttribute('data-session-id'))!;
   await item.getByRole('link').first().click();
-  await expect(agent).toHaveURL(new RegExp(`/agent/sessions/${id}$`));
+  await expect(agent.getByTestId('transcript')).toBeVisible();
+  await expect(item.getByRole('link').first()).toHaveAttribute('aria-current', 'page');
   return id;
 }
 

@@ -334,8 +334,9 @@ fn Chat(kind: PublicSupportType) -> impl IntoView {
             if on {
                 set_timeout(
                     move || {
-                        if typing_seq.get_value() == seq {
-                            typing.set(None);
+                        // The page may be gone by now: try_*.
+                        if typing_seq.try_get_value() == Some(seq) {
+                            typing.try_set(None);
                         }
                     },
                     std::time::Duration::from_secs(6),
@@ -647,22 +648,24 @@ fn Footer(
     forget: impl Fn() + Send + Sync + Clone + 'static,
 ) -> impl IntoView {
     let Some(id) = state.with_untracked(|s| s.as_ref().map(|s| s.id)) else { return ().into_any() };
-    let open = move || state.with(|s| s.as_ref().is_some_and(|s| s.status.is_open()));
-    let wants_rating = move || {
+    // A memo: the composer is rebuilt only when the chat opens or closes,
+    // not on every change of the session (read receipts, names…).
+    let open = Memo::new(move |_| state.with(|s| s.as_ref().is_some_and(|s| s.status.is_open())));
+    let wants_rating = Memo::new(move |_| {
         state.with(|s| {
             s.as_ref().is_some_and(|s| {
                 s.status == SessionStatus::Resolved && (csat_on || s.csat_enabled || s.csat_requested)
             })
         })
-    };
+    });
     view! {
-        {move || if open() {
+        {move || if open.get() {
             view! { <Composer session=id token link lines/> }.into_any()
         } else {
             let forget = forget.clone();
             view! {
                 <div class="space-y-3 border-t border-slate-200 p-4">
-                    {move || (wants_rating() && csat.get().is_none()).then(|| view! { <Rating token csat/> })}
+                    {move || (wants_rating.get() && csat.get().is_none()).then(|| view! { <Rating token csat/> })}
                     {move || csat.get().map(|c| view! {
                         <p class="text-sm text-emerald-700" role="status" data-testid="csat-thanks">
                             {format!("Thank you for rating us {} out of 5.", c.score)}
@@ -692,7 +695,7 @@ fn Composer(
     let ending = RwSignal::new(false);
     let end_error = RwSignal::new(None::<String>);
     let typing = move |on: bool| {
-        if let Some(l) = link.get_untracked() {
+        if let Some(l) = link.try_get_untracked().flatten() {
             l.send(&ClientFrame::Typing { session_id: session, typing: on });
         }
     };
@@ -742,8 +745,9 @@ fn Composer(
         let seq = idle_seq.get_value();
         set_timeout(
             move || {
-                if idle_seq.get_value() == seq {
-                    last_typing.set_value(0.0);
+                // The composer may be gone by now (the chat ended): try_*.
+                if idle_seq.try_get_value() == Some(seq) {
+                    last_typing.try_set_value(0.0);
                     typing(false);
                 }
             },

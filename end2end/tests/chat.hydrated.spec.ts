@@ -35,6 +35,7 @@ async function agentSends(agent: Page, text: string) {
 }
 
 test('a customer chats with an agent live, the agent resolves, the customer rates', async ({ browser, baseURL }) => {
+  test.setTimeout(60_000);
   const d = await deployment(browser, baseURL!);
   const slug = await d.supportType({ routing: 'round_robin', csat: true, reasons: ['Answered'] });
   const agent = await d.onlineAgent('Dana Agent', [slug]);
@@ -66,7 +67,8 @@ test('a customer chats with an agent live, the agent resolves, the customer rate
   // 4. The customer sees the rating form, gives 5 with a comment; it is stored.
   const form = customer.getByTestId('csat-form');
   await expect(form).toBeVisible({ timeout: 15_000 });
-  await form.getByText('5', { exact: true }).click();
+  await form.locator('label').filter({ hasText: '5 out of 5' }).click();
+  await expect(form.getByRole('radio', { name: /^5 out of 5/ })).toBeChecked();
   await form.getByLabel('Comment').fill('Quick and kind');
   await form.getByRole('button', { name: 'Send rating' }).click();
   await expect(customer.getByTestId('csat-thanks')).toContainText('5 out of 5');

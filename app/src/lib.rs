@@ -53,6 +53,8 @@ pub fn App() -> impl IntoView {
                 // is complete without JavaScript.
                 <Route path=StaticSegment("") view=pages::home::Home ssr=SsrMode::Async/>
                 <Route path=StaticSegment("login") view=pages::login::LoginPage/>
+                // Async: the support type's name and greeting are in the first HTML.
+                <Route path=(StaticSegment("chat"), ParamSegment("slug")) view=pages::chat::ChatPage ssr=SsrMode::Async/>
                 // Async: the sign-in guard answers with a real redirect.
                 // The workspace stays mounted (and its live link open) while
                 // the open session changes: both addresses are children of

@@ -47,7 +47,7 @@ impl LiveLink {
     /// are simply dropped while it is down.
     pub fn send(&self, frame: &ClientFrame) {
         #[cfg(feature = "hydrate")]
-        self.inner.with_value(|i| {
+        self.inner.try_with_value(|i| {
             if let Some(i) = i {
                 client::send(i, frame);
             }
@@ -59,7 +59,7 @@ impl LiveLink {
     /// Follows a session's conversation, now and after every reconnect.
     pub fn subscribe(&self, session_id: SessionId) {
         #[cfg(feature = "hydrate")]
-        self.inner.with_value(|i| {
+        self.inner.try_with_value(|i| {
             if let Some(i) = i {
                 i.borrow_mut().subscriptions.insert(session_id);
                 client::send(i, &ClientFrame::Subscribe { session_id });
@@ -71,7 +71,7 @@ impl LiveLink {
 
     pub fn unsubscribe(&self, session_id: SessionId) {
         #[cfg(feature = "hydrate")]
-        self.inner.with_value(|i| {
+        self.inner.try_with_value(|i| {
             if let Some(i) = i {
                 i.borrow_mut().subscriptions.remove(&session_id);
                 client::send(i, &ClientFrame::Unsubscribe { session_id });
@@ -145,7 +145,11 @@ mod client {
     /// Any DOM event; the closures downcast.
     type JsValueEvent = wasm_bindgen::JsValue;
 
-    pub fn start(token: Option<String>, on_frame: Rc<dyn Fn(ServerFrame)>, set_state: WriteSignal<LinkState>) -> Shared {
+    pub fn start(
+        token: Option<String>,
+        on_frame: Rc<dyn Fn(ServerFrame)>,
+        set_state: WriteSignal<LinkState>,
+    ) -> Shared {
         let shared = Rc::new(RefCell::new(Inner {
             ws: None,
             token,
@@ -267,7 +271,11 @@ mod client {
         if window().navigator().on_line() {
             shared.borrow().set_state.update(|s| {
                 if *s != LinkState::Live {
-                    *s = if *s == LinkState::Connecting { LinkState::Connecting } else { LinkState::Reconnecting }
+                    *s = if *s == LinkState::Connecting {
+                        LinkState::Connecting
+                    } else {
+                        LinkState::Reconnecting
+                    }
                 }
             });
         } else {

@@ -599,7 +599,10 @@ mod server {
         }
         let updated = sqlx::query_as::<_, Agent>(concat!(
             "UPDATE agents SET presence = $2, presence_reason = $3,
-                presence_changed_at = CASE WHEN presence <> $2 THEN now() ELSE presence_changed_at END
+                presence_changed_at = CASE WHEN presence <> $2 THEN now() ELSE presence_changed_at END,
+                -- Going online counts as a sign of life: an old heartbeat must
+                -- not send the agent away again before their client's first one.
+                last_heartbeat_at = CASE WHEN $2 = 'online' THEN now() ELSE last_heartbeat_at END
              WHERE id = $1
              RETURNING ",
             agent_columns!()

@@ -133,7 +133,8 @@ mod server {
         let mut tx = pool.begin().await?;
         let session = visible(&mut tx, actor, session_id, Lock::Update).await?;
         let last_owner = session.owner_id.or(session.previous_owner_id);
-        if !(actor.supervises(session.account_id) || (actor.agent_id().is_some() && actor.agent_id() == last_owner))
+        if !(actor.supervises(session.account_id)
+            || (actor.agent_id().is_some() && actor.agent_id() == last_owner))
         {
             return Err(Error::forbidden("only the session's agent or a supervisor may ask for a rating"));
         }

@@ -30,12 +30,22 @@ pub enum ClientFrame {
     },
     /// Agents: receive a session's conversation (messages, typing, notes).
     /// Checked by the same rules as `GET /sessions/{id}`.
-    Subscribe { session_id: SessionId },
-    Unsubscribe { session_id: SessionId },
+    Subscribe {
+        session_id: SessionId,
+    },
+    Unsubscribe {
+        session_id: SessionId,
+    },
     /// "I am typing" (`true`) or "I stopped" (`false`).
-    Typing { session_id: SessionId, typing: bool },
+    Typing {
+        session_id: SessionId,
+        typing: bool,
+    },
     /// Everything up to `message_id` has been seen.
-    Read { session_id: SessionId, message_id: i64 },
+    Read {
+        session_id: SessionId,
+        message_id: i64,
+    },
     /// Keep-alive; for agents it is also the presence heartbeat.
     Ping,
 }
@@ -46,26 +56,68 @@ pub enum ClientFrame {
 pub enum ServerFrame {
     /// Sent once the hello is accepted, after the replay. `last_event_id` is
     /// where the client stands now.
-    Welcome { last_event_id: i64 },
-    Message { event_id: i64, message: Message, sender_name: Option<String> },
+    Welcome {
+        last_event_id: i64,
+    },
+    Message {
+        event_id: i64,
+        message: Message,
+        sender_name: Option<String>,
+    },
     /// A session changed: opened, assigned, transferred, escalated, resolved…
-    Session { event_id: i64, topic: String, session: SessionBrief },
+    Session {
+        event_id: i64,
+        topic: String,
+        session: SessionBrief,
+    },
     /// Notes or tags of a session changed (agents only).
-    Details { event_id: i64, session_id: SessionId },
-    CsatSubmitted { event_id: i64, session_id: SessionId, score: i16 },
+    Details {
+        event_id: i64,
+        session_id: SessionId,
+    },
+    CsatSubmitted {
+        event_id: i64,
+        session_id: SessionId,
+        score: i16,
+    },
     /// An agent asked the customer to rate a resolved session.
-    CsatRequested { event_id: i64, session_id: SessionId },
+    CsatRequested {
+        event_id: i64,
+        session_id: SessionId,
+    },
     /// The signed-in agent's own presence changed (for example set away
     /// after missed heartbeats).
-    Presence { event_id: i64, presence: Presence, reason: Option<String> },
-    Typing { session_id: SessionId, sender_kind: SenderKind, name: Option<String>, typing: bool },
-    Read { session_id: SessionId, reader: SenderKind, message_id: i64 },
+    Presence {
+        event_id: i64,
+        presence: Presence,
+        reason: Option<String>,
+    },
+    Typing {
+        session_id: SessionId,
+        sender_kind: SenderKind,
+        name: Option<String>,
+        typing: bool,
+    },
+    Read {
+        session_id: SessionId,
+        reader: SenderKind,
+        message_id: i64,
+    },
     /// A queued customer's place in line.
-    Queue { session_id: SessionId, position: i64, eta_secs: i64 },
+    Queue {
+        session_id: SessionId,
+        position: i64,
+        eta_secs: i64,
+    },
     /// Too much was missed to replay: reload the state, then carry on.
-    Resync { last_event_id: i64 },
+    Resync {
+        last_event_id: i64,
+    },
     Pong,
-    Error { code: String, message: String },
+    Error {
+        code: String,
+        message: String,
+    },
 }
 
 impl ServerFrame {
@@ -245,7 +297,10 @@ mod server {
 
     /// The newest event id: where a fresh client starts.
     pub async fn last_event_id(pool: &PgPool) -> Result<i64> {
-        Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT max(id) FROM outbox").fetch_one(pool).await?.unwrap_or(0))
+        Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT max(id) FROM outbox")
+            .fetch_one(pool)
+            .await?
+            .unwrap_or(0))
     }
 
     /// How far back a replay also looks, in seconds, for events whose
@@ -284,10 +339,12 @@ mod server {
 
     /// The support types an agent serves.
     pub async fn skills_of(pool: &PgPool, agent: AgentId) -> Result<Vec<SupportTypeId>> {
-        Ok(sqlx::query_scalar::<_, SupportTypeId>("SELECT support_type_id FROM agent_skills WHERE agent_id = $1")
-            .bind(agent)
-            .fetch_all(pool)
-            .await?)
+        Ok(sqlx::query_scalar::<_, SupportTypeId>(
+            "SELECT support_type_id FROM agent_skills WHERE agent_id = $1",
+        )
+        .bind(agent)
+        .fetch_all(pool)
+        .await?)
     }
 
     /// An agent's display name (for "Dana joined" and typing indicators).

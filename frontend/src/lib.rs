@@ -1,3 +1,4 @@
+#![recursion_limit = "1024"]
 //! Hydrates the server-rendered `App` in the browser. Nothing else lives here.
 
 #[wasm_bindgen::prelude::wasm_bindgen]

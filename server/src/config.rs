@@ -28,6 +28,10 @@ pub struct Config {
     /// `WEBHOOK_ALLOW_PRIVATE=1`: webhooks may target loopback and private
     /// networks (closed on-premises networks only).
     pub webhook_allow_private: bool,
+    /// `RATE_LIMIT_SCALE`: multiplies every rate limit (default 1). Only for
+    /// load tests and end-to-end suites that sign in many times from one
+    /// address.
+    pub rate_limit_scale: u32,
     /// `AMQP_URL`: RabbitMQ. Unset means embedded mode: events go to the
     /// consumers in this process through PostgreSQL.
     pub amqp_url: Option<String>,
@@ -99,6 +103,15 @@ impl Config {
             engine_sweep: std::time::Duration::from_secs(engine_sweep),
             production,
             webhook_allow_private: lookup("WEBHOOK_ALLOW_PRIVATE").is_some_and(|v| v == "1" || v == "true"),
+            rate_limit_scale: match lookup("RATE_LIMIT_SCALE") {
+                None => 1,
+                Some(v) => v.parse::<u32>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+                    ConfigError::Invalid {
+                        name: "RATE_LIMIT_SCALE",
+                        message: format!("{v:?} is not a whole number from 1 to 1000"),
+                    }
+                })?,
+            },
             amqp_url: lookup("AMQP_URL"),
             amqp_prefix: lookup("AMQP_PREFIX").unwrap_or_else(|| "switchboard.".to_owned()),
             public_origin: match lookup("PUBLIC_URL") {

@@ -99,7 +99,7 @@ pub async fn csrf(State(state): State<AppState>, request: Request, next: Next) -
     }
 }
 
-fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> Result<(), &'static str> {
+pub(crate) fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> Result<(), &'static str> {
     let origin = headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())

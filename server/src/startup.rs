@@ -16,6 +16,7 @@ use crate::{
     api,
     config::Config,
     health,
+    hub::{self, Hub, HubConfig},
     security::{self, SecurityConfig},
 };
 
@@ -26,6 +27,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub swagger_ui_dir: api::docs::SwaggerUiDir,
     pub security: SecurityConfig,
+    pub hub: Hub,
 }
 
 pub struct Application {
@@ -37,6 +39,8 @@ pub struct Application {
     /// RabbitMQ URL and prefix; `None` is embedded mode.
     amqp: Option<(String, String)>,
     webhook_allow_private: bool,
+    hub: Hub,
+    hub_input: tokio::sync::mpsc::Receiver<hub::Input>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +106,15 @@ impl Application {
 
     /// Binds with an existing pool (tests pass their own database).
     pub async fn build_with_pool(config: Config, pool: PgPool) -> Result<Self, StartupError> {
+        Self::build_with_hub(config, pool, HubConfig::default()).await
+    }
+
+    /// Binds with an existing pool and hub settings (tests shrink queues).
+    pub async fn build_with_hub(
+        config: Config,
+        pool: PgPool,
+        hub_config: HubConfig,
+    ) -> Result<Self, StartupError> {
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| StartupError::Listen { addr: config.listen_addr, source })?;
@@ -118,8 +131,11 @@ impl Application {
         let swagger_ui_dir = api::docs::SwaggerUiDir(std::sync::Arc::new(config.swagger_ui_dir.clone()));
         let security =
             SecurityConfig { production: config.production, public_origin: config.public_origin.clone() };
-        let state = AppState { pool: pool.clone(), leptos_options, swagger_ui_dir, security };
+        let (hub, hub_input) = Hub::new(pool.clone(), hub_config);
+        let state =
+            AppState { pool: pool.clone(), leptos_options, swagger_ui_dir, security, hub: hub.clone() };
         let amqp = config.amqp_url.clone().map(|url| (url, config.amqp_prefix.clone()));
+        domain::ratelimit::set_scale(config.rate_limit_scale);
         Ok(Self {
             listener,
             router: router(state),
@@ -128,7 +144,14 @@ impl Application {
             engine_sweep: config.engine_sweep,
             amqp,
             webhook_allow_private: config.webhook_allow_private,
+            hub,
+            hub_input,
         })
+    }
+
+    /// This node's WebSocket hub (tests watch it).
+    pub fn hub(&self) -> Hub {
+        self.hub.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -145,6 +168,7 @@ impl Application {
         });
         domain::webhooks::allow_private_targets(self.webhook_allow_private);
         let handlers = consumers::handlers::all();
+        let mut workers = Vec::new();
         let (publisher, embedded): (std::sync::Arc<dyn consumers::relay::Publisher>, bool) = match &self.amqp
         {
             // RabbitMQ: the relay publishes with confirms; the `consumers`
@@ -162,12 +186,32 @@ impl Application {
             None => (std::sync::Arc::new(consumers::relay::InboxPublisher::new(&handlers)), true),
         };
         tracing::info!(mode = if embedded { "embedded" } else { "rabbitmq" }, "event delivery");
+        // The WebSocket hub: one dispatcher; its feed is the relay itself
+        // (embedded) or this node's own queue on the broker.
+        let dispatcher = tokio::spawn(self.hub.clone().run(self.hub_input, shutdown.clone()));
+        let publisher: std::sync::Arc<dyn consumers::relay::Publisher> = match &self.amqp {
+            None => std::sync::Arc::new(hub::TapPublisher::new(publisher, self.hub.clone())),
+            Some((url, prefix)) => {
+                let (outbound, rx) = tokio::sync::mpsc::channel(4096);
+                self.hub.use_broker(outbound);
+                let hub = self.hub.clone();
+                let feed = consumers::amqp::run_node_feed(
+                    url.clone(),
+                    prefix.clone(),
+                    hub.node_id().to_owned(),
+                    move |d| hub.feed_delivery(d),
+                    rx,
+                    shutdown.clone(),
+                );
+                workers.push(tokio::spawn(feed));
+                publisher
+            }
+        };
         let relay = supervise("outbox relay", shutdown.clone(), {
             let pool = self.pool.clone();
             move |stop| consumers::relay::run(pool.clone(), publisher.clone(), stop)
         });
         let metrics = consumers::metrics::Metrics::default();
-        let mut workers = Vec::new();
         for handler in handlers.into_iter().filter(|_| embedded) {
             let (pool, m) = (self.pool.clone(), metrics.consumer(handler.name()));
             workers.push(supervise(handler.name(), shutdown.clone(), move |stop| {
@@ -196,7 +240,7 @@ impl Application {
             axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })
                 .await;
-        let _ = tokio::join!(engine, maintenance, relay);
+        let _ = tokio::join!(engine, maintenance, relay, dispatcher);
         for w in workers {
             let _ = w.await;
         }
@@ -220,6 +264,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/ws", get(hub::socket::upgrade))
         .nest("/api/v1", api::router())
         .merge(api::docs::router())
         .leptos_routes_with_context(&state, routes, context.clone(), {

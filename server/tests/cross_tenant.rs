@@ -412,6 +412,7 @@ fn routes() -> Vec<Route> {
         route("POST", "/sessions/{id}/csat", &[UnratedSession])
             .body(|_| Some(json!({ "score": 1, "comment": "Intruder" })))
             .expect(NotFound, NotFound, NotFound),
+        route("POST", "/sessions/{id}/csat/request", &[UnratedSession]).expect(NotFound, NotFound, NotFound),
         // ---- Agents and their tokens ----
         route("GET", "/agents", &[]).expect(Own, SAME_ACCOUNT, Forbidden),
         route("GET", "/agents", &[]).query("account_id", Account).expect(NotFound, SAME_ACCOUNT, Forbidden),

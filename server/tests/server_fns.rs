@@ -34,7 +34,18 @@ enum Rule {
     /// A's admin succeeds (the table's order takes the session from the
     /// queue to resolved, and the end of the test checks every effect).
     OneSessionChange,
+    /// Public by design (a customer's chat page): anyone may call it; it
+    /// reveals nothing about an unknown slug, and the same to everyone.
+    ChatPublic,
+    /// Needs a customer's chat token, which alone names the session: a
+    /// wrong token is 401, and an agent's cookie does not help.
+    ChatToken,
 }
+
+/// Chat calls with a well-formed token that is not one, an unknown type,
+/// and every other argument.
+const CHAT_FORM: &str = "token=sc_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&body=hi&client_message_id=c1\
+                         &score=5&slug=no-such-type&message=hello";
 
 /// Each server function with its rule and its form body: `{session}`,
 /// `{type}`, `{reason}` and `{tag}` stand for account A's session, support
@@ -62,6 +73,12 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
     ("/api/agent/escalate", Rule::OneSessionChange, "id={session}"),
     ("/api/agent/transfer", Rule::OneSessionChange, "id={session}&target=type:{type}"),
     ("/api/agent/resolve", Rule::OneSessionChange, "id={session}&reason_id={reason}"),
+    ("/api/chat/type", Rule::ChatPublic, CHAT_FORM),
+    ("/api/chat/open", Rule::ChatPublic, CHAT_FORM),
+    ("/api/chat/state", Rule::ChatToken, CHAT_FORM),
+    ("/api/chat/send", Rule::ChatToken, CHAT_FORM),
+    ("/api/chat/end", Rule::ChatToken, CHAT_FORM),
+    ("/api/chat/rate", Rule::ChatToken, CHAT_FORM),
 ];
 
 async fn signed_in(pool: &PgPool, account: &Account, email: &str, role: Role) -> String {
@@ -148,6 +165,13 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
         "admin@acme.test".to_owned(),
         a.type_slug.clone(),
     ];
+    let chat = domain::auth::open_chat(
+        &pool,
+        &a.type_slug,
+        domain::auth::OpenChat { message: Some("hi".into()), ..Default::default() },
+    )
+    .await
+    .expect("chat");
     let app = spawn_app(pool.clone()).await;
 
     let body_for = |template: &str| {
@@ -204,6 +228,20 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
                 no_leak("B's agent", path, &text);
             }
             Rule::SignInOut => {}
+            Rule::ChatPublic => {
+                let (anonymous, text) = call(path, body().await, None).await;
+                assert!(anonymous.is_success() || anonymous.is_client_error(), "{path}: {anonymous} {text}");
+                no_leak("anonymous", path, &text);
+                let (as_admin, admin_text) = call(path, body().await, Some(&b_admin)).await;
+                assert_eq!((as_admin, admin_text.as_str()), (anonymous, text.as_str()), "{path}");
+            }
+            Rule::ChatToken => {
+                for cookie in [None, Some(&a_admin)] {
+                    let (status, text) = call(path, body().await, cookie.map(String::as_str)).await;
+                    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{path}: {text}");
+                    no_leak("a bad chat token", path, &text);
+                }
+            }
             Rule::OneSession | Rule::OneSessionChange => {
                 let (status, text) = call(path, body().await, None).await;
                 assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{path} anonymous: {text}");
@@ -236,6 +274,9 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     assert!(text.contains(r#""kind":"forbidden""#), "{text}");
     let (status, text) = call("/api/admin/audit", String::new(), Some(&a_admin)).await;
     assert!(status.is_success() && text.contains("login.succeeded"), "{status} {text}");
+    // A real chat token reads its own chat (the 401s above are not vacuous).
+    let (status, text) = call("/api/chat/state", format!("token={}", chat.token), None).await;
+    assert!(status.is_success() && text.contains(&chat.session.id.to_string()), "{status} {text}");
     let (status, text) = call("/api/agent/board", String::new(), Some(&a_admin)).await;
     assert!(status.is_success() && text.contains(&a_waiting.id.to_string()), "{status} {text}");
 

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod agent;
+pub mod chat;
 pub mod home;
 pub mod login;
 pub mod not_found;

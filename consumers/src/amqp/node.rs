@@ -47,7 +47,9 @@ pub async fn run_node_feed(
         }
         match result {
             Ok(()) => tracing::warn!("real-time feed ended; reconnecting"),
-            Err(err) => tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "real-time feed lost"),
+            Err(err) => {
+                tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "real-time feed lost")
+            }
         }
         tokio::select! {
             () = stop.cancelled() => return,

@@ -36,3 +36,19 @@ pub async fn submit(
 ) -> ApiResult<(StatusCode, Json<Csat>)> {
     Ok((StatusCode::CREATED, Json(csat::submit(&pool, &actor, id, input).await?)))
 }
+
+/// Asks the customer of a resolved session for a rating, also when the
+/// type does not ask by itself: their chat page shows the form. The
+/// session's last agent, a supervisor or an admin may ask; asking again
+/// changes nothing.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/csat/request", tag = "sessions", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn request(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<SessionId>,
+) -> ApiResult<StatusCode> {
+    csat::request(&pool, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

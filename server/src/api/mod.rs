@@ -96,6 +96,7 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/tags", get(conversation::tags).post(conversation::tag))
         .route("/sessions/{id}/tags/{tag_id}", delete(conversation::untag))
         .route("/sessions/{id}/csat", get(csat::get).post(csat::submit))
+        .route("/sessions/{id}/csat/request", post(csat::request))
         .route("/agents", get(agents::list).post(agents::create))
         .route("/agents/{id}", get(agents::get).patch(agents::update))
         .route("/agents/{id}/presence", put(agents::set_presence))

@@ -28,7 +28,7 @@ use super::{
         sessions::escalate, sessions::resolve, sessions::reopen, sessions::abandon,
         conversation::history, conversation::send, conversation::notes, conversation::add_note,
         conversation::tags, conversation::tag, conversation::untag,
-        csat::get, csat::submit,
+        csat::get, csat::submit, csat::request,
         agents::list, agents::create, agents::get, agents::update, agents::set_presence, agents::heartbeat,
         agents::skills, agents::set_skills, tokens::create, tokens::list, tokens::revoke,
         support_types::list, support_types::create, support_types::get, support_types::update,

@@ -180,6 +180,19 @@ impl Hub {
         }
     }
 
+    /// What this node's broker queue delivered.
+    pub fn feed_delivery(&self, delivery: consumers::amqp::NodeDelivery) {
+        match delivery {
+            consumers::amqp::NodeDelivery::Event(e) => self.feed(Input::Event(e)),
+            consumers::amqp::NodeDelivery::Ephemeral(body) => {
+                match serde_json::from_slice::<Ephemeral>(&body) {
+                    Ok(e) => self.feed(Input::Ephemeral(e)),
+                    Err(err) => tracing::warn!(error = %err, "unreadable ephemeral frame; skipped"),
+                }
+            }
+        }
+    }
+
     /// Publishes an ephemeral frame to every node (this one included).
     pub fn publish_ephemeral(&self, e: Ephemeral) {
         let outbound = self.0.outbound.read().unwrap_or_else(|e| e.into_inner());
@@ -237,13 +250,11 @@ impl Hub {
                 next = rx.recv() => match next { Some(i) => i, None => break },
             };
             match input {
-                Input::Event(event) => {
-                    match routing::route(&self, &event).await {
-                        Ok(Some(routed)) => self.dispatch(&routed, None),
-                        Ok(None) => {}
-                        Err(err) => tracing::warn!(error = %err, topic = %event.topic, "cannot route an event"),
-                    }
-                }
+                Input::Event(event) => match routing::route(&self, &event).await {
+                    Ok(Some(routed)) => self.dispatch(&routed, None),
+                    Ok(None) => {}
+                    Err(err) => tracing::warn!(error = %err, topic = %event.topic, "cannot route an event"),
+                },
                 Input::Ephemeral(e) => {
                     let origin = e.origin.clone();
                     self.dispatch(&Routed::ephemeral(e), Some(&origin));
@@ -298,7 +309,8 @@ impl Hub {
 
     fn reaches_agent(&self, routed: &Routed, agent: &AgentActor, conn: &Conn) -> bool {
         let skills = conn.skills.read().unwrap_or_else(|e| e.into_inner());
-        let subscribed = |s: SessionId| conn.subscriptions.lock().unwrap_or_else(|e| e.into_inner()).contains(&s);
+        let subscribed =
+            |s: SessionId| conn.subscriptions.lock().unwrap_or_else(|e| e.into_inner()).contains(&s);
         routed.reaches_agent(agent, &skills, subscribed)
     }
 
@@ -357,7 +369,10 @@ impl Hub {
                 .into_iter()
                 .filter(|(_, c)| {
                     matches!(c.who, Who::Customer(_))
-                        && c.support_type.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|t| dirty.contains(&t))
+                        && c.support_type
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .is_some_and(|t| dirty.contains(&t))
                 })
                 .collect();
             if waiting.is_empty() {
@@ -385,6 +400,37 @@ impl Hub {
                 Err(err) => tracing::warn!(error = %err, "cannot compute queue positions"),
             }
         }
+    }
+}
+
+/// Embedded mode: the relay's publisher, tapped. Once a batch is in the
+/// consumers' inboxes, its events go to this node's live clients too.
+pub struct TapPublisher {
+    inner: Arc<dyn consumers::relay::Publisher>,
+    hub: Hub,
+}
+
+impl TapPublisher {
+    pub fn new(inner: Arc<dyn consumers::relay::Publisher>, hub: Hub) -> Self {
+        Self { inner, hub }
+    }
+}
+
+impl consumers::relay::Publisher for TapPublisher {
+    fn publish<'a>(
+        &'a self,
+        tx: &'a mut sqlx::PgConnection,
+        events: &'a [Event],
+    ) -> consumers::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.inner.publish(tx, events).await?;
+            // Before the relay commits: a failed commit means the batch comes
+            // again, and clients skip event ids they have seen.
+            for event in events {
+                self.hub.feed(Input::Event(event.clone()));
+            }
+            Ok(())
+        })
     }
 }
 

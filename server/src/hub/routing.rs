@@ -116,7 +116,12 @@ impl Routed {
         }
     }
 
-    fn session(event: &Event, brief: &domain::live::SessionBrief, audience: Audience, frame: ServerFrame) -> Self {
+    fn session(
+        event: &Event,
+        brief: &domain::live::SessionBrief,
+        audience: Audience,
+        frame: ServerFrame,
+    ) -> Self {
         Self {
             account_id: event.account_id.or(Some(brief.account_id)),
             session_id: Some(brief.id),
@@ -230,14 +235,22 @@ pub async fn route(hub: &Hub, event: &Event) -> domain::Result<Option<Routed>> {
                 }
                 topic::CSAT_SUBMITTED => (
                     Audience::Lifecycle,
-                    ServerFrame::CsatSubmitted { event_id: event.id, session_id, score: p.score.unwrap_or(0) },
+                    ServerFrame::CsatSubmitted {
+                        event_id: event.id,
+                        session_id,
+                        score: p.score.unwrap_or(0),
+                    },
                 ),
                 topic::CSAT_REQUESTED => {
                     (Audience::Lifecycle, ServerFrame::CsatRequested { event_id: event.id, session_id })
                 }
                 _ => (
                     Audience::Lifecycle,
-                    ServerFrame::Session { event_id: event.id, topic: topic.to_owned(), session: brief.clone() },
+                    ServerFrame::Session {
+                        event_id: event.id,
+                        topic: topic.to_owned(),
+                        session: brief.clone(),
+                    },
                 ),
             };
             let mut routed = Routed::session(event, &brief, audience, frame);
@@ -268,7 +281,9 @@ pub async fn route(hub: &Hub, event: &Event) -> domain::Result<Option<Routed>> {
             }))
         }
         topic::AGENT_UPDATED => {
-            let Ok(p) = serde_json::from_value::<AgentPayload>(event.payload.clone()) else { return Ok(None) };
+            let Ok(p) = serde_json::from_value::<AgentPayload>(event.payload.clone()) else {
+                return Ok(None);
+            };
             hub.forget_name(p.agent_id);
             Ok(Some(Routed {
                 account_id: event.account_id,

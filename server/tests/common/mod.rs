@@ -14,6 +14,7 @@ use uuid::Uuid;
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    pub hub: server::hub::Hub,
     shutdown: CancellationToken,
 }
 
@@ -41,13 +42,18 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
 }
 
 pub async fn spawn_app_with(config: Config, pool: PgPool) -> TestApp {
-    let app = Application::build_with_pool(config, pool).await.expect("build app");
+    spawn_app_with_hub(config, pool, server::hub::HubConfig::default()).await
+}
+
+pub async fn spawn_app_with_hub(config: Config, pool: PgPool, hub: server::hub::HubConfig) -> TestApp {
+    let app = Application::build_with_hub(config, pool, hub).await.expect("build app");
+    let hub = app.hub();
     let base = format!("http://{}", app.local_addr());
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestApp { base, client, shutdown }
+    TestApp { base, client, hub, shutdown }
 }
 
 /// A pool whose server does not exist: what the app sees when PostgreSQL is down.

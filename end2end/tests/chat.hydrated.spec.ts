@@ -1,0 +1,141 @@
+import { test, expect, Browser, Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { Deployment, deployment } from './deployment';
+
+// The customer's chat page and the agent's workspace, live, in two browser
+// contexts (two people on two machines).
+
+async function customerOpensChat(browser: Browser, base: string, slug: string, first: string): Promise<Page> {
+  const context = await browser.newContext({ baseURL: base });
+  const page = await context.newPage();
+  await page.goto(`/chat/${slug}`);
+  await page.getByLabel('Your name').fill('Casey Customer');
+  await page.getByLabel('Your question').fill(first);
+  await page.getByRole('button', { name: 'Start chat' }).click();
+  await expect(page.getByTestId('transcript')).toContainText(first);
+  return page;
+}
+
+/** The one session in the agent's inbox, opened. */
+async function agentOpensInboxSession(agent: Page): Promise<string> {
+  const item = agent.getByTestId('inbox').locator('li[data-session-id]').first();
+  await expect(item).toBeVisible({ timeout: 15_000 });
+  const id = (await item.getAttribute('data-session-id'))!;
+  await item.getByRole('link').first().click();
+  await expect(agent.getByTestId('transcript')).toBeVisible();
+  await expect(item.getByRole('link').first()).toHaveAttribute('aria-current', 'page');
+  return id;
+}
+
+async function agentSends(agent: Page, text: string) {
+  const composer = agent.getByLabel('Message', { exact: true });
+  await composer.fill(text);
+  await composer.press('Enter');
+  await expect(agent.getByTestId('transcript')).toContainText(text);
+}
+
+test('a customer chats with an agent live, the agent resolves, the customer rates', async ({ browser, baseURL }) => {
+  const d = await deployment(browser, baseURL!);
+  const slug = await d.supportType({ routing: 'round_robin', csat: true, reasons: ['Answered'] });
+  const agent = await d.onlineAgent('Dana Agent', [slug]);
+
+  // 1. The customer opens a chat; the online agent gets it assigned and sees
+  //    it appear without a reload.
+  const customer = await customerOpensChat(browser, baseURL!, slug, 'My invoice is wrong');
+  await expect(customer.getByTestId('chat-status')).toContainText('Dana Agent joined', { timeout: 15_000 });
+  const sessionId = await agentOpensInboxSession(agent);
+  await expect(agent.getByTestId('transcript')).toContainText('My invoice is wrong');
+
+  // 2. Messages both ways, with typing indicators both ways.
+  await customer.getByLabel('Message', { exact: true }).pressSequentially('Still there');
+  await expect(agent.getByTestId('typing')).toContainText('is typing', { timeout: 10_000 });
+  await customer.getByLabel('Message', { exact: true }).press('Enter');
+  await expect(agent.getByTestId('transcript')).toContainText('Still there');
+  await agent.getByLabel('Message', { exact: true }).pressSequentially('Looking at it');
+  await expect(customer.getByTestId('typing')).toContainText('Dana Agent is typing', { timeout: 10_000 });
+  await agent.getByLabel('Message', { exact: true }).press('Enter');
+  await expect(customer.getByTestId('transcript')).toContainText('Looking at it');
+  // The agent read the customer's message: "Seen".
+  await expect(customer.getByTestId('seen')).toBeVisible({ timeout: 10_000 });
+
+  // 3. The agent resolves with a reason.
+  await agent.getByRole('button', { name: 'Resolve', exact: true }).click();
+  await agent.getByLabel('Resolution reason').selectOption({ label: 'Answered' });
+  await agent.getByRole('button', { name: 'Resolve session' }).click();
+
+  // 4. The customer sees the rating form, gives 5 with a comment; it is stored.
+  const form = customer.getByTestId('csat-form');
+  await expect(form).toBeVisible({ timeout: 15_000 });
+  await form.getByText('5', { exact: true }).click();
+  await form.getByLabel('Comment').fill('Quick and kind');
+  await form.getByRole('button', { name: 'Send rating' }).click();
+  await expect(customer.getByTestId('csat-thanks')).toContainText('5 out of 5');
+  const stored = await d.api('GET', `/sessions/${sessionId}/csat`);
+  expect(stored.status).toBe(200);
+  expect(stored.body).toMatchObject({ score: 5, comment: 'Quick and kind' });
+
+  // The transcript survives a reload.
+  await customer.reload();
+  await expect(customer.getByTestId('transcript')).toContainText('Looking at it');
+  await expect(customer.getByTestId('csat-thanks')).toBeVisible();
+});
+
+test('messages sent while the customer is offline arrive once, in order, when they are back', async ({ browser, baseURL }) => {
+  const d = await deployment(browser, baseURL!);
+  const slug = await d.supportType({ routing: 'round_robin', csat: false, reasons: ['Answered'] });
+  const agent = await d.onlineAgent('Omar Agent', [slug]);
+  const customer = await customerOpensChat(browser, baseURL!, slug, 'Hello?');
+  await agentOpensInboxSession(agent);
+  await expect(customer.getByTestId('chat-status')).toContainText('Omar Agent joined', { timeout: 15_000 });
+
+  await customer.context().setOffline(true);
+  await expect(customer.getByTestId('link-state')).toContainText('offline');
+  for (const text of ['First of three', 'Second of three', 'Third of three']) {
+    await agentSends(agent, text);
+  }
+  await customer.context().setOffline(false);
+  const transcript = customer.getByTestId('transcript');
+  await expect(transcript).toContainText('Third of three', { timeout: 15_000 });
+  await expect(customer.getByTestId('link-state')).toHaveCount(0, { timeout: 15_000 });
+  const texts = await transcript.locator('li').allInnerTexts();
+  const got = texts.filter((t) => t.includes('of three'));
+  expect(got.map((t) => t.replace(/^.*?:\s*/s, '').trim())).toEqual(['First of three', 'Second of three', 'Third of three']);
+});
+
+test('the chat page and the workspace have no serious accessibility violations', async ({ browser, baseURL }) => {
+  const d = await deployment(browser, baseURL!);
+  const slug = await d.supportType({ routing: 'round_robin', csat: true, reasons: ['Answered'] });
+  const agent = await d.onlineAgent('Ada Agent', [slug]);
+  const context = await browser.newContext({ baseURL });
+  const start = await context.newPage();
+  await start.goto(`/chat/${slug}`);
+  await expect(start.getByRole('button', { name: 'Start chat' })).toBeVisible();
+  const serious = async (page: Page) =>
+    (await new AxeBuilder({ page }).analyze()).violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(await serious(start)).toEqual([]);
+
+  const customer = await customerOpensChat(browser, baseURL!, slug, 'Accessible?');
+  await agentOpensInboxSession(agent);
+  await expect(customer.getByTestId('chat-status')).toContainText('joined', { timeout: 15_000 });
+  expect(await serious(customer)).toEqual([]);
+  expect(await serious(agent)).toEqual([]);
+});
+
+test('two nodes behind one broker behave as one', async ({ browser, baseURL }) => {
+  const port = Number(new URL(baseURL!).port);
+  const node1 = `http://127.0.0.1:${port + 1}`;
+  const node2 = `http://127.0.0.1:${port + 2}`;
+  // The agent's workspace talks to node 2, the customer's chat to node 1.
+  const d: Deployment = await deployment(browser, node2);
+  const slug = await d.supportType({ routing: 'round_robin', csat: false, reasons: ['Answered'] });
+  const agent = await d.onlineAgent('Nia Agent', [slug]);
+  const customer = await customerOpensChat(browser, node1, slug, 'Hello from node one');
+  await expect(customer.getByTestId('chat-status')).toContainText('Nia Agent joined', { timeout: 15_000 });
+  await agentOpensInboxSession(agent);
+  await expect(agent.getByTestId('transcript')).toContainText('Hello from node one');
+  await agentSends(agent, 'Answer from node two');
+  await expect(customer.getByTestId('transcript')).toContainText('Answer from node two', { timeout: 15_000 });
+  await customer.getByLabel('Message', { exact: true }).fill('Thanks, node two');
+  await customer.getByLabel('Message', { exact: true }).press('Enter');
+  await expect(agent.getByTestId('transcript')).toContainText('Thanks, node two', { timeout: 15_000 });
+});

@@ -51,4 +51,5 @@ pub fn Modal(
             </div>
         </dialog>
     }
+    .into_any()
 }

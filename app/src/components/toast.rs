@@ -94,4 +94,5 @@ pub fn ToastRegion(toasts: Toasts) -> impl IntoView {
             </div>
         </div>
     }
+    .into_any()
 }

@@ -28,7 +28,7 @@ use domain::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_location;
+use leptos_router::{components::Outlet, hooks::use_location};
 
 use crate::{
     AppError,
@@ -225,7 +225,12 @@ impl Ws {
                 r.insert(row.support_type_id, row.routing);
             }
         });
-        self.inbox.set(b.inbox.clone());
+        let mut inbox = b.inbox.clone();
+        // The server may not have the read receipt of what is on screen yet.
+        for row in inbox.iter_mut().filter(|r| self.reading(r.id)) {
+            row.unread = 0;
+        }
+        self.inbox.set(inbox);
         self.queue.set(b.queue.clone());
     }
 
@@ -471,7 +476,7 @@ impl Ws {
     }
 
     fn show_typing(&self, name: Option<String>, typing: bool) {
-        if let Some(h) = self.typing_timer.get_value() {
+        if let Some(h) = self.typing_timer.try_get_value().flatten() {
             h.clear();
             self.typing_timer.set_value(None);
         }
@@ -598,7 +603,11 @@ pub fn AgentPage() -> impl IntoView {
             <Workspace board conversation details/>
         }/>
         <ToastRegion toasts=ws.toasts/>
+        // The child routes render nothing, but the router completes a
+        // navigation (and updates the address bar) once they are in place.
+        <Outlet/>
     }
+    .into_any()
 }
 
 /// Browser-only wiring: subscriptions to the open session, read receipts,
@@ -718,8 +727,13 @@ fn Workspace(
             format!("{shown} lg:flex min-h-0 flex-col {base}")
         }
     };
+    // Set once the page is interactive (effects run only in the browser),
+    // for tests and tools that must not type into a page still hydrating.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
-        <main class="grid h-[calc(100dvh-3.6rem)] min-h-[32rem] grid-cols-1 lg:grid-cols-[19rem_minmax(0,1fr)_20rem]">
+        <main data-hydrated=move || hydrated.get().then_some("true")
+            class="grid h-[calc(100dvh-3.6rem)] min-h-[32rem] grid-cols-1 lg:grid-cols-[19rem_minmax(0,1fr)_20rem]">
             <div class=pane_class(Pane::List, "border-r border-slate-200 bg-white")>
                 <lists::LeftPane board/>
             </div>
@@ -732,6 +746,7 @@ fn Workspace(
             <p class="sr-only" aria-live="polite" data-testid="announcer">{move || ws.announce.get()}</p>
         </main>
     }
+    .into_any()
 }
 
 /// The child routes render nothing: the workspace reads the open session
@@ -746,6 +761,7 @@ pub fn ListSkeleton() -> impl IntoView {
             {(0..4).map(|_| view! { <div class="h-4 animate-pulse rounded bg-slate-100"></div> }).collect_view()}
         </div>
     }
+    .into_any()
 }
 
 /// "HH:MM" in UTC, the same on the server and in the browser.

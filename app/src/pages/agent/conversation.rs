@@ -65,6 +65,7 @@ pub fn ConversationPane(
             })}
         </Transition>
     }
+    .into_any()
 }
 
 #[component]
@@ -78,6 +79,7 @@ fn ConversationSkeleton() -> impl IntoView {
             }).collect_view()}
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -89,6 +91,7 @@ fn BackToList() -> impl IntoView {
             "← Sessions"
         </button>
     }
+    .into_any()
 }
 
 /// Whether the caller may write into the open session, and if not, why.
@@ -140,6 +143,7 @@ fn Loaded(id: SessionId) -> impl IntoView {
         </p>
         <Composer id/>
     }
+    .into_any()
 }
 
 #[component]
@@ -223,12 +227,13 @@ fn Transcript(id: SessionId) -> impl IntoView {
             </ol>
         </div>
     }
+    .into_any()
 }
 
 #[component]
 fn MessageRow(id: SessionId, entry: Entry, seen: Memo<Option<i64>>) -> impl IntoView {
     let ws = expect_context::<Ws>();
-    let mine = entry.agent.is_some() && entry.agent == ws.me.get_untracked() || entry.id.is_none();
+    let mine = (entry.agent.is_some() && entry.agent == ws.me.get_untracked()) || entry.id.is_none();
     let who = match entry.kind {
         SenderKind::Customer => ws
             .current
@@ -284,6 +289,7 @@ fn MessageRow(id: SessionId, entry: Entry, seen: Memo<Option<i64>>) -> impl Into
             </div>
         </li>
     }
+    .into_any()
 }
 
 /// Sends (or re-sends) one message under its client message id.
@@ -335,13 +341,14 @@ fn Composer(id: SessionId) -> impl IntoView {
     // Typing notices: "typing" at most every 3 s, "stopped" after 4 s idle.
     let last_typing = StoredValue::new(0.0_f64);
     let idle = StoredValue::new(None::<TimeoutHandle>);
+    // Also runs at cleanup, when this component's values may be gone.
     let stop_typing = move || {
-        if let Some(h) = idle.get_value() {
+        if let Some(h) = idle.try_get_value().flatten() {
             h.clear();
-            idle.set_value(None);
+            idle.try_set_value(None);
         }
-        if last_typing.get_value() > 0.0 {
-            last_typing.set_value(0.0);
+        if last_typing.try_get_value().is_some_and(|t| t > 0.0) {
+            last_typing.try_set_value(0.0);
             link.send(&ClientFrame::Typing { session_id: id, typing: false });
         }
     };
@@ -505,4 +512,5 @@ fn Composer(id: SessionId) -> impl IntoView {
             <p class="mt-1 text-xs text-slate-600">"Enter sends · Shift+Enter adds a line"</p>
         </div>
     }
+    .into_any()
 }

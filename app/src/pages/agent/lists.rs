@@ -46,6 +46,7 @@ pub fn LeftPane(board: Resource<Result<Board, AppError>>) -> impl IntoView {
             })}
         </Transition>
     }
+    .into_any()
 }
 
 fn dot_class(p: Presence) -> &'static str {
@@ -114,6 +115,7 @@ fn PresenceControl() -> impl IntoView {
             </form>
         })}
     }
+    .into_any()
 }
 
 /// The live link's state, only when it is not live.
@@ -125,6 +127,7 @@ fn LinkStatus() -> impl IntoView {
             {move || { let s = link.state.get(); (s != LinkState::Live).then(|| s.label()) }}
         </p>
     }
+    .into_any()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +194,7 @@ fn SessionList(kind: ListKind) -> impl IntoView {
             </ul>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -267,4 +271,5 @@ fn Row(id: SessionId, list: RwSignal<Vec<WorkItem>>, kind: ListKind) -> impl Int
             </Show>
         </li>
     }
+    .into_any()
 }

@@ -44,6 +44,7 @@ pub fn Sidebar(details: Resource<Result<Option<api::SessionDetails>, AppError>>)
             </Transition>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -94,6 +95,7 @@ fn Loaded(id: SessionId) -> impl IntoView {
         <Notes id/>
         <Tags id/>
     }
+    .into_any()
 }
 
 #[component]
@@ -148,6 +150,7 @@ fn Notes(id: SessionId) -> impl IntoView {
             </ActionForm>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -218,6 +221,7 @@ fn Tags(id: SessionId) -> impl IntoView {
             </ActionForm>
         </section>
     }
+    .into_any()
 }
 
 /// After our own action: the session moved; leave it if it is no longer ours.
@@ -289,6 +293,7 @@ fn Actions(id: SessionId) -> impl IntoView {
         <TransferDialog id open=transfer_open/>
         <ResolveDialog id open=resolve_open/>
     }
+    .into_any()
 }
 
 #[component]
@@ -299,6 +304,7 @@ fn TransferDialog(id: SessionId, open: RwSignal<bool>) -> impl IntoView {
     let choice = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    let select = NodeRef::<leptos::html::Select>::new();
     // Load the targets each time the dialog opens: presence changes.
     Effect::new(move |_| {
         if !open.get() {
@@ -309,6 +315,13 @@ fn TransferDialog(id: SessionId, open: RwSignal<bool>) -> impl IntoView {
         error.set(None);
         leptos::task::spawn_local(async move {
             targets.set(Some(api::load_transfer_targets(id).await));
+            // The dialog opened on its first control; now that the choice
+            // is there, start on it.
+            request_animation_frame(move || {
+                if let Some(select) = select.get_untracked() {
+                    let _ = select.focus();
+                }
+            });
         });
     });
     let label_of = move |value: &str| {
@@ -356,7 +369,7 @@ fn TransferDialog(id: SessionId, open: RwSignal<bool>) -> impl IntoView {
                 Some(Ok(t)) => view! {
                     <div class="space-y-1">
                         <label for="transfer-to" class="text-sm font-medium text-slate-900">"Transfer to"</label>
-                        <select id="transfer-to" aria-label="Transfer to" on:change=move |ev| { choice.set(event_target_value(&ev)); error.set(None); }
+                        <select node_ref=select id="transfer-to" aria-label="Transfer to" on:change=move |ev| { choice.set(event_target_value(&ev)); error.set(None); }
                             class=format!("block w-full rounded-lg border border-slate-300 bg-white px-2 py-1.5 text-sm {FOCUS}")>
                             <option value="">"Choose an agent or a support type…"</option>
                             <optgroup label="Agents">
@@ -388,6 +401,7 @@ fn TransferDialog(id: SessionId, open: RwSignal<bool>) -> impl IntoView {
             </div>
         </Modal>
     }
+    .into_any()
 }
 
 #[component]
@@ -449,4 +463,5 @@ fn ResolveDialog(id: SessionId, open: RwSignal<bool>) -> impl IntoView {
             </div>
         </Modal>
     }
+    .into_any()
 }

@@ -1,0 +1,235 @@
+// Shared set-up for the end-to-end tests: the demo admin's API session, unique
+// support types and agents in the demo account "Northwind", customers opening
+// chats, and agents signed in inside a browser context.
+//
+// The server runs in production mode, so the session cookie is `Secure`:
+// Playwright's request client does not send it over http by itself, so every
+// call passes `Cookie` and `Origin` by hand, like a browser would.
+//
+// Sign-ins and chat openings are rate limited per client IP (10 a minute) and
+// every test shares 127.0.0.1, so the helpers wait out a 429 and try again,
+// and the admin signs in once per worker.
+
+import { expect, type APIRequestContext, type APIResponse, type BrowserContext, type Page } from '@playwright/test';
+
+export const DEMO_PASSWORD = 'demo-password';
+/// Passwords for agents the tests create (12 characters at least).
+export const AGENT_PASSWORD = 'end-to-end password';
+
+/// A name no other test (or run) uses.
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/// Runs `call` again after the server's rate limit window when it answers 429.
+async function retryingRateLimit(call: () => Promise<APIResponse>): Promise<APIResponse> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await call();
+    if (res.status() !== 429 || attempt >= 3) return res;
+    const body = await res.json().catch(() => ({}));
+    const wait = Number(res.headers()['retry-after'] ?? body?.error?.retry_after_secs ?? 10);
+    await sleep((Math.min(Math.max(wait, 1), 65) + 1) * 1000);
+  }
+}
+
+/// An API session: the cookie and origin to send with every call.
+export class Api {
+  constructor(
+    readonly request: APIRequestContext,
+    readonly baseURL: string,
+    readonly cookie: string,
+  ) {}
+
+  headers(): Record<string, string> {
+    return { Cookie: `sb_session=${this.cookie}`, Origin: this.baseURL };
+  }
+
+  async get(path: string): Promise<any> {
+    const res = await this.request.get(`/api/v1${path}`, { headers: this.headers() });
+    expect(res.status(), `GET ${path}: ${await res.text()}`).toBe(200);
+    return res.json();
+  }
+
+  async send(method: 'POST' | 'PUT' | 'PATCH', path: string, data: unknown, status?: number): Promise<any> {
+    const res = await this.request.fetch(`/api/v1${path}`, { method, headers: this.headers(), data });
+    const text = await res.text();
+    if (status !== undefined) expect(res.status(), `${method} ${path}: ${text}`).toBe(status);
+    else expect(res.ok(), `${method} ${path}: ${res.status()} ${text}`).toBeTruthy();
+    return text ? JSON.parse(text) : undefined;
+  }
+}
+
+/// Signs in through `POST /api/v1/auth/login` and returns the API session.
+export async function apiLogin(request: APIRequestContext, baseURL: string, email: string, password: string): Promise<Api> {
+  const res = await retryingRateLimit(() =>
+    request.post('/api/v1/auth/login', { headers: { Origin: baseURL }, data: { email, password } }),
+  );
+  expect(res.status(), `login ${email}: ${await res.text()}`).toBe(200);
+  const setCookie = res.headersArray().find((h) => h.name.toLowerCase() === 'set-cookie')?.value ?? '';
+  const token = /sb_session=([^;]+)/.exec(setCookie)?.[1];
+  expect(token, 'the login sets the session cookie').toBeTruthy();
+  return new Api(request, baseURL, token!);
+}
+
+let adminSession: Promise<string> | undefined;
+
+/// The demo global admin (`admin@example.com`), signed in once per worker.
+export async function admin(request: APIRequestContext, baseURL: string): Promise<Api> {
+  adminSession ??= apiLogin(request, baseURL, 'admin@example.com', DEMO_PASSWORD).then((a) => a.cookie);
+  return new Api(request, baseURL, await adminSession);
+}
+
+/// The demo account "Northwind" (slug `northwind`).
+export async function northwind(api: Api): Promise<{ id: string; slug: string; name: string }> {
+  const accounts: { id: string; slug: string; name: string }[] = await api.get('/accounts');
+  const account = accounts.find((a) => a.slug === 'northwind');
+  expect(account, 'the demo data has Northwind').toBeDefined();
+  return account!;
+}
+
+export interface SupportTypeOptions {
+  routing?: 'round_robin' | 'least_loaded' | 'manual' | 'bot_first';
+  csat?: boolean;
+  reasons?: string[];
+  reasonRequired?: boolean;
+  escalationPriorityBump?: number;
+}
+
+export interface SupportType {
+  id: string;
+  slug: string;
+  name: string;
+  reasons: { id: string; label: string }[];
+}
+
+/// A new support type in Northwind with a unique slug, and its resolution reasons.
+export async function createSupportType(api: Api, options: SupportTypeOptions = {}): Promise<SupportType> {
+  const account = await northwind(api);
+  const slug = unique('e2e');
+  const name = `E2E ${slug.slice(4)}`;
+  const type = await api.send(
+    'POST',
+    '/support-types',
+    {
+      account_id: account.id,
+      slug,
+      name,
+      routing: options.routing ?? 'round_robin',
+      csat_enabled: options.csat ?? false,
+      reason_required: options.reasonRequired ?? (options.reasons?.length ?? 0) > 0,
+      escalation_priority_bump: options.escalationPriorityBump ?? 0,
+    },
+    201,
+  );
+  const reasons = [];
+  for (const label of options.reasons ?? []) {
+    reasons.push(await api.send('POST', `/support-types/${type.id}/resolution-reasons`, { label }, 201));
+  }
+  return { id: type.id, slug: type.slug, name: type.name, reasons };
+}
+
+export interface Agent {
+  id: string;
+  email: string;
+  name: string;
+  password: string;
+}
+
+/// A new human agent of Northwind with a password, serving `types`.
+export async function createAgent(
+  api: Api,
+  types: SupportType[],
+  options: { name?: string; role?: 'agent' | 'supervisor' | 'admin'; online?: boolean; maxConcurrent?: number } = {},
+): Promise<Agent> {
+  const account = await northwind(api);
+  const name = options.name ?? unique('Agent');
+  const email = `${unique('agent')}@e2e.example.com`;
+  const agent = await api.send(
+    'POST',
+    '/agents',
+    {
+      account_id: account.id,
+      email,
+      display_name: name,
+      role: options.role ?? 'agent',
+      max_concurrent: options.maxConcurrent ?? 5,
+      password: AGENT_PASSWORD,
+    },
+    201,
+  );
+  await api.send('PUT', `/agents/${agent.id}/skills`, types.map((t) => ({ support_type_id: t.id })), 200);
+  if (options.online) await setPresence(api, agent.id, 'online');
+  return { id: agent.id, email, name, password: AGENT_PASSWORD };
+}
+
+export async function setPresence(api: Api, agentId: string, presence: 'online' | 'away' | 'offline'): Promise<void> {
+  await api.send('PUT', `/agents/${agentId}/presence`, { presence }, 200);
+}
+
+export interface Chat {
+  sessionId: string;
+  token: string;
+  customer: string;
+}
+
+/// A customer opens a chat on the type, with a first message. (The request
+/// context may hold a cookie from an earlier sign-in: the call names its
+/// origin like the chat page would.)
+export async function openChat(api: Api, type: SupportType, message?: string): Promise<Chat> {
+  const customer = unique('Customer');
+  const res = await retryingRateLimit(() =>
+    api.request.post(`/api/v1/chat/${type.slug}/sessions`, {
+      headers: { Origin: api.baseURL },
+      data: { name: customer, email: `${customer.toLowerCase()}@customers.example.com`, message },
+    }),
+  );
+  expect(res.status(), await res.text()).toBe(201);
+  const body = await res.json();
+  return { sessionId: body.session.id, token: body.token, customer };
+}
+
+/// The customer writes into their chat.
+export async function customerSays(request: APIRequestContext, chat: Chat, body: string): Promise<void> {
+  const res = await request.post(`/api/v1/sessions/${chat.sessionId}/messages`, {
+    headers: { Authorization: `Bearer ${chat.token}` },
+    data: { body },
+  });
+  expect(res.status(), await res.text()).toBe(201);
+}
+
+/// Waits until the session is active with `agentId` as its owner.
+export async function waitForOwner(api: Api, sessionId: string, agentId: string): Promise<void> {
+  await expect
+    .poll(async () => {
+      const s = await api.get(`/sessions/${sessionId}`);
+      return `${s.status}:${s.owner_id}`;
+    }, { timeout: 15_000 })
+    .toBe(`active:${agentId}`);
+}
+
+/// Signs the agent in through the login page in this browser context, lands
+/// on `next`, and waits until the page is interactive.
+export async function signIn(context: BrowserContext, agent: { email: string; password: string }, next = '/agent'): Promise<Page> {
+  const page = await context.newPage();
+  for (let attempt = 0; ; attempt++) {
+    await page.goto(`/login?next=${encodeURIComponent(next)}`);
+    await page.getByLabel('E-mail address').fill(agent.email);
+    await page.getByLabel('Password').fill(agent.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const limited = page.getByRole('alert').filter({ hasText: 'Too many attempts' });
+    await expect(page.getByTestId('signed-in-as').or(limited)).toBeVisible();
+    if (!(await limited.isVisible()) || attempt >= 3) break;
+    const secs = Number(/in (\d+) seconds/.exec((await limited.textContent()) ?? '')?.[1] ?? 10);
+    await page.waitForTimeout((Math.min(secs, 65) + 1) * 1000);
+  }
+  await expect(page.getByTestId('signed-in-as')).toBeVisible();
+  if (next.startsWith('/agent')) await workspaceReady(page);
+  return page;
+}
+
+/// The workspace has hydrated: its controls react from now on.
+export async function workspaceReady(page: Page): Promise<void> {
+  await expect(page.locator('main[data-hydrated="true"]')).toBeAttached({ timeout: 15_000 });
+}

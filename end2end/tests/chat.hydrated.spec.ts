@@ -1,6 +1,13 @@
-import { test, expect, Browser, Page } from '@playwright/test';
+import { test, expect, request as newRequest, Browser, Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { Deployment, deployment } from './deployment';
+import { Api, DEMO_PASSWORD, SupportType, admin, apiLogin, createAgent, createSupportType, signIn } from './fixtures';
+
+/** A new online agent serving the type, signed in to the workspace at `base`. */
+async function onlineAgent(browser: Browser, api: Api, type: SupportType, name: string) {
+  const agent = await createAgent(api, [type], { name, online: true });
+  const context = await browser.newContext({ baseURL: api.baseURL });
+  return signIn(context, agent);
+}
 
 // The customer's chat page and the agent's workspace, live, in two browser
 // contexts (two people on two machines).
@@ -34,11 +41,12 @@ async function agentSends(agent: Page, text: string) {
   await expect(agent.getByTestId('transcript')).toContainText(text);
 }
 
-test('a customer chats with an agent live, the agent resolves, the customer rates', async ({ browser, baseURL }) => {
+test('a customer chats with an agent live, the agent resolves, the customer rates', async ({ browser, request, baseURL }) => {
   test.setTimeout(60_000);
-  const d = await deployment(browser, baseURL!);
-  const slug = await d.supportType({ routing: 'round_robin', csat: true, reasons: ['Answered'] });
-  const agent = await d.onlineAgent('Dana Agent', [slug]);
+  const api = await admin(request, baseURL!);
+  const type = await createSupportType(api, { routing: 'round_robin', csat: true, reasons: ['Answered'] });
+  const slug = type.slug;
+  const agent = await onlineAgent(browser, api, type, 'Dana Agent');
 
   // 1. The customer opens a chat; the online agent gets it assigned and sees
   //    it appear without a reload.
@@ -72,9 +80,7 @@ test('a customer chats with an agent live, the agent resolves, the customer rate
   await form.getByLabel('Comment').fill('Quick and kind');
   await form.getByRole('button', { name: 'Send rating' }).click();
   await expect(customer.getByTestId('csat-thanks')).toContainText('5 out of 5');
-  const stored = await d.api('GET', `/sessions/${sessionId}/csat`);
-  expect(stored.status).toBe(200);
-  expect(stored.body).toMatchObject({ score: 5, comment: 'Quick and kind' });
+  expect(await api.get(`/sessions/${sessionId}/csat`)).toMatchObject({ score: 5, comment: 'Quick and kind' });
 
   // The transcript survives a reload.
   await customer.reload();
@@ -82,11 +88,11 @@ test('a customer chats with an agent live, the agent resolves, the customer rate
   await expect(customer.getByTestId('csat-thanks')).toBeVisible();
 });
 
-test('messages sent while the customer is offline arrive once, in order, when they are back', async ({ browser, baseURL }) => {
-  const d = await deployment(browser, baseURL!);
-  const slug = await d.supportType({ routing: 'round_robin', csat: false, reasons: ['Answered'] });
-  const agent = await d.onlineAgent('Omar Agent', [slug]);
-  const customer = await customerOpensChat(browser, baseURL!, slug, 'Hello?');
+test('messages sent while the customer is offline arrive once, in order, when they are back', async ({ browser, request, baseURL }) => {
+  const api = await admin(request, baseURL!);
+  const type = await createSupportType(api, { routing: 'round_robin', reasons: ['Answered'] });
+  const agent = await onlineAgent(browser, api, type, 'Omar Agent');
+  const customer = await customerOpensChat(browser, baseURL!, type.slug, 'Hello?');
   await agentOpensInboxSession(agent);
   await expect(customer.getByTestId('chat-status')).toContainText('Omar Agent joined', { timeout: 15_000 });
 
@@ -104,10 +110,11 @@ test('messages sent while the customer is offline arrive once, in order, when th
   expect(got.map((t) => t.replace(/^.*?:\s*/s, '').trim())).toEqual(['First of three', 'Second of three', 'Third of three']);
 });
 
-test('the chat page and the workspace have no serious accessibility violations', async ({ browser, baseURL }) => {
-  const d = await deployment(browser, baseURL!);
-  const slug = await d.supportType({ routing: 'round_robin', csat: true, reasons: ['Answered'] });
-  const agent = await d.onlineAgent('Ada Agent', [slug]);
+test('the chat page and the workspace have no serious accessibility violations', async ({ browser, request, baseURL }) => {
+  const api = await admin(request, baseURL!);
+  const type = await createSupportType(api, { routing: 'round_robin', csat: true, reasons: ['Answered'] });
+  const slug = type.slug;
+  const agent = await onlineAgent(browser, api, type, 'Ada Agent');
   const context = await browser.newContext({ baseURL });
   const start = await context.newPage();
   await start.goto(`/chat/${slug}`);
@@ -128,10 +135,10 @@ test('two nodes behind one broker behave as one', async ({ browser, baseURL }) =
   const node1 = `http://127.0.0.1:${port + 1}`;
   const node2 = `http://127.0.0.1:${port + 2}`;
   // The agent's workspace talks to node 2, the customer's chat to node 1.
-  const d: Deployment = await deployment(browser, node2);
-  const slug = await d.supportType({ routing: 'round_robin', csat: false, reasons: ['Answered'] });
-  const agent = await d.onlineAgent('Nia Agent', [slug]);
-  const customer = await customerOpensChat(browser, node1, slug, 'Hello from node one');
+  const api = await apiLogin(await newRequest.newContext({ baseURL: node2 }), node2, 'admin@example.com', DEMO_PASSWORD);
+  const type = await createSupportType(api, { routing: 'round_robin', reasons: ['Answered'] });
+  const agent = await onlineAgent(browser, api, type, 'Nia Agent');
+  const customer = await customerOpensChat(browser, node1, type.slug, 'Hello from node one');
   await expect(customer.getByTestId('chat-status')).toContainText('Nia Agent joined', { timeout: 15_000 });
   await agentOpensInboxSession(agent);
   await expect(agent.getByTestId('transcript')).toContainText('Hello from node one');

@@ -75,7 +75,7 @@ pub struct Ephemeral {
 
 pub enum Input {
     Event(Event),
-    Ephemeral(Ephemeral),
+    Ephemeral(Box<Ephemeral>),
 }
 
 /// Who is on the other end of a connection.
@@ -186,7 +186,7 @@ impl Hub {
             consumers::amqp::NodeDelivery::Event(e) => self.feed(Input::Event(e)),
             consumers::amqp::NodeDelivery::Ephemeral(body) => {
                 match serde_json::from_slice::<Ephemeral>(&body) {
-                    Ok(e) => self.feed(Input::Ephemeral(e)),
+                    Ok(e) => self.feed(Input::Ephemeral(Box::new(e))),
                     Err(err) => tracing::warn!(error = %err, "unreadable ephemeral frame; skipped"),
                 }
             }
@@ -197,7 +197,7 @@ impl Hub {
     pub fn publish_ephemeral(&self, e: Ephemeral) {
         let outbound = self.0.outbound.read().unwrap_or_else(|e| e.into_inner());
         match &*outbound {
-            Outbound::Local => self.feed(Input::Ephemeral(e)),
+            Outbound::Local => self.feed(Input::Ephemeral(Box::new(e))),
             Outbound::Broker(tx) => match serde_json::to_vec(&e) {
                 Ok(body) => {
                     if tx.try_send(body).is_err() {
@@ -257,7 +257,7 @@ impl Hub {
                 },
                 Input::Ephemeral(e) => {
                     let origin = e.origin.clone();
-                    self.dispatch(&Routed::ephemeral(e), Some(&origin));
+                    self.dispatch(&Routed::ephemeral(*e), Some(&origin));
                 }
             }
         }

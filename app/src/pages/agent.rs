@@ -296,7 +296,7 @@ impl Ws {
     }
 
     fn sort(inbox: &mut [WorkItem], queue: &mut [WorkItem]) {
-        inbox.sort_by(|a, b| (a.assigned_at, a.id).cmp(&(b.assigned_at, b.id)));
+        inbox.sort_by_key(|r| (r.assigned_at, r.id));
         queue.sort_by(|a, b| {
             (std::cmp::Reverse(a.priority), a.queued_at, a.id).cmp(&(
                 std::cmp::Reverse(b.priority),
@@ -501,14 +501,12 @@ impl Ws {
     /// Every frame of the live link, once.
     pub fn on_frame(&self, frame: ServerFrame) {
         match frame {
-            ServerFrame::Welcome { .. } => {
-                // What happened between rendering and connecting is not
-                // replayed to a fresh link: load it once.
-                if !self.welcomed.get_value() {
-                    self.welcomed.set_value(true);
-                    self.refresh_board();
-                    self.refresh_conversation();
-                }
+            // What happened between rendering and connecting is not
+            // replayed to a fresh link: load it once.
+            ServerFrame::Welcome { .. } if !self.welcomed.get_value() => {
+                self.welcomed.set_value(true);
+                self.refresh_board();
+                self.refresh_conversation();
             }
             ServerFrame::Resync { .. } => {
                 self.refresh_board();
@@ -517,15 +515,13 @@ impl Ws {
             }
             ServerFrame::Session { session, .. } => self.apply_brief(&session),
             ServerFrame::Message { message, sender_name, .. } => self.apply_message(message, sender_name),
-            ServerFrame::Details { session_id, .. } => {
-                if self.open_session() == Some(session_id) {
-                    self.refresh_details();
-                }
+            ServerFrame::Details { session_id, .. } if self.open_session() == Some(session_id) => {
+                self.refresh_details();
             }
-            ServerFrame::Typing { session_id, sender_kind: SenderKind::Customer, name, typing } => {
-                if self.open_session() == Some(session_id) {
-                    self.show_typing(name, typing);
-                }
+            ServerFrame::Typing { session_id, sender_kind: SenderKind::Customer, name, typing }
+                if self.open_session() == Some(session_id) =>
+            {
+                self.show_typing(name, typing);
             }
             ServerFrame::Read { session_id, reader, message_id } => match reader {
                 SenderKind::Customer => {

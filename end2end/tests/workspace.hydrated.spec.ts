@@ -45,6 +45,10 @@ test('a transfer moves the session, with its history, to the other agent live', 
   ).toHaveCount(1);
 
   await expect(inboxRow(pageB, chat.sessionId)).toHaveCount(0);
+  // Both workspaces are on the live link (not polling): the link state
+  // says nothing once it is up.
+  await expect(pageA.getByTestId('link-state')).toBeEmpty({ timeout: 10_000 });
+  await expect(pageB.getByTestId('link-state')).toBeEmpty({ timeout: 10_000 });
 
   // A transfers it to B in the dialog.
   await pageA.getByRole('button', { name: 'Transfer', exact: true }).click();
@@ -57,7 +61,7 @@ test('a transfer moves the session, with its history, to the other agent live', 
   await expect(pageA.getByRole('status').filter({ hasText: `Session transferred to ${b.name}` })).toBeVisible();
 
   // B's workspace shows it without a reload, with the whole history.
-  await expect(inboxRow(pageB, chat.sessionId)).toContainText(chat.customer, { timeout: 20_000 });
+  await expect(inboxRow(pageB, chat.sessionId)).toContainText(chat.customer, { timeout: 8_000 });
   await inboxRow(pageB, chat.sessionId).getByRole('link').click();
   await expect(pageB).toHaveURL(new RegExp(`/agent/sessions/${chat.sessionId}$`));
   const transcriptB = pageB.getByTestId('transcript');

@@ -296,7 +296,7 @@ impl Ws {
     }
 
     fn sort(inbox: &mut [WorkItem], queue: &mut [WorkItem]) {
-        inbox.sort_by_key(|a| (a.assigned_at, a.id));
+        inbox.sort_by_key(|r| (r.assigned_at, r.id));
         queue.sort_by(|a, b| {
             (std::cmp::Reverse(a.priority), a.queued_at, a.id).cmp(&(
                 std::cmp::Reverse(b.priority),

@@ -27,6 +27,8 @@ const AGENTS: usize = 40;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
+mod live;
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let scale: usize = std::env::var("BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1).max(1);
@@ -179,6 +181,9 @@ async fn main() -> Result<(), Error> {
         drained as f64 / started.elapsed().as_secs_f64().max(1e-9)
     );
 
+    // 7. Live delivery over WebSocket, through the real server.
+    live::live_delivery(&pool, agents[0].0, 1_000 * scale).await?;
+
     pool.close().await;
     sqlx::query("DROP DATABASE IF EXISTS switchboard_bench WITH (FORCE)").execute(&admin).await?;
     Ok(())
@@ -231,7 +236,15 @@ struct Stats {
 }
 
 impl Stats {
+    fn from_latencies(mut latencies: Vec<Duration>, elapsed: Duration) -> Self {
+        latencies.sort();
+        Self { count: latencies.len(), elapsed, latencies }
+    }
+
     fn pct(&self, p: f64) -> String {
+        if self.latencies.is_empty() {
+            return "-".to_owned();
+        }
         let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
         format!("{:.1} ms", self.latencies[i].as_secs_f64() * 1000.0)
     }

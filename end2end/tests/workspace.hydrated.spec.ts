@@ -4,7 +4,10 @@ import {
   admin,
   createAgent,
   createSupportType,
+  customerSays,
+  northwind,
   openChat,
+  unique,
   setPresence,
   signIn,
   waitForOwner,
@@ -62,12 +65,27 @@ test('a transfer moves the session, with its history, to the other agent live', 
 
   // B's workspace shows it without a reload, with the whole history.
   await expect(inboxRow(pageB, chat.sessionId)).toContainText(chat.customer, { timeout: 8_000 });
+  // A read everything; what the customer writes now is unread for B, live.
+  await expect(inboxRow(pageB, chat.sessionId).getByTestId('unread')).toHaveCount(0);
+  await customerSays(request, chat, 'Hello? Anyone?');
+  await expect(inboxRow(pageB, chat.sessionId).getByTestId('unread')).toHaveText('1');
+  await expect(inboxRow(pageB, chat.sessionId)).toContainText('Hello? Anyone?');
   await inboxRow(pageB, chat.sessionId).getByRole('link').click();
   await expect(pageB).toHaveURL(new RegExp(`/agent/sessions/${chat.sessionId}$`));
   const transcriptB = pageB.getByTestId('transcript');
   await expect(transcriptB).toContainText('My parcel never arrived');
   await expect(transcriptB).toContainText('Let me pass you to a colleague');
+  await expect(transcriptB).toContainText('Hello? Anyone?');
   await expect(pageB.getByLabel('Message')).toBeEnabled();
+  // Opening the conversation read it, for good: the server's count (the
+  // inbox loaded afresh, nothing open) is zero too.
+  await expect(inboxRow(pageB, chat.sessionId).getByTestId('unread')).toHaveCount(0);
+  await expect(async () => {
+    await pageB.goto('/agent');
+    await workspaceReady(pageB);
+    await expect(inboxRow(pageB, chat.sessionId)).toBeVisible();
+    await expect(inboxRow(pageB, chat.sessionId).getByTestId('unread')).toHaveCount(0, { timeout: 500 });
+  }).toPass({ timeout: 10_000 });
 
   // And A's inbox no longer lists it.
   await expect(inboxRow(pageA, chat.sessionId)).toHaveCount(0);
@@ -114,9 +132,18 @@ test('the workspace with a session open has no serious accessibility violations'
   await context.close();
 });
 
-test('Enter sends the message; Shift+Enter adds a line', async ({ browser, request, baseURL }) => {
+test('Enter sends the message; Shift+Enter adds a line; / inserts a canned reply', async ({ browser, request, baseURL }) => {
   const api = await admin(request, baseURL!);
   const type = await createSupportType(api);
+  const account = await northwind(api);
+  const shortcut = unique('thanks').toLowerCase().slice(0, 40);
+  await api.send('POST', '/canned-responses', {
+    account_id: account.id,
+    support_type_id: type.id,
+    shortcut,
+    title: 'Thank you',
+    body: 'Thank you for your patience.',
+  }, 201);
   const agent = await createAgent(api, [type], { online: true });
   const chat = await openChat(api, type, 'Hello?');
   await waitForOwner(api, chat.sessionId, agent.id);
@@ -144,5 +171,16 @@ test('Enter sends the message; Shift+Enter adds a line', async ({ browser, reque
   const mine = history.items.filter((m: { body: string }) => m.body.includes('second line'));
   expect(mine.map((m: { body: string }) => m.body)).toEqual(['First line\nsecond line']);
   expect(mine[0].client_message_id).toMatch(/^[0-9a-f-]{36}$/);
+
+  // A leading / lists the canned replies; Enter inserts the chosen one.
+  await composer.pressSequentially(`/${shortcut.slice(0, 12)}`);
+  const canned = page.getByRole('listbox', { name: 'Canned replies' });
+  await expect(canned.getByRole('option')).toHaveCount(1);
+  await expect(canned.getByRole('option')).toContainText('Thank you');
+  await composer.press('Enter');
+  await expect(canned).toBeHidden();
+  await expect(composer).toHaveValue('Thank you for your patience.');
+  await composer.press('Enter');
+  await expect(page.getByTestId('transcript').locator('li[data-message-id]').filter({ hasText: 'Thank you for your patience.' })).toHaveCount(1);
   await context.close();
 });

@@ -36,7 +36,7 @@ fn SignedIn(me: Me) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     view! {
         <header class="border-b border-slate-200 bg-white">
-            <div class="mx-auto flex max-w-6xl items-center justify-between px-6 py-3">
+            <div class="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-x-4 gap-y-2 px-4 py-3 sm:px-6">
                 <nav aria-label="Main" class="flex items-center gap-4 text-sm">
                     <a href="/" class="flex items-center gap-2 font-semibold tracking-tight">
                         <span aria-hidden="true" class="inline-block h-5 w-5 rounded-lg bg-indigo-600"></span>

@@ -729,7 +729,7 @@ fn Workspace(
     Effect::new(move |_| hydrated.set(true));
     view! {
         <main data-hydrated=move || hydrated.get().then_some("true")
-            class="grid h-[calc(100dvh-3.6rem)] min-h-[32rem] grid-cols-1 lg:grid-cols-[19rem_minmax(0,1fr)_20rem]">
+            class="grid min-h-[calc(100dvh-7rem)] grid-cols-1 lg:h-[calc(100dvh-3.6rem)] lg:min-h-[32rem] lg:grid-cols-[19rem_minmax(0,1fr)_20rem]">
             <div class=pane_class(Pane::List, "border-r border-slate-200 bg-white")>
                 <lists::LeftPane board/>
             </div>

@@ -457,7 +457,7 @@ fn Composer(id: SessionId) -> impl IntoView {
     };
     let option_id = |i: usize| format!("canned-{i}");
     view! {
-        <div class="relative border-t border-slate-200 bg-white p-3">
+        <div class="sticky bottom-0 border-t border-slate-200 bg-white p-3 lg:relative">
             {move || matches.get().map(|list| view! {
                 <div class="absolute inset-x-3 bottom-full mb-2 max-h-64 overflow-y-auto rounded-lg border border-slate-200 bg-white shadow-lg">
                     {if list.is_empty() {

@@ -136,15 +136,24 @@ pub enum ListKind {
     Queue,
 }
 
-/// Moves focus to the next (`+1`) or previous (`-1`) row's link.
+/// Moves focus to the next (`+1`) or previous (`-1`) row's link, across
+/// the inbox and the queue.
 #[cfg(feature = "hydrate")]
 fn move_focus(step: i32) -> bool {
     use wasm_bindgen::JsCast;
-    let Some(active) = document().active_element() else { return false };
-    let Ok(Some(li)) = active.closest("li[data-session-id]") else { return false };
-    let next = if step > 0 { li.next_element_sibling() } else { li.previous_element_sibling() };
-    let Some(link) = next.and_then(|n| n.query_selector("a").ok().flatten()) else { return false };
-    link.dyn_into::<web_sys::HtmlElement>().is_ok_and(|l| l.focus().is_ok())
+    let Ok(links) = document().query_selector_all("li[data-session-id] > a") else { return false };
+    let links: Vec<web_sys::HtmlElement> =
+        (0..links.length()).filter_map(|i| links.item(i)?.dyn_into::<web_sys::HtmlElement>().ok()).collect();
+    let active = document().active_element();
+    let current = active.as_ref().and_then(|a| {
+        let li = a.closest("li[data-session-id]").ok().flatten()?;
+        links.iter().position(|l| l.parent_element().as_ref() == Some(&li))
+    });
+    let next = match current {
+        Some(i) => i as i64 + i64::from(step),
+        None => 0,
+    };
+    usize::try_from(next).ok().and_then(|n| links.get(n)).is_some_and(|l| l.focus().is_ok())
 }
 
 #[component]

@@ -373,6 +373,9 @@ fn TransferDialog(id: SessionId, open: RwSignal<bool>) -> impl IntoView {
                             class=format!("block w-full rounded-lg border border-slate-300 bg-white px-2 py-1.5 text-sm {FOCUS}")>
                             <option value="">"Choose an agent or a support type…"</option>
                             <optgroup label="Agents">
+                                {t.agents.is_empty().then(|| view! {
+                                    <option value="" disabled=true>"No other agent serves this type"</option>
+                                })}
                                 {t.agents.into_iter().map(|a| {
                                     let note = match (a.available(), a.presence) {
                                         (true, _) => String::new(),

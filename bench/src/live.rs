@@ -107,7 +107,7 @@ pub async fn live_delivery(pool: &PgPool, agent: AgentId, connections: usize) ->
     let took = started.elapsed();
     let delivered = latencies.len();
     Stats::from_latencies(latencies, took).print(&format!(
-        "WebSocket delivery, commit → customer's socket ({delivered}/{connections} sockets)"
+        "WebSocket delivery, commit → customer's socket (one sequential writer; {delivered}/{connections} sockets)"
     ));
     println!("| memory per idle WebSocket (client and server ends, one process) | {connections} | {per_connection:.0} KiB | - | - | - |");
     stop.cancel();

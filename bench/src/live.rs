@@ -19,7 +19,9 @@ fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
 }
@@ -109,7 +111,9 @@ pub async fn live_delivery(pool: &PgPool, agent: AgentId, connections: usize) ->
     Stats::from_latencies(latencies, took).print(&format!(
         "WebSocket delivery, commit → customer's socket (one sequential writer; {delivered}/{connections} sockets)"
     ));
-    println!("| memory per idle WebSocket (client and server ends, one process) | {connections} | {per_connection:.0} KiB | - | - | - |");
+    println!(
+        "| memory per idle WebSocket (client and server ends, one process) | {connections} | {per_connection:.0} KiB | - | - | - |"
+    );
     stop.cancel();
     for r in readers {
         r.abort();

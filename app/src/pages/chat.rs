@@ -484,6 +484,24 @@ fn merge(lines: &mut Vec<Line>, message: Message, sender_name: Option<String>) {
     lines.insert(at, line);
 }
 
+/// Sends a customer's message (idempotent by `cid`) and settles its line:
+/// the stored message replaces the pending one, or the line is marked
+/// failed (the Retry button sends the same id again).
+fn deliver(token: String, body: String, cid: String, lines: RwSignal<Vec<Line>>) {
+    spawn_local(async move {
+        let result = chat_send(token, body, cid.clone()).await;
+        lines.update(|ls| match result {
+            Ok(m) => merge(ls, m, None),
+            Err(_) => {
+                if let Some(l) = ls.iter_mut().find(|l| l.message.client_message_id.as_deref() == Some(&cid))
+                {
+                    l.failed = true;
+                }
+            }
+        });
+    });
+}
+
 #[component]
 fn StartForm(
     slug: String,
@@ -572,19 +590,7 @@ fn Conversation(
                 l.failed = false;
             }
         });
-        spawn_local(async move {
-            let result = chat_send(t, line.message.body.clone(), cid.clone()).await;
-            lines.update(|ls| match result {
-                Ok(m) => merge(ls, m, None),
-                Err(_) => {
-                    if let Some(l) =
-                        ls.iter_mut().find(|l| l.message.client_message_id.as_deref() == Some(&cid))
-                    {
-                        l.failed = true;
-                    }
-                }
-            });
-        });
+        deliver(t, line.message.body.clone(), cid, lines);
     };
     view! {
         <div class="flex-1 overflow-y-auto px-4 py-3" id="chat-scroll">
@@ -720,19 +726,7 @@ fn Composer(
         };
         lines
             .update(|ls| ls.push(Line { message: pending, sender_name: None, pending: true, failed: false }));
-        spawn_local(async move {
-            let result = chat_send(t, body, cid.clone()).await;
-            lines.update(|ls| match result {
-                Ok(m) => merge(ls, m, None),
-                Err(_) => {
-                    if let Some(l) =
-                        ls.iter_mut().find(|l| l.message.client_message_id.as_deref() == Some(&cid))
-                    {
-                        l.failed = true;
-                    }
-                }
-            });
-        });
+        deliver(t, body, cid, lines);
     };
     let on_input = move |ev| {
         draft.set(event_target_value(&ev));

@@ -73,6 +73,20 @@ pub struct Ephemeral {
     pub origin: String,
 }
 
+impl Ephemeral {
+    /// A frame about `session`, routed like its messages.
+    pub fn about(session: &domain::live::SessionBrief, frame: ServerFrame, origin: String) -> Self {
+        Self {
+            session_id: session.id,
+            account_id: session.account_id,
+            support_type_id: session.support_type_id,
+            owner_id: session.owner_id,
+            frame,
+            origin,
+        }
+    }
+}
+
 pub enum Input {
     Event(Event),
     Ephemeral(Box<Ephemeral>),
@@ -212,10 +226,6 @@ impl Hub {
     /// Connections dropped because they could not keep up.
     pub fn dropped_slow(&self) -> u64 {
         self.0.dropped_slow.load(Ordering::Relaxed)
-    }
-
-    pub fn connections(&self) -> usize {
-        self.0.conns.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Registers a connection; frames for it arrive on the returned

@@ -54,13 +54,23 @@ pub struct Routed {
 impl Routed {
     pub fn ephemeral(e: Ephemeral) -> Self {
         Self {
-            account_id: Some(e.account_id),
             session_id: Some(e.session_id),
             support_type_id: Some(e.support_type_id),
             owner_id: e.owner_id,
+            ..Self::new(Some(e.account_id), Audience::Conversation, e.frame)
+        }
+    }
+
+    /// Nothing about a session yet; callers fill in what they know.
+    fn new(account_id: Option<AccountId>, audience: Audience, frame: ServerFrame) -> Self {
+        Self {
+            account_id,
+            session_id: None,
+            support_type_id: None,
+            owner_id: None,
             former_owners: Vec::new(),
-            audience: Audience::Conversation,
-            frame: e.frame,
+            audience,
+            frame,
             refresh_skills_of: None,
             queue_changed: None,
             queue_changed_also: None,
@@ -123,16 +133,10 @@ impl Routed {
         frame: ServerFrame,
     ) -> Self {
         Self {
-            account_id: event.account_id.or(Some(brief.account_id)),
             session_id: Some(brief.id),
             support_type_id: Some(brief.support_type_id),
             owner_id: brief.owner_id,
-            former_owners: Vec::new(),
-            audience,
-            frame,
-            refresh_skills_of: None,
-            queue_changed: None,
-            queue_changed_also: None,
+            ..Self::new(event.account_id.or(Some(brief.account_id)), audience, frame)
         }
     }
 }
@@ -202,16 +206,14 @@ pub async fn route(hub: &Hub, event: &Event) -> domain::Result<Option<Routed>> {
                 created_at: p.created_at,
             };
             Ok(Some(Routed {
-                account_id: Some(account_id),
                 session_id: Some(p.session_id),
                 support_type_id: Some(support_type_id),
                 owner_id,
-                former_owners: Vec::new(),
-                audience: Audience::Conversation,
-                frame: ServerFrame::Message { event_id: event.id, message, sender_name },
-                refresh_skills_of: None,
-                queue_changed: None,
-                queue_changed_also: None,
+                ..Routed::new(
+                    Some(account_id),
+                    Audience::Conversation,
+                    ServerFrame::Message { event_id: event.id, message, sender_name },
+                )
             }))
         }
         topic::SESSION_OPENED
@@ -267,18 +269,11 @@ pub async fn route(hub: &Hub, event: &Event) -> domain::Result<Option<Routed>> {
         }
         topic::AGENT_PRESENCE => {
             let p: PresencePayload = serde_json::from_value(event.payload.clone()).map_err(bad)?;
-            Ok(Some(Routed {
-                account_id: event.account_id,
-                session_id: None,
-                support_type_id: None,
-                owner_id: None,
-                former_owners: Vec::new(),
-                audience: Audience::OwnPresence(p.agent_id),
-                frame: ServerFrame::Presence { event_id: event.id, presence: p.new, reason: p.reason },
-                refresh_skills_of: None,
-                queue_changed: None,
-                queue_changed_also: None,
-            }))
+            Ok(Some(Routed::new(
+                event.account_id,
+                Audience::OwnPresence(p.agent_id),
+                ServerFrame::Presence { event_id: event.id, presence: p.new, reason: p.reason },
+            )))
         }
         topic::AGENT_UPDATED => {
             let Ok(p) = serde_json::from_value::<AgentPayload>(event.payload.clone()) else {
@@ -286,16 +281,8 @@ pub async fn route(hub: &Hub, event: &Event) -> domain::Result<Option<Routed>> {
             };
             hub.forget_name(p.agent_id);
             Ok(Some(Routed {
-                account_id: event.account_id,
-                session_id: None,
-                support_type_id: None,
-                owner_id: None,
-                former_owners: Vec::new(),
-                audience: Audience::Nobody,
-                frame: ServerFrame::Pong,
                 refresh_skills_of: Some(p.agent_id),
-                queue_changed: None,
-                queue_changed_also: None,
+                ..Routed::new(event.account_id, Audience::Nobody, ServerFrame::Pong)
             }))
         }
         _ => Ok(None),

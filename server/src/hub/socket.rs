@@ -362,14 +362,11 @@ async fn handle(hub: &Hub, reg: &Registration, who: Who, frame: ClientFrame, sta
                 Who::Customer(_) => (SenderKind::Customer, brief.customer_name.clone()),
                 Who::Agent(a) => (SenderKind::Agent, hub.name_of(a.id).await),
             };
-            hub.publish_ephemeral(Ephemeral {
-                session_id,
-                account_id: brief.account_id,
-                support_type_id: brief.support_type_id,
-                owner_id: brief.owner_id,
-                frame: ServerFrame::Typing { session_id, sender_kind, name, typing },
-                origin: reg.origin(),
-            });
+            hub.publish_ephemeral(Ephemeral::about(
+                &brief,
+                ServerFrame::Typing { session_id, sender_kind, name, typing },
+                reg.origin(),
+            ));
         }
         ClientFrame::Read { session_id, message_id } => {
             match domain::live::mark_read(pool, &actor_of(who), session_id, message_id).await {
@@ -381,14 +378,11 @@ async fn handle(hub: &Hub, reg: &Registration, who: Who, frame: ClientFrame, sta
                         SenderKind::Customer => brief.customer_read_message_id,
                         _ => brief.agent_read_message_id,
                     };
-                    hub.publish_ephemeral(Ephemeral {
-                        session_id,
-                        account_id: brief.account_id,
-                        support_type_id: brief.support_type_id,
-                        owner_id: brief.owner_id,
-                        frame: ServerFrame::Read { session_id, reader, message_id },
-                        origin: reg.origin(),
-                    });
+                    hub.publish_ephemeral(Ephemeral::about(
+                        &brief,
+                        ServerFrame::Read { session_id, reader, message_id },
+                        reg.origin(),
+                    ));
                 }
                 Ok(None) => {}
                 Err(err) => {

@@ -582,6 +582,8 @@ mod server {
         reason: Option<String>,
     ) -> Result<Agent> {
         let reason = crate::text::optional_text("reason", reason.as_deref(), 200)?;
+        // A reason says why someone is away; online and offline carry none.
+        let reason = reason.filter(|_| presence == Presence::Away);
         let mut tx = pool.begin().await?;
         let current = visible(&mut tx, actor, id, true).await?;
         let allowed = actor.agent_id() == Some(id)

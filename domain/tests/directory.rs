@@ -284,6 +284,15 @@ async fn presence_changes_are_events_and_failed_changes_leave_none(pool: PgPool)
         agents::set_presence(&pool, &sup, ann.id, Presence::Away, Some("lunch".into())).await.expect("sup");
     assert_eq!((away.presence, away.presence_reason.as_deref()), (Presence::Away, Some("lunch")));
     assert_eq!(events(&pool, "agent.presence_changed").await, 2);
+    // Only "away" carries a reason: back online, it is gone.
+    let back = agents::set_presence(&pool, &sup, ann.id, Presence::Online, Some("lunch".into()))
+        .await
+        .expect("back");
+    assert_eq!((back.presence, back.presence_reason), (Presence::Online, None));
+    let away =
+        agents::set_presence(&pool, &sup, ann.id, Presence::Away, Some("lunch".into())).await.expect("again");
+    assert_eq!(away.presence_reason.as_deref(), Some("lunch"));
+    assert_eq!(events(&pool, "agent.presence_changed").await, 4);
 
     // Deactivating sets the agent offline (one more presence event); a
     // deactivated agent cannot come back online, and the failed attempt
@@ -292,11 +301,11 @@ async fn presence_changes_are_events_and_failed_changes_leave_none(pool: PgPool)
     let gone = agents::update(&pool, &admin, ann.id, off).await.expect("deactivate");
     assert!(gone.deactivated_at.is_some());
     assert_eq!(gone.presence, Presence::Offline);
-    assert_eq!(events(&pool, "agent.presence_changed").await, 3);
+    assert_eq!(events(&pool, "agent.presence_changed").await, 5);
     let err =
         agents::set_presence(&pool, &actor_of(&ann), ann.id, Presence::Online, None).await.expect_err("off");
     assert_eq!(err.code(), "agent_deactivated");
-    assert_eq!(events(&pool, "agent.presence_changed").await, 3);
+    assert_eq!(events(&pool, "agent.presence_changed").await, 5);
 
     // Heartbeats: the agent themself only.
     agents::heartbeat(&pool, &actor_of(&bob), bob.id).await.expect("heartbeat");

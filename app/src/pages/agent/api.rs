@@ -117,7 +117,6 @@ pub async fn set_presence(presence: String, reason: Option<String>) -> Result<Pr
     let me = crate::ssr::require_agent().await?;
     let pool = crate::ssr::pool()?;
     let presence: Presence = presence.parse()?;
-    let reason = if presence == Presence::Away { reason.filter(|r| !r.trim().is_empty()) } else { None };
     let agent = domain::agents::set_presence(
         &pool,
         &domain::actor::Actor::Agent(me.actor),

@@ -118,24 +118,19 @@ pub async fn require_agent() -> Result<domain::auth::SessionAgent, AppError> {
         .ok_or_else(|| AppError::from(domain::Error::Unauthenticated { message: "sign in first".to_owned() }))
 }
 
-/// Sets the HTTP status for a domain error when the current request is a
-/// server-function call (page renders keep their own status).
+/// Sets the HTTP status (and `Retry-After`) for a domain error when the
+/// current request is a server-function call (page renders keep their own
+/// status). The status is the domain's one mapping, as in the REST API.
 pub fn set_error_status(err: &domain::Error) {
-    use domain::Error as E;
     let is_server_fn = request_parts().is_some_and(|p| p.uri.path().starts_with("/api/"));
     let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() else { return };
     if !is_server_fn {
         return;
     }
-    let status = match err {
-        E::NotFound { .. } => http::StatusCode::NOT_FOUND,
-        E::Forbidden { .. } => http::StatusCode::FORBIDDEN,
-        E::Conflict { .. } => http::StatusCode::CONFLICT,
-        E::Invalid { .. } => http::StatusCode::UNPROCESSABLE_ENTITY,
-        E::Unauthenticated { .. } => http::StatusCode::UNAUTHORIZED,
-        E::RateLimited { .. } => http::StatusCode::TOO_MANY_REQUESTS,
-        E::Unavailable { .. } => http::StatusCode::SERVICE_UNAVAILABLE,
-        E::Internal { .. } => http::StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    response.set_status(status);
+    response.set_status(
+        http::StatusCode::from_u16(err.http_status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+    );
+    if let Some(secs) = err.retry_after_secs() {
+        response.insert_header(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
 }

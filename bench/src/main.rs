@@ -109,7 +109,11 @@ async fn main() -> Result<(), Error> {
                     &pool,
                     &actor,
                     session,
-                    SendMessage { body: format!("reply {i}"), client_message_id: Some(format!("m-{i}")) },
+                    SendMessage {
+                        body: format!("reply {i}"),
+                        client_message_id: Some(format!("m-{i}")),
+                        ip: None,
+                    },
                 )
                 .await?;
                 Ok(())

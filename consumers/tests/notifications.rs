@@ -188,7 +188,7 @@ async fn an_offline_customer_gets_the_agents_reply_by_mail(pool: PgPool) {
     let me = agent_actor(&w);
 
     // The customer just wrote: online, no e-mail.
-    let send = |body: &str| SendMessage { body: body.into(), client_message_id: None };
+    let send = |body: &str| SendMessage { body: body.into(), client_message_id: None, ip: None };
     conversation::send(&pool, &me, session, send("Looking into it now")).await.expect("reply");
     process_all(&pool, &handler).await;
     assert!(sink.mails().is_empty(), "{:?}", sink.mails());
@@ -351,9 +351,14 @@ async fn webhooks_are_signed_retried_with_backoff_and_disabled_after_five_failur
     // A disabled webhook gets no new deliveries either.
     let me = agent_actor(&w);
     sessions::assign(&pool, &Actor::System, session, Some(w.agent)).await.expect("assign");
-    conversation::send(&pool, &me, session, SendMessage { body: "hi".into(), client_message_id: None })
-        .await
-        .expect("reply");
+    conversation::send(
+        &pool,
+        &me,
+        session,
+        SendMessage { body: "hi".into(), client_message_id: None, ip: None },
+    )
+    .await
+    .expect("reply");
     process_all(&pool, &handler).await;
     let bad_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE webhook_id = $1")
         .bind(bad_hook.id)

@@ -24,6 +24,10 @@ pub struct SendMessage {
     pub body: String,
     /// Sending the same id twice stores one message and returns it.
     pub client_message_id: Option<String>,
+    /// The client's address, from the request (never from its JSON): a
+    /// customer's messages count against the per-address limit too.
+    #[serde(skip)]
+    pub ip: Option<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,6 +167,11 @@ mod server {
     pub async fn send(pool: &PgPool, actor: &Actor, id: SessionId, input: SendMessage) -> Result<Message> {
         let body = required_text("body", &input.body, 10_000)?;
         let client_id = optional_text("client_message_id", input.client_message_id.as_deref(), 100)?;
+        // Customers are rate-limited here, whoever calls (REST, the chat
+        // page, the widget): per session and per client address.
+        if let Actor::Customer(customer) = actor {
+            crate::auth::chat_message_limits(pool, customer, input.ip).await?;
+        }
         let mut tx = pool.begin().await?;
         // A share lock keeps a concurrent resolve waiting for this message
         // without making customers queue behind each other. Agents take the

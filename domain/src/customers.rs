@@ -58,23 +58,16 @@ mod server {
             .await?
             .filter(|c| actor.in_account(c.account_id))
             .ok_or_else(|| Error::not_found("customer"))?;
-        // Agents and bots see the customers of the sessions they can see:
-        // one in a type they serve, or one they hold.
-        if let Actor::Agent(a) = actor
-            && !actor.supervises(customer.account_id)
-        {
-            let related = sqlx::query_scalar!(
-                r#"SELECT EXISTS (
-                       SELECT 1 FROM sessions s
-                       WHERE s.customer_id = $1
-                         AND (s.owner_id = $2 OR s.support_type_id IN
-                              (SELECT support_type_id FROM agent_skills WHERE agent_id = $2))) AS "related!""#,
-                id.0,
-                a.id.0
-            )
-            .fetch_one(&mut *conn)
-            .await?;
-            if !related {
+        // A customer is themself (checked above); for agents below account
+        // level, a customer is visible through a session in their scope.
+        let scope = crate::scope::Scope::of(&mut *conn, actor).await?;
+        if !matches!(actor, Actor::Customer(_)) && !scope.covers_account(customer.account_id) {
+            let mut q =
+                sqlx::QueryBuilder::new("SELECT EXISTS (SELECT 1 FROM sessions s WHERE s.customer_id = ");
+            q.push_bind(id);
+            scope.push_sql(&mut q);
+            q.push(")");
+            if !q.build_query_scalar::<bool>().fetch_one(&mut *conn).await? {
                 return Err(Error::not_found("customer"));
             }
         }

@@ -26,7 +26,7 @@ use sqlx::{PgConnection, PgPool, postgres::PgListener};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    Result,
+    Result, eligibility,
     sessions::{self, Lock},
     types::*,
 };
@@ -59,26 +59,33 @@ pub async fn assign_one(pool: &PgPool, id: SessionId) -> Result<Option<AgentId>>
     if row.routing == Routing::Manual {
         return Ok(None);
     }
+    let session = sessions::load(&mut tx, id, Lock::None).await?;
     if row.routing == Routing::BotFirst
         && let Some(bot) = row.bot_agent_id.map(AgentId)
         && !has_had(&mut tx, id, bot).await?
     {
-        pick = lock_if_eligible(&mut tx, bot, row.account_id, None, row.tier).await?;
+        pick = eligibility::lock_if_can_take(&mut tx, &session, bot).await?;
     }
     if pick.is_none()
         && let Some(preferred) = row.preferred_agent_id.map(AgentId)
         && Some(preferred) != previous
     {
-        pick = lock_if_eligible(&mut tx, preferred, row.account_id, Some(type_id), row.tier).await?;
+        pick = eligibility::lock_if_can_take(&mut tx, &session, preferred).await?;
         if pick.is_none() && row.within_preferred_wait {
             return Ok(None);
         }
     }
     if pick.is_none() {
-        pick = pick_by_strategy(&mut tx, type_id, row.routing, previous, row.tier).await?;
+        pick = sqlx::query_scalar::<_, AgentId>(sql::NEXT_AGENT)
+            .bind(type_id)
+            .bind(row.tier)
+            .bind(row.account_id)
+            .bind(previous)
+            .bind(row.routing == Routing::LeastLoaded)
+            .fetch_optional(&mut *tx)
+            .await?;
     }
     let Some(agent) = pick else { return Ok(None) };
-    let session = sessions::load(&mut tx, id, Lock::None).await?;
     sessions::give(&mut tx, &session, agent, AssignReason::Auto, None).await?;
     tx.commit().await?;
     tracing::debug!(session = %id, agent = %agent, "assigned");
@@ -95,62 +102,20 @@ async fn has_had(conn: &mut PgConnection, session: SessionId, agent: AgentId) ->
     .await?)
 }
 
-/// Locks `agent` if it can take a session now. With `serves`, it must have
-/// that skill (the type's own bot needs none).
-async fn lock_if_eligible(
-    conn: &mut PgConnection,
-    agent: AgentId,
-    account: uuid::Uuid,
-    serves: Option<SupportTypeId>,
-    tier: Option<i16>,
-) -> Result<Option<AgentId>> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT a.id AS "id: AgentId" FROM agents a
-           WHERE a.id = $1 AND a.account_id = $2 AND a.presence = 'online' AND a.deactivated_at IS NULL
-             AND a.active_count < a.max_concurrent
-             AND ($3::uuid IS NULL OR EXISTS (
-                   SELECT 1 FROM agent_skills k WHERE k.agent_id = a.id AND k.support_type_id = $3
-                     AND ($4::smallint IS NULL OR k.tier IS NULL OR k.tier >= $4)))
-           FOR UPDATE OF a SKIP LOCKED"#,
-        agent.0,
-        account,
-        serves.map(|s| s.0),
-        tier
-    )
-    .fetch_optional(conn)
-    .await?)
-}
-
-async fn pick_by_strategy(
-    conn: &mut PgConnection,
-    type_id: SupportTypeId,
-    routing: Routing,
-    exclude: Option<AgentId>,
-    tier: Option<i16>,
-) -> Result<Option<AgentId>> {
-    Ok(sqlx::query_scalar::<_, AgentId>(sql::NEXT_AGENT)
-        .bind(type_id)
-        .bind(exclude)
-        .bind(routing == Routing::LeastLoaded)
-        .bind(tier)
-        .fetch_optional(conn)
-        .await?)
-}
-
 /// The hot queries, shared with the query-plan test.
 pub mod sql {
-    /// The next eligible human for a type: `$1` type, `$2` agent to skip,
-    /// `$3` least loaded (else round robin), `$4` the session's tier.
-    pub const NEXT_AGENT: &str = "SELECT a.id
-           FROM agent_skills k JOIN agents a ON a.id = k.agent_id
-           WHERE k.support_type_id = $1 AND a.role <> 'bot' AND a.presence = 'online'
-             AND a.deactivated_at IS NULL AND a.active_count < a.max_concurrent
-             AND a.id IS DISTINCT FROM $2
-             AND ($4::smallint IS NULL OR k.tier IS NULL OR k.tier >= $4)
-           ORDER BY CASE WHEN $3 THEN a.active_count::float8 / a.max_concurrent ELSE 0 END,
-                    a.last_assigned_at NULLS FIRST, a.id
-           LIMIT 1
-           FOR UPDATE OF a SKIP LOCKED";
+    /// The next human who can take a session ([the rule](crate::eligibility)
+    /// with `$1` type, `$2` tier, `$3` account), skipping `$4` (the agent it
+    /// was just taken from); `$5` least loaded, else round robin.
+    pub const NEXT_AGENT: &str = concat!(
+        "SELECT a.id FROM agents a
+         WHERE a.role <> 'bot' AND a.id IS DISTINCT FROM $4 AND ",
+        crate::can_take_sql!("$1", "$2::smallint", "$3"),
+        " ORDER BY CASE WHEN $5 THEN a.active_count::float8 / a.max_concurrent ELSE 0 END,
+                  a.last_assigned_at NULLS FIRST, a.id
+         LIMIT 1
+         FOR UPDATE OF a SKIP LOCKED"
+    );
 }
 
 /// Assigns every queued session that can be assigned now, highest priority
@@ -159,20 +124,17 @@ pub async fn run_pass(pool: &PgPool) -> Result<usize> {
     const BATCH: i64 = 100;
     let mut total = 0;
     loop {
-        // Only sessions whose type has someone with room right now.
-        let candidates = sqlx::query_scalar!(
-            r#"SELECT s.id AS "id: SessionId" FROM sessions s
-               JOIN support_types t ON t.id = s.support_type_id
-               WHERE s.status = 'queued' AND t.routing <> 'manual'
-                 AND (EXISTS (SELECT 1 FROM agent_skills k JOIN agents a ON a.id = k.agent_id
-                              WHERE k.support_type_id = t.id AND a.presence = 'online'
-                                AND a.deactivated_at IS NULL AND a.active_count < a.max_concurrent)
-                      OR EXISTS (SELECT 1 FROM agents b WHERE b.id = t.bot_agent_id AND b.presence = 'online'
-                                   AND b.active_count < b.max_concurrent))
-               ORDER BY s.priority DESC, s.queued_at
-               LIMIT $1"#,
-            BATCH
-        )
+        // Only sessions that someone can take right now, by the rule.
+        let candidates = sqlx::query_scalar::<_, SessionId>(concat!(
+            "SELECT s.id FROM sessions s JOIN support_types t ON t.id = s.support_type_id
+             WHERE s.status = 'queued' AND t.routing <> 'manual'
+               AND EXISTS (SELECT 1 FROM agents a WHERE ",
+            crate::can_take_sql!("s.support_type_id", "s.tier", "s.account_id"),
+            ") ORDER BY ",
+            crate::queue_order_sql!(),
+            " LIMIT $1"
+        ))
+        .bind(BATCH)
         .fetch_all(pool)
         .await?;
         let mut assigned = 0;

@@ -71,6 +71,29 @@ impl Error {
         }
     }
 
+    /// The HTTP status for this error: the one mapping, used by the REST
+    /// API and by server functions alike.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::NotFound { .. } => 404,
+            Self::Forbidden { .. } => 403,
+            Self::Conflict { .. } => 409,
+            Self::Invalid { .. } => 422,
+            Self::Unauthenticated { .. } => 401,
+            Self::RateLimited { .. } => 429,
+            Self::Unavailable { .. } => 503,
+            Self::Internal { .. } => 500,
+        }
+    }
+
+    /// Seconds for a `Retry-After` header, where the error has one.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
     /// Logs an unexpected failure with its context and returns the opaque
     /// error that is safe to show a client.
     #[cfg(feature = "server")]

@@ -159,6 +159,16 @@ pub struct SessionBrief {
 }
 
 impl SessionBrief {
+    /// What the [scope rule](crate::scope) looks at.
+    pub fn facts(&self) -> crate::scope::SessionFacts {
+        crate::scope::SessionFacts {
+            id: self.id,
+            account_id: self.account_id,
+            support_type_id: self.support_type_id,
+            owner_id: self.owner_id,
+        }
+    }
+
     /// What a customer may see: no internal ids of agents or the account's
     /// other records.
     pub fn for_customer(mut self) -> Self {
@@ -236,19 +246,20 @@ mod server {
     /// Every queued session's place in line for the given types.
     pub async fn queue_positions(pool: &PgPool, types: &[SupportTypeId]) -> Result<Vec<QueuePosition>> {
         let ids: Vec<uuid::Uuid> = types.iter().map(|t| t.0).collect();
-        let rows: Vec<(SessionId, SupportTypeId, i64, i64)> = sqlx::query_as(
+        let rows: Vec<(SessionId, SupportTypeId, i64, i64)> = sqlx::query_as(concat!(
             "WITH line AS (
-                 SELECT id, support_type_id,
-                        row_number() OVER (PARTITION BY support_type_id
-                                           ORDER BY priority DESC, queued_at, id) AS position
-                 FROM sessions WHERE status = 'queued' AND support_type_id = ANY($1)),
+                 SELECT s.id, s.support_type_id,
+                        row_number() OVER (PARTITION BY s.support_type_id ORDER BY ",
+            crate::queue_order_sql!(),
+            ") AS position
+                 FROM sessions s WHERE s.status = 'queued' AND s.support_type_id = ANY($1)),
              rate AS (
                  SELECT support_type_id, count(*) AS per_hour FROM sessions
                  WHERE support_type_id = ANY($1) AND assigned_at > now() - interval '1 hour'
                  GROUP BY support_type_id)
              SELECT line.id, line.support_type_id, line.position, COALESCE(rate.per_hour, 0)
-             FROM line LEFT JOIN rate USING (support_type_id)",
-        )
+             FROM line LEFT JOIN rate USING (support_type_id)"
+        ))
         .bind(&ids)
         .fetch_all(pool)
         .await?;
@@ -337,13 +348,16 @@ mod server {
         Ok(rows)
     }
 
-    /// The support types an agent serves.
-    pub async fn skills_of(pool: &PgPool, agent: AgentId) -> Result<Vec<SupportTypeId>> {
-        Ok(sqlx::query_scalar::<_, SupportTypeId>(
-            "SELECT support_type_id FROM agent_skills WHERE agent_id = $1",
+    /// An agent as the hub knows them now: `None` once deactivated or
+    /// gone (their live connections end).
+    pub async fn agent_actor(pool: &PgPool, agent: AgentId) -> Result<Option<crate::actor::AgentActor>> {
+        Ok(sqlx::query_as!(
+            crate::actor::AgentActor,
+            r#"SELECT id AS "id: AgentId", account_id AS "account_id: AccountId", role AS "role: Role"
+               FROM agents WHERE id = $1 AND deactivated_at IS NULL"#,
+            agent.0
         )
-        .bind(agent)
-        .fetch_all(pool)
+        .fetch_optional(pool)
         .await?)
     }
 

@@ -26,6 +26,21 @@ pub mod kind {
     pub const SESSION_ASSIGNED: &str = "session.assigned";
 }
 
+/// Without live-connection knowledge, a customer who has not written for
+/// this long before a reply is treated as offline.
+pub const CUSTOMER_QUIET_SECS: i64 = 120;
+
+/// How long a customer's live connection counts after the hub last
+/// confirmed it (the hub confirms every [`CUSTOMER_LIVE_REFRESH_SECS`]).
+pub const CUSTOMER_LIVE_SECS: i64 = 90;
+pub const CUSTOMER_LIVE_REFRESH_SECS: u64 = 30;
+
+/// Whether a role gets in-app alerts and agent e-mail: people do, bots do
+/// not (they learn of their sessions through the API and events).
+pub fn receives_alerts(role: Role) -> bool {
+    role != Role::Bot
+}
+
 /// An alert's body is cut to this many characters.
 pub const MAX_BODY_CHARS: usize = 2000;
 
@@ -34,6 +49,55 @@ pub use server::*;
 
 #[cfg(feature = "server")]
 mod server {
+    /// Whether the customer of `session` is offline at `at` (a reply's
+    /// time): the one rule, for reply e-mail. What the hub knows decides:
+    /// no live customer socket for the session (`customer_live_until`
+    /// passed). A customer who never had a live connection (API clients)
+    /// is offline when they wrote nothing for [`CUSTOMER_QUIET_SECS`]
+    /// before `at`.
+    pub async fn customer_offline(
+        conn: &mut sqlx::PgConnection,
+        session: SessionId,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        Ok(sqlx::query_scalar!(
+            r#"SELECT CASE WHEN s.customer_live_until IS NOT NULL THEN s.customer_live_until < now()
+                           ELSE coalesce((SELECT max(m.created_at) FROM messages m
+                                          WHERE m.session_id = s.id AND m.sender_kind = 'customer')
+                                         < $2::timestamptz - make_interval(secs => $3), true) END AS "offline!"
+               FROM sessions s WHERE s.id = $1"#,
+            session.0,
+            at,
+            CUSTOMER_QUIET_SECS as f64
+        )
+        .fetch_optional(conn)
+        .await?
+        .unwrap_or(true))
+    }
+
+    /// The hub's view of live customers: these sessions have an open
+    /// customer socket on the calling node (refreshed periodically).
+    pub async fn customers_live(pool: &PgPool, sessions: &[SessionId]) -> Result<()> {
+        let ids: Vec<uuid::Uuid> = sessions.iter().map(|s| s.0).collect();
+        sqlx::query!(
+            "UPDATE sessions SET customer_live_until = now() + make_interval(secs => $2)
+             WHERE id = ANY($1)",
+            &ids,
+            CUSTOMER_LIVE_SECS as f64
+        )
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The customer's last live socket for the session closed.
+    pub async fn customer_left(pool: &PgPool, session: SessionId) -> Result<()> {
+        sqlx::query!("UPDATE sessions SET customer_live_until = now() WHERE id = $1", session.0)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+
     use super::*;
     use crate::{
         Error, Result,

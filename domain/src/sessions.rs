@@ -41,6 +41,18 @@ pub struct Session {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Session {
+    /// What the [scope rule](crate::scope) looks at.
+    pub fn facts(&self) -> crate::scope::SessionFacts {
+        crate::scope::SessionFacts {
+            id: self.id,
+            account_id: self.account_id,
+            support_type_id: self.support_type_id,
+            owner_id: self.owner_id,
+        }
+    }
+}
+
 /// Who the session is for. With an `external_ref` the customer is looked up
 /// (and updated) in the type's account; otherwise a new customer is created.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -82,7 +94,7 @@ pub struct SessionFilter {
     pub owner_id: Option<AgentId>,
     pub account_id: Option<AccountId>,
     pub customer_id: Option<CustomerId>,
-    /// Only queued sessions of the types the caller serves.
+    /// Only the waiting queue: the queued sessions in the caller's scope.
     #[serde(default)]
     pub queue: bool,
 }
@@ -105,14 +117,36 @@ pub fn page_limit(limit: Option<i64>) -> crate::Result<i64> {
 }
 
 /// The hot queries, shared with the query-plan test so that it checks the
-/// very SQL the code runs.
+/// very SQL the code runs. Each appends to a query over `sessions s` (the
+/// caller chooses the columns), with the caller's scope as a predicate.
+#[cfg(feature = "server")]
 pub mod sql {
-    /// An agent's active sessions.
-    pub const INBOX: &str =
-        "SELECT * FROM sessions WHERE owner_id = $1 AND status = 'active' ORDER BY assigned_at, id";
-    /// Queued sessions of the given types, in pick order.
-    pub const QUEUE: &str = "SELECT * FROM sessions WHERE status = 'queued' AND support_type_id = ANY($1)
-         ORDER BY priority DESC, queued_at, id LIMIT $2";
+    use super::*;
+    use crate::scope::Scope;
+    use sqlx::{Postgres, QueryBuilder};
+
+    /// `agent`'s active sessions within `scope`, oldest assignment first.
+    pub fn push_inbox(q: &mut QueryBuilder<'_, Postgres>, scope: &Scope, agent: AgentId) {
+        q.push(" AND s.owner_id = ").push_bind(agent).push(" AND s.status = 'active'");
+        scope.push_sql(q);
+        q.push(" ORDER BY s.assigned_at, s.id");
+    }
+
+    /// The queued sessions within `scope` (of one type, if given), in
+    /// [queue order](crate::scope::queue_order), at most `limit`.
+    pub fn push_queue(
+        q: &mut QueryBuilder<'_, Postgres>,
+        scope: &Scope,
+        support_type: Option<SupportTypeId>,
+        limit: i64,
+    ) {
+        q.push(" AND s.status = 'queued'");
+        if let Some(t) = support_type {
+            q.push(" AND s.support_type_id = ").push_bind(t);
+        }
+        scope.push_sql(q);
+        q.push(concat!(" ORDER BY ", crate::queue_order_sql!(), " LIMIT ")).push_bind(limit);
+    }
 }
 
 #[cfg(feature = "server")]
@@ -121,6 +155,7 @@ pub use server::*;
 #[cfg(feature = "server")]
 mod server {
     use super::*;
+    use crate::scope::Scope;
     use crate::{
         Error, Result,
         actor::Actor,
@@ -128,7 +163,7 @@ mod server {
         text::{optional_text, required_text},
     };
     use serde_json::json;
-    use sqlx::{PgConnection, PgPool};
+    use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
     /// How [`load`] locks the session row for the rest of the transaction.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,30 +188,10 @@ mod server {
             .ok_or_else(|| Error::not_found("session"))
     }
 
-    /// Whether `actor` may see `session`. Not seeing it means "not found".
+    /// Whether `actor` may see `session`, by the one scope rule
+    /// ([`crate::scope`]). Not seeing it means "not found".
     pub(crate) async fn can_see(conn: &mut PgConnection, actor: &Actor, session: &Session) -> Result<bool> {
-        Ok(match actor {
-            Actor::System => true,
-            Actor::Customer(c) => c.session_id == session.id,
-            Actor::Agent(a) => {
-                if actor.supervises(session.account_id) {
-                    true
-                } else if a.account_id != Some(session.account_id) {
-                    false
-                } else if session.owner_id == Some(a.id) {
-                    true
-                } else {
-                    sqlx::query_scalar!(
-                        r#"SELECT EXISTS (SELECT 1 FROM agent_skills
-                                          WHERE agent_id = $1 AND support_type_id = $2) AS "serves!""#,
-                        a.id.0,
-                        session.support_type_id.0
-                    )
-                    .fetch_one(&mut *conn)
-                    .await?
-                }
-            }
-        })
+        Ok(Scope::of(conn, actor).await?.sees(&session.facts()))
     }
 
     /// Loads a session the actor may see (locked when `lock`), or "not found".
@@ -364,26 +379,24 @@ mod server {
     ) -> Result<Page<Session>> {
         let limit = page_limit(limit)?;
         let cursor = cursor.map(decode_cursor).transpose()?;
-        let (account, agent_scope) = match actor {
-            Actor::Customer(_) => return Err(Error::forbidden("customers cannot list sessions")),
-            Actor::System => (filter.account_id, None),
-            Actor::Agent(a) => match a.account_id {
-                None => (filter.account_id, None),
-                Some(own) => {
-                    if filter.account_id.is_some_and(|f| f != own) {
-                        return Err(Error::not_found("account"));
-                    }
-                    let restricted = !actor.supervises(own) || filter.queue;
-                    (Some(own), restricted.then_some(a.id))
-                }
-            },
-        };
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("customers cannot list sessions"));
+        }
+        let scope = Scope::of(&mut *pool.acquire().await?, actor).await?;
+        if let (Some(own), Some(asked)) = (scope.account(), filter.account_id)
+            && own != asked
+        {
+            return Err(Error::not_found("account"));
+        }
         if filter.queue && filter.status.is_some_and(|s| s != SessionStatus::Queued) {
             return Err(Error::invalid("status", "the queue holds queued sessions only"));
         }
         let status = if filter.queue { Some(SessionStatus::Queued) } else { filter.status };
-        let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT s.* FROM sessions s WHERE true");
-        if let Some(a) = account {
+        // Built from the filters present, so every shape gets a plan that
+        // uses its index; the scope is one more predicate.
+        let mut q = QueryBuilder::<Postgres>::new("SELECT s.* FROM sessions s WHERE true");
+        scope.push_sql(&mut q);
+        if let Some(a) = filter.account_id {
             q.push(" AND s.account_id = ").push_bind(a);
         }
         if let Some(st) = status {
@@ -398,13 +411,6 @@ mod server {
         if let Some(c) = filter.customer_id {
             q.push(" AND s.customer_id = ").push_bind(c);
         }
-        if let Some(me) = agent_scope {
-            q.push(" AND (s.owner_id = ")
-                .push_bind(me)
-                .push(" OR s.support_type_id IN (SELECT support_type_id FROM agent_skills WHERE agent_id = ")
-                .push_bind(me)
-                .push("))");
-        }
         if let Some((at, id)) = cursor {
             q.push(" AND (s.created_at, s.id) < (").push_bind(at).push(", ").push_bind(id).push(")");
         }
@@ -416,21 +422,35 @@ mod server {
     /// An agent's inbox: their active sessions, oldest assignment first. The
     /// agent themself or a supervisor of their account may read it.
     pub async fn inbox(pool: &PgPool, actor: &Actor, agent: AgentId) -> Result<Vec<Session>> {
-        if actor.agent_id() != Some(agent) {
-            let account = sqlx::query_scalar!("SELECT account_id FROM agents WHERE id = $1", agent.0)
-                .fetch_optional(pool)
-                .await?
-                .flatten()
-                .map(AccountId);
-            if !account.is_some_and(|a| actor.supervises(a)) {
-                return Err(Error::not_found("agent"));
-            }
-        }
-        Ok(sqlx::query_as::<_, Session>(sql::INBOX).bind(agent).fetch_all(pool).await?)
+        let mut conn = pool.acquire().await?;
+        require_inbox_reader(&mut conn, actor, agent).await?;
+        let scope = Scope::of(&mut conn, actor).await?;
+        let mut q = QueryBuilder::new("SELECT s.* FROM sessions s WHERE true");
+        sql::push_inbox(&mut q, &scope, agent);
+        Ok(q.build_query_as::<Session>().fetch_all(&mut *conn).await?)
     }
 
-    /// The waiting queue in pick order: for an agent, the types they serve;
-    /// for a supervisor, every type of their account (or the one named).
+    /// Whose inbox the caller may read: their own, or (supervisors) that of
+    /// an agent of their account.
+    pub(crate) async fn require_inbox_reader(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        agent: AgentId,
+    ) -> Result<()> {
+        if actor.agent_id() == Some(agent) {
+            return Ok(());
+        }
+        let account = sqlx::query_scalar!("SELECT account_id FROM agents WHERE id = $1", agent.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten()
+            .map(AccountId);
+        if account.is_some_and(|a| actor.supervises(a)) { Ok(()) } else { Err(Error::not_found("agent")) }
+    }
+
+    /// The waiting queue in pick order: the queued sessions in the caller's
+    /// scope (for an agent, of the types they serve; for a supervisor, of
+    /// their account), optionally of one type.
     pub async fn queue(
         pool: &PgPool,
         actor: &Actor,
@@ -438,33 +458,14 @@ mod server {
         limit: Option<i64>,
     ) -> Result<Vec<Session>> {
         let limit = page_limit(limit)?;
-        let types: Vec<SupportTypeId> = match actor {
-            Actor::Customer(_) => return Err(Error::forbidden("customers cannot read the queue")),
-            Actor::Agent(a) if a.account_id.is_some_and(|acc| !actor.supervises(acc)) => {
-                sqlx::query_scalar!(
-                    r#"SELECT support_type_id AS "id: SupportTypeId" FROM agent_skills WHERE agent_id = $1"#,
-                    a.id.0
-                )
-                .fetch_all(pool)
-                .await?
-            }
-            _ => {
-                let account = match actor {
-                    Actor::Agent(a) => a.account_id.map(|x| x.0),
-                    _ => None,
-                };
-                sqlx::query_scalar!(
-                    r#"SELECT id AS "id: SupportTypeId" FROM support_types
-                       WHERE ($1::uuid IS NULL OR account_id = $1) AND archived_at IS NULL"#,
-                    account
-                )
-                .fetch_all(pool)
-                .await?
-            }
-        };
-        let types: Vec<uuid::Uuid> =
-            types.into_iter().filter(|t| support_type.is_none_or(|want| want == *t)).map(|t| t.0).collect();
-        Ok(sqlx::query_as::<_, Session>(sql::QUEUE).bind(types).bind(limit).fetch_all(pool).await?)
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("customers cannot read the queue"));
+        }
+        let mut conn = pool.acquire().await?;
+        let scope = Scope::of(&mut conn, actor).await?;
+        let mut q = QueryBuilder::new("SELECT s.* FROM sessions s WHERE true");
+        sql::push_queue(&mut q, &scope, support_type, limit);
+        Ok(q.build_query_as::<Session>().fetch_all(&mut *conn).await?)
     }
 
     pub(crate) fn paginate<T>(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Page<T> {
@@ -507,39 +508,10 @@ mod server {
                 format!("only a queued session can be assigned; this one is {}", session.status),
             ));
         }
-        check_can_take(&mut tx, &session, agent_id).await?;
+        crate::eligibility::require_can_take(&mut tx, &session, agent_id).await?;
         let session = give(&mut tx, &session, agent_id, AssignReason::Manual, actor.agent_id()).await?;
         tx.commit().await?;
         Ok(session)
-    }
-
-    /// The receiving agent must be active, in the account, serve the type,
-    /// be online, and have room.
-    async fn check_can_take(conn: &mut PgConnection, session: &Session, agent_id: AgentId) -> Result<()> {
-        let agent = sqlx::query!(
-            r#"SELECT a.account_id, a.presence, a.active_count, a.max_concurrent, a.deactivated_at,
-                      EXISTS (SELECT 1 FROM agent_skills k WHERE k.agent_id = a.id AND k.support_type_id = $2) AS "serves!"
-               FROM agents a WHERE a.id = $1"#,
-            agent_id.0,
-            session.support_type_id.0
-        )
-        .fetch_optional(&mut *conn)
-        .await?
-        .filter(|a| a.account_id == Some(session.account_id.0) && a.deactivated_at.is_none())
-        .ok_or_else(|| Error::invalid("agent_id", "no such agent in this account"))?;
-        if !agent.serves {
-            return Err(Error::conflict(
-                "agent_lacks_skill",
-                "the agent does not serve this session's support type",
-            ));
-        }
-        if agent.presence != "online" {
-            return Err(Error::conflict("agent_unavailable", format!("the agent is {}", agent.presence)));
-        }
-        if agent.active_count >= agent.max_concurrent {
-            return Err(Error::conflict("agent_at_capacity", "the agent has no room for another session"));
-        }
-        Ok(())
     }
 
     /// Makes `agent_id` the owner of a queued session: opens an assignment
@@ -670,7 +642,7 @@ mod server {
             if session.owner_id == Some(agent_id) {
                 return Err(Error::conflict("already_owner", "the session already belongs to that agent"));
             }
-            check_can_take(conn, session, agent_id).await?;
+            crate::eligibility::require_can_take(conn, session, agent_id).await?;
         }
         let new_type = match target {
             ReassignTarget::SupportType { support_type_id } => {

@@ -326,8 +326,11 @@ mod server {
                     "a support type cannot escalate to itself",
                 ));
             }
+            // FOR SHARE: an archive of the target waits for this change (and
+            // then refuses), or this waits for the archive (and refuses).
             let row = sqlx::query!(
-                r#"SELECT account_id AS "account_id: AccountId", archived_at FROM support_types WHERE id = $1"#,
+                r#"SELECT account_id AS "account_id: AccountId", archived_at FROM support_types
+                   WHERE id = $1 FOR SHARE"#,
                 target.0
             )
             .fetch_optional(&mut *conn)
@@ -534,6 +537,7 @@ mod server {
         if cur.archived_at.is_some() == archived {
             return Ok(cur);
         }
+        require_escalation_paths_stay_active(&mut tx, &cur, archived).await?;
         let ty = sqlx::query_as::<_, SupportType>(concat!(
             "UPDATE support_types SET archived_at = CASE WHEN $2 THEN now() END WHERE id = $1 RETURNING ",
             type_columns!()
@@ -546,6 +550,55 @@ mod server {
         changed(&mut tx, ty.account_id, "support_type", ty.id, action).await?;
         tx.commit().await?;
         Ok(ty)
+    }
+
+    /// The rule: an active type escalates only to an active type. So a type
+    /// that active types escalate to cannot be archived (409 naming them:
+    /// the admin decides where they escalate instead; nothing changes
+    /// behind their back), and a type cannot be restored while its own
+    /// target is archived. Both sides lock the rows they read, so a
+    /// concurrent archive and re-targeting cannot both pass.
+    async fn require_escalation_paths_stay_active(
+        conn: &mut PgConnection,
+        ty: &SupportType,
+        archiving: bool,
+    ) -> Result<()> {
+        if archiving {
+            let sources = sqlx::query_scalar!(
+                "SELECT name FROM support_types
+                 WHERE escalation_target_id = $1 AND archived_at IS NULL AND id <> $1
+                 ORDER BY name FOR SHARE",
+                ty.id.0
+            )
+            .fetch_all(&mut *conn)
+            .await?;
+            if !sources.is_empty() {
+                return Err(Error::conflict(
+                    "escalation_target_in_use",
+                    format!(
+                        "{} escalate{} to this type; give {} another escalation target first",
+                        sources.join(", "),
+                        if sources.len() == 1 { "s" } else { "" },
+                        if sources.len() == 1 { "it" } else { "them" },
+                    ),
+                ));
+            }
+        } else if let Some(target) = ty.escalation_target_id {
+            let target =
+                sqlx::query!("SELECT name, archived_at FROM support_types WHERE id = $1 FOR SHARE", target.0)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            if target.archived_at.is_some() {
+                return Err(Error::conflict(
+                    "escalation_target_archived",
+                    format!(
+                        "this type escalates to {}, which is archived; restore it or change the target first",
+                        target.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Archives a type: it accepts no new sessions; open ones are unaffected.

@@ -44,6 +44,11 @@ pub struct WorkItem {
 }
 
 impl WorkItem {
+    /// Its place in the waiting line ([`crate::scope::queue_order`]).
+    pub fn queue_key(&self) -> crate::scope::QueueKey {
+        crate::scope::QueueKey { priority: self.priority, queued_at: self.queued_at, id: self.id }
+    }
+
     /// The customer as people call them: name, else e-mail, else anonymous.
     pub fn customer_label(&self) -> String {
         customer_label(self.customer_name.as_deref(), self.customer_email.as_deref())
@@ -99,12 +104,14 @@ pub struct TransferAgent {
     pub presence: Presence,
     pub active_count: i32,
     pub max_concurrent: i32,
+    /// Whether a transfer to this agent can succeed right now, by the
+    /// [eligibility rule](crate::eligibility) (computed in the same query).
+    pub can_take: bool,
 }
 
 impl TransferAgent {
-    /// Whether a transfer to this agent can succeed right now.
     pub fn available(&self) -> bool {
-        self.presence == Presence::Online && self.active_count < self.max_concurrent
+        self.can_take
     }
 }
 
@@ -134,42 +141,36 @@ pub struct Participant {
 }
 
 /// The hot queries, shared with the query-plan test.
+#[cfg(feature = "server")]
 pub mod sql {
-    /// The columns of a [`super::WorkItem`]: the session with its type and
-    /// customer, the newest message, and the unread count (customer messages
-    /// after `agent_read_message_id`, counted on the `messages_history`
-    /// index). `$1` is the preview length.
-    macro_rules! work_item {
-        ($where:literal) => {
-            concat!(
-                "SELECT s.id, s.status, s.support_type_id, t.name AS support_type, t.routing, s.owner_id,
-                        s.customer_id, c.name AS customer_name, c.email::text AS customer_email, s.priority,
-                        s.queued_at, s.assigned_at, m.id AS last_message_id,
-                        left(m.body, $1) AS last_message, m.sender_kind AS last_sender,
-                        m.created_at AS last_message_at,
-                        (SELECT count(*) FROM messages u
-                         WHERE u.session_id = s.id AND u.id > s.agent_read_message_id
-                           AND u.sender_kind = 'customer') AS unread
-                 FROM sessions s
-                 JOIN support_types t ON t.id = s.support_type_id
-                 JOIN customers c ON c.id = s.customer_id
-                 LEFT JOIN LATERAL (SELECT id, body, sender_kind, created_at FROM messages
-                                    WHERE session_id = s.id ORDER BY id DESC LIMIT 1) m ON true ",
-                $where
-            )
-        };
-    }
+    use super::PREVIEW_CHARS;
+    use sqlx::{Postgres, QueryBuilder};
 
-    /// An agent's inbox (`$2`: the agent).
-    pub const INBOX: &str =
-        work_item!("WHERE s.owner_id = $2 AND s.status = 'active' ORDER BY s.assigned_at, s.id");
-    /// The queue of the given types (`$2`), in pick order, at most `$3`.
-    pub const QUEUE: &str = work_item!(
-        "WHERE s.status = 'queued' AND s.support_type_id = ANY($2)
-         ORDER BY s.priority DESC, s.queued_at, s.id LIMIT $3"
-    );
-    /// One session (`$2`).
-    pub const ONE: &str = work_item!("WHERE s.id = $2");
+    /// Pushes `SELECT <the columns of a WorkItem> … WHERE true`: the
+    /// session with its type and customer, the newest message, and the
+    /// unread count (customer messages after `agent_read_message_id`,
+    /// counted on the `messages_history` index). Callers append their
+    /// conditions (`sessions::sql::push_inbox`, `push_queue`).
+    pub fn push_select(q: &mut QueryBuilder<'_, Postgres>) {
+        q.push(
+            "SELECT s.id, s.status, s.support_type_id, t.name AS support_type, t.routing, s.owner_id,
+                    s.customer_id, c.name AS customer_name, c.email::text AS customer_email, s.priority,
+                    s.queued_at, s.assigned_at, m.id AS last_message_id, left(m.body, ",
+        )
+        .push_bind(PREVIEW_CHARS)
+        .push(
+            ") AS last_message, m.sender_kind AS last_sender, m.created_at AS last_message_at,
+                    (SELECT count(*) FROM messages u
+                     WHERE u.session_id = s.id AND u.id > s.agent_read_message_id
+                       AND u.sender_kind = 'customer') AS unread
+             FROM sessions s
+             JOIN support_types t ON t.id = s.support_type_id
+             JOIN customers c ON c.id = s.customer_id
+             LEFT JOIN LATERAL (SELECT id, body, sender_kind, created_at FROM messages
+                                WHERE session_id = s.id ORDER BY id DESC LIMIT 1) m ON true
+             WHERE true",
+        );
+    }
 }
 
 #[cfg(feature = "server")]
@@ -181,56 +182,35 @@ mod server {
     use crate::{
         Error, Result,
         actor::Actor,
-        sessions::{Lock, visible},
+        scope::Scope,
+        sessions::{self, Lock, visible},
     };
-    use sqlx::PgPool;
+    use sqlx::{PgPool, QueryBuilder};
 
     fn require_agent(actor: &Actor) -> Result<AgentId> {
         actor.agent_id().ok_or_else(|| Error::forbidden("the workspace is for agents"))
     }
 
-    /// The support types whose queue the caller works: the types they
-    /// serve; for supervisors and admins every active type of their account
-    /// (global admins: of every account), as `sessions::queue` does.
-    async fn queue_types(pool: &PgPool, actor: &Actor) -> Result<Vec<uuid::Uuid>> {
-        Ok(match actor {
-            Actor::Agent(a) if a.account_id.is_some_and(|acc| !actor.supervises(acc)) => {
-                sqlx::query_scalar("SELECT support_type_id FROM agent_skills WHERE agent_id = $1")
-                    .bind(a.id)
-                    .fetch_all(pool)
-                    .await?
-            }
-            Actor::Agent(a) => {
-                sqlx::query_scalar(
-                    "SELECT id FROM support_types
-                     WHERE ($1::uuid IS NULL OR account_id = $1) AND archived_at IS NULL",
-                )
-                .bind(a.account_id)
-                .fetch_all(pool)
-                .await?
-            }
-            _ => return Err(Error::forbidden("the workspace is for agents")),
-        })
-    }
-
-    /// The caller's presence, inbox and queue.
+    /// The caller's presence, inbox and queue (the queued sessions in
+    /// their scope).
     pub async fn board(pool: &PgPool, actor: &Actor) -> Result<Board> {
         let me = require_agent(actor)?;
+        let mut conn = pool.acquire().await?;
         let (presence, presence_reason): (Presence, Option<String>) =
             sqlx::query_as("SELECT presence, presence_reason FROM agents WHERE id = $1")
                 .bind(me)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await?
                 .ok_or_else(|| Error::not_found("agent"))?;
-        let inbox =
-            sqlx::query_as::<_, WorkItem>(sql::INBOX).bind(PREVIEW_CHARS).bind(me).fetch_all(pool).await?;
-        let types = queue_types(pool, actor).await?;
-        let queue = sqlx::query_as::<_, WorkItem>(sql::QUEUE)
-            .bind(PREVIEW_CHARS)
-            .bind(&types)
-            .bind(QUEUE_LIMIT)
-            .fetch_all(pool)
-            .await?;
+        let scope = Scope::of(&mut conn, actor).await?;
+        let mut q = QueryBuilder::new("");
+        sql::push_select(&mut q);
+        sessions::sql::push_inbox(&mut q, &scope, me);
+        let inbox = q.build_query_as::<WorkItem>().fetch_all(&mut *conn).await?;
+        let mut q = QueryBuilder::new("");
+        sql::push_select(&mut q);
+        sessions::sql::push_queue(&mut q, &scope, None, QUEUE_LIMIT);
+        let queue = q.build_query_as::<WorkItem>().fetch_all(&mut *conn).await?;
         Ok(Board { me, presence, presence_reason, inbox, queue })
     }
 
@@ -239,9 +219,10 @@ mod server {
         require_agent(actor)?;
         let mut conn = pool.acquire().await?;
         visible(&mut conn, actor, id, Lock::None).await?;
-        sqlx::query_as::<_, WorkItem>(sql::ONE)
-            .bind(PREVIEW_CHARS)
-            .bind(id)
+        let mut q = QueryBuilder::new("");
+        sql::push_select(&mut q);
+        q.push(" AND s.id = ").push_bind(id);
+        q.build_query_as::<WorkItem>()
             .fetch_optional(&mut *conn)
             .await?
             .ok_or_else(|| Error::not_found("session"))
@@ -249,27 +230,18 @@ mod server {
 
     /// The customer's other sessions that the caller may see, newest first.
     pub async fn previous_sessions(pool: &PgPool, actor: &Actor, id: SessionId) -> Result<Vec<PastSession>> {
-        let me = require_agent(actor)?;
+        require_agent(actor)?;
         let mut conn = pool.acquire().await?;
         let session = visible(&mut conn, actor, id, Lock::None).await?;
-        // Everyone who may see this session is in its account (or global);
-        // within it, agents see what they own or serve, as in `sessions::list`.
-        let restricted = !actor.supervises(session.account_id);
-        Ok(sqlx::query_as::<_, PastSession>(
+        let scope = Scope::of(&mut conn, actor).await?;
+        let mut q = QueryBuilder::new(
             "SELECT s.id, t.name AS support_type, s.status, s.created_at, s.resolved_at
-             FROM sessions s JOIN support_types t ON t.id = s.support_type_id
-             WHERE s.customer_id = $1 AND s.id <> $2
-               AND (NOT $3 OR s.owner_id = $4
-                    OR s.support_type_id IN (SELECT support_type_id FROM agent_skills WHERE agent_id = $4))
-             ORDER BY s.created_at DESC, s.id DESC LIMIT $5",
-        )
-        .bind(session.customer_id)
-        .bind(id)
-        .bind(restricted)
-        .bind(me)
-        .bind(PREVIOUS_LIMIT)
-        .fetch_all(&mut *conn)
-        .await?)
+             FROM sessions s JOIN support_types t ON t.id = s.support_type_id WHERE s.customer_id = ",
+        );
+        q.push_bind(session.customer_id).push(" AND s.id <> ").push_bind(id);
+        scope.push_sql(&mut q);
+        q.push(" ORDER BY s.created_at DESC, s.id DESC LIMIT ").push_bind(PREVIOUS_LIMIT);
+        Ok(q.build_query_as::<PastSession>().fetch_all(&mut *conn).await?)
     }
 
     /// The agents who took part in a session (owners, authors of messages
@@ -298,15 +270,18 @@ mod server {
         let me = require_agent(actor)?;
         let mut conn = pool.acquire().await?;
         let session = visible(&mut conn, actor, id, Lock::None).await?;
-        let agents = sqlx::query_as::<_, TransferAgent>(
-            "SELECT a.id, a.display_name, a.presence, a.active_count, a.max_concurrent
+        let agents = sqlx::query_as::<_, TransferAgent>(concat!(
+            "SELECT a.id, a.display_name, a.presence, a.active_count, a.max_concurrent, ",
+            crate::can_take_sql!("$2", "$4::smallint", "$1"),
+            " AS can_take
              FROM agents a JOIN agent_skills k ON k.agent_id = a.id AND k.support_type_id = $2
              WHERE a.account_id = $1 AND a.id <> $3 AND a.role <> 'bot' AND a.deactivated_at IS NULL
-             ORDER BY (a.presence = 'online' AND a.active_count < a.max_concurrent) DESC, a.display_name, a.id",
-        )
+             ORDER BY 6 DESC, a.display_name, a.id"
+        ))
         .bind(session.account_id)
         .bind(session.support_type_id)
         .bind(me)
+        .bind(session.tier)
         .fetch_all(&mut *conn)
         .await?;
         let support_types = sqlx::query_as::<_, TypeChoice>(

@@ -725,3 +725,72 @@ async fn concurrent_csat_submissions_store_one(pool: PgPool) {
     assert_eq!(csat::get(&pool, &customer, session.id).await.expect("get"), Some(ok));
     assert_eq!(count_events(&pool, "csat.submitted").await, 1);
 }
+
+/// Sets (or with `None` clears) a type's escalation target.
+async fn retarget(
+    pool: &PgPool,
+    admin: &Actor,
+    id: SupportTypeId,
+    target: Option<SupportTypeId>,
+) -> Result<domain::support_types::SupportType> {
+    let change = match target {
+        Some(t) => UpdateSupportType { escalation_target_id: Some(t), ..Default::default() },
+        None => UpdateSupportType { clear_escalation_target: true, ..Default::default() },
+    };
+    types::update(pool, admin, id, change).await
+}
+
+/// An active type escalates only to an active type, from both directions:
+/// a target in use cannot be archived (409 naming who escalates to it), an
+/// archived type cannot become a target, and a type whose target is archived
+/// cannot be restored. Racing an archive against a re-targeting leaves no
+/// active type pointing at an archived one.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn escalation_targets_stay_active(pool: PgPool) {
+    let a = org(&pool, "acme").await;
+    let create = |slug: &str| NewSupportType { account_id: Some(a.id), ..new_type(slug) };
+    let vip = types::create(&pool, &a.admin, create("vip")).await.expect("vip");
+    let billing = types::create(&pool, &a.admin, create("billing")).await.expect("billing");
+    let orders = types::create(&pool, &a.admin, create("orders")).await.expect("orders");
+    for source in [billing.id, orders.id] {
+        retarget(&pool, &a.admin, source, Some(vip.id)).await.expect("escalate to vip");
+    }
+    match types::archive(&pool, &a.admin, vip.id).await {
+        Err(Error::Conflict { code, message }) => {
+            assert_eq!(code, "escalation_target_in_use");
+            assert!(message.contains("Type billing") && message.contains("Type orders"), "{message}");
+        }
+        other => panic!("archiving an escalation target: {other:?}"),
+    }
+    assert!(types::get(&pool, &a.admin, vip.id).await.expect("vip").archived_at.is_none(), "nothing changed");
+
+    // Once nobody active escalates to it, it can go; then it is no target.
+    retarget(&pool, &a.admin, billing.id, None).await.expect("clear");
+    types::archive(&pool, &a.admin, orders.id).await.expect("an archived source does not count");
+    types::archive(&pool, &a.admin, vip.id).await.expect("archive vip");
+    assert_invalid(retarget(&pool, &a.admin, billing.id, Some(vip.id)).await, "escalation_target_id");
+    // Orders still points at the archived vip: it cannot come back alone.
+    assert_code(types::restore(&pool, &a.admin, orders.id).await, "escalation_target_archived");
+    types::restore(&pool, &a.admin, vip.id).await.expect("restore vip");
+    types::restore(&pool, &a.admin, orders.id).await.expect("now orders may come back");
+
+    // The race: archive vip while billing is re-targeted to it, many times.
+    for _ in 0..10 {
+        retarget(&pool, &a.admin, billing.id, None).await.expect("clear");
+        retarget(&pool, &a.admin, orders.id, None).await.expect("clear");
+        types::restore(&pool, &a.admin, vip.id).await.expect("restore");
+        let (archived, retargeted) = tokio::join!(
+            types::archive(&pool, &a.admin, vip.id),
+            retarget(&pool, &a.admin, billing.id, Some(vip.id))
+        );
+        assert!(archived.is_ok() != retargeted.is_ok(), "exactly one wins: {archived:?} / {retargeted:?}");
+        let dangling: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM support_types t JOIN support_types x ON x.id = t.escalation_target_id
+             WHERE t.archived_at IS NULL AND x.archived_at IS NOT NULL",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+        assert_eq!(dangling, 0);
+    }
+}

@@ -18,7 +18,7 @@ fn customer_of(s: &sessions::Session) -> Actor {
 }
 
 async fn say(pool: &PgPool, actor: &Actor, s: SessionId, body: &str) -> i64 {
-    conversation::send(pool, actor, s, SendMessage { body: body.into(), client_message_id: None })
+    conversation::send(pool, actor, s, SendMessage { body: body.into(), client_message_id: None, ip: None })
         .await
         .expect("send")
         .id

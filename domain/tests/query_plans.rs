@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use domain::{conversation, engine, sessions, types::*, workspace};
+use domain::{conversation, engine, scope::Scope, sessions, types::*, workspace};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -108,6 +108,24 @@ async fn explain(
     out
 }
 
+/// EXPLAIN of a query the domain builds (`SELECT … WHERE true` plus what
+/// `build` appends), under the custom or the generic plan.
+async fn explain_built(
+    pool: &PgPool,
+    generic: bool,
+    build: impl FnOnce(&mut sqlx::QueryBuilder<'static, sqlx::Postgres>),
+) -> Vec<(String, String)> {
+    let mut conn = pool.acquire().await.expect("conn");
+    let mode = if generic { "force_generic_plan" } else { "force_custom_plan" };
+    sqlx::query(&format!("SET plan_cache_mode = {mode}")).execute(&mut *conn).await.expect("mode");
+    let mut q = sqlx::QueryBuilder::new("EXPLAIN (FORMAT JSON) ");
+    build(&mut q);
+    let plan: Value = q.build_query_scalar().fetch_one(&mut *conn).await.expect("explain");
+    let mut out = Vec::new();
+    scans(&plan, &mut out);
+    out
+}
+
 fn assert_indexed(name: &str, plan: &[(String, String)]) {
     let bad: Vec<_> = plan
         .iter()
@@ -126,29 +144,47 @@ async fn hot_queries_use_indexes_over_100k_sessions(pool: PgPool) {
     let count: i64 =
         sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&pool).await.expect("count");
     assert_eq!(count, SESSIONS);
-    let type_ids: Vec<uuid::Uuid> = types.iter().take(3).map(|t| t.0).collect();
+    let account: AccountId = sqlx::query_scalar("SELECT account_id FROM agents WHERE id = $1")
+        .bind(agent)
+        .fetch_one(&pool)
+        .await
+        .expect("a");
+    let agent_scope = Scope::Agent { account, agent, serves: types.iter().take(3).copied().collect() };
+    let account_scope = Scope::Account { account };
     for generic in [false, true] {
-        let inbox = explain(&pool, generic, sessions::sql::INBOX, |q| q.bind(agent)).await;
-        assert_indexed("inbox", &inbox);
-        let queue =
-            explain(&pool, generic, sessions::sql::QUEUE, |q| q.bind(type_ids.clone()).bind(50_i64)).await;
-        assert_indexed("queue", &queue);
+        for (who, scope) in [("agent", &agent_scope), ("supervisor", &account_scope)] {
+            let inbox = explain_built(&pool, generic, |q| {
+                q.push("SELECT s.* FROM sessions s WHERE true");
+                sessions::sql::push_inbox(q, scope, agent);
+            })
+            .await;
+            assert_indexed(&format!("inbox ({who})"), &inbox);
+            let queue = explain_built(&pool, generic, |q| {
+                q.push("SELECT s.* FROM sessions s WHERE true");
+                sessions::sql::push_queue(q, scope, None, 50);
+            })
+            .await;
+            assert_indexed(&format!("queue ({who})"), &queue);
+            let board_inbox = explain_built(&pool, generic, |q| {
+                workspace::sql::push_select(q);
+                sessions::sql::push_inbox(q, scope, agent);
+            })
+            .await;
+            assert_indexed(&format!("workspace inbox ({who})"), &board_inbox);
+            let board_queue = explain_built(&pool, generic, |q| {
+                workspace::sql::push_select(q);
+                sessions::sql::push_queue(q, scope, None, 50);
+            })
+            .await;
+            assert_indexed(&format!("workspace queue ({who})"), &board_queue);
+        }
         let history = explain(&pool, generic, conversation::sql::HISTORY, |q| {
             q.bind(session).bind(i64::MAX).bind(50_i64)
         })
         .await;
         assert_indexed("history", &history);
-        let board_inbox =
-            explain(&pool, generic, workspace::sql::INBOX, |q| q.bind(workspace::PREVIEW_CHARS).bind(agent))
-                .await;
-        assert_indexed("workspace inbox", &board_inbox);
-        let board_queue = explain(&pool, generic, workspace::sql::QUEUE, |q| {
-            q.bind(workspace::PREVIEW_CHARS).bind(type_ids.clone()).bind(50_i64)
-        })
-        .await;
-        assert_indexed("workspace queue", &board_queue);
         let pick = explain(&pool, generic, engine::sql::NEXT_AGENT, |q| {
-            q.bind(types[0]).bind(None::<AgentId>).bind(false).bind(None::<i16>)
+            q.bind(types[0]).bind(None::<i16>).bind(account).bind(None::<AgentId>).bind(false)
         })
         .await;
         // The pick reads agents and skills only; it must never touch sessions.

@@ -65,7 +65,7 @@ async fn a_session_lives_through_every_transition(pool: PgPool) {
         &pool,
         &dana_actor,
         s.id,
-        SendMessage { body: "Looking now".into(), client_message_id: None },
+        SendMessage { body: "Looking now".into(), client_message_id: None, ip: None },
     )
     .await
     .expect("reply");
@@ -94,7 +94,7 @@ async fn a_session_lives_through_every_transition(pool: PgPool) {
         &pool,
         &customer_actor,
         s.id,
-        SendMessage { body: "hello?".into(), client_message_id: None },
+        SendMessage { body: "hello?".into(), client_message_id: None, ip: None },
     )
     .await
     .expect_err("closed");
@@ -224,7 +224,7 @@ async fn sending_the_same_client_message_id_twice_stores_one_message(pool: PgPoo
     .await
     .expect("open");
     let me = Actor::Customer(CustomerActor { customer_id: customer, session_id: s.id, account_id: acc });
-    let msg = || SendMessage { body: "hello".into(), client_message_id: Some("c-1".into()) };
+    let msg = || SendMessage { body: "hello".into(), client_message_id: Some("c-1".into()), ip: None };
     let first = conversation::send(&pool, &me, s.id, msg()).await.expect("first");
     let again = conversation::send(&pool, &me, s.id, msg()).await.expect("again");
     assert_eq!(first, again);
@@ -237,7 +237,7 @@ async fn sending_the_same_client_message_id_twice_stores_one_message(pool: PgPoo
                 &pool,
                 &me,
                 s.id,
-                SendMessage { body: "x".into(), client_message_id: Some("c-2".into()) },
+                SendMessage { body: "x".into(), client_message_id: Some("c-2".into()), ip: None },
             )
             .await
         }));
@@ -263,10 +263,14 @@ async fn sending_the_same_client_message_id_twice_stores_one_message(pool: PgPoo
     assert_eq!(events, 2, "one event per stored message");
 
     // bad input names the field and writes nothing
-    let err =
-        conversation::send(&pool, &me, s.id, SendMessage { body: "   ".into(), client_message_id: None })
-            .await
-            .expect_err("empty");
+    let err = conversation::send(
+        &pool,
+        &me,
+        s.id,
+        SendMessage { body: "   ".into(), client_message_id: None, ip: None },
+    )
+    .await
+    .expect_err("empty");
     assert_eq!(err, Error::invalid("body", "must not be empty"));
     // a customer cannot touch another session
     let other = open(&pool, "billing").await;
@@ -417,7 +421,7 @@ async fn bot_first_then_handoff_to_a_human(pool: PgPool) {
         &pool,
         &bot_actor,
         s.id,
-        SendMessage { body: "Hi, I'm the assistant".into(), client_message_id: None },
+        SendMessage { body: "Hi, I'm the assistant".into(), client_message_id: None, ip: None },
     )
     .await
     .expect("bot reply");
@@ -562,4 +566,106 @@ async fn a_supervisor_reassigning_someone_elses_session_is_audited(pool: PgPool)
     let count: i64 =
         sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(&pool).await.expect("count");
     assert_eq!(count, 1);
+}
+
+/// One eligibility rule for the engine, manual assign, reassign and the
+/// transfer dialog: the tier counts everywhere, and a refusal names why.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn eligibility_is_one_rule_for_the_engine_and_manual_moves(pool: PgPool) {
+    let acc = account(&pool, "acme").await;
+    let ty = support_type(&pool, acc, "billing", Routing::RoundRobin).await;
+    let junior = agent(&pool, acc, "junior@acme.test", Role::Agent, 3, true, &[ty]).await;
+    let senior = agent(&pool, acc, "senior@acme.test", Role::Agent, 3, false, &[ty]).await;
+    let boss = agent(&pool, acc, "boss@acme.test", Role::Supervisor, 3, true, &[]).await;
+    let boss_actor = as_agent(boss, acc, Role::Supervisor);
+    sqlx::query("UPDATE agent_skills SET tier = 1 WHERE agent_id = $1")
+        .bind(junior)
+        .execute(&pool)
+        .await
+        .expect("t");
+    sqlx::query("UPDATE agent_skills SET tier = 3 WHERE agent_id = $1")
+        .bind(senior)
+        .execute(&pool)
+        .await
+        .expect("t");
+    // A tier-2 session with only the tier-1 agent online: the engine leaves it.
+    sqlx::query("UPDATE support_types SET routing = 'manual' WHERE id = $1")
+        .bind(ty)
+        .execute(&pool)
+        .await
+        .expect("m");
+    let s = open(&pool, "billing").await;
+    sqlx::query("UPDATE sessions SET tier = 2 WHERE id = $1").bind(s.id).execute(&pool).await.expect("tier");
+    sqlx::query("UPDATE support_types SET routing = 'round_robin' WHERE id = $1")
+        .bind(ty)
+        .execute(&pool)
+        .await
+        .expect("rr");
+    assert_eq!(engine::assign_one(&pool, s.id).await.expect("pass"), None, "tier 1 cannot take tier 2");
+
+    // Manual assign and the transfer dialog say the same, with the reason.
+    let err = sessions::assign(&pool, &boss_actor, s.id, Some(junior)).await.expect_err("tier");
+    assert_eq!(code(err), "agent_tier_too_low");
+    let err = sessions::assign(&pool, &boss_actor, s.id, Some(senior)).await.expect_err("offline");
+    assert_eq!(code(err), "agent_unavailable");
+    set_online(&pool, senior, true).await;
+    let owner = sessions::assign(&pool, &boss_actor, s.id, Some(senior)).await.expect("senior takes it");
+    assert_eq!(owner.owner_id, Some(senior));
+    let targets = domain::workspace::transfer_targets(&pool, &boss_actor, s.id).await.expect("targets");
+    let junior_row = targets.agents.iter().find(|a| a.id == junior).expect("junior is listed");
+    assert!(!junior_row.available(), "the dialog offers nobody the rule refuses");
+    // Reassign follows the rule too.
+    let err = sessions::reassign(
+        &pool,
+        &boss_actor,
+        s.id,
+        ReassignTarget::Agent { agent_id: junior },
+        AssignReason::Transfer,
+    )
+    .await
+    .expect_err("tier");
+    assert_eq!(code(err), "agent_tier_too_low");
+    let err = sessions::reassign(
+        &pool,
+        &boss_actor,
+        s.id,
+        ReassignTarget::Agent { agent_id: boss },
+        AssignReason::Transfer,
+    )
+    .await
+    .expect_err("no skill");
+    assert_eq!(code(err), "agent_lacks_skill");
+}
+
+/// "The customer is offline" is the hub's knowledge when it has any: a live
+/// socket (customer_live_until ahead) means online however long they were
+/// quiet; a closed one means offline at once. Without it, two quiet minutes.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_customer_is_offline_by_what_the_hub_knows(pool: PgPool) {
+    use domain::notifications::{customer_left, customer_offline, customers_live};
+    let acc = account(&pool, "acme").await;
+    support_type(&pool, acc, "billing", Routing::Manual).await;
+    let s = open(&pool, "billing").await;
+    let now = chrono::Utc::now();
+    let mut conn = pool.acquire().await.expect("conn");
+    // Never connected, never wrote: offline; a message just now: online.
+    assert!(customer_offline(&mut conn, s.id, now).await.expect("rule"));
+    let me = Actor::Customer(CustomerActor { customer_id: s.customer_id, session_id: s.id, account_id: acc });
+    conversation::send(
+        &pool,
+        &me,
+        s.id,
+        SendMessage { body: "hi".into(), client_message_id: None, ip: None },
+    )
+    .await
+    .expect("send");
+    assert!(!customer_offline(&mut conn, s.id, chrono::Utc::now()).await.expect("rule"));
+    // A live socket: online even though their last message is old.
+    let later = chrono::Utc::now() + chrono::Duration::minutes(10);
+    assert!(customer_offline(&mut conn, s.id, later).await.expect("quiet for 10 min, no socket info"));
+    customers_live(&pool, &[s.id]).await.expect("live");
+    assert!(!customer_offline(&mut conn, s.id, later).await.expect("socket open"));
+    // The socket closed: offline, even right after writing.
+    customer_left(&pool, s.id).await.expect("left");
+    assert!(customer_offline(&mut conn, s.id, chrono::Utc::now()).await.expect("socket closed"));
 }

@@ -41,10 +41,15 @@ async fn open_for(pool: &PgPool, slug: &str, customer: &str, message: Option<&st
 }
 
 async fn say(pool: &PgPool, actor: &Actor, session: SessionId, body: &str) -> i64 {
-    conversation::send(pool, actor, session, SendMessage { body: body.into(), client_message_id: None })
-        .await
-        .expect("send")
-        .id
+    conversation::send(
+        pool,
+        actor,
+        session,
+        SendMessage { body: body.into(), client_message_id: None, ip: None },
+    )
+    .await
+    .expect("send")
+    .id
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]

@@ -90,6 +90,9 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Box<dyn std::error::Err
                     report.history_sessions
                 );
             }
+            for skipped in &report.skipped {
+                println!("left as it is: {skipped}");
+            }
             println!("demo logins (password: {}):", seed::DEMO_PASSWORD);
             println!("  admin@example.com       global admin");
             println!("  supervisor@example.com  supervisor, Northwind Retail");

@@ -180,6 +180,8 @@ const LAST: [&str; 15] = [
 #[derive(Debug, Default)]
 pub struct SeedReport {
     pub created: Vec<String>,
+    /// Demo settings left out because an admin's changes no longer allow them.
+    pub skipped: Vec<String>,
     pub history_sessions: i64,
 }
 
@@ -216,8 +218,8 @@ pub async fn seed_demo(pool: &PgPool) -> Result<SeedReport> {
             .await?
             .into_iter()
             .find(|x| x.slug == t.slug);
-            let id = match existing {
-                Some(x) => x.id,
+            let (id, created_now) = match existing {
+                Some(x) => (x.id, false),
                 None => {
                     report.created.push(format!("support type {}", t.slug));
                     let created = support_types::create(
@@ -240,27 +242,37 @@ pub async fn seed_demo(pool: &PgPool) -> Result<SeedReport> {
                     for label in t.reasons {
                         support_types::create_reason(pool, &system, created.id, label).await?;
                     }
-                    created.id
+                    (created.id, true)
                 }
             };
-            ids.push((t, id));
+            ids.push((t, id, created_now));
         }
-        for (t, id) in &ids {
-            if let Some(target) = t.escalate_to {
-                let target_id = ids.iter().find(|(x, _)| x.slug == target).map(|(_, id)| *id);
-                support_types::update(
+        // Escalation paths only for the types made just now: what exists
+        // is an admin's to change, and the seed never puts it back. A path
+        // the data no longer allows (its target archived) is skipped.
+        for (t, id, created_now) in &ids {
+            if let (true, Some(target)) = (created_now, t.escalate_to) {
+                let target_id = ids.iter().find(|(x, _, _)| x.slug == target).map(|(_, id, _)| *id);
+                let set = support_types::update(
                     pool,
                     &system,
                     *id,
                     UpdateSupportType { escalation_target_id: target_id, ..UpdateSupportType::default() },
                 )
-                .await?;
+                .await;
+                match set {
+                    Ok(_) => {}
+                    Err(err @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+                        report.skipped.push(format!("escalation {} → {target}: {err}", t.slug));
+                    }
+                    Err(err) => return Err(err),
+                }
             }
         }
 
         if spec.slug == "northwind" {
             let all: Vec<Skill> =
-                ids.iter().map(|(_, id)| Skill { support_type_id: *id, tier: None }).collect();
+                ids.iter().map(|(_, id, _)| Skill { support_type_id: *id, tier: None }).collect();
             ensure_agent(
                 pool,
                 &mut report,

@@ -417,3 +417,72 @@ async fn a_slow_client_is_dropped_and_the_others_keep_up(pool: PgPool) {
     assert!(received < 2000, "the slow client got everything ({received}); it was not dropped");
     fast.nothing_pending().await;
 }
+
+/// The hub re-evaluates a connection's scope when the agent changes (an
+/// `agent.updated` event), without a reconnect: a supervisor demoted to
+/// agent stops getting the types they do not serve, and a deactivated
+/// agent's socket is closed.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_changed_agent_gets_the_new_scope_without_reconnecting(pool: PgPool) {
+    let acme = seed_account(&pool, "acme").await;
+    let (_, admin_token) = seed_agent(&pool, Some(&acme), "admin", "Ada").await;
+    let (sam, sam_token) = seed_agent(&pool, Some(&acme), "supervisor", "Sam").await;
+    let (_, dana_token) = seed_agent(&pool, Some(&acme), "agent", "Dana").await;
+    // A second type that nobody serves: only account-wide scopes see it.
+    sqlx::query(
+        "INSERT INTO support_types (account_id, slug, name, routing) VALUES ($1, 'acme-vip', 'VIP', 'manual')",
+    )
+    .bind(acme.id)
+    .execute(&pool)
+    .await
+    .expect("type");
+    let app = spawn_app(pool.clone()).await;
+    let mut sam_ws = agent_ws(&app, &sam_token).await;
+    let mut dana_ws = agent_ws(&app, &dana_token).await;
+
+    let vip = open_chat(&app, "acme-vip", "Vera").await;
+    let seen = sam_ws.until_topic("session.opened").await;
+    assert_eq!(seen["session"]["id"], vip.session.as_str(), "a supervisor sees every type");
+
+    // Demoted: the dispatcher rebuilds Sam's scope before the next event.
+    let res = app
+        .client
+        .patch(format!("{}/api/v1/agents/{sam}", app.base))
+        .bearer_auth(&admin_token)
+        .json(&json!({ "role": "agent" }))
+        .send()
+        .await
+        .expect("demote");
+    expect(res, reqwest::StatusCode::OK).await;
+    let billing = open_chat(&app, &acme.type_slug, "Bill").await;
+    let vip2 = open_chat(&app, "acme-vip", "Vic").await;
+    // Sam still serves billing (a skill), so that reaches him; VIP no longer does.
+    let next = sam_ws.until_topic("session.opened").await;
+    assert_eq!(next["session"]["id"], billing.session.as_str());
+    // Dana got both billing opens in order; once her Billing frame is in, the
+    // VIP open (after it in the outbox) has been dispatched to everyone.
+    let dana_saw = dana_ws.until_topic("session.opened").await;
+    assert_eq!(dana_saw["session"]["id"], billing.session.as_str());
+    wait_until_events_settle(&pool).await;
+    let later = sam_ws.drain().await;
+    assert!(
+        later.iter().all(|f| f["session"]["id"] != vip2.session.as_str()),
+        "a demoted supervisor still got another type's session: {later:?}"
+    );
+    // And his subscriptions follow the rule too.
+    sam_ws.send(json!({ "type": "subscribe", "session_id": vip2.session })).await;
+    assert_eq!(sam_ws.until("error").await["code"], "not_found");
+
+    // Deactivated: told so and closed, at once.
+    let res = app
+        .client
+        .patch(format!("{}/api/v1/agents/{sam}", app.base))
+        .bearer_auth(&admin_token)
+        .json(&json!({ "deactivated": true }))
+        .send()
+        .await
+        .expect("deactivate");
+    expect(res, reqwest::StatusCode::OK).await;
+    assert_eq!(sam_ws.until("error").await["code"], "unauthenticated");
+    assert_eq!(sam_ws.close_code().await, Some(4401));
+}

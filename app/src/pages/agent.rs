@@ -297,13 +297,7 @@ impl Ws {
 
     fn sort(inbox: &mut [WorkItem], queue: &mut [WorkItem]) {
         inbox.sort_by_key(|r| (r.assigned_at, r.id));
-        queue.sort_by(|a, b| {
-            (std::cmp::Reverse(a.priority), a.queued_at, a.id).cmp(&(
-                std::cmp::Reverse(b.priority),
-                b.queued_at,
-                b.id,
-            ))
-        });
+        queue.sort_by(|a, b| domain::scope::queue_order(&a.queue_key(), &b.queue_key()));
     }
 
     /// A session changed (live): it belongs in the inbox iff it is active

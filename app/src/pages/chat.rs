@@ -126,8 +126,11 @@ pub async fn chat_state(token: String) -> Result<ChatView, AppError> {
 pub async fn chat_send(token: String, body: String, client_message_id: String) -> Result<Message, AppError> {
     let pool = crate::ssr::pool()?;
     let (actor, c) = customer(&token).await?;
-    domain::auth::chat_message_limits(&pool, &c, crate::ssr::client_ip()).await?;
-    let input = domain::conversation::SendMessage { body, client_message_id: Some(client_message_id) };
+    let input = domain::conversation::SendMessage {
+        body,
+        client_message_id: Some(client_message_id),
+        ip: crate::ssr::client_ip(),
+    };
     Ok(domain::conversation::send(&pool, &actor, c.session_id, input).await?)
 }
 

@@ -4,11 +4,11 @@
 //!   bots), and an e-mail when the agent opted in (`agents.email_notifications`)
 //!   and e-mail is configured (`SMTP_URL`);
 //! - `message.created` by an agent or bot while the customer is **offline** →
-//!   an e-mail to the customer with the reply. "Offline" means: the customer
-//!   has an e-mail address, and their last message in the session is older
-//!   than [`CUSTOMER_OFFLINE_AFTER_SECS`] at the time of the reply (or they
-//!   never wrote). Measured against the reply's time, not the clock, so a
-//!   redelivery decides the same way;
+//!   an e-mail to the customer (who has an address) with the reply.
+//!   "Offline" is the domain's rule, `domain::notifications::customer_offline`:
+//!   no live customer socket for the session, as the real-time hub records
+//!   it; for customers who never had one, no message of theirs in the two
+//!   minutes before the reply;
 //! - every event of an account → one `webhook_deliveries` row per active
 //!   webhook whose patterns match the topic (the delivery worker,
 //!   [`crate::webhooks`], sends them).
@@ -28,9 +28,6 @@ use domain::{
 use sqlx::PgConnection;
 
 use crate::{BoxFuture, Handler, HandlerError, mail::Mailer};
-
-/// A customer who has not written for this long is treated as offline.
-pub const CUSTOMER_OFFLINE_AFTER_SECS: i64 = 120;
 
 pub struct Notifications {
     mailer: Option<Mailer>,
@@ -102,7 +99,7 @@ async fn on_assigned(
     let session = session_of(event)?;
     let agent: AgentId = serde_json::from_value(event.payload["agent_id"].clone())
         .map_err(|e| HandlerError::Permanent(format!("session.assigned without an agent: {e}")))?;
-    let row = sqlx::query_as::<_, (String, String, bool, Option<String>, String)>(
+    let row = sqlx::query_as::<_, (String, domain::types::Role, bool, Option<String>, String)>(
         "SELECT a.email::text, a.role, a.email_notifications, c.name, t.name
          FROM agents a, sessions s JOIN customers c ON c.id = s.customer_id
               JOIN support_types t ON t.id = s.support_type_id
@@ -115,7 +112,7 @@ async fn on_assigned(
     let Some((email, role, wants_mail, customer, support_type)) = row else {
         return Err(HandlerError::Permanent("the agent or the session no longer exists".into()));
     };
-    if role == "bot" {
+    if !domain::notifications::receives_alerts(role) {
         return Ok(None);
     }
     let who = customer.filter(|c| !c.trim().is_empty()).unwrap_or_else(|| "a customer".to_owned());
@@ -141,21 +138,16 @@ async fn on_reply(tx: &mut PgConnection, event: &Event) -> Result<Option<Mail>, 
         .as_str()
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map_or(event.created_at, |t| t.with_timezone(&chrono::Utc));
-    let row = sqlx::query_as::<_, (Option<String>, Option<String>, String, bool)>(
-        "SELECT c.email::text, c.name, acc.name,
-                coalesce((SELECT max(m.created_at) FROM messages m
-                          WHERE m.session_id = s.id AND m.sender_kind = 'customer')
-                         < $2 - make_interval(secs => $3), true)
+    let row = sqlx::query_as::<_, (Option<String>, Option<String>, String)>(
+        "SELECT c.email::text, c.name, acc.name
          FROM sessions s JOIN customers c ON c.id = s.customer_id JOIN accounts acc ON acc.id = s.account_id
          WHERE s.id = $1",
     )
     .bind(session)
-    .bind(sent_at)
-    .bind(CUSTOMER_OFFLINE_AFTER_SECS as f64)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((Some(email), name, account, offline)) = row else { return Ok(None) };
-    if !offline {
+    let Some((Some(email), name, account)) = row else { return Ok(None) };
+    if !domain::notifications::customer_offline(tx, session, sent_at).await? {
         return Ok(None);
     }
     let greeting =

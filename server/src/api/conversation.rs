@@ -59,9 +59,7 @@ pub async fn send(
     ApiPath(id): ApiPath<SessionId>,
     ApiJson(input): ApiJson<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<Message>)> {
-    if let domain::actor::Actor::Customer(customer) = &actor {
-        domain::auth::chat_message_limits(&pool, customer, ip).await?;
-    }
+    let input = SendMessage { ip, ..input };
     Ok((StatusCode::CREATED, Json(conversation::send(&pool, &actor, id, input).await?)))
 }
 

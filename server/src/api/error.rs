@@ -64,35 +64,25 @@ impl ApiError {
             reference: None,
         };
         match self {
-            Self::Domain(err) => match err {
-                E::NotFound { .. } => (StatusCode::NOT_FOUND, detail(err.code(), err.to_string(), None)),
-                E::Forbidden { message } => {
-                    (StatusCode::FORBIDDEN, detail(err.code(), message.clone(), None))
-                }
-                E::Conflict { code, message } => (StatusCode::CONFLICT, detail(code, message.clone(), None)),
-                E::Invalid { field, message } => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    detail(err.code(), message.clone(), Some(field.clone())),
-                ),
-                E::Unauthenticated { message } => {
-                    (StatusCode::UNAUTHORIZED, detail(err.code(), message.clone(), None))
-                }
-                E::RateLimited { .. } => {
-                    (StatusCode::TOO_MANY_REQUESTS, detail(err.code(), err.to_string(), None))
-                }
-                E::Unavailable { message } => {
-                    (StatusCode::SERVICE_UNAVAILABLE, detail(err.code(), message.clone(), None))
-                }
-                E::Internal { reference } => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorDetail {
+            Self::Domain(err) => {
+                let status =
+                    StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let detail = match err {
+                    E::Forbidden { message }
+                    | E::Unauthenticated { message }
+                    | E::Unavailable { message }
+                    | E::Conflict { message, .. } => detail(err.code(), message.clone(), None),
+                    E::Invalid { field, message } => detail(err.code(), message.clone(), Some(field.clone())),
+                    E::NotFound { .. } | E::RateLimited { .. } => detail(err.code(), err.to_string(), None),
+                    E::Internal { reference } => ErrorDetail {
                         code: err.code().to_owned(),
                         message: "internal error".to_owned(),
                         field: None,
                         reference: Some(reference.clone()),
                     },
-                ),
-            },
+                };
+                (status, detail)
+            }
             Self::Unauthenticated => {
                 (StatusCode::UNAUTHORIZED, detail("unauthenticated", self.to_string(), None))
             }
@@ -113,7 +103,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry_after = match &self {
-            Self::Domain(domain::Error::RateLimited { retry_after_secs }) => Some(*retry_after_secs),
+            Self::Domain(err) => err.retry_after_secs(),
             _ => None,
         };
         let (status, error) = self.parts();

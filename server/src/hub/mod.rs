@@ -28,6 +28,7 @@ use domain::{
     actor::{AgentActor, CustomerActor},
     live::ServerFrame,
     outbox::Event,
+    scope::Scope,
     types::{AccountId, AgentId, SessionId, SupportTypeId},
 };
 use serde::{Deserialize, Serialize};
@@ -100,17 +101,35 @@ pub enum Who {
 }
 
 struct Conn {
-    who: Who,
+    /// Who it is now (an agent's role may change while connected).
+    who: RwLock<Who>,
+    /// What they may see (`domain::scope`), rebuilt when the agent changes.
+    scope: RwLock<Scope>,
     /// Sessions an agent follows (checked at subscribe time).
     subscriptions: Mutex<HashSet<SessionId>>,
-    /// Types an agent serves (refreshed when the agent changes).
-    skills: RwLock<HashSet<SupportTypeId>>,
     /// A customer's session's current type (it changes on transfer).
     support_type: Mutex<Option<SupportTypeId>>,
     /// The last queue position sent to a customer.
     last_position: Mutex<Option<(i64, i64)>>,
     tx: mpsc::Sender<Arc<str>>,
     kill: CancellationToken,
+    /// Set when the hub ends the connection because the sign-in ended
+    /// (rather than because the client was slow).
+    signed_out: std::sync::atomic::AtomicBool,
+}
+
+impl Conn {
+    fn who(&self) -> Who {
+        *self.who.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The one scope rule, with this connection's audience and follows.
+    fn reaches(&self, routed: &Routed) -> bool {
+        let scope = self.scope.read().unwrap_or_else(|e| e.into_inner());
+        let subscribed =
+            |s: SessionId| self.subscriptions.lock().unwrap_or_else(|e| e.into_inner()).contains(&s);
+        routed.reaches(&self.who(), &scope, subscribed)
+    }
 }
 
 /// Where this node sends its ephemeral frames: to itself (embedded) or to
@@ -230,29 +249,36 @@ impl Hub {
 
     /// Registers a connection; frames for it arrive on the returned
     /// receiver. `kill` is cancelled when the hub drops it.
-    fn register(&self, who: Who, skills: HashSet<SupportTypeId>) -> Registration {
+    fn register(&self, who: Who, scope: Scope) -> Registration {
         let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.0.config.send_queue);
         let kill = CancellationToken::new();
         let conn = Arc::new(Conn {
-            who,
+            who: RwLock::new(who),
+            scope: RwLock::new(scope),
             subscriptions: Mutex::new(HashSet::new()),
-            skills: RwLock::new(skills),
             support_type: Mutex::new(None),
             last_position: Mutex::new(None),
             tx,
             kill: kill.clone(),
+            signed_out: std::sync::atomic::AtomicBool::new(false),
         });
         self.0.conns.write().unwrap_or_else(|e| e.into_inner()).insert(id, conn.clone());
         Registration { hub: self.clone(), id, conn, rx: Some(rx), kill }
     }
 
-    /// Runs the dispatcher and the queue-position ticker until `stop`.
+    /// Runs the dispatcher, the queue-position ticker and the customer
+    /// presence ticker until `stop`.
     pub async fn run(self, mut rx: mpsc::Receiver<Input>, stop: CancellationToken) {
         let ticker = tokio::spawn({
             let hub = self.clone();
             let stop = stop.clone();
             async move { hub.tick_queue_positions(stop).await }
+        });
+        let presence = tokio::spawn({
+            let hub = self.clone();
+            let stop = stop.clone();
+            async move { hub.tick_customer_presence(stop).await }
         });
         loop {
             let input = tokio::select! {
@@ -261,7 +287,14 @@ impl Hub {
             };
             match input {
                 Input::Event(event) => match routing::route(&self, &event).await {
-                    Ok(Some(routed)) => self.dispatch(&routed, None),
+                    Ok(Some(routed)) => {
+                        // Before anything else goes out: later events must
+                        // meet the agent's new scope.
+                        if let Some(agent) = routed.refresh_scope_of {
+                            self.refresh_scope(agent).await;
+                        }
+                        self.dispatch(&routed, None);
+                    }
                     Ok(None) => {}
                     Err(err) => tracing::warn!(error = %err, topic = %event.topic, "cannot route an event"),
                 },
@@ -272,6 +305,42 @@ impl Hub {
             }
         }
         ticker.abort();
+        presence.abort();
+    }
+
+    /// The sessions whose customer has a live socket on this node.
+    fn live_customer_sessions(&self) -> Vec<SessionId> {
+        let mut ids: Vec<SessionId> = snapshot(&self.0)
+            .into_iter()
+            .filter_map(|(_, c)| match c.who() {
+                Who::Customer(cu) => Some(cu.session_id),
+                Who::Agent(_) => None,
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Keeps `sessions.customer_live_until` ahead for the customers
+    /// connected here, which is what "the customer is offline" means
+    /// (`domain::notifications::customer_offline`).
+    async fn tick_customer_presence(&self, stop: CancellationToken) {
+        let refresh = Duration::from_secs(domain::notifications::CUSTOMER_LIVE_REFRESH_SECS);
+        let mut every = tokio::time::interval(refresh);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            let live = self.live_customer_sessions();
+            if !live.is_empty()
+                && let Err(err) = domain::notifications::customers_live(&self.0.pool, &live).await
+            {
+                tracing::warn!(error = %err, "cannot record live customers");
+            }
+        }
     }
 
     /// Sends `routed` to every connection that may see it.
@@ -282,23 +351,17 @@ impl Hub {
             if origin.is_some_and(|o| *o == self.origin_of(id)) {
                 continue;
             }
-            let frame = match conn.who {
-                Who::Customer(c) if routed.reaches_customer(&c) => {
+            if !routed.has_frame() || !conn.reaches(routed) {
+                continue;
+            }
+            let frame = match conn.who() {
+                Who::Customer(_) => {
                     if let Some(t) = routed.support_type_id {
                         *conn.support_type.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
                     }
                     for_customers.get_or_insert_with(|| json(&routed.customer_frame())).clone()
                 }
-                Who::Agent(a) if self.reaches_agent(routed, &a, &conn) => {
-                    if routed.refresh_skills_of == Some(a.id) {
-                        self.refresh_skills(a.id, conn.clone());
-                    }
-                    if !routed.has_frame() {
-                        continue;
-                    }
-                    for_agents.get_or_insert_with(|| json(&routed.frame)).clone()
-                }
-                _ => continue,
+                Who::Agent(_) => for_agents.get_or_insert_with(|| json(&routed.frame)).clone(),
             };
             match conn.tx.try_send(frame) {
                 Ok(()) => {}
@@ -317,20 +380,52 @@ impl Hub {
         }
     }
 
-    fn reaches_agent(&self, routed: &Routed, agent: &AgentActor, conn: &Conn) -> bool {
-        let skills = conn.skills.read().unwrap_or_else(|e| e.into_inner());
-        let subscribed =
-            |s: SessionId| conn.subscriptions.lock().unwrap_or_else(|e| e.into_inner()).contains(&s);
-        routed.reaches_agent(agent, &skills, subscribed)
-    }
-
-    fn refresh_skills(&self, agent: AgentId, conn: Arc<Conn>) {
-        let pool = self.0.pool.clone();
-        tokio::spawn(async move {
-            if let Ok(skills) = domain::live::skills_of(&pool, agent).await {
-                *conn.skills.write().unwrap_or_else(|e| e.into_inner()) = skills.into_iter().collect();
+    /// Rebuilds the scope of every connection of `agent` from the
+    /// database: their role, account, skills and activation. A deactivated
+    /// agent's connections are closed.
+    async fn refresh_scope(&self, agent: AgentId) {
+        let conns: Vec<Arc<Conn>> = snapshot(&self.0)
+            .into_iter()
+            .filter(|(_, c)| matches!(c.who(), Who::Agent(a) if a.id == agent))
+            .map(|(_, c)| c)
+            .collect();
+        if conns.is_empty() {
+            return;
+        }
+        let refreshed = match domain::live::agent_actor(&self.0.pool, agent).await {
+            Ok(Some(actor)) => match Scope::load(&self.0.pool, &domain::actor::Actor::Agent(actor)).await {
+                Ok(scope) => Some((actor, scope)),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot rebuild a live scope; closing the agent's connections");
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot reload an agent; closing their connections");
+                None
             }
-        });
+        };
+        for conn in conns {
+            match &refreshed {
+                Some((actor, scope)) => {
+                    *conn.who.write().unwrap_or_else(|e| e.into_inner()) = Who::Agent(*actor);
+                    *conn.scope.write().unwrap_or_else(|e| e.into_inner()) = scope.clone();
+                }
+                None => {
+                    // Deactivated (or unknown): nothing more is sent; the
+                    // client is told why and must sign in again.
+                    *conn.scope.write().unwrap_or_else(|e| e.into_inner()) = Scope::Nothing;
+                    let frame = ServerFrame::Error {
+                        code: "unauthenticated".to_owned(),
+                        message: "your sign-in has ended".to_owned(),
+                    };
+                    let _ = conn.tx.try_send(json(&frame));
+                    conn.signed_out.store(true, Ordering::Relaxed);
+                    conn.kill.cancel();
+                }
+            }
+        }
     }
 
     fn drop_slow(&self, id: u64) {
@@ -378,7 +473,7 @@ impl Hub {
             let waiting: Vec<(u64, Arc<Conn>)> = snapshot(&self.0)
                 .into_iter()
                 .filter(|(_, c)| {
-                    matches!(c.who, Who::Customer(_))
+                    matches!(c.who(), Who::Customer(_))
                         && c.support_type
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
@@ -393,7 +488,7 @@ impl Hub {
                     let by_session: HashMap<SessionId, _> =
                         positions.into_iter().map(|p| (p.session_id, p)).collect();
                     for (_, conn) in waiting {
-                        let Who::Customer(c) = conn.who else { continue };
+                        let Who::Customer(c) = conn.who() else { continue };
                         let Some(p) = by_session.get(&c.session_id) else { continue };
                         let mut last = conn.last_position.lock().unwrap_or_else(|e| e.into_inner());
                         if *last != Some((p.position, p.eta_secs)) {
@@ -500,14 +595,26 @@ impl Registration {
 
     /// Whether a routed event would reach this connection (replay).
     pub fn reaches(&self, routed: &Routed) -> bool {
-        match self.conn.who {
-            Who::Customer(c) => routed.reaches_customer(&c),
-            Who::Agent(a) => self.hub.reaches_agent(routed, &a, &self.conn),
-        }
+        self.conn.reaches(routed)
+    }
+
+    /// Whether the hub ended this connection because its sign-in ended.
+    pub fn signed_out(&self) -> bool {
+        self.conn.signed_out.load(Ordering::Relaxed)
+    }
+
+    /// Who is connected, as of now.
+    pub fn who(&self) -> Who {
+        self.conn.who()
+    }
+
+    /// What the caller may see, as of now.
+    pub fn scope(&self) -> Scope {
+        self.conn.scope.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn frame_for(&self, routed: &Routed) -> ServerFrame {
-        match self.conn.who {
+        match self.conn.who() {
             Who::Customer(_) => routed.customer_frame(),
             Who::Agent(_) => routed.frame.clone(),
         }
@@ -517,5 +624,18 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         self.hub.0.conns.write().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+        // The customer's last socket here closed: they are offline from now
+        // (another node holding one puts them back at its next refresh).
+        if let Who::Customer(c) = self.conn.who()
+            && !self.hub.live_customer_sessions().contains(&c.session_id)
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let pool = self.hub.0.pool.clone();
+            runtime.spawn(async move {
+                if let Err(err) = domain::notifications::customer_left(&pool, c.session_id).await {
+                    tracing::warn!(error = %err, "cannot record that a customer left");
+                }
+            });
+        }
     }
 }

@@ -5,19 +5,17 @@
 //! Conversation traffic (messages, typing, notes) goes to agents only for
 //! sessions they own or have subscribed to.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
 use domain::{
-    actor::{Actor, AgentActor, CustomerActor},
     conversation::Message,
     live::ServerFrame,
     outbox::{Event, topic},
+    scope::{Scope, SessionFacts},
     types::{AccountId, AgentId, Presence, SenderKind, SessionId, SupportTypeId},
 };
 use serde::Deserialize;
 
-use super::{Ephemeral, Hub};
+use super::{Ephemeral, Hub, Who};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Audience {
@@ -45,7 +43,9 @@ pub struct Routed {
     pub former_owners: Vec<AgentId>,
     audience: Audience,
     pub frame: ServerFrame,
-    pub refresh_skills_of: Option<AgentId>,
+    /// An agent whose role, account, skills or activation may have changed:
+    /// their connections' scopes are rebuilt before anything else is sent.
+    pub refresh_scope_of: Option<AgentId>,
     /// Queue lines that moved (customers there get new positions).
     pub queue_changed: Option<SupportTypeId>,
     pub queue_changed_also: Option<SupportTypeId>,
@@ -71,7 +71,7 @@ impl Routed {
             former_owners: Vec::new(),
             audience,
             frame,
-            refresh_skills_of: None,
+            refresh_scope_of: None,
             queue_changed: None,
             queue_changed_also: None,
         }
@@ -81,31 +81,37 @@ impl Routed {
         self.audience != Audience::Nobody
     }
 
-    pub fn reaches_customer(&self, c: &CustomerActor) -> bool {
-        matches!(self.audience, Audience::Lifecycle | Audience::Conversation)
-            && self.session_id == Some(c.session_id)
+    /// The session this is about, as the scope rule sees it.
+    fn facts(&self) -> Option<SessionFacts> {
+        Some(SessionFacts {
+            id: self.session_id?,
+            account_id: self.account_id?,
+            support_type_id: self.support_type_id?,
+            owner_id: self.owner_id,
+        })
     }
 
-    pub fn reaches_agent(
-        &self,
-        a: &AgentActor,
-        skills: &HashSet<SupportTypeId>,
-        subscribed: impl Fn(SessionId) -> bool,
-    ) -> bool {
-        match self.audience {
-            Audience::OwnPresence(id) => return a.id == id,
-            Audience::Nobody => return self.refresh_skills_of == Some(a.id),
+    /// Whether this reaches a connection whose caller has `scope`: the
+    /// session must be in the scope (the one rule, `domain::scope`), and the
+    /// audience must include them. An agent who just lost the session hears
+    /// that last lifecycle event.
+    pub fn reaches(&self, who: &Who, scope: &Scope, subscribed: impl Fn(SessionId) -> bool) -> bool {
+        match (self.audience, who) {
+            (Audience::OwnPresence(id), Who::Agent(a)) => return a.id == id,
+            (Audience::Nobody | Audience::OwnPresence(_), _) => return false,
+            (Audience::AgentConversation, Who::Customer(_)) => return false,
             _ => {}
         }
-        let (Some(account), Some(session)) = (self.account_id, self.session_id) else { return false };
-        let owns = self.owner_id == Some(a.id);
-        let visible = Actor::Agent(*a).supervises(account)
-            || (a.account_id == Some(account)
-                && (owns || self.support_type_id.is_some_and(|t| skills.contains(&t))))
-            || self.former_owners.contains(&a.id);
-        match self.audience {
-            Audience::Lifecycle => visible,
-            _ => visible && (owns || subscribed(session)),
+        let Some(facts) = self.facts() else { return false };
+        match who {
+            Who::Customer(_) => scope.sees(&facts),
+            Who::Agent(a) => {
+                let owns = facts.owner_id == Some(a.id);
+                match self.audience {
+                    Audience::Lifecycle => scope.sees(&facts) || self.former_owners.contains(&a.id),
+                    _ => scope.sees(&facts) && (owns || subscribed(facts.id)),
+                }
+            }
         }
     }
 
@@ -281,7 +287,7 @@ pub async fn route(hub: &Hub, event: &Event) -> domain::Result<Option<Routed>> {
             };
             hub.forget_name(p.agent_id);
             Ok(Some(Routed {
-                refresh_skills_of: Some(p.agent_id),
+                refresh_scope_of: Some(p.agent_id),
                 ..Routed::new(event.account_id, Audience::Nobody, ServerFrame::Pong)
             }))
         }

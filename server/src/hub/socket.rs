@@ -48,6 +48,7 @@ const TYPING_EVERY: Duration = Duration::from_millis(500);
 /// slow (retry later), 1008 protocol misuse.
 const CLOSE_UNAUTHENTICATED: u16 = 4401;
 const CLOSE_SLOW: u16 = 1013;
+const CLOSE_TRY_AGAIN: u16 = 1013;
 
 /// How the connection proved who it is, kept to check again later.
 #[derive(Clone)]
@@ -152,19 +153,26 @@ async fn connection(mut socket: WebSocket, hub: Hub, agent: Option<(AgentActor, 
         close(&mut socket, CLOSE_UNAUTHENTICATED, "unauthenticated").await;
         return;
     };
-    let skills = match who {
-        Who::Agent(a) => {
-            domain::live::skills_of(hub.pool(), a.id).await.unwrap_or_default().into_iter().collect()
+    let scope = match domain::scope::Scope::load(hub.pool(), &actor_of(who)).await {
+        Ok(scope) => scope,
+        Err(err) => {
+            send_now(&mut socket, &error(err.code(), "try again shortly")).await;
+            close(&mut socket, CLOSE_TRY_AGAIN, "unavailable").await;
+            return;
         }
-        Who::Customer(_) => Default::default(),
     };
     // Registered first, so nothing that happens during the replay is lost
     // (what arrives twice is skipped by the client).
-    let mut reg = hub.register(who, skills);
+    let mut reg = hub.register(who, scope);
     let Some(mut outgoing) = reg.take_receiver() else { return };
     let mark = domain::live::last_event_id(hub.pool()).await.unwrap_or(0);
     if let Some(after) = after {
-        replay(&hub, &reg, who, after, mark).await;
+        replay(&hub, &reg, after, mark).await;
+    }
+    if let Who::Customer(c) = who
+        && let Err(err) = domain::notifications::customers_live(hub.pool(), &[c.session_id]).await
+    {
+        tracing::warn!(error = %err, "cannot record a live customer");
     }
     if let Who::Customer(c) = who
         && let Ok(Some(brief)) = domain::live::brief_unchecked(hub.pool(), c.session_id).await
@@ -198,7 +206,16 @@ async fn connection(mut socket: WebSocket, hub: Hub, agent: Option<(AgentActor, 
         loop {
             let message = tokio::select! {
                 () = kill.cancelled() => {
-                    let frame = CloseFrame { code: CLOSE_SLOW, reason: "too slow; reconnect".into() };
+                    let frame = if reg.signed_out() {
+                        // The reason (queued just before) goes out first.
+                        while let Ok(text) = outgoing.try_recv() {
+                            let text = WsMessage::Text(text.as_ref().into());
+                            let _ = tokio::time::timeout(WRITE_WITHIN, sink.send(text)).await;
+                        }
+                        CloseFrame { code: CLOSE_UNAUTHENTICATED, reason: "signed out".into() }
+                    } else {
+                        CloseFrame { code: CLOSE_SLOW, reason: "too slow; reconnect".into() }
+                    };
                     let _ = tokio::time::timeout(WRITE_WITHIN, sink.send(WsMessage::Close(Some(frame)))).await;
                     return;
                 }
@@ -239,7 +256,7 @@ async fn connection(mut socket: WebSocket, hub: Hub, agent: Option<(AgentActor, 
                 state.last_check = Instant::now();
             }
             match serde_json::from_str::<ClientFrame>(text.as_str()) {
-                Ok(frame) => handle(&hub, &reg, who, frame, &mut state).await,
+                Ok(frame) => handle(&hub, &reg, frame, &mut state).await,
                 Err(_) => {
                     reg.send(&error("invalid", "that frame is not part of the protocol"));
                 }
@@ -287,11 +304,14 @@ fn actor_of(who: Who) -> Actor {
     }
 }
 
-async fn replay(hub: &Hub, reg: &Registration, who: Who, after: i64, mark: i64) {
-    let (session, account) = match who {
-        Who::Customer(c) => (Some(c.session_id), Some(c.account_id)),
-        Who::Agent(a) => (None, a.account_id),
+async fn replay(hub: &Hub, reg: &Registration, after: i64, mark: i64) {
+    // Narrowed by the scope for the read; each event is then checked by it.
+    let scope = reg.scope();
+    let session = match scope {
+        domain::scope::Scope::Session { session, .. } => Some(session),
+        _ => None,
     };
+    let account = scope.account();
     let events = match domain::live::replay(hub.pool(), session, account, after, REPLAY_LIMIT).await {
         Ok(events) => events,
         Err(err) => {
@@ -315,8 +335,10 @@ async fn replay(hub: &Hub, reg: &Registration, who: Who, after: i64, mark: i64) 
     }
 }
 
-async fn handle(hub: &Hub, reg: &Registration, who: Who, frame: ClientFrame, state: &mut ReaderState) {
+async fn handle(hub: &Hub, reg: &Registration, frame: ClientFrame, state: &mut ReaderState) {
     let pool = hub.pool();
+    // As of now: the agent's role may have changed since the connect.
+    let who = reg.who();
     match frame {
         ClientFrame::Hello { .. } => {
             reg.send(&error("invalid", "hello was already received"));
@@ -358,6 +380,10 @@ async fn handle(hub: &Hub, reg: &Registration, who: Who, frame: ClientFrame, sta
             }
             state.last_typing = Some(Instant::now());
             let Ok(Some(brief)) = domain::live::brief_unchecked(pool, session_id).await else { return };
+            if !reg.scope().sees(&brief.facts()) {
+                reg.send(&error("not_found", "session not found"));
+                return;
+            }
             let (sender_kind, name) = match who {
                 Who::Customer(_) => (SenderKind::Customer, brief.customer_name.clone()),
                 Who::Agent(a) => (SenderKind::Agent, hub.name_of(a.id).await),

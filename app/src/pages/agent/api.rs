@@ -194,7 +194,8 @@ pub async fn send_message(
     client_message_id: String,
 ) -> Result<Message, AppError> {
     let (actor, pool) = caller().await?;
-    let input = domain::conversation::SendMessage { body, client_message_id: Some(client_message_id) };
+    let input =
+        domain::conversation::SendMessage { body, client_message_id: Some(client_message_id), ip: None };
     Ok(domain::conversation::send(&pool, &actor, id, input).await?)
 }
 

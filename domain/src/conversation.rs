@@ -49,11 +49,33 @@ pub struct SessionTag {
     pub source: TagSource,
 }
 
+/// A message as its customer sees it: who wrote it by display name, never
+/// an agent's internal id. (Notes are another table and never reach them.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct CustomerMessage {
+    pub id: i64,
+    pub session_id: SessionId,
+    pub sender_kind: SenderKind,
+    /// The agent's or bot's display name; `None` for the customer and the system.
+    pub sender_name: Option<String>,
+    /// Plain text. Clients render it escaped.
+    pub body: String,
+    pub client_message_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
 /// The hot queries, shared with the query-plan test.
 pub mod sql {
     /// One page of history, newest first, before a message id.
     pub const HISTORY: &str =
         "SELECT * FROM messages WHERE session_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
+    /// The same page as the customer sees it, names resolved in the query.
+    pub const CUSTOMER_HISTORY: &str =
+        "SELECT m.id, m.session_id, m.sender_kind, a.display_name AS sender_name,
+                m.body, m.client_message_id, m.created_at
+         FROM messages m LEFT JOIN agents a ON a.id = m.sender_agent_id
+         WHERE m.session_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3";
 }
 
 #[cfg(feature = "server")]
@@ -239,6 +261,34 @@ mod server {
         before: Option<&str>,
         limit: Option<i64>,
     ) -> Result<Page<Message>> {
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("customers read their chat with history_for_customer"));
+        }
+        history_page(pool, actor, id, before, limit, sql::HISTORY).await
+    }
+
+    /// The history as the session's customer sees it ([`CustomerMessage`]).
+    pub async fn history_for_customer(
+        pool: &PgPool,
+        actor: &Actor,
+        id: SessionId,
+        before: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<CustomerMessage>> {
+        history_page(pool, actor, id, before, limit, sql::CUSTOMER_HISTORY).await
+    }
+
+    async fn history_page<T>(
+        pool: &PgPool,
+        actor: &Actor,
+        id: SessionId,
+        before: Option<&str>,
+        limit: Option<i64>,
+        query: &'static str,
+    ) -> Result<Page<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + HasId,
+    {
         let limit = page_limit(limit)?;
         let before = before
             .map(|c| {
@@ -247,13 +297,28 @@ mod server {
             .transpose()?;
         let mut conn = pool.acquire().await?;
         visible(&mut conn, actor, id, Lock::None).await?;
-        let rows = sqlx::query_as::<_, Message>(sql::HISTORY)
+        let rows = sqlx::query_as::<_, T>(query)
             .bind(id)
             .bind(before.unwrap_or(i64::MAX))
             .bind(limit + 1)
             .fetch_all(&mut *conn)
             .await?;
-        Ok(paginate(rows, limit, |m| m.id.to_string()))
+        Ok(paginate(rows, limit, |m| m.id().to_string()))
+    }
+
+    /// A history row's id, its cursor.
+    trait HasId {
+        fn id(&self) -> i64;
+    }
+    impl HasId for Message {
+        fn id(&self) -> i64 {
+            self.id
+        }
+    }
+    impl HasId for CustomerMessage {
+        fn id(&self) -> i64 {
+            self.id
+        }
     }
 
     fn require_agent(actor: &Actor) -> Result<AgentId> {

@@ -53,6 +53,25 @@ impl Session {
     }
 }
 
+/// A session as its customer sees it: what they are waiting for and who
+/// is helping them by name, never an agent's internal id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct CustomerSession {
+    pub id: SessionId,
+    pub customer_id: CustomerId,
+    pub support_type_id: SupportTypeId,
+    /// The support type's name.
+    pub support_type: String,
+    pub status: SessionStatus,
+    /// The display name of the agent or bot who has the session now.
+    pub agent_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub queued_at: DateTime<Utc>,
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
 /// Who the session is for. With an `external_ref` the customer is looked up
 /// (and updated) in the type's account; otherwise a new customer is created.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -225,9 +244,33 @@ mod server {
         }
     }
 
+    /// A session, for agents (customers get [`get_for_customer`]).
     pub async fn get(pool: &PgPool, actor: &Actor, id: SessionId) -> Result<Session> {
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("customers read their session with get_for_customer"));
+        }
         let mut conn = pool.acquire().await?;
         visible(&mut conn, actor, id, Lock::None).await
+    }
+
+    /// The session as its customer sees it ([`CustomerSession`]), names
+    /// resolved in the same query.
+    pub async fn get_for_customer(pool: &PgPool, actor: &Actor, id: SessionId) -> Result<CustomerSession> {
+        let mut conn = pool.acquire().await?;
+        visible(&mut conn, actor, id, Lock::None).await?;
+        Ok(sqlx::query_as!(
+            CustomerSession,
+            r#"SELECT s.id AS "id: SessionId", s.customer_id AS "customer_id: CustomerId",
+                      s.support_type_id AS "support_type_id: SupportTypeId", t.name AS support_type,
+                      s.status AS "status: SessionStatus", a.display_name AS "agent_name?",
+                      s.created_at, s.queued_at, s.assigned_at, s.resolved_at
+               FROM sessions s JOIN support_types t ON t.id = s.support_type_id
+               LEFT JOIN agents a ON a.id = s.owner_id
+               WHERE s.id = $1"#,
+            id.0
+        )
+        .fetch_one(&mut *conn)
+        .await?)
     }
 
     /// Opens a session for a customer and queues it. The assignment engine is

@@ -47,7 +47,8 @@ async fn a_session_lives_through_every_transition(pool: PgPool) {
     assert_eq!(outbox_topics(&pool, s.id).await, ["session.opened", "message.created"]);
     let customer_actor =
         Actor::Customer(CustomerActor { customer_id: customer, session_id: s.id, account_id: acc });
-    let history = conversation::history(&pool, &customer_actor, s.id, None, None).await.expect("history");
+    let history =
+        conversation::history_for_customer(&pool, &customer_actor, s.id, None, None).await.expect("history");
     assert_eq!(history.items.len(), 1);
     assert_eq!(history.items[0].body, "My invoice is wrong");
 

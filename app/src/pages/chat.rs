@@ -59,16 +59,22 @@ async fn load_state(
 ) -> Result<ChatView, AppError> {
     use domain::{conversation, csat, live};
     let session = live::brief(pool, actor, id).await?;
-    let mut messages = conversation::history(pool, actor, id, None, Some(200)).await?.items;
-    messages.reverse();
-    let mut names = Vec::new();
-    for m in &mut messages {
-        if let Some(agent) = m.sender_agent_id.take()
-            && let Some(name) = live::display_name(pool, agent).await?
-        {
-            names.push((m.id, name));
-        }
-    }
+    // The customer's view: names resolved in the one query, no agent ids.
+    let mut page = conversation::history_for_customer(pool, actor, id, None, Some(200)).await?.items;
+    page.reverse();
+    let names = page.iter().filter_map(|m| Some((m.id, m.sender_name.clone()?))).collect();
+    let messages = page
+        .into_iter()
+        .map(|m| Message {
+            id: m.id,
+            session_id: m.session_id,
+            sender_kind: m.sender_kind,
+            sender_agent_id: None,
+            body: m.body,
+            client_message_id: m.client_message_id,
+            created_at: m.created_at,
+        })
+        .collect();
     let position = if session.status == SessionStatus::Queued {
         live::queue_positions(pool, &[session.support_type_id])
             .await?

@@ -7,7 +7,7 @@ use domain::{
     sessions::Page,
     types::{SessionId, TagId, TagSource},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
@@ -36,14 +36,29 @@ pub struct TagBody {
 /// The session's messages, newest first.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/messages", tag = "conversation",
     params(("id" = Uuid, Path), HistoryQuery),
-    responses((status = 200, body = MessagePageSchema), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = MessagePageViewSchema), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn history(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
     ApiPath(id): ApiPath<SessionId>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
-) -> ApiResult<Json<Page<Message>>> {
-    Ok(Json(conversation::history(&pool, &actor, id, q.cursor.as_deref(), q.limit).await?))
+) -> ApiResult<Json<HistoryView>> {
+    let (cursor, limit) = (q.cursor.as_deref(), q.limit);
+    Ok(Json(match actor {
+        domain::actor::Actor::Customer(_) => {
+            HistoryView::Customer(conversation::history_for_customer(&pool, &actor, id, cursor, limit).await?)
+        }
+        _ => HistoryView::Agents(conversation::history(&pool, &actor, id, cursor, limit).await?),
+    }))
+}
+
+/// Messages as their reader may see them: agents get the stored messages,
+/// the session's chat token the customer's view (names, no agent ids).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum HistoryView {
+    Agents(Page<Message>),
+    Customer(Page<conversation::CustomerMessage>),
 }
 
 /// Sends a message. Idempotent by `client_message_id`: sending the same id

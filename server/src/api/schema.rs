@@ -77,6 +77,33 @@ pub struct SessionSchema {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A session as its customer sees it (what a chat token reads): no
+/// internal ids of agents.
+#[derive(ToSchema)]
+#[schema(as = CustomerSession)]
+pub struct CustomerSessionSchema {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub support_type_id: Uuid,
+    /// The support type's name.
+    pub support_type: String,
+    pub status: SessionStatusSchema,
+    /// Who is helping, by display name.
+    pub agent_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub queued_at: DateTime<Utc>,
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// A session: the full record for agents, the customer's view for a chat token.
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum SessionViewSchema {
+    Session(SessionSchema),
+    Customer(CustomerSessionSchema),
+}
+
 /// One page of sessions, newest first.
 #[derive(ToSchema)]
 #[schema(as = SessionPage)]
@@ -97,6 +124,36 @@ pub struct MessageSchema {
     pub body: String,
     pub client_message_id: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A message as its customer sees it: the sender's display name, no
+/// internal ids of agents.
+#[derive(ToSchema)]
+#[schema(as = CustomerMessage)]
+pub struct CustomerMessageSchema {
+    pub id: i64,
+    pub session_id: Uuid,
+    pub sender_kind: SenderKindSchema,
+    pub sender_name: Option<String>,
+    pub body: String,
+    pub client_message_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One page of the customer's view of the messages, newest first.
+#[derive(ToSchema)]
+#[schema(as = CustomerMessagePage)]
+pub struct CustomerMessagePageSchema {
+    pub items: Vec<CustomerMessageSchema>,
+    pub next_cursor: Option<String>,
+}
+
+/// Messages: the agents' page, or the customer's view for a chat token.
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum MessagePageViewSchema {
+    Agents(MessagePageSchema),
+    Customer(CustomerMessagePageSchema),
 }
 
 /// One page of messages, newest first.

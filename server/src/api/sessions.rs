@@ -2,7 +2,7 @@
 
 use axum::{Json, extract::State, http::StatusCode};
 use domain::{
-    sessions::{self, OpenSession, Page, ReassignTarget, Session, SessionFilter},
+    sessions::{self, CustomerSession, OpenSession, Page, ReassignTarget, Session, SessionFilter},
     types::{
         AccountId, AgentId, AssignReason, CustomerId, ReasonId, SessionId, SessionStatus, SupportTypeId,
     },
@@ -101,15 +101,30 @@ pub async fn list(
     Ok(Json(sessions::list(&pool, &actor, filter, q.cursor.as_deref(), q.limit).await?))
 }
 
-/// One session.
+/// A session as its reader may see it: the record for agents, the
+/// customer's view (no agent ids) for a chat token.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum SessionView {
+    Session(Box<Session>),
+    Customer(CustomerSession),
+}
+
+/// One session: the full record for agents; for the session's chat token,
+/// the customer's view (`CustomerSession`).
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = SessionSchema), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = SessionViewSchema), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
     ApiPath(id): ApiPath<SessionId>,
-) -> ApiResult<Json<Session>> {
-    Ok(Json(sessions::get(&pool, &actor, id).await?))
+) -> ApiResult<Json<SessionView>> {
+    Ok(Json(match actor {
+        domain::actor::Actor::Customer(_) => {
+            SessionView::Customer(sessions::get_for_customer(&pool, &actor, id).await?)
+        }
+        _ => SessionView::Session(Box::new(sessions::get(&pool, &actor, id).await?)),
+    }))
 }
 
 /// Gives a queued session to an agent (by default the caller).

@@ -14,7 +14,7 @@ use domain::{
     actor::Actor,
     agents::Agent,
     auth::{self, LoginInput, OpenChat},
-    sessions::Session,
+    sessions::CustomerSession,
     types::{AgentId, CustomerId},
 };
 use serde::{Deserialize, Serialize};
@@ -121,8 +121,9 @@ pub async fn change_password(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpenedChatResponse {
-    #[schema(value_type = SessionSchema)]
-    pub session: Session,
+    /// The new session as the customer sees it.
+    #[schema(value_type = CustomerSessionSchema)]
+    pub session: CustomerSession,
     #[schema(value_type = Uuid)]
     pub customer_id: CustomerId,
     /// `Authorization: Bearer <token>` for this session's messages and CSAT,
@@ -147,10 +148,16 @@ pub async fn open_chat(
 ) -> ApiResult<(StatusCode, Json<OpenedChatResponse>)> {
     input.ip = ip;
     let opened = auth::open_chat(&pool, &slug, input).await?;
+    let customer = domain::actor::Actor::Customer(domain::actor::CustomerActor {
+        customer_id: opened.customer_id,
+        session_id: opened.session.id,
+        account_id: opened.session.account_id,
+    });
+    let session = domain::sessions::get_for_customer(&pool, &customer, opened.session.id).await?;
     Ok((
         StatusCode::CREATED,
         Json(OpenedChatResponse {
-            session: opened.session,
+            session,
             customer_id: opened.customer_id,
             token: opened.token,
             expires_at: opened.expires_at,

@@ -270,15 +270,27 @@ async fn the_rate_limit_holds(pool: PgPool) {
         tokio::spawn(blast::run(pool.clone(), stop.clone())),
         tokio::spawn(blast::run(pool.clone(), stop.clone())),
     ];
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    wait_for(&pool, id, "three sends", |_, sent| sent >= 3).await;
     stop.cancel();
     for w in workers {
         w.await.expect("worker");
     }
     let (status, total, sent, _, _) = counters(&pool, id).await;
     assert_eq!((status, total), (BlastStatus::Running, 100));
-    // 60 a minute is one a second: at t = 0, 1 and 2 s.
-    assert!((1..=4).contains(&sent), "{sent} sent in 2.5 s at 60/min");
+    // 60 a minute is one a second: the stored send times are at least a
+    // second apart, whichever worker sent.
+    let times: Vec<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
+        "SELECT attempted_at FROM blast_recipients WHERE blast_id = $1 AND status = 'sent' ORDER BY attempted_at",
+    )
+    .bind(id)
+    .fetch_all(&pool)
+    .await
+    .expect("times");
+    assert_eq!(times.len() as i32, sent);
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap >= chrono::Duration::milliseconds(1000), "two sends {gap} apart at 60/min");
+    }
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]

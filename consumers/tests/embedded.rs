@@ -182,11 +182,40 @@ async fn failures_retry_with_backoff_then_dead_letter_while_others_flow(pool: Pg
             .expect("count");
     assert_eq!(tagging_inbox, 0, "only bound consumers receive an event");
 
-    // Attempt after attempt, pulling the backoff forward each time.
+    // Attempt after attempt: each failure schedules the next attempt after
+    // the exponential backoff (200 ms << attempts), measured from the
+    // failing transaction; then the test pulls it forward.
+    let clock = || async {
+        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>("SELECT clock_timestamp()")
+            .fetch_one(&pool)
+            .await
+            .expect("clock")
+    };
+    let mut backoffs = Vec::new();
     for _ in 0..MAX_ATTEMPTS {
+        let before = clock().await;
         embedded::drain(&pool, flaky.as_ref(), &metrics).await.expect("drain");
+        let after = clock().await;
+        let retrying: Option<(i32, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+            "SELECT i.attempts, i.next_attempt_at FROM consumer_inbox i JOIN outbox o ON o.id = i.outbox_id
+             WHERE o.payload->>'fail' = 'retry'",
+        )
+        .fetch_optional(&pool)
+        .await
+        .expect("retrying");
+        if let Some((attempts, next)) = retrying {
+            let backoff = chrono::Duration::milliseconds(200 << attempts.min(10));
+            let scheduled_at = next - backoff;
+            assert!(
+                scheduled_at >= before - chrono::Duration::milliseconds(5) && scheduled_at <= after,
+                "attempt {attempts}: next attempt at {next}, not {backoff} after the failure ({before}..{after})"
+            );
+            backoffs.push(attempts);
+        }
         sqlx::query("UPDATE consumer_inbox SET next_attempt_at = now()").execute(&pool).await.expect("due");
     }
+    // (A slow drain may retry within one round once the backoff ran out.)
+    assert!(backoffs.len() >= 2 && backoffs.windows(2).all(|w| w[0] < w[1]), "attempts seen: {backoffs:?}");
     assert_eq!(flaky.handled.load(Ordering::Relaxed), 50, "the good events all went through");
     let effects: i64 =
         sqlx::query_scalar("SELECT count(DISTINCT event_id) FROM effects").fetch_one(&pool).await.expect("n");

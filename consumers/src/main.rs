@@ -116,6 +116,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         let (pool, stop) = (pool.clone(), stop.clone());
         tasks.spawn(async move { consumers::webhooks::run(pool, stop).await });
     }
+    // E-mail queued by the notifications and blast consumers, sent after
+    // their commit.
+    if health.iter().any(|(name, _)| matches!(*name, "notifications" | "blast"))
+        && let Some(mailer) = consumers::mail::Mailer::from_env()
+    {
+        let (pool, stop) = (pool.clone(), stop.clone());
+        tasks.spawn(async move { consumers::mail::run(pool, mailer, stop).await });
+    }
     domain::webhooks::allow_private_targets(
         std::env::var("WEBHOOK_ALLOW_PRIVATE").is_ok_and(|v| v == "1" || v == "true"),
     );

@@ -17,6 +17,7 @@ pub mod csat;
 pub mod customers;
 pub mod error;
 pub mod live;
+pub mod mail_log;
 pub mod notifications;
 pub mod outbox;
 pub mod ratelimit;

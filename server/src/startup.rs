@@ -232,6 +232,13 @@ impl Application {
                 consumers::webhooks::run(pool.clone(), stop)
             }));
         }
+        // E-mail the consumers queued, sent after their commit.
+        if embedded && let Some(mailer) = consumers::mail::Mailer::from_env() {
+            let pool = self.pool.clone();
+            workers.push(supervise("e-mail", shutdown.clone(), move |stop| {
+                consumers::mail::run(pool.clone(), mailer.clone(), stop)
+            }));
+        }
         let maintenance = supervise("maintenance", shutdown.clone(), {
             let pool = self.pool.clone();
             move |stop| prune_periodically(pool.clone(), stop)

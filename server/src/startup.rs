@@ -129,8 +129,11 @@ impl Application {
             .env(if config.production { Env::PROD } else { Env::DEV })
             .build();
         let swagger_ui_dir = api::docs::SwaggerUiDir(std::sync::Arc::new(config.swagger_ui_dir.clone()));
-        let security =
-            SecurityConfig { production: config.production, public_origin: config.public_origin.clone() };
+        let security = SecurityConfig {
+            production: config.production,
+            public_origin: config.public_origin.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
+        };
         let (hub, hub_input) = Hub::new(pool.clone(), hub_config);
         let state =
             AppState { pool: pool.clone(), leptos_options, swagger_ui_dir, security, hub: hub.clone() };
@@ -282,7 +285,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::require_sign_in))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::csrf))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers))
-        .layer(axum::middleware::from_fn(security::client_ip))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::client_ip))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

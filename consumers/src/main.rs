@@ -58,7 +58,10 @@ async fn healthz(State(app): State<App>) -> (StatusCode, String) {
 async fn render_metrics(
     State(app): State<App>,
 ) -> ([(axum::http::header::HeaderName, &'static str); 1], String) {
-    ([(axum::http::header::CONTENT_TYPE, consumers::metrics::CONTENT_TYPE)], consumers::metrics::render(&app.registry))
+    (
+        [(axum::http::header::CONTENT_TYPE, consumers::metrics::CONTENT_TYPE)],
+        consumers::metrics::render(&app.registry),
+    )
 }
 
 async fn shutdown_signal() {

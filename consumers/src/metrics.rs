@@ -44,9 +44,12 @@ const SERIES: [Series; 6] = [
     ("switchboard_consumer_processed", "Events whose effect was applied", MetricType::Counter, |m| {
         m.processed.load(Ordering::Relaxed) as i64
     }),
-    ("switchboard_consumer_duplicates", "Redeliveries skipped as already processed", MetricType::Counter, |m| {
-        m.duplicates.load(Ordering::Relaxed) as i64
-    }),
+    (
+        "switchboard_consumer_duplicates",
+        "Redeliveries skipped as already processed",
+        MetricType::Counter,
+        |m| m.duplicates.load(Ordering::Relaxed) as i64,
+    ),
     ("switchboard_consumer_failed", "Handler failures", MetricType::Counter, |m| {
         m.failed.load(Ordering::Relaxed) as i64
     }),
@@ -77,7 +80,7 @@ impl Collector for Metrics {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for (name, help, kind, read) in SERIES {
-            let mut metric = encoder.encode_descriptor(name, help, None, kind.clone())?;
+            let mut metric = encoder.encode_descriptor(name, help, None, kind)?;
             for (consumer, m) in map.iter() {
                 let labels = [("consumer", *consumer)];
                 let series = metric.encode_family(&labels)?;
@@ -114,7 +117,10 @@ mod tests {
         let text = render(&registry);
         assert!(text.contains("# TYPE switchboard_consumer_processed counter"), "{text}");
         assert!(text.contains(r#"switchboard_consumer_processed_total{consumer="tagging"} 3"#), "{text}");
-        assert!(text.contains(r#"switchboard_consumer_processed_total{consumer="notifications"} 0"#), "{text}");
+        assert!(
+            text.contains(r#"switchboard_consumer_processed_total{consumer="notifications"} 0"#),
+            "{text}"
+        );
         assert!(text.contains(r#"switchboard_consumer_lag{consumer="notifications"} 7"#), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
     }

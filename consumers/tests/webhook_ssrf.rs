@@ -37,11 +37,13 @@ async fn hook(pool: &PgPool, account: AccountId, url: &str) -> WebhookId {
 
 /// The delivery's (attempt, error, delivered).
 async fn log(pool: &PgPool, hook: WebhookId) -> (i32, Option<String>, bool) {
-    sqlx::query_as("SELECT attempt, error, delivered_at IS NOT NULL FROM webhook_deliveries WHERE webhook_id = $1")
-        .bind(hook)
-        .fetch_one(pool)
-        .await
-        .expect("delivery")
+    sqlx::query_as(
+        "SELECT attempt, error, delivered_at IS NOT NULL FROM webhook_deliveries WHERE webhook_id = $1",
+    )
+    .bind(hook)
+    .fetch_one(pool)
+    .await
+    .expect("delivery")
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]

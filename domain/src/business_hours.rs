@@ -183,7 +183,8 @@ mod tests {
         assert_eq!(hours.time_zone.as_deref(), Some("Etc/GMT+5"));
         assert_eq!(parse(serde_json::json!({ "open": {} })).time_zone.as_deref(), Some("UTC"));
         // India's +05:30 has no Etc zone: kept as a fixed offset, as before.
-        let india = parse(serde_json::json!({ "utc_offset_minutes": 330, "open": { "mon": ["09:00", "17:00"] } }));
+        let india =
+            parse(serde_json::json!({ "utc_offset_minutes": 330, "open": { "mon": ["09:00", "17:00"] } }));
         assert_eq!((india.time_zone.as_deref(), india.utc_offset_minutes), (None, Some(330)));
         assert!(india.is_open(at("2026-11-30T03:30:00Z")), "09:00 in India");
         assert!(!india.is_open(at("2026-11-30T03:29:00Z")));
@@ -203,8 +204,8 @@ mod tests {
         let err = BusinessHours::parse(&serde_json::json!({ "open": { "mon": ["9am", "17:00"] } }))
             .expect_err("format");
         assert!(err.contains("9am"), "{err}");
-        let err = BusinessHours::parse(&serde_json::json!({ "time_zone": "Europe/Atlantis" }))
-            .expect_err("zone");
+        let err =
+            BusinessHours::parse(&serde_json::json!({ "time_zone": "Europe/Atlantis" })).expect_err("zone");
         assert!(err.contains("Europe/Atlantis"), "{err}");
     }
 }

@@ -100,7 +100,8 @@ mod server {
         permanent: bool,
     ) -> Result<Option<i64>> {
         let attempts = mail.attempts + 1;
-        let retry = (!permanent && attempts < MAX_MAIL_ATTEMPTS).then(|| crate::webhooks::backoff_secs(attempts));
+        let retry =
+            (!permanent && attempts < MAX_MAIL_ATTEMPTS).then(|| crate::webhooks::backoff_secs(attempts));
         let error: String = error.chars().take(1000).collect();
         sqlx::query!(
             "UPDATE mail_log SET attempts = $2, error = $3,

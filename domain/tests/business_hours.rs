@@ -14,10 +14,11 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 async fn admin(pool: &PgPool) -> Actor {
-    let account: AccountId = sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id")
-        .fetch_one(pool)
-        .await
-        .expect("account");
+    let account: AccountId =
+        sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id")
+            .fetch_one(pool)
+            .await
+            .expect("account");
     let id: AgentId = sqlx::query_scalar(
         "INSERT INTO agents (account_id, email, display_name, role) VALUES ($1, 'ada@acme.test', 'Ada', 'admin')
          RETURNING id",
@@ -30,12 +31,7 @@ async fn admin(pool: &PgPool) -> Actor {
 }
 
 fn with_hours(slug: &str, hours: Value) -> NewSupportType {
-    NewSupportType {
-        slug: slug.into(),
-        name: slug.into(),
-        business_hours: Some(hours),
-        ..Default::default()
-    }
+    NewSupportType { slug: slug.into(), name: slug.into(), business_hours: Some(hours), ..Default::default() }
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
@@ -67,10 +63,11 @@ async fn a_support_type_keeps_its_time_zone_and_old_offsets_become_zones(pool: P
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn migration_0009_maps_whole_hour_offsets_to_zones_and_keeps_the_others(pool: PgPool) {
-    let account: AccountId = sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id")
-        .fetch_one(&pool)
-        .await
-        .expect("account");
+    let account: AccountId =
+        sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id")
+            .fetch_one(&pool)
+            .await
+            .expect("account");
     let rows = [
         ("plus-one", json!({ "utc_offset_minutes": 60, "open": {} })),
         ("minus-five", json!({ "utc_offset_minutes": -300, "open": {} })),
@@ -81,13 +78,15 @@ async fn migration_0009_maps_whole_hour_offsets_to_zones_and_keeps_the_others(po
     ];
     for (slug, hours) in &rows {
         // Written the way the old code stored them, past today's validation.
-        sqlx::query("INSERT INTO support_types (account_id, slug, name, business_hours) VALUES ($1, $2, $2, $3)")
-            .bind(account)
-            .bind(slug)
-            .bind(hours)
-            .execute(&pool)
-            .await
-            .expect("type");
+        sqlx::query(
+            "INSERT INTO support_types (account_id, slug, name, business_hours) VALUES ($1, $2, $2, $3)",
+        )
+        .bind(account)
+        .bind(slug)
+        .bind(hours)
+        .execute(&pool)
+        .await
+        .expect("type");
     }
     let migration = include_str!("../../migrations/0009_mail_outbox_and_time_zones.sql");
     let at = migration.find("-- Business hours:").expect("the business hours part");
@@ -104,7 +103,11 @@ async fn migration_0009_maps_whole_hour_offsets_to_zones_and_keeps_the_others(po
     assert_eq!(by_slug("zero"), json!({ "time_zone": "UTC", "open": {} }));
     assert_eq!(by_slug("none"), json!({ "time_zone": "UTC", "open": {} }));
     assert_eq!(by_slug("kiribati"), json!({ "time_zone": "Etc/GMT-14", "open": {} }));
-    assert_eq!(by_slug("india"), json!({ "utc_offset_minutes": 330, "open": {} }), "kept, still a fixed offset");
+    assert_eq!(
+        by_slug("india"),
+        json!({ "utc_offset_minutes": 330, "open": {} }),
+        "kept, still a fixed offset"
+    );
     // Every zone the migration wrote is one chrono-tz knows.
     for (slug, hours) in &stored {
         let parsed = BusinessHours::parse(hours).unwrap_or_else(|e| panic!("{slug}: {e}"));

@@ -112,7 +112,11 @@ impl Metrics {
             engine_pass.clone(),
         );
         let queued_sessions = Gauge::default();
-        registry.register("switchboard_queued_sessions", "Sessions waiting for an agent", queued_sessions.clone());
+        registry.register(
+            "switchboard_queued_sessions",
+            "Sessions waiting for an agent",
+            queued_sessions.clone(),
+        );
         let unpublished_events = Gauge::default();
         registry.register(
             "switchboard_outbox_unpublished_events",
@@ -130,7 +134,15 @@ impl Metrics {
         if let Some(consumers) = consumers {
             consumers.register(&mut registry);
         }
-        Self(Arc::new(Inner { registry, http, engine_pass, queued_sessions, unpublished_events, relay_lag, pool }))
+        Self(Arc::new(Inner {
+            registry,
+            http,
+            engine_pass,
+            queued_sessions,
+            unpublished_events,
+            relay_lag,
+            pool,
+        }))
     }
 
     /// Records one assignment pass.

@@ -139,7 +139,8 @@ fn canonical(ip: std::net::IpAddr) -> std::net::IpAddr {
 /// that is not an address.
 fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<std::net::IpAddr>> {
     let joined = |name: header::HeaderName| -> Option<String> {
-        let values: Vec<&str> = headers.get_all(name).iter().map(|v| v.to_str().unwrap_or("not-an-address")).collect();
+        let values: Vec<&str> =
+            headers.get_all(name).iter().map(|v| v.to_str().unwrap_or("not-an-address")).collect();
         (!values.is_empty()).then(|| values.join(","))
     };
     if let Some(xff) = joined(header::HeaderName::from_static("x-forwarded-for")) {

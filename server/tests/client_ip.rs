@@ -25,11 +25,10 @@ fn config(trusted_proxies: Option<&str>) -> Config {
 /// One failed sign-in with `headers`; each uses a fresh e-mail address, so
 /// only the per-address limit (`login:ip:…`) is shared between them.
 async fn login(app: &common::TestApp, n: usize, headers: &[(&str, &str)]) -> StatusCode {
-    let mut req = app
-        .client
-        .post(format!("{}/api/v1/auth/login", app.base))
-        .header(header::ORIGIN, &app.base)
-        .json(&json!({ "email": format!("nobody{n}@example.test"), "password": "not a password at all" }));
+    let mut req =
+        app.client.post(format!("{}/api/v1/auth/login", app.base)).header(header::ORIGIN, &app.base).json(
+            &json!({ "email": format!("nobody{n}@example.test"), "password": "not a password at all" }),
+        );
     for (name, value) in headers {
         req = req.header(*name, *value);
     }

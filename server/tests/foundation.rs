@@ -63,8 +63,10 @@ async fn home_page_is_complete_html_with_the_database_status(pool: PgPool) {
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn anonymous_visitors_learn_nothing_about_the_servers_software(pool: PgPool) {
-    let version: String =
-        sqlx::query_scalar("SELECT current_setting('server_version')").fetch_one(&pool).await.expect("version");
+    let version: String = sqlx::query_scalar("SELECT current_setting('server_version')")
+        .fetch_one(&pool)
+        .await
+        .expect("version");
     let app = spawn_app(pool).await;
 
     let html = app.client.get(&app.base).send().await.expect("home").text().await.expect("body");

@@ -58,7 +58,8 @@ fn sample(text: &str, series: &str) -> f64 {
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn request_counters_move_by_route_template_and_status(pool: PgPool) {
     let app = spawn(pool).await;
-    let healthz = r#"switchboard_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}"#;
+    let healthz =
+        r#"switchboard_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}"#;
     let before = sample(&scrape(&app).await, healthz);
     for _ in 0..3 {
         let res = app.client.get(format!("{}/healthz", app.base)).send().await.expect("healthz");
@@ -70,8 +71,7 @@ async fn request_counters_move_by_route_template_and_status(pool: PgPool) {
 
     let text = scrape(&app).await;
     assert_eq!(sample(&text, healthz) - before, 3.0, "{text}");
-    let session =
-        r#"switchboard_http_request_duration_seconds_count{method="GET",route="/api/v1/sessions/{id}",status="401"}"#;
+    let session = r#"switchboard_http_request_duration_seconds_count{method="GET",route="/api/v1/sessions/{id}",status="401"}"#;
     assert_eq!(sample(&text, session), 1.0, "{text}");
     assert!(!text.contains(&id.to_string()), "the raw path leaked into a label");
 

@@ -120,22 +120,13 @@ impl Mailer {
 /// Sends the due messages once (batch after batch until none is due).
 /// Returns how many it attempted.
 pub async fn send_due(pool: &PgPool, mailer: &Mailer) -> Result<usize, domain::Error> {
-    let mut attempts = 0;
-    loop {
-        let due = mail_log::claim_due(pool, BATCH, LEASE_SECS).await?;
-        if due.is_empty() {
-            return Ok(attempts);
-        }
-        attempts += due.len();
-        let results = futures_util::future::join_all(due.iter().map(|m| send_one(pool, mailer, m))).await;
-        // A failure to record one outcome does not hold up the others; that
-        // message comes back when its lease lapses.
-        for (mail, result) in due.iter().zip(results) {
-            if let Err(err) = result {
-                tracing::warn!(mail = mail.id, error = %err, "recording an e-mail outcome failed");
-            }
-        }
-    }
+    crate::worker::drain(
+        "e-mail",
+        || Box::pin(mail_log::claim_due(pool, BATCH, LEASE_SECS)),
+        |m: QueuedMail| Box::pin(async move { send_one(pool, mailer, &m).await }),
+        |m| m.id,
+    )
+    .await
 }
 
 async fn send_one(pool: &PgPool, mailer: &Mailer, mail: &QueuedMail) -> Result<(), domain::Error> {
@@ -157,17 +148,7 @@ async fn send_one(pool: &PgPool, mailer: &Mailer, mail: &QueuedMail) -> Result<(
 /// Sends until `stop`, polling for due messages. Errors are logged and the
 /// loop goes on.
 pub async fn run(pool: PgPool, mailer: Mailer, stop: CancellationToken) {
-    while !stop.is_cancelled() {
-        match send_due(&pool, &mailer).await {
-            Ok(n) if n > 0 => continue,
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "e-mail round failed"),
-        }
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(IDLE) => {}
-        }
-    }
+    crate::worker::poll("e-mail", &stop, IDLE, || Box::pin(send_due(&pool, &mailer))).await
 }
 
 #[cfg(test)]

@@ -97,22 +97,13 @@ impl reqwest::dns::Resolve for RefuseAll {
 /// Delivers the due deliveries once (one batch after another until none is
 /// due). Returns how many attempts it made.
 pub async fn deliver_due(pool: &PgPool, client: &reqwest::Client) -> Result<usize, domain::Error> {
-    let mut attempts = 0;
-    loop {
-        let due = webhooks::claim_due(pool, BATCH, LEASE_SECS).await?;
-        if due.is_empty() {
-            return Ok(attempts);
-        }
-        attempts += due.len();
-        let results = futures_util::future::join_all(due.iter().map(|d| attempt(pool, client, d))).await;
-        // A failure to record one outcome does not hold up the others; that
-        // delivery comes back when its lease lapses.
-        for (delivery, result) in due.iter().zip(results) {
-            if let Err(err) = result {
-                tracing::warn!(delivery = delivery.id, error = %err, "recording a webhook delivery failed");
-            }
-        }
-    }
+    crate::worker::drain(
+        "webhook delivery",
+        || Box::pin(webhooks::claim_due(pool, BATCH, LEASE_SECS)),
+        |d: DueDelivery| Box::pin(async move { attempt(pool, client, &d).await }),
+        |d| d.id,
+    )
+    .await
 }
 
 /// One POST and its bookkeeping.
@@ -176,17 +167,7 @@ fn log_failure(delivery: &DueDelivery, error: &str, disabled: bool) {
 /// the loop goes on.
 pub async fn run(pool: PgPool, stop: CancellationToken) {
     let client = client();
-    while !stop.is_cancelled() {
-        match deliver_due(&pool, &client).await {
-            Ok(n) if n > 0 => continue,
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "webhook delivery round failed"),
-        }
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(IDLE) => {}
-        }
-    }
+    crate::worker::poll("webhook deliveries", &stop, IDLE, || Box::pin(deliver_due(&pool, &client))).await
 }
 
 /// Why a delivery URL must not be called before any name is resolved: it

@@ -20,15 +20,16 @@ pub const IDLE: Duration = Duration::from_millis(500);
 /// The pause after a failure (the database is down, say).
 const BACKOFF: Duration = Duration::from_secs(2);
 
-/// Runs until `stop`. With `SMTP_URL` set it also e-mails the recipients
-/// who were offline when the blast reached them.
+/// Runs until `stop`. With `SMTP_URL` set it also hands the recipients who
+/// were offline when the blast reached them to the e-mail outbox (the mail
+/// worker, [`crate::mail`], sends them).
 pub async fn run(pool: PgPool, stop: CancellationToken) {
-    let mailer = crate::mail::Mailer::from_env();
+    let mail_on = crate::mail::Mailer::from_env().is_some();
     while !stop.is_cancelled() {
-        if let Some(mailer) = &mailer {
-            match email_one(&pool, mailer).await {
-                Ok(true) => continue,
-                Ok(false) => {}
+        if mail_on {
+            match queue_emails(&pool).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "blast e-mail step failed; retrying"),
             }
         }
@@ -49,25 +50,14 @@ pub async fn run(pool: PgPool, stop: CancellationToken) {
     }
 }
 
-/// E-mails one offline recipient, if any is waiting. At-least-once: the row
-/// stays locked while the mail is sent and is cleared in the same
-/// transaction, so only a crash between the send and the commit sends twice.
-/// An address the server refuses is recorded and not retried. Returns
-/// whether there was one.
-pub async fn email_one(pool: &PgPool, mailer: &crate::mail::Mailer) -> domain::Result<bool> {
+/// Hands a batch of offline recipients' e-mails to the e-mail outbox, in
+/// one short transaction (nothing is sent while it is open). Returns how
+/// many it handed over.
+pub async fn queue_emails(pool: &PgPool) -> domain::Result<u64> {
     let mut tx = pool.begin().await?;
-    let Some(email) = blasts::next_email(&mut tx).await? else { return Ok(false) };
-    let subject = format!("A message from {}", email.account_name);
-    match mailer.send(&email.email, &subject, &email.body).await {
-        Ok(()) => blasts::email_sent(&mut tx, &email, None).await?,
-        Err(error) if error.starts_with("recipient") => {
-            blasts::email_sent(&mut tx, &email, Some(&error)).await?
-        }
-        // The server is down: leave it pending and try again later.
-        Err(error) => return Err(domain::Error::Unavailable { message: error }),
-    }
+    let handed = blasts::queue_emails(&mut tx, 100).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(handed)
 }
 
 /// One step: sends to the next recipient of the running blast due soonest.

@@ -19,5 +19,6 @@ pub mod mail;
 pub mod metrics;
 pub mod relay;
 pub mod webhooks;
+mod worker;
 
 pub use handler::{BoxFuture, Handler, HandlerError, Outcome, process, topic_matches};

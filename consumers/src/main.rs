@@ -41,7 +41,7 @@ struct Cli {
 
 #[derive(Clone)]
 struct App {
-    metrics: Metrics,
+    registry: Arc<prometheus_client::registry::Registry>,
     consumers: Arc<Vec<(&'static str, Arc<std::sync::atomic::AtomicBool>)>>,
 }
 
@@ -58,7 +58,10 @@ async fn healthz(State(app): State<App>) -> (StatusCode, String) {
 async fn render_metrics(
     State(app): State<App>,
 ) -> ([(axum::http::header::HeaderName, &'static str); 1], String) {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
+    (
+        [(axum::http::header::CONTENT_TYPE, consumers::metrics::CONTENT_TYPE)],
+        consumers::metrics::render(&app.registry),
+    )
 }
 
 async fn shutdown_signal() {
@@ -116,13 +119,23 @@ async fn run(cli: Cli) -> Result<(), String> {
         let (pool, stop) = (pool.clone(), stop.clone());
         tasks.spawn(async move { consumers::webhooks::run(pool, stop).await });
     }
+    // E-mail queued by the notifications and blast consumers, sent after
+    // their commit.
+    if health.iter().any(|(name, _)| matches!(*name, "notifications" | "blast"))
+        && let Some(mailer) = consumers::mail::Mailer::from_env()
+    {
+        let (pool, stop) = (pool.clone(), stop.clone());
+        tasks.spawn(async move { consumers::mail::run(pool, mailer, stop).await });
+    }
     domain::webhooks::allow_private_targets(
         std::env::var("WEBHOOK_ALLOW_PRIVATE").is_ok_and(|v| v == "1" || v == "true"),
     );
     let names: Vec<&str> = health.iter().map(|(n, _)| *n).collect();
     tracing::info!(consumers = %names.join(","), prefix = %cli.amqp_prefix, "starting consumers");
 
-    let app = App { metrics, consumers: Arc::new(health) };
+    let mut registry = prometheus_client::registry::Registry::default();
+    metrics.register(&mut registry);
+    let app = App { registry: Arc::new(registry), consumers: Arc::new(health) };
     let router =
         Router::new().route("/healthz", get(healthz)).route("/metrics", get(render_metrics)).with_state(app);
     let listener = tokio::net::TcpListener::bind(&cli.listen_addr)

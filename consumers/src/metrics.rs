@@ -1,4 +1,8 @@
-//! Counters per consumer, rendered in the Prometheus text format.
+//! Counters per consumer, exposed through `prometheus-client` (the
+//! Prometheus project's Rust client): the consumers bump plain atomics, and
+//! [`Metrics`] is a collector that reads them at each scrape. The sidecar
+//! serves them on its own listener; the server serves them with its own
+//! metrics in embedded mode.
 
 use std::{
     collections::BTreeMap,
@@ -8,8 +12,15 @@ use std::{
     },
 };
 
-/// A metric's name, type, help text and reader.
-type Series = (&'static str, &'static str, &'static str, fn(&ConsumerMetrics) -> i64);
+use prometheus_client::{
+    collector::Collector,
+    encoding::{DescriptorEncoder, EncodeMetric},
+    metrics::{MetricType, counter::ConstCounter, gauge::ConstGauge},
+    registry::Registry,
+};
+
+/// The content type of [`render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 #[derive(Debug, Default)]
 pub struct ConsumerMetrics {
@@ -25,45 +36,92 @@ pub struct ConsumerMetrics {
 #[derive(Debug, Clone, Default)]
 pub struct Metrics(Arc<Mutex<BTreeMap<&'static str, Arc<ConsumerMetrics>>>>);
 
+/// A series: name (counters get `_total` in the exposition), help, type
+/// and reader.
+type Series = (&'static str, &'static str, MetricType, fn(&ConsumerMetrics) -> i64);
+
+const SERIES: [Series; 6] = [
+    ("switchboard_consumer_processed", "Events whose effect was applied", MetricType::Counter, |m| {
+        m.processed.load(Ordering::Relaxed) as i64
+    }),
+    (
+        "switchboard_consumer_duplicates",
+        "Redeliveries skipped as already processed",
+        MetricType::Counter,
+        |m| m.duplicates.load(Ordering::Relaxed) as i64,
+    ),
+    ("switchboard_consumer_failed", "Handler failures", MetricType::Counter, |m| {
+        m.failed.load(Ordering::Relaxed) as i64
+    }),
+    ("switchboard_consumer_retried", "Events scheduled for another attempt", MetricType::Counter, |m| {
+        m.retried.load(Ordering::Relaxed) as i64
+    }),
+    ("switchboard_consumer_dead_lettered", "Events given up on", MetricType::Counter, |m| {
+        m.dead_lettered.load(Ordering::Relaxed) as i64
+    }),
+    ("switchboard_consumer_lag", "Events waiting for the consumer", MetricType::Gauge, |m| {
+        m.lag.load(Ordering::Relaxed)
+    }),
+];
+
 impl Metrics {
     pub fn consumer(&self, name: &'static str) -> Arc<ConsumerMetrics> {
         let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.entry(name).or_default().clone()
     }
 
-    /// The Prometheus text exposition of every counter.
-    pub fn render(&self) -> String {
+    /// Adds every consumer's series to `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register_collector(Box::new(self.clone()));
+    }
+}
+
+impl Collector for Metrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut out = String::new();
-        let series: [Series; 6] = [
-            ("switchboard_consumer_processed_total", "counter", "Events whose effect was applied", |m| {
-                m.processed.load(Ordering::Relaxed) as i64
-            }),
-            (
-                "switchboard_consumer_duplicates_total",
-                "counter",
-                "Redeliveries skipped as already processed",
-                |m| m.duplicates.load(Ordering::Relaxed) as i64,
-            ),
-            ("switchboard_consumer_failed_total", "counter", "Handler failures", |m| {
-                m.failed.load(Ordering::Relaxed) as i64
-            }),
-            ("switchboard_consumer_retried_total", "counter", "Events scheduled for another attempt", |m| {
-                m.retried.load(Ordering::Relaxed) as i64
-            }),
-            ("switchboard_consumer_dead_lettered_total", "counter", "Events given up on", |m| {
-                m.dead_lettered.load(Ordering::Relaxed) as i64
-            }),
-            ("switchboard_consumer_lag", "gauge", "Events waiting for the consumer", |m| {
-                m.lag.load(Ordering::Relaxed)
-            }),
-        ];
-        for (name, kind, help, get) in series {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for (name, help, kind, read) in SERIES {
+            let mut metric = encoder.encode_descriptor(name, help, None, kind)?;
             for (consumer, m) in map.iter() {
-                out.push_str(&format!("{name}{{consumer=\"{consumer}\"}} {}\n", get(m)));
+                let labels = [("consumer", *consumer)];
+                let series = metric.encode_family(&labels)?;
+                match kind {
+                    MetricType::Counter => ConstCounter::new(read(m).max(0) as u64).encode(series)?,
+                    _ => ConstGauge::new(read(m)).encode(series)?,
+                }
             }
         }
-        out
+        Ok(())
+    }
+}
+
+/// The OpenMetrics text exposition of `registry`.
+pub fn render(registry: &Registry) -> String {
+    let mut out = String::new();
+    if let Err(err) = prometheus_client::encoding::text::encode(&mut out, registry) {
+        tracing::warn!(error = %err, "cannot encode the metrics");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_consumers_counters_are_exposed_with_its_label() {
+        let metrics = Metrics::default();
+        metrics.consumer("tagging").processed.fetch_add(3, Ordering::Relaxed);
+        metrics.consumer("notifications").lag.store(7, Ordering::Relaxed);
+        let mut registry = Registry::default();
+        metrics.register(&mut registry);
+        let text = render(&registry);
+        assert!(text.contains("# TYPE switchboard_consumer_processed counter"), "{text}");
+        assert!(text.contains(r#"switchboard_consumer_processed_total{consumer="tagging"} 3"#), "{text}");
+        assert!(
+            text.contains(r#"switchboard_consumer_processed_total{consumer="notifications"} 0"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"switchboard_consumer_lag{consumer="notifications"} 7"#), "{text}");
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

@@ -9,7 +9,12 @@ use std::sync::{
 };
 
 use axum::{Router, extract::State, http::HeaderMap, routing::post};
-use consumers::{Outcome, handlers::notifications::Notifications, mail::Mailer, process, webhooks as worker};
+use consumers::{
+    Outcome,
+    handlers::notifications::Notifications,
+    mail::{self, Mailer},
+    process, webhooks as worker,
+};
 use domain::{
     Error,
     actor::{Actor, AgentActor},
@@ -132,9 +137,8 @@ async fn process_all(pool: &PgPool, handler: &Notifications) {
 async fn an_assignment_alerts_the_agent_once_and_mails_them_when_they_opted_in(pool: PgPool) {
     let w = seed(&pool).await;
     let (sink, smtp) = Sink::start().await;
-    let handler = Notifications::new(Some(
-        Mailer::new(&smtp, "Switchboard <noreply@switchboard.test>").expect("mailer"),
-    ));
+    let mailer = Mailer::new(&smtp, "Switchboard <noreply@switchboard.test>").expect("mailer");
+    let handler = Notifications::new(Some(mailer.clone()));
     let session = open(&pool, "carol@example.test").await;
     sessions::assign(&pool, &Actor::System, session, Some(w.agent)).await.expect("assign");
 
@@ -143,6 +147,16 @@ async fn an_assignment_alerts_the_agent_once_and_mails_them_when_they_opted_in(p
     // Delivered twice (a redelivery after a lost ack): one effect.
     assert_eq!(process(&pool, &handler, &assigned[0]).await.expect("first"), Outcome::Done);
     assert_eq!(process(&pool, &handler, &assigned[0]).await.expect("again"), Outcome::Duplicate);
+    // Recorded with the event, not sent inside its transaction: the mail
+    // worker sends after commit.
+    assert!(sink.mails().is_empty(), "{:?}", sink.mails());
+    let logged: (i64, i64) = sqlx::query_as("SELECT count(*), count(sent_at) FROM mail_log")
+        .fetch_one(&pool)
+        .await
+        .expect("mail log");
+    assert_eq!(logged, (1, 0));
+    assert_eq!(mail::send_due(&pool, &mailer).await.expect("send"), 1);
+    assert_eq!(mail::send_due(&pool, &mailer).await.expect("send again"), 0, "sent once");
 
     let me = agent_actor(&w);
     let page = notifications::list(&pool, &me, None, None, false).await.expect("list");
@@ -180,7 +194,8 @@ async fn an_assignment_alerts_the_agent_once_and_mails_them_when_they_opted_in(p
 async fn an_offline_customer_gets_the_agents_reply_by_mail(pool: PgPool) {
     let w = seed(&pool).await;
     let (sink, smtp) = Sink::start().await;
-    let handler = Notifications::new(Some(Mailer::new(&smtp, "support@acme.test").expect("mailer")));
+    let mailer = Mailer::new(&smtp, "support@acme.test").expect("mailer");
+    let handler = Notifications::new(Some(mailer.clone()));
     // Alice does not want e-mail: only the customer gets any.
     sqlx::query("UPDATE agents SET email_notifications = false").execute(&pool).await.expect("opt out");
     let session = open(&pool, "carol@example.test").await;
@@ -191,6 +206,7 @@ async fn an_offline_customer_gets_the_agents_reply_by_mail(pool: PgPool) {
     let send = |body: &str| SendMessage { body: body.into(), client_message_id: None, ip: None };
     conversation::send(&pool, &me, session, send("Looking into it now")).await.expect("reply");
     process_all(&pool, &handler).await;
+    mail::send_due(&pool, &mailer).await.expect("send");
     assert!(sink.mails().is_empty(), "{:?}", sink.mails());
 
     // Five minutes of silence from the customer: offline.
@@ -202,6 +218,7 @@ async fn an_offline_customer_gets_the_agents_reply_by_mail(pool: PgPool) {
     .expect("backdate");
     conversation::send(&pool, &me, session, send("Your refund is on its way")).await.expect("reply");
     process_all(&pool, &handler).await;
+    assert_eq!(mail::send_due(&pool, &mailer).await.expect("send"), 1);
     let mails = sink.mails();
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert!(mails[0].0[0].contains("carol@example.test"), "{:?}", mails[0].0);

@@ -18,8 +18,9 @@
 //! - [`cancel`] stops it: its pending recipients become `skipped`.
 //!
 //! E-mail: customers with an address who are offline (no live chat token on
-//! an open session) get `email_pending` on their recipient row; the blast
-//! worker mails them ([`next_email`], [`email_sent`]) when SMTP is configured.
+//! an open session) get `email_pending` on their recipient row; when SMTP is
+//! configured the blast worker hands them to the e-mail outbox
+//! ([`queue_emails`], [`crate::mail_log`]), which sends after commit.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -77,7 +78,8 @@ pub struct BlastProgress {
     pub blast: Blast,
     /// Recipients not yet attempted.
     pub pending: i32,
-    /// Recipients still to be e-mailed (offline, with an address).
+    /// Recipients still to be e-mailed (offline, with an address): not yet
+    /// handed to the e-mail outbox, or handed and not yet sent.
     pub email_pending: i64,
 }
 
@@ -120,16 +122,6 @@ pub use server::*;
 
 #[cfg(feature = "server")]
 mod server {
-    /// A blast e-mail still to send; see [`next_email`].
-    #[derive(Debug, Clone, sqlx::FromRow)]
-    pub struct PendingEmail {
-        pub blast_id: BlastId,
-        pub customer_id: CustomerId,
-        pub email: String,
-        pub body: String,
-        pub account_name: String,
-    }
-
     use super::*;
     use crate::{
         Error, Result,
@@ -165,11 +157,15 @@ mod server {
     }
 
     async fn with_progress(conn: &mut PgConnection, blast: Blast) -> Result<BlastProgress> {
-        let email_pending: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM blast_recipients WHERE blast_id = $1 AND email_pending")
-                .bind(blast.id)
-                .fetch_one(conn)
-                .await?;
+        // Not yet handed to the e-mail outbox, or handed and not yet sent.
+        let email_pending = sqlx::query_scalar!(
+            r#"SELECT (SELECT count(*) FROM blast_recipients WHERE blast_id = $1 AND email_pending)
+                    + (SELECT count(*) FROM mail_log WHERE event_id = $1 AND next_attempt_at IS NOT NULL)
+                      AS "n!""#,
+            blast.id.0
+        )
+        .fetch_one(conn)
+        .await?;
         Ok(BlastProgress { pending: blast.pending(), email_pending, blast })
     }
 
@@ -405,42 +401,31 @@ mod server {
         Ok(row.map(|(id, secs)| (id, std::time::Duration::from_secs_f64(secs.max(0.0)))))
     }
 
-    /// One recipient still to be e-mailed (offline when the blast reached
-    /// them), locked until the caller's transaction ends: the blast's body,
-    /// the customer's address, and the account's name for the subject. The
-    /// caller sends, then calls [`email_sent`] in the same transaction.
-    pub async fn next_email(conn: &mut PgConnection) -> Result<Option<PendingEmail>> {
-        Ok(sqlx::query_as::<_, PendingEmail>(
-            "SELECT r.blast_id, r.customer_id, c.email::text AS email, b.body, a.name AS account_name
-             FROM blast_recipients r
-             JOIN blasts b ON b.id = r.blast_id
-             JOIN customers c ON c.id = r.customer_id
-             JOIN accounts a ON a.id = b.account_id
-             WHERE r.email_pending AND c.email IS NOT NULL
-             ORDER BY r.attempted_at NULLS FIRST
-             LIMIT 1
-             FOR UPDATE OF r SKIP LOCKED",
+    /// Hands up to `limit` recipients still to be e-mailed (offline when
+    /// the blast reached them) to the e-mail outbox, one message per blast
+    /// and address, in the caller's transaction. Returns how many it handed
+    /// over; the mail worker sends them after commit.
+    pub async fn queue_emails(conn: &mut PgConnection, limit: i64) -> Result<u64> {
+        let handed = sqlx::query!(
+            "WITH picked AS (
+                 SELECT r.blast_id, r.customer_id FROM blast_recipients r
+                 WHERE r.email_pending ORDER BY r.attempted_at NULLS FIRST LIMIT $1
+                 FOR UPDATE OF r SKIP LOCKED),
+             queued AS (
+                 INSERT INTO mail_log (event_id, recipient, subject, body)
+                 SELECT b.id, c.email::text, 'A message from ' || a.name, b.body
+                 FROM picked p JOIN blasts b ON b.id = p.blast_id
+                      JOIN customers c ON c.id = p.customer_id JOIN accounts a ON a.id = b.account_id
+                 WHERE c.email IS NOT NULL
+                 ON CONFLICT (event_id, recipient) DO NOTHING)
+             UPDATE blast_recipients r SET email_pending = false FROM picked p
+             WHERE r.blast_id = p.blast_id AND r.customer_id = p.customer_id",
+            limit
         )
-        .fetch_optional(conn)
-        .await?)
-    }
-
-    /// Marks a recipient's e-mail as sent (or given up on, with `error`).
-    pub async fn email_sent(
-        conn: &mut PgConnection,
-        email: &PendingEmail,
-        error: Option<&str>,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE blast_recipients SET email_pending = false, error = COALESCE($3, error)
-             WHERE blast_id = $1 AND customer_id = $2",
-        )
-        .bind(email.blast_id)
-        .bind(email.customer_id)
-        .bind(error)
         .execute(conn)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(handed)
     }
 
     /// Sends the blast to its next pending recipient, inside the caller's

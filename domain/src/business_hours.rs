@@ -1,21 +1,36 @@
 //! A support type's business hours, stored as JSON on the type:
 //!
 //! ```json
-//! { "utc_offset_minutes": 60,
+//! { "time_zone": "Europe/Berlin",
 //!   "open": { "mon": ["09:00", "17:30"], "tue": ["09:00", "17:30"], "sat": null },
 //!   "after_hours_message": "We are closed; we answer from 9:00 tomorrow." }
 //! ```
 //!
-//! Days not listed (or `null`) are closed. The offset is fixed: a site that
-//! changes offset with daylight saving updates it twice a year.
+//! Days not listed (or `null`) are closed. Times are wall-clock times in
+//! `time_zone`, an IANA name evaluated with `chrono-tz`, so daylight saving
+//! needs nobody to change anything (default `UTC`).
+//!
+//! The time zone lives in this document rather than in a column of its own:
+//! nothing but business hours reads it, and the document is validated as one
+//! piece. The old fixed `utc_offset_minutes` is still accepted for this
+//! release and normalised on the way in: a whole number of hours becomes the
+//! equivalent `Etc/GMT±N` zone (the same fixed offset, under an IANA name);
+//! an offset that is no whole number of hours has no IANA equivalent, so it
+//! is kept and evaluated as before (a fixed offset, no daylight saving) until
+//! an admin picks a zone. Migration 0009 rewrote stored hours the same way.
 
-use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDateTime, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BusinessHours {
-    #[serde(default)]
-    pub utc_offset_minutes: i32,
+    /// An IANA time zone such as `Europe/Berlin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Deprecated: a fixed offset from UTC, only where no time zone is set
+    /// (see the module docs). Removed in the next release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utc_offset_minutes: Option<i32>,
     #[serde(default)]
     pub open: std::collections::BTreeMap<String, Option<(String, String)>>,
     pub after_hours_message: Option<String>,
@@ -24,11 +39,29 @@ pub struct BusinessHours {
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 impl BusinessHours {
-    /// Parses and checks the JSON; the error names what is wrong.
+    /// Parses, checks and normalises the JSON (see the module docs); the
+    /// error names what is wrong.
     pub fn parse(value: &serde_json::Value) -> Result<Self, String> {
-        let hours: Self = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
-        if !(-14 * 60..=14 * 60).contains(&hours.utc_offset_minutes) {
-            return Err("utc_offset_minutes must be between -840 and 840".into());
+        let mut hours: Self = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+        match (&hours.time_zone, hours.utc_offset_minutes) {
+            (Some(_), Some(_)) => {
+                return Err("give time_zone or the deprecated utc_offset_minutes, not both".into());
+            }
+            (Some(zone), None) => {
+                zone.parse::<chrono_tz::Tz>().map_err(|_| {
+                    format!("time_zone {zone:?} is not an IANA time zone such as Europe/Berlin")
+                })?;
+            }
+            (None, Some(offset)) => {
+                if !(-14 * 60..=14 * 60).contains(&offset) {
+                    return Err("utc_offset_minutes must be between -840 and 840".into());
+                }
+                if let Some(zone) = zone_for_offset(offset) {
+                    hours.time_zone = Some(zone);
+                    hours.utc_offset_minutes = None;
+                }
+            }
+            (None, None) => hours.time_zone = Some("UTC".to_owned()),
         }
         for (day, span) in &hours.open {
             if !DAYS.contains(&day.as_str()) {
@@ -44,9 +77,18 @@ impl BusinessHours {
         Ok(hours)
     }
 
+    /// The wall-clock time at `now` where the type works.
+    fn local(&self, now: DateTime<Utc>) -> NaiveDateTime {
+        match (self.time_zone.as_deref().map(str::parse::<chrono_tz::Tz>), self.utc_offset_minutes) {
+            (Some(Ok(zone)), _) => now.with_timezone(&zone).naive_local(),
+            (_, Some(offset)) => (now + Duration::minutes(i64::from(offset))).naive_utc(),
+            _ => now.naive_utc(),
+        }
+    }
+
     /// Whether the type is open at `now`.
     pub fn is_open(&self, now: DateTime<Utc>) -> bool {
-        let local = now + Duration::minutes(i64::from(self.utc_offset_minutes));
+        let local = self.local(now);
         let day = match local.weekday() {
             Weekday::Mon => "mon",
             Weekday::Tue => "tue",
@@ -67,6 +109,20 @@ impl BusinessHours {
     }
 }
 
+/// The IANA zone with this fixed offset: `UTC`, or `Etc/GMT±N` (whose sign
+/// is POSIX's, the reverse of ISO's: `Etc/GMT-1` is UTC+01:00). `None` for
+/// offsets that are no whole number of hours or beyond the `Etc` zones.
+pub fn zone_for_offset(minutes: i32) -> Option<String> {
+    if minutes % 60 != 0 || !(-12 * 60..=14 * 60).contains(&minutes) {
+        return None;
+    }
+    Some(match minutes / 60 {
+        0 => "UTC".to_owned(),
+        h if h > 0 => format!("Etc/GMT-{h}"),
+        h => format!("Etc/GMT+{}", -h),
+    })
+}
+
 fn parse_time(s: &str) -> Result<NaiveTime, String> {
     NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| format!("{s:?} is not a time like 09:30"))
 }
@@ -82,7 +138,7 @@ mod tests {
     #[test]
     fn open_and_closed_by_local_day_and_time() {
         let hours = BusinessHours::parse(&serde_json::json!({
-            "utc_offset_minutes": 60,
+            "time_zone": "Etc/GMT-1",
             "open": { "mon": ["09:00", "17:30"], "sat": null },
             "after_hours_message": "Closed"
         }))
@@ -96,6 +152,48 @@ mod tests {
     }
 
     #[test]
+    fn the_opening_follows_daylight_saving_time() {
+        // Berlin moves from UTC+1 to UTC+2 on Sunday 2026-03-29.
+        let hours = BusinessHours::parse(&serde_json::json!({
+            "time_zone": "Europe/Berlin",
+            "open": { "mon": ["09:00", "17:00"] },
+        }))
+        .expect("valid");
+        // Monday before the change: 09:00 local is 08:00 UTC.
+        assert!(!hours.is_open(at("2026-03-23T07:59:00Z")));
+        assert!(hours.is_open(at("2026-03-23T08:00:00Z")));
+        assert!(hours.is_open(at("2026-03-23T15:59:00Z")));
+        assert!(!hours.is_open(at("2026-03-23T16:00:00Z")));
+        // Monday after the change: 09:00 local is 07:00 UTC.
+        assert!(!hours.is_open(at("2026-03-30T06:59:00Z")));
+        assert!(hours.is_open(at("2026-03-30T07:00:00Z")));
+        assert!(hours.is_open(at("2026-03-30T14:59:00Z")));
+        assert!(!hours.is_open(at("2026-03-30T15:00:00Z")));
+        // And back in October (Sunday 2026-10-25): 08:00 UTC again.
+        assert!(!hours.is_open(at("2026-10-26T07:00:00Z")));
+        assert!(hours.is_open(at("2026-10-26T08:00:00Z")));
+    }
+
+    #[test]
+    fn the_old_fixed_offset_is_normalised_to_a_zone_where_one_exists() {
+        let parse = |v| BusinessHours::parse(&v).expect("valid");
+        let hours = parse(serde_json::json!({ "utc_offset_minutes": 60, "open": {} }));
+        assert_eq!((hours.time_zone.as_deref(), hours.utc_offset_minutes), (Some("Etc/GMT-1"), None));
+        let hours = parse(serde_json::json!({ "utc_offset_minutes": -300, "open": {} }));
+        assert_eq!(hours.time_zone.as_deref(), Some("Etc/GMT+5"));
+        assert_eq!(parse(serde_json::json!({ "open": {} })).time_zone.as_deref(), Some("UTC"));
+        // India's +05:30 has no Etc zone: kept as a fixed offset, as before.
+        let india =
+            parse(serde_json::json!({ "utc_offset_minutes": 330, "open": { "mon": ["09:00", "17:00"] } }));
+        assert_eq!((india.time_zone.as_deref(), india.utc_offset_minutes), (None, Some(330)));
+        assert!(india.is_open(at("2026-11-30T03:30:00Z")), "09:00 in India");
+        assert!(!india.is_open(at("2026-11-30T03:29:00Z")));
+        let err = BusinessHours::parse(&serde_json::json!({ "time_zone": "UTC", "utc_offset_minutes": 0 }))
+            .expect_err("both");
+        assert!(err.contains("not both"), "{err}");
+    }
+
+    #[test]
     fn bad_hours_name_the_problem() {
         let err = BusinessHours::parse(&serde_json::json!({ "open": { "monday": ["09:00", "17:00"] } }))
             .expect_err("bad day");
@@ -106,5 +204,8 @@ mod tests {
         let err = BusinessHours::parse(&serde_json::json!({ "open": { "mon": ["9am", "17:00"] } }))
             .expect_err("format");
         assert!(err.contains("9am"), "{err}");
+        let err =
+            BusinessHours::parse(&serde_json::json!({ "time_zone": "Europe/Atlantis" })).expect_err("zone");
+        assert!(err.contains("Europe/Atlantis"), "{err}");
     }
 }

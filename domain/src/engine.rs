@@ -154,6 +154,17 @@ pub async fn run_pass(pool: &PgPool) -> Result<usize> {
 /// `sweep` interval (which also runs the SLA timers). Errors are logged and the
 /// loop goes on; a lost listener connection is re-established with backoff.
 pub async fn run(pool: PgPool, sweep: Duration, shutdown: CancellationToken) {
+    run_observed(pool, sweep, shutdown, |_| {}).await
+}
+
+/// [`run`], telling `on_pass` how long each assignment pass took (the
+/// server's metrics).
+pub async fn run_observed(
+    pool: PgPool,
+    sweep: Duration,
+    shutdown: CancellationToken,
+    on_pass: impl Fn(Duration) + Send,
+) {
     let mut backoff = Duration::from_millis(100);
     while !shutdown.is_cancelled() {
         let mut listener = match PgListener::connect_with(&pool).await {
@@ -196,7 +207,10 @@ pub async fn run(pool: PgPool, sweep: Duration, shutdown: CancellationToken) {
             if swept && let Err(err) = crate::agents::expire_stale_presence(&pool).await {
                 tracing::error!(error = %err, "presence sweep failed");
             }
-            if let Err(err) = run_pass(&pool).await {
+            let started = tokio::time::Instant::now();
+            let pass = run_pass(&pool).await;
+            on_pass(started.elapsed());
+            if let Err(err) = pass {
                 tracing::error!(error = %err, "assignment pass failed");
             }
         }

@@ -18,6 +18,7 @@ pub mod customers;
 pub mod eligibility;
 pub mod error;
 pub mod live;
+pub mod mail_log;
 pub mod notifications;
 pub mod outbox;
 pub mod ratelimit;

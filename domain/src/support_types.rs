@@ -304,11 +304,13 @@ mod server {
         d.greeting = optional_text("greeting", d.greeting.as_deref(), 2000)?;
         match &d.business_hours {
             None => {}
-            Some(serde_json::Value::Object(_)) => {
-                let hours = d.business_hours.as_ref().map(crate::business_hours::BusinessHours::parse);
-                if let Some(Err(why)) = hours {
-                    return Err(Error::invalid("business_hours", why));
-                }
+            Some(value @ serde_json::Value::Object(_)) => {
+                // Stored normalised (a time zone in place of an old offset).
+                let hours = crate::business_hours::BusinessHours::parse(value)
+                    .map_err(|why| Error::invalid("business_hours", why))?;
+                d.business_hours = Some(serde_json::to_value(hours).map_err(|e| {
+                    Error::internal("business_hours", format!("cannot serialise business hours: {e}"))
+                })?);
             }
             Some(serde_json::Value::Null) => d.business_hours = None,
             Some(_) => return Err(Error::invalid("business_hours", "must be a JSON object")),

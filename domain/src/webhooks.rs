@@ -134,15 +134,17 @@ pub fn validate_events(events: &[String]) -> crate::Result<Vec<String>> {
     Ok(out)
 }
 
-/// Checks a receiver URL: `http://` or `https://`, no spaces, bounded, and
+/// Checks a receiver URL: `http://` or `https://` with a host (parsed by the
+/// `url` crate, as the HTTP client parses it), no spaces, bounded, and
 /// (unless private targets are allowed) not naming this machine or a private
-/// network, so that webhooks cannot be aimed at internal services.
+/// network, so that webhooks cannot be aimed at internal services. This is
+/// the early, friendly refusal; the delivery worker checks again where it
+/// counts, on the addresses it actually connects to.
 pub fn validate_url(url: &str) -> crate::Result<String> {
     let url = url.trim();
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-    let ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
-        && url.len() <= 2000
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    let ok = url.len() <= 2000
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+        && parse_url(url).is_some();
     if !ok {
         return Err(crate::Error::invalid("url", "must be an http:// or https:// URL"));
     }
@@ -167,30 +169,38 @@ pub fn private_targets_allowed() -> bool {
     ALLOW_PRIVATE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// The host of an http(s) URL, without brackets or port.
-fn host_of(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if let Some(v6) = host_port.strip_prefix('[') {
-        return v6.split(']').next();
-    }
-    host_port.split(':').next()
+/// An `http`/`https` URL with a host, or `None`.
+pub fn parse_url(url: &str) -> Option<url::Url> {
+    url::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
-/// Whether the URL's host is `localhost` or a literal loopback, private,
-/// link-local or otherwise internal address.
+/// The IP address an http(s) URL names literally (no name resolution runs
+/// for those), if it names one.
+pub fn literal_ip(url: &url::Url) -> Option<std::net::IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(v4) => Some(v4.into()),
+        url::Host::Ipv6(v6) => Some(v6.into()),
+        url::Host::Domain(_) => None,
+    }
+}
+
+/// Whether the URL's host is `localhost`, an `.internal` name or a literal
+/// loopback, private, link-local or otherwise internal address. A URL that
+/// does not parse counts as private.
 pub fn names_private_host(url: &str) -> bool {
-    let Some(host) = host_of(url) else { return true };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    if host == "localhost" || host.ends_with(".localhost") || host.ends_with(".internal") {
-        return true;
+    let Some(parsed) = parse_url(url) else { return true };
+    if let Some(ip) = literal_ip(&parsed) {
+        return is_private_ip(ip);
     }
-    host.parse::<std::net::IpAddr>().is_ok_and(is_private_ip)
+    let host = parsed.host_str().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost" || host.ends_with(".localhost") || host.ends_with(".internal")
 }
 
-/// Loopback, private (RFC 1918, ULA), link-local (incl. cloud metadata),
-/// CGNAT, unspecified and multicast addresses.
+/// Loopback, private (RFC 1918, ULA), link-local (incl. the cloud metadata
+/// addresses 169.254.169.254 and fd00:ec2::254), CGNAT, benchmarking,
+/// reserved, unspecified, broadcast and multicast addresses, and IPv6
+/// addresses that embed an IPv4 one (mapped, compatible, NAT64) by the
+/// address they embed.
 pub fn is_private_ip(ip: std::net::IpAddr) -> bool {
     match ip {
         std::net::IpAddr::V4(v4) => {
@@ -202,18 +212,24 @@ pub fn is_private_ip(ip: std::net::IpAddr) -> bool {
                 || v4.is_multicast()
                 || v4.is_broadcast()
                 || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 198 && (18..20).contains(&o[1]))
                 || o[0] == 0
+                || o[0] >= 240
         }
         std::net::IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private_ip(std::net::IpAddr::V4(v4));
+            let s = v6.segments();
+            // ::ffff:a.b.c.d, ::a.b.c.d, and the NAT64 prefix 64:ff9b::/96.
+            let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+            if v6.to_ipv4_mapped().is_some() || nat64 || (s[..6] == [0; 6] && !v6.is_loopback()) {
+                let o = v6.octets();
+                return is_private_ip(std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]).into());
             }
-            let first = v6.segments()[0];
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
         }
     }
 }
@@ -596,8 +612,47 @@ mod tests {
             assert!(names_private_host(internal), "{internal}");
         }
         assert!(!names_private_host("https://hooks.example.com:8443/in"));
+        // The forms a hand parser misreads: decimal IPv4, credentials with
+        // `@`, a backslash, a trailing dot.
+        for sneaky in [
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://evil.example@127.0.0.1/",
+            "http://a@b@127.0.0.1:80/",
+            "http://localhost./",
+            "http://[::ffff:169.254.169.254]/",
+            "http://[fd00:ec2::254]/latest",
+            "http://100.64.0.1/",
+        ] {
+            assert!(names_private_host(sneaky), "{sneaky}");
+        }
         assert!(validate_url("ftp://example.com").is_err());
         assert!(validate_url("http://").is_err());
+    }
+
+    #[test]
+    fn internal_addresses_are_private_and_public_ones_are_not() {
+        for ip in [
+            "127.0.0.1",
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fd00:ec2::254",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+        ] {
+            assert!(is_private_ip(ip.parse().expect("ip")), "{ip}");
+        }
+        for ip in ["93.184.215.14", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"] {
+            assert!(!is_private_ip(ip.parse().expect("ip")), "{ip}");
+        }
     }
 
     #[test]

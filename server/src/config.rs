@@ -40,6 +40,13 @@ pub struct Config {
     /// `PUBLIC_URL`: the site's public origin (`https://support.example.com`).
     /// When set, state-changing browser requests must come from it.
     pub public_origin: Option<String>,
+    /// `TRUSTED_PROXIES`: comma-separated CIDRs (or addresses) of reverse
+    /// proxies whose `X-Forwarded-For` / `Forwarded` name the client. Empty
+    /// (the default) trusts nobody.
+    pub trusted_proxies: crate::security::TrustedProxies,
+    /// `METRICS_ADDR`: where Prometheus `/metrics` is served, on a listener
+    /// of its own (never the public one). Unset: not served.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/switchboard";
@@ -121,6 +128,17 @@ impl Config {
                     message: format!("{url:?} is not an http(s) URL such as https://support.example.com"),
                 })?),
             },
+            trusted_proxies: crate::security::TrustedProxies::parse(
+                &lookup("TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|message| ConfigError::Invalid { name: "TRUSTED_PROXIES", message })?,
+            metrics_addr: match lookup("METRICS_ADDR") {
+                None => None,
+                Some(v) => Some(v.parse().map_err(|e| ConfigError::Invalid {
+                    name: "METRICS_ADDR",
+                    message: format!("{v:?} is not a socket address such as 127.0.0.1:9463 ({e})"),
+                })?),
+            },
             swagger_ui_dir: lookup("SWAGGER_UI_DIR")
                 .unwrap_or_else(|| DEFAULT_SWAGGER_UI_DIR.to_owned())
                 .into(),
@@ -177,5 +195,10 @@ mod tests {
         assert_eq!(c.public_origin.as_deref(), Some("https://support.example.com"));
         let err = from(&[("PUBLIC_URL", "support.example.com")]).expect_err("no scheme").to_string();
         assert!(err.starts_with("PUBLIC_URL"), "{err}");
+        let err = from(&[("TRUSTED_PROXIES", "10.0.0.0/33")]).expect_err("bad cidr").to_string();
+        assert!(err.starts_with("TRUSTED_PROXIES"), "{err}");
+        let err = from(&[("METRICS_ADDR", "metrics")]).expect_err("bad addr").to_string();
+        assert!(err.starts_with("METRICS_ADDR"), "{err}");
+        assert!(from(&[]).expect("defaults").metrics_addr.is_none(), "no /metrics unless asked");
     }
 }

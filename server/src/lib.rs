@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod health;
 pub mod hub;
+pub mod metrics;
 pub mod security;
 pub mod seed;
 pub mod startup;

@@ -23,6 +23,8 @@ pub struct SecurityConfig {
     /// state-changing browser requests must come from it; otherwise from the
     /// request's own `Host`.
     pub public_origin: Option<String>,
+    /// `TRUSTED_PROXIES`: peers whose forwarding headers are believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// The CSP nonce of this request; Leptos puts it on its inline scripts.
@@ -56,17 +58,117 @@ pub async fn require_sign_in(State(state): State<AppState>, request: Request, ne
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
-/// Records the TCP peer's address as [`app::ssr::ClientIp`] for rate limits
-/// and the audit log. (Behind a reverse proxy this is the proxy: configure
-/// the proxy to rate-limit by client, or extend this with a trusted
-/// `X-Forwarded-For`.)
-pub async fn client_ip(mut request: Request, next: Next) -> Response {
+/// Records the client's address as [`app::ssr::ClientIp`] for rate limits
+/// and the audit log: the TCP peer, or, when the peer is a trusted proxy,
+/// the address the proxies forwarded ([`TrustedProxies::client`]).
+pub async fn client_ip(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let peer =
         request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    if let Some(ip) = peer {
+    if let Some(peer) = peer {
+        let ip = state.security.trusted_proxies.client(peer, request.headers());
         request.extensions_mut().insert(app::ssr::ClientIp(ip));
     }
     next.run(request).await
+}
+
+/// The reverse proxies (`TRUSTED_PROXIES`, comma-separated CIDRs or
+/// addresses) whose `X-Forwarded-For` / `Forwarded` headers name the
+/// client. Empty (the default) trusts nobody: the client is the TCP peer,
+/// whatever the headers say.
+///
+/// No crate was used for the header walk: `axum-client-ip` takes the
+/// right-most `X-Forwarded-For` entry, which is right for exactly one proxy
+/// but not for a chain (a load balancer in front of nginx) and knows no
+/// trusted networks. The rule here is the usual one: read the hops right to
+/// left (each proxy appends the address it got the request from), skip the
+/// trusted ones, and take the first that is not; entries to its left were
+/// written by the client and are ignored.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Parses `TRUSTED_PROXIES`; the error names the entry that is wrong.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut nets = Vec::new();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let net = entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("{entry:?} is neither a CIDR such as 10.0.0.0/8 nor an IP address"))?;
+            nets.push(net.trunc());
+        }
+        Ok(Self(nets))
+    }
+
+    fn trusts(&self, ip: std::net::IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client's address for a request from `peer` with `headers`.
+    /// `X-Forwarded-For` is read when present, else `Forwarded`, and only
+    /// when `peer` is trusted. An entry that is not an address (`unknown`,
+    /// an obfuscated name, garbage) ends the walk at the hop that wrote it.
+    pub fn client(&self, peer: std::net::IpAddr, headers: &HeaderMap) -> std::net::IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let hops = forwarded_hops(headers);
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            let Some(ip) = hop else { return client };
+            client = *ip;
+            if !self.trusts(*ip) {
+                return client;
+            }
+        }
+        client
+    }
+}
+
+/// IPv4-mapped IPv6 addresses as the IPv4 addresses they are.
+fn canonical(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The hops of `X-Forwarded-For` (all its header lines, in order), or else
+/// of `Forwarded`'s `for=` parameters, left to right; `None` for an entry
+/// that is not an address.
+fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<std::net::IpAddr>> {
+    let joined = |name: header::HeaderName| -> Option<String> {
+        let values: Vec<&str> =
+            headers.get_all(name).iter().map(|v| v.to_str().unwrap_or("not-an-address")).collect();
+        (!values.is_empty()).then(|| values.join(","))
+    };
+    if let Some(xff) = joined(header::HeaderName::from_static("x-forwarded-for")) {
+        return xff.split(',').map(|hop| parse_hop(hop.trim())).collect();
+    }
+    let Some(forwarded) = joined(header::FORWARDED) else { return Vec::new() };
+    forwarded
+        .split(',')
+        .map(|element| {
+            element
+                .split(';')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(key, _)| key.trim().eq_ignore_ascii_case("for"))
+                .and_then(|(_, value)| parse_hop(value.trim().trim_matches('"')))
+        })
+        .collect()
+}
+
+/// `1.2.3.4`, `1.2.3.4:80`, `2001:db8::1`, `[2001:db8::1]` or
+/// `[2001:db8::1]:443`.
+fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
+    if let Ok(ip) = hop.parse::<std::net::IpAddr>() {
+        return Some(canonical(ip));
+    }
+    if let Some(rest) = hop.strip_prefix('[') {
+        return rest.split_once(']').and_then(|(v6, _)| v6.parse().ok()).map(canonical);
+    }
+    hop.parse::<std::net::SocketAddr>().ok().map(|a| canonical(a.ip()))
 }
 
 /// Sign-in endpoints: checked even without a cookie, against login CSRF
@@ -190,6 +292,48 @@ mod tests {
             );
         }
         h
+    }
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let none = TrustedProxies::default();
+        let xff = headers(&[("x-forwarded-for", "198.51.100.7")]);
+        assert_eq!(none.client(ip("10.0.0.2"), &xff), ip("10.0.0.2"), "trust nobody by default");
+
+        let trusted = TrustedProxies::parse("10.0.0.0/8, 192.168.1.1,fd00::/8").expect("list");
+        assert_eq!(trusted.client(ip("10.0.0.2"), &xff), ip("198.51.100.7"));
+        assert_eq!(trusted.client(ip("203.0.113.9"), &xff), ip("203.0.113.9"), "untrusted peer");
+        // A chain: the right-most untrusted hop; what the client wrote on
+        // the left is ignored.
+        let chain = headers(&[("x-forwarded-for", "6.6.6.6, 198.51.100.7, 10.1.1.1")]);
+        assert_eq!(trusted.client(ip("192.168.1.1"), &chain), ip("198.51.100.7"));
+        // Several header lines read as one list.
+        let lines = headers(&[("x-forwarded-for", "6.6.6.6"), ("x-forwarded-for", "198.51.100.8")]);
+        assert_eq!(trusted.client(ip("10.0.0.2"), &lines), ip("198.51.100.8"));
+        // Ports, brackets, mapped addresses.
+        let ported = headers(&[("x-forwarded-for", "[2001:db8::5]:4711")]);
+        assert_eq!(trusted.client(ip("::ffff:10.0.0.2"), &ported), ip("2001:db8::5"));
+        // Every hop trusted: the left-most.
+        let inner = headers(&[("x-forwarded-for", "10.9.9.9, 10.1.1.1")]);
+        assert_eq!(trusted.client(ip("10.0.0.2"), &inner), ip("10.9.9.9"));
+        // Garbage stops the walk at the proxy that wrote it.
+        let junk = headers(&[("x-forwarded-for", "198.51.100.7, nonsense, 10.1.1.1")]);
+        assert_eq!(trusted.client(ip("10.0.0.2"), &junk), ip("10.1.1.1"));
+        // RFC 7239 Forwarded, when there is no X-Forwarded-For.
+        let fwd = headers(&[("forwarded", r#"for=6.6.6.6, for="[2001:db8:cafe::17]:4711";proto=https"#)]);
+        assert_eq!(trusted.client(ip("10.0.0.2"), &fwd), ip("2001:db8:cafe::17"));
+        let hidden = headers(&[("forwarded", "for=_hidden")]);
+        assert_eq!(trusted.client(ip("10.0.0.2"), &hidden), ip("10.0.0.2"));
+        // No header: the peer.
+        assert_eq!(trusted.client(ip("10.0.0.2"), &HeaderMap::new()), ip("10.0.0.2"));
+
+        assert!(TrustedProxies::parse("").expect("empty").0.is_empty());
+        let err = TrustedProxies::parse("10.0.0.0/8, proxy.local").expect_err("bad");
+        assert!(err.contains("proxy.local"), "{err}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::{
     config::Config,
     health,
     hub::{self, Hub, HubConfig},
+    metrics::{self, Metrics},
     security::{self, SecurityConfig},
 };
 
@@ -28,6 +29,7 @@ pub struct AppState {
     pub swagger_ui_dir: api::docs::SwaggerUiDir,
     pub security: SecurityConfig,
     pub hub: Hub,
+    pub metrics: Metrics,
 }
 
 pub struct Application {
@@ -41,6 +43,11 @@ pub struct Application {
     webhook_allow_private: bool,
     hub: Hub,
     hub_input: tokio::sync::mpsc::Receiver<hub::Input>,
+    metrics: Metrics,
+    /// The in-process consumers' counters (embedded mode).
+    consumer_metrics: consumers::metrics::Metrics,
+    /// `/metrics`' own listener (`METRICS_ADDR`), if configured.
+    metrics_listener: Option<TcpListener>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,12 +136,31 @@ impl Application {
             .env(if config.production { Env::PROD } else { Env::DEV })
             .build();
         let swagger_ui_dir = api::docs::SwaggerUiDir(std::sync::Arc::new(config.swagger_ui_dir.clone()));
-        let security =
-            SecurityConfig { production: config.production, public_origin: config.public_origin.clone() };
+        let security = SecurityConfig {
+            production: config.production,
+            public_origin: config.public_origin.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
+        };
         let (hub, hub_input) = Hub::new(pool.clone(), hub_config);
-        let state =
-            AppState { pool: pool.clone(), leptos_options, swagger_ui_dir, security, hub: hub.clone() };
         let amqp = config.amqp_url.clone().map(|url| (url, config.amqp_prefix.clone()));
+        // Consumers run here only in embedded mode; with RabbitMQ the
+        // sidecar serves their counters.
+        let consumer_metrics = consumers::metrics::Metrics::default();
+        let metrics = Metrics::new(pool.clone(), hub.clone(), amqp.is_none().then_some(&consumer_metrics));
+        let metrics_listener = match config.metrics_addr {
+            None => None,
+            Some(addr) => {
+                Some(TcpListener::bind(addr).await.map_err(|source| StartupError::Listen { addr, source })?)
+            }
+        };
+        let state = AppState {
+            pool: pool.clone(),
+            leptos_options,
+            swagger_ui_dir,
+            security,
+            hub: hub.clone(),
+            metrics: metrics.clone(),
+        };
         domain::ratelimit::set_scale(config.rate_limit_scale);
         Ok(Self {
             listener,
@@ -146,7 +172,15 @@ impl Application {
             webhook_allow_private: config.webhook_allow_private,
             hub,
             hub_input,
+            metrics,
+            consumer_metrics,
+            metrics_listener,
         })
+    }
+
+    /// Where `/metrics` is served, if it is (`METRICS_ADDR`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// This node's WebSocket hub (tests watch it).
@@ -163,12 +197,27 @@ impl Application {
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr, "listening");
         let engine = supervise("assignment engine", shutdown.clone(), {
-            let (pool, sweep) = (self.pool.clone(), self.engine_sweep);
-            move |stop| domain::engine::run(pool.clone(), sweep, stop)
+            let (pool, sweep, metrics) = (self.pool.clone(), self.engine_sweep, self.metrics.clone());
+            move |stop| {
+                let metrics = metrics.clone();
+                domain::engine::run_observed(pool.clone(), sweep, stop, move |took| metrics.engine_pass(took))
+            }
         });
         domain::webhooks::allow_private_targets(self.webhook_allow_private);
         let handlers = consumers::handlers::all();
         let mut workers = Vec::new();
+        if let Some(listener) = self.metrics_listener {
+            let (router, stop) = (metrics::router(self.metrics.clone()), shutdown.clone());
+            tracing::info!(addr = ?listener.local_addr().ok(), "serving /metrics");
+            workers.push(tokio::spawn(async move {
+                let served = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await;
+                if let Err(err) = served {
+                    tracing::error!(error = %err, "the metrics listener failed");
+                }
+            }));
+        }
         let (publisher, embedded): (std::sync::Arc<dyn consumers::relay::Publisher>, bool) = match &self.amqp
         {
             // RabbitMQ: the relay publishes with confirms; the `consumers`
@@ -211,9 +260,8 @@ impl Application {
             let pool = self.pool.clone();
             move |stop| consumers::relay::run(pool.clone(), publisher.clone(), stop)
         });
-        let metrics = consumers::metrics::Metrics::default();
         for handler in handlers.into_iter().filter(|_| embedded) {
-            let (pool, m) = (self.pool.clone(), metrics.consumer(handler.name()));
+            let (pool, m) = (self.pool.clone(), self.consumer_metrics.consumer(handler.name()));
             workers.push(supervise(handler.name(), shutdown.clone(), move |stop| {
                 consumers::embedded::run(pool.clone(), handler.clone(), m.clone(), stop)
             }));
@@ -230,6 +278,13 @@ impl Application {
             let pool = self.pool.clone();
             workers.push(supervise("webhook deliveries", shutdown.clone(), move |stop| {
                 consumers::webhooks::run(pool.clone(), stop)
+            }));
+        }
+        // E-mail the consumers queued, sent after their commit.
+        if embedded && let Some(mailer) = consumers::mail::Mailer::from_env() {
+            let pool = self.pool.clone();
+            workers.push(supervise("e-mail", shutdown.clone(), move |stop| {
+                consumers::mail::run(pool.clone(), mailer.clone(), stop)
             }));
         }
         let maintenance = supervise("maintenance", shutdown.clone(), {
@@ -275,8 +330,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::require_sign_in))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::csrf))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers))
-        .layer(axum::middleware::from_fn(security::client_ip))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::client_ip))
         .layer(TraceLayer::new_for_http())
+        // Outermost, so that requests the layers above answer are timed too.
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .with_state(state)
 }
 

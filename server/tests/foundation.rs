@@ -61,6 +61,31 @@ async fn home_page_is_complete_html_with_the_database_status(pool: PgPool) {
     );
 }
 
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn anonymous_visitors_learn_nothing_about_the_servers_software(pool: PgPool) {
+    let version: String = sqlx::query_scalar("SELECT current_setting('server_version')")
+        .fetch_one(&pool)
+        .await
+        .expect("version");
+    let app = spawn_app(pool).await;
+
+    let html = app.client.get(&app.base).send().await.expect("home").text().await.expect("body");
+    assert!(html.contains(r#"data-testid="system-status""#), "the status card is there");
+    assert!(!html.contains("PostgreSQL"), "the home page names the database software");
+    assert!(!html.contains(&version), "the home page shows the PostgreSQL version {version}");
+    let status = app
+        .client
+        .post(format!("{}/api/system_status", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .expect("server fn")
+        .text()
+        .await
+        .expect("body");
+    assert!(!status.contains(&version) && !status.contains("database_version"), "{status}");
+}
+
 #[tokio::test]
 async fn home_page_shows_a_clear_error_when_the_database_is_down() {
     let app = spawn_app(unreachable_pool()).await;

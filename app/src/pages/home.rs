@@ -123,7 +123,7 @@ fn StatusFacts(status: SystemStatus) -> impl IntoView {
     };
     let time = status.database_time.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     view! {
-        <dl class="grid gap-4 sm:grid-cols-3" data-testid="system-status">
+        <dl class="grid gap-4 sm:grid-cols-2" data-testid="system-status">
             <div>
                 <dt class="text-xs font-medium uppercase tracking-wide text-slate-500">"Database time"</dt>
                 <dd class="mt-1 font-mono text-sm" data-testid="database-time">{time}</dd>
@@ -132,10 +132,6 @@ fn StatusFacts(status: SystemStatus) -> impl IntoView {
                 <dt class="text-xs font-medium uppercase tracking-wide text-slate-500">"Schema version"</dt>
                 <dd class="mt-1 font-mono text-sm" data-testid="schema-version">{schema}</dd>
             </div>
-            <div>
-                <dt class="text-xs font-medium uppercase tracking-wide text-slate-500">"PostgreSQL"</dt>
-                <dd class="mt-1 font-mono text-sm">{status.database_version}</dd>
-            </div>
         </dl>
     }
 }
@@ -143,8 +139,8 @@ fn StatusFacts(status: SystemStatus) -> impl IntoView {
 #[component]
 fn StatusSkeleton() -> impl IntoView {
     view! {
-        <div class="grid gap-4 sm:grid-cols-3" aria-busy="true" aria-label="Loading status">
-            {(0..3).map(|_| view! {
+        <div class="grid gap-4 sm:grid-cols-2" aria-busy="true" aria-label="Loading status">
+            {(0..2).map(|_| view! {
                 <div class="space-y-2">
                     <div class="h-3 w-24 animate-pulse rounded bg-slate-200"></div>
                     <div class="h-4 w-40 animate-pulse rounded bg-slate-100"></div>

@@ -14,12 +14,13 @@
 //!   [`crate::webhooks`], sends them).
 //!
 //! Alerts and deliveries are written in the transaction that records the
-//! event, so they happen exactly once. E-mails are recorded in `mail_log` in
-//! that transaction and sent after the database work, before commit: a
-//! failed send rolls everything back for a retry (at-least-once e-mail; only a
-//! crash between sending and committing sends twice).
+//! event, so they happen exactly once. E-mails are recorded in the e-mail
+//! outbox (`mail_log`) in that transaction and sent after commit by the mail
+//! worker ([`crate::mail`]): at-least-once, and no SMTP server is ever
+//! waited on with the transaction open.
 
 use domain::{
+    mail_log,
     notifications::{self, kind},
     outbox::{Event, topic},
     types::{AgentId, SessionId},
@@ -30,6 +31,7 @@ use sqlx::PgConnection;
 use crate::{BoxFuture, Handler, HandlerError, mail::Mailer};
 
 pub struct Notifications {
+    /// Whether e-mail is on; the mail worker sends with its own mailer.
     mailer: Option<Mailer>,
 }
 
@@ -76,8 +78,8 @@ impl Handler for Notifications {
             if queued > 0 {
                 tracing::debug!(event = %event.event_id, topic = %event.topic, queued, "webhook deliveries queued");
             }
-            if let (Some(mail), Some(mailer)) = (mail, &self.mailer) {
-                send_once(tx, mailer, event, &mail).await?;
+            if let Some(mail) = mail.filter(|_| self.mailer.is_some()) {
+                mail_log::enqueue(tx, event.event_id, &mail.to, &mail.subject, &mail.body).await?;
             }
             Ok(())
         })
@@ -157,38 +159,4 @@ async fn on_reply(tx: &mut PgConnection, event: &Event) -> Result<Option<Mail>, 
         subject: format!("New reply from {account} support"),
         body: format!("{greeting}\n\nYou have a new reply in your support conversation:\n\n{body}\n"),
     }))
-}
-
-/// Records the e-mail in `mail_log` (once per event and recipient) and sends
-/// it; a repeat finds the row and sends nothing.
-async fn send_once(
-    tx: &mut PgConnection,
-    mailer: &Mailer,
-    event: &Event,
-    mail: &Mail,
-) -> Result<(), HandlerError> {
-    let fresh: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO mail_log (event_id, recipient, subject) VALUES ($1, $2, $3)
-         ON CONFLICT (event_id, recipient) DO NOTHING RETURNING id",
-    )
-    .bind(event.event_id)
-    .bind(&mail.to)
-    .bind(&mail.subject)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(id) = fresh else { return Ok(()) };
-    if !Mailer::valid_recipient(&mail.to) {
-        tracing::warn!(event = %event.event_id, "not sending e-mail to an address SMTP cannot take");
-        sqlx::query("UPDATE mail_log SET error = 'invalid recipient' WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        return Ok(());
-    }
-    mailer
-        .send(&mail.to, &mail.subject, &mail.body)
-        .await
-        .map_err(|e| HandlerError::Retry(format!("sending e-mail: {e}")))?;
-    sqlx::query("UPDATE mail_log SET sent_at = now() WHERE id = $1").bind(id).execute(&mut *tx).await?;
-    Ok(())
 }

@@ -353,6 +353,11 @@ pub struct SupportTypeSchema {
     pub csat_enabled: bool,
     pub reason_required: bool,
     pub greeting: Option<String>,
+    /// Business hours: `{"time_zone": "Europe/Berlin", "open": {"mon": ["09:00", "17:00"], "sat": null},
+    /// "after_hours_message": "…"}`. Times are wall-clock times in `time_zone` (an IANA name; daylight
+    /// saving is followed; default `UTC`). Days not listed are closed. The deprecated fixed
+    /// `utc_offset_minutes` is still accepted (not together with `time_zone`) and stored as the
+    /// equivalent `Etc/GMT±N` zone when it is a whole number of hours.
     #[schema(value_type = Option<Object>)]
     pub business_hours: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
@@ -382,7 +387,11 @@ pub struct NewSupportTypeSchema {
     /// Default true.
     pub reason_required: Option<bool>,
     pub greeting: Option<String>,
-    /// A JSON object when present.
+    /// Business hours: `{"time_zone": "Europe/Berlin", "open": {"mon": ["09:00", "17:00"], "sat": null},
+    /// "after_hours_message": "…"}`. Times are wall-clock times in `time_zone` (an IANA name; daylight
+    /// saving is followed; default `UTC`). Days not listed are closed. The deprecated fixed
+    /// `utc_offset_minutes` is still accepted (not together with `time_zone`) and stored as the
+    /// equivalent `Etc/GMT±N` zone when it is a whole number of hours.
     #[schema(value_type = Option<Object>)]
     pub business_hours: Option<serde_json::Value>,
 }
@@ -408,6 +417,11 @@ pub struct UpdateSupportTypeSchema {
     pub csat_enabled: Option<bool>,
     pub reason_required: Option<bool>,
     pub greeting: Option<String>,
+    /// Business hours: `{"time_zone": "Europe/Berlin", "open": {"mon": ["09:00", "17:00"], "sat": null},
+    /// "after_hours_message": "…"}`. Times are wall-clock times in `time_zone` (an IANA name; daylight
+    /// saving is followed; default `UTC`). Days not listed are closed. The deprecated fixed
+    /// `utc_offset_minutes` is still accepted (not together with `time_zone`) and stored as the
+    /// equivalent `Etc/GMT±N` zone when it is a whole number of hours.
     #[schema(value_type = Option<Object>)]
     pub business_hours: Option<serde_json::Value>,
     pub clear_business_hours: Option<bool>,

@@ -247,6 +247,11 @@ impl Hub {
         self.0.dropped_slow.load(Ordering::Relaxed)
     }
 
+    /// Open connections on this node.
+    pub fn connection_count(&self) -> usize {
+        self.0.conns.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// Registers a connection; frames for it arrive on the returned
     /// receiver. `kill` is cancelled when the hub drops it.
     fn register(&self, who: Who, scope: Scope) -> Registration {

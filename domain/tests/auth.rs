@@ -501,13 +501,19 @@ async fn an_anonymous_chat_gets_a_token_for_its_session_only(pool: PgPool) {
         CustomerActor { customer_id: opened.customer_id, session_id: opened.session.id, account_id: acc }
     );
     let as_me = Actor::Customer(me);
-    sessions::get(&pool, &as_me, opened.session.id).await.expect("own session");
+    sessions::get_for_customer(&pool, &as_me, opened.session.id).await.expect("own session");
 
     // Another chat, even in the same account: not found for this token.
     let other = auth::open_chat(&pool, "help", OpenChat::default()).await.expect("other");
     assert_ne!(other.customer_id, opened.customer_id, "anonymous chats never share a customer");
-    assert_eq!(sessions::get(&pool, &as_me, other.session.id).await.expect_err("other").code(), "not_found");
-    assert_eq!(sessions::get(&pool, &as_me, SessionId::new()).await.expect_err("guess").code(), "not_found");
+    assert_eq!(
+        sessions::get_for_customer(&pool, &as_me, other.session.id).await.expect_err("other").code(),
+        "not_found"
+    );
+    assert_eq!(
+        sessions::get_for_customer(&pool, &as_me, SessionId::new()).await.expect_err("guess").code(),
+        "not_found"
+    );
 
     // Junk, expired and revoked tokens are not customers.
     let junk = [

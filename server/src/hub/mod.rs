@@ -603,6 +603,12 @@ impl Registration {
         self.conn.reaches(routed)
     }
 
+    /// Ends the connection because its sign-in ended (closed with 4401).
+    pub fn sign_out(&self) {
+        self.conn.signed_out.store(true, Ordering::Relaxed);
+        self.conn.kill.cancel();
+    }
+
     /// Whether the hub ended this connection because its sign-in ended.
     pub fn signed_out(&self) -> bool {
         self.conn.signed_out.load(Ordering::Relaxed)

@@ -250,7 +250,7 @@ async fn connection(mut socket: WebSocket, hub: Hub, agent: Option<(AgentActor, 
             if state.last_check.elapsed() >= config.recheck_every {
                 if !still_valid(&hub, &state.credential).await {
                     reg.send(&error("unauthenticated", "your sign-in has ended"));
-                    kill.cancel();
+                    reg.sign_out();
                     return;
                 }
                 state.last_check = Instant::now();
@@ -263,9 +263,18 @@ async fn connection(mut socket: WebSocket, hub: Hub, agent: Option<(AgentActor, 
             }
         }
     };
-    tokio::select! {
-        () = writer => {}
-        () = reader => {}
+    {
+        tokio::pin!(writer);
+        tokio::select! {
+            () = &mut writer => {}
+            () = reader => {
+                // Ended by the hub or a failed credential check: what is
+                // queued (the reason) and the close frame still go out.
+                if kill.is_cancelled() {
+                    let _ = tokio::time::timeout(WRITE_WITHIN, writer).await;
+                }
+            }
+        }
     }
     drop(reg);
 }

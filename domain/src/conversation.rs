@@ -297,6 +297,7 @@ mod server {
             .transpose()?;
         let mut conn = pool.acquire().await?;
         visible(&mut conn, actor, id, Lock::None).await?;
+        // Runtime-checked: one of two static texts (agents' or the customer's view), chosen by the caller.
         let rows = sqlx::query_as::<_, T>(query)
             .bind(id)
             .bind(before.unwrap_or(i64::MAX))

@@ -140,6 +140,7 @@ mod server {
         session: &Session,
         agent: AgentId,
     ) -> Result<Option<AgentId>> {
+        // Runtime-checked: the SQL embeds the shared rule macro with concat!, which query! cannot take.
         Ok(sqlx::query_scalar::<_, AgentId>(concat!(
             "SELECT a.id FROM agents a WHERE a.id = $4 AND ",
             can_take_sql!("$1", "$2::smallint", "$3"),
@@ -156,6 +157,7 @@ mod server {
     /// `Ok` if `agent` can take `session` now; otherwise the reason, as a
     /// domain error (for manual assign and reassign).
     pub async fn require_can_take(conn: &mut PgConnection, session: &Session, agent: AgentId) -> Result<()> {
+        // Runtime-checked: the SQL embeds the shared rule macro with concat!, which query! cannot take.
         let ok = sqlx::query_scalar::<_, bool>(concat!(
             "SELECT EXISTS (SELECT 1 FROM agents a WHERE a.id = $4 AND ",
             can_take_sql!("$1", "$2::smallint", "$3"),

@@ -76,6 +76,7 @@ pub async fn assign_one(pool: &PgPool, id: SessionId) -> Result<Option<AgentId>>
         }
     }
     if pick.is_none() {
+        // Runtime-checked: the SQL embeds the shared rule macro with concat!, which query! cannot take.
         pick = sqlx::query_scalar::<_, AgentId>(sql::NEXT_AGENT)
             .bind(type_id)
             .bind(row.tier)
@@ -125,6 +126,7 @@ pub async fn run_pass(pool: &PgPool) -> Result<usize> {
     let mut total = 0;
     loop {
         // Only sessions that someone can take right now, by the rule.
+        // Runtime-checked: the SQL embeds the shared rule macro with concat!, which query! cannot take.
         let candidates = sqlx::query_scalar::<_, SessionId>(concat!(
             "SELECT s.id FROM sessions s JOIN support_types t ON t.id = s.support_type_id
              WHERE s.status = 'queued' AND t.routing <> 'manual'

@@ -246,6 +246,7 @@ mod server {
     /// Every queued session's place in line for the given types.
     pub async fn queue_positions(pool: &PgPool, types: &[SupportTypeId]) -> Result<Vec<QueuePosition>> {
         let ids: Vec<uuid::Uuid> = types.iter().map(|t| t.0).collect();
+        // Runtime-checked: the SQL embeds the shared rule macro with concat!, which query! cannot take.
         let rows: Vec<(SessionId, SupportTypeId, i64, i64)> = sqlx::query_as(concat!(
             "WITH line AS (
                  SELECT s.id, s.support_type_id,

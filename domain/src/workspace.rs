@@ -270,6 +270,7 @@ mod server {
         let me = require_agent(actor)?;
         let mut conn = pool.acquire().await?;
         let session = visible(&mut conn, actor, id, Lock::None).await?;
+        // Runtime-checked: the SQL embeds the shared rule macro with concat!, which query! cannot take.
         let agents = sqlx::query_as::<_, TransferAgent>(concat!(
             "SELECT a.id, a.display_name, a.presence, a.active_count, a.max_concurrent, ",
             crate::can_take_sql!("$2", "$4::smallint", "$1"),

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::*;
 
+/// An enterprise client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     pub id: AccountId,
     pub slug: String,
@@ -29,6 +31,7 @@ pub struct Account {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAccount {
     pub slug: String,
     pub name: String,
@@ -36,6 +39,7 @@ pub struct NewAccount {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateAccount {
     pub name: Option<String>,
     /// Replaces the whole list; see [`normalize_origin`].

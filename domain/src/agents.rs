@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::*;
 
+/// A human agent, supervisor, admin or bot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agent {
     pub id: AgentId,
     /// `None` only for global admins.
@@ -41,6 +43,7 @@ impl Agent {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAgent {
     /// The account; defaults to the caller's. `None` from a global caller
     /// creates a global admin.
@@ -57,8 +60,10 @@ pub struct NewAgent {
     pub password: Option<String>,
 }
 
+/// Absent fields are left unchanged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateAgent {
     pub display_name: Option<String>,
     pub role: Option<Role>,
@@ -82,8 +87,10 @@ pub struct AgentFilter {
 /// A support type an agent serves, with an optional tier (1-9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Skill {
     pub support_type_id: SupportTypeId,
+    /// 1 to 9.
     #[serde(default)]
     pub tier: Option<i16>,
 }

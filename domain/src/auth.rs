@@ -119,10 +119,13 @@ pub struct SessionAgent {
 /// identity secret: `signature` is the lowercase hex HMAC-SHA256 of
 /// `"{external_id}:{email}"` (an absent email is the empty string).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Identity {
+    /// The host site's own id for the customer.
     pub external_id: String,
     #[serde(default)]
     pub email: Option<String>,
+    /// Lowercase hex HMAC-SHA256 of `"{external_id}:{email}"` with the account's identity secret.
     pub signature: String,
 }
 
@@ -137,6 +140,7 @@ impl Identity {
 /// `email` are taken as given (unverified) for a new customer record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenChat {
     pub name: Option<String>,
     /// Ignored when `identity` is present (its signed email applies).

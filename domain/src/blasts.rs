@@ -30,6 +30,7 @@ use crate::types::*;
 /// Who a blast goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Segment {
     /// Customers who have had a session of this support type.
     SupportType { support_type_id: SupportTypeId },
@@ -39,11 +40,14 @@ pub enum Segment {
     Recent { days: i32 },
 }
 
+/// A blast with its progress counters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Blast {
     pub id: BlastId,
     pub account_id: AccountId,
+    /// The admin who created it; the messages are posted in their name.
     pub created_by: AgentId,
     pub body: String,
     #[cfg_attr(feature = "server", sqlx(json))]
@@ -73,6 +77,7 @@ impl Blast {
 
 /// A blast with its progress, as the API and the admin page show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlastProgress {
     #[serde(flatten)]
     pub blast: Blast,
@@ -84,10 +89,12 @@ pub struct BlastProgress {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewBlast {
     /// Global admins only; others blast their own account.
     #[serde(default)]
     pub account_id: Option<AccountId>,
+    /// At most 10,000 characters.
     pub body: String,
     pub segment: Segment,
     /// The type of outbound sessions; defaults to the segment's type.

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::*;
 
+/// A tag of an account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tag {
     pub id: TagId,
     pub account_id: AccountId,
@@ -40,6 +42,7 @@ pub const TAG_COLORS: &[&str] = &["slate", "indigo", "emerald", "amber", "rose",
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewTag {
     /// Only global admins (and the system) name the account.
     #[serde(default)]
@@ -65,6 +68,7 @@ pub fn validate_tag_color(color: Option<&str>) -> crate::Result<String> {
 /// session's project reference, or its support type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TagRule {
     pub id: TagRuleId,
     pub account_id: AccountId,
@@ -79,6 +83,7 @@ pub struct TagRule {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewTagRule {
     #[serde(default)]
     pub account_id: Option<AccountId>,
@@ -161,8 +166,10 @@ fn keyword_matches(keyword: &str, text: &str) -> bool {
         .any(|(at, _)| hay[..at].chars().next_back().is_none_or(|before| !before.is_alphanumeric()))
 }
 
+/// A reply agents insert by shortcut.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CannedResponse {
     pub id: CannedResponseId,
     pub account_id: AccountId,
@@ -176,11 +183,13 @@ pub struct CannedResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewCannedResponse {
     #[serde(default)]
     pub account_id: Option<AccountId>,
     #[serde(default)]
     pub support_type_id: Option<SupportTypeId>,
+    /// 1-40 lowercase letters, digits, `_` or `-`.
     pub shortcut: String,
     pub title: String,
     pub body: String,
@@ -190,6 +199,7 @@ pub struct NewCannedResponse {
 /// makes the response account-wide.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateCannedResponse {
     pub shortcut: Option<String>,
     pub title: Option<String>,

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::*;
 
+/// A message of the conversation (plain text; render it escaped).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub id: i64,
     pub session_id: SessionId,
@@ -20,6 +22,7 @@ pub struct Message {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendMessage {
     pub body: String,
     /// Sending the same id twice stores one message and returns it.
@@ -30,8 +33,10 @@ pub struct SendMessage {
     pub ip: Option<std::net::IpAddr>,
 }
 
+/// An internal note, visible to agents only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Note {
     pub id: i64,
     pub session_id: SessionId,
@@ -40,8 +45,10 @@ pub struct Note {
     pub created_at: DateTime<Utc>,
 }
 
+/// A tag on a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionTag {
     pub tag_id: TagId,
     pub name: String,
@@ -53,6 +60,7 @@ pub struct SessionTag {
 /// an agent's internal id. (Notes are another table and never reach them.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerMessage {
     pub id: i64,
     pub session_id: SessionId,

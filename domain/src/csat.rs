@@ -8,16 +8,20 @@ use crate::types::*;
 
 pub const MAX_COMMENT_CHARS: usize = 2000;
 
+/// A customer's rating of a resolved session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Csat {
     pub session_id: SessionId,
+    /// 1 (worst) to 5 (best).
     pub score: i16,
     pub comment: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitCsat {
     /// 1 (worst) to 5 (best).
     pub score: i16,

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::*;
 
+/// A person who opens sessions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Customer {
     pub id: CustomerId,
     pub account_id: AccountId,

@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::*;
 
+/// An in-app alert for the calling agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notification {
     pub id: i64,
     pub agent_id: AgentId,

@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::*;
 
+/// A support session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub id: SessionId,
     pub account_id: AccountId,
@@ -57,6 +59,7 @@ impl Session {
 /// is helping them by name, never an agent's internal id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerSession {
     pub id: SessionId,
     pub customer_id: CustomerId,
@@ -75,6 +78,7 @@ pub struct CustomerSession {
 /// Who the session is for. With an `external_ref` the customer is looked up
 /// (and updated) in the type's account; otherwise a new customer is created.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerInput {
     pub name: Option<String>,
     pub email: Option<String>,
@@ -82,6 +86,7 @@ pub struct CustomerInput {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenSession {
     /// The support type, by slug.
     pub support_type: String,
@@ -90,6 +95,7 @@ pub struct OpenSession {
     /// The customer's first message, if any.
     pub message: Option<String>,
     pub project_ref: Option<String>,
+    /// 0 to 1000; default 0.
     #[serde(default)]
     pub priority: i32,
 }
@@ -97,6 +103,7 @@ pub struct OpenSession {
 /// Where `reassign` sends a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ReassignTarget {
     /// To this agent, who must serve the session's type, be online and have room.
     Agent { agent_id: AgentId },
@@ -104,6 +111,34 @@ pub enum ReassignTarget {
     SupportType { support_type_id: SupportTypeId },
     /// Back into the current type's queue, for the engine to route.
     Queue,
+}
+
+/// Why a caller moves a session with `reassign`: every [`AssignReason`]
+/// except `auto`, which is the engine's own. (The API documents this
+/// narrower set; [`reassign`] refuses `auto` from any other caller too.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ReassignReason {
+    Manual,
+    Transfer,
+    Escalation,
+    Handoff,
+    Away,
+    Sla,
+}
+
+impl From<ReassignReason> for AssignReason {
+    fn from(reason: ReassignReason) -> Self {
+        match reason {
+            ReassignReason::Manual => Self::Manual,
+            ReassignReason::Transfer => Self::Transfer,
+            ReassignReason::Escalation => Self::Escalation,
+            ReassignReason::Handoff => Self::Handoff,
+            ReassignReason::Away => Self::Away,
+            ReassignReason::Sla => Self::Sla,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -120,8 +155,10 @@ pub struct SessionFilter {
 
 /// One page of a list, newest first, with the cursor for the next page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
 

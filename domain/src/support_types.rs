@@ -13,8 +13,10 @@ use crate::types::*;
 /// The longest SLA a type may set: 30 days.
 pub const MAX_SLA_SECS: i32 = 30 * 24 * 3600;
 
+/// What a customer asks for, and how it is routed, timed and escalated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SupportType {
     pub id: SupportTypeId,
     pub account_id: AccountId,
@@ -34,6 +36,12 @@ pub struct SupportType {
     pub csat_enabled: bool,
     pub reason_required: bool,
     pub greeting: Option<String>,
+    /// Business hours: `{"time_zone": "Europe/Berlin", "open": {"mon": ["09:00", "17:00"], "sat": null},
+    /// "after_hours_message": "…"}`. Times are wall-clock times in `time_zone` (an IANA name; daylight
+    /// saving is followed; default `UTC`). Days not listed are closed. The deprecated fixed
+    /// `utc_offset_minutes` is still accepted (not together with `time_zone`) and stored as the
+    /// equivalent `Etc/GMT±N` zone when it is a whole number of hours.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub business_hours: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
@@ -63,13 +71,16 @@ fn yes() -> bool {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewSupportType {
     /// The owning account; only global admins (and the system) name one,
     /// everyone else creates in their own account.
     #[serde(default)]
     pub account_id: Option<AccountId>,
+    /// Global; the customer chat lives at `/chat/{slug}`.
     pub slug: String,
     pub name: String,
+    /// Default `round_robin`.
     #[serde(default = "default_routing")]
     pub routing: Routing,
     #[serde(default)]
@@ -78,20 +89,25 @@ pub struct NewSupportType {
     pub first_response_sla_secs: Option<i32>,
     #[serde(default)]
     pub escalation_target_id: Option<SupportTypeId>,
+    /// Default 0.
     #[serde(default)]
     pub escalation_priority_bump: i32,
+    /// Default 60.
     #[serde(default = "default_preferred_wait_secs")]
     pub preferred_wait_secs: i32,
     #[serde(default)]
     pub bot_agent_id: Option<AgentId>,
+    /// Default true.
     #[serde(default = "yes")]
     pub csat_enabled: bool,
+    /// Default true.
     #[serde(default = "yes")]
     pub reason_required: bool,
     #[serde(default)]
     pub greeting: Option<String>,
     /// Free-form, but a JSON object when present.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub business_hours: Option<serde_json::Value>,
 }
 
@@ -122,6 +138,7 @@ impl Default for NewSupportType {
 /// once is invalid); a blank `greeting` clears the greeting.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateSupportType {
     pub slug: Option<String>,
     pub name: Option<String>,
@@ -139,6 +156,8 @@ pub struct UpdateSupportType {
     pub csat_enabled: Option<bool>,
     pub reason_required: Option<bool>,
     pub greeting: Option<String>,
+    /// Business hours, as in `SupportType`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub business_hours: Option<serde_json::Value>,
     pub clear_business_hours: bool,
 }
@@ -151,8 +170,10 @@ pub struct SupportTypeFilter {
     pub include_archived: bool,
 }
 
+/// Why a session of a support type was resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolutionReason {
     pub id: ReasonId,
     pub support_type_id: SupportTypeId,

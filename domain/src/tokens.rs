@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::*;
 
+/// An API token (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiToken {
     pub id: TokenId,
     pub agent_id: AgentId,

@@ -19,14 +19,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::*;
 
+/// An outgoing webhook (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Webhook {
     pub id: WebhookId,
     pub account_id: AccountId,
+    /// Receives a signed `POST` per matching event.
     pub url: String,
     /// Topic patterns: `*` matches one word, `#` zero or more.
     pub events: Vec<String>,
+    /// `false` once disabled (by an admin, or after 5 consecutive failed deliveries).
     pub active: bool,
     pub consecutive_failures: i32,
     pub disabled_at: Option<DateTime<Utc>>,
@@ -34,10 +38,12 @@ pub struct Webhook {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewWebhook {
     /// Defaults to the caller's account (global admins name one).
     #[serde(default)]
     pub account_id: Option<AccountId>,
+    /// `http://` or `https://`.
     pub url: String,
     /// Topic patterns; at least one.
     pub events: Vec<String>,
@@ -45,6 +51,7 @@ pub struct NewWebhook {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateWebhook {
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
@@ -55,6 +62,7 @@ pub struct UpdateWebhook {
 /// One event's delivery to one webhook.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WebhookDelivery))]
 pub struct Delivery {
     pub id: i64,
     pub webhook_id: WebhookId,

@@ -178,6 +178,13 @@ impl Application {
         })
     }
 
+    /// Wraps the whole router, every route and fallback, with `wrap` (the
+    /// tests put their API contract check in front of it).
+    pub fn wrap_router(mut self, wrap: impl FnOnce(Router) -> Router) -> Self {
+        self.router = wrap(self.router);
+        self
+    }
+
     /// Where `/metrics` is served, if it is (`METRICS_ADDR`).
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())

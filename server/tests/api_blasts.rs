@@ -45,16 +45,6 @@ async fn an_admin_blasts_a_segment_and_follows_its_progress(pool: PgPool) {
     assert_eq!(created["segment"], json!({ "kind": "support_type", "support_type_id": acme.type_id }));
     let path = format!("/blasts/{}", id(&created));
 
-    // The documented Blast has exactly the fields the API sends.
-    let doc = app.app.client.get(format!("{}/api/v1/openapi.json", app.app.base)).send().await.expect("doc");
-    let doc = expect(doc, StatusCode::OK).await;
-    let mut documented: Vec<&String> =
-        doc["components"]["schemas"]["Blast"]["properties"].as_object().expect("Blast").keys().collect();
-    let mut sent: Vec<&String> = created.as_object().expect("object").keys().collect();
-    documented.sort();
-    sent.sort();
-    assert_eq!(sent, documented);
-
     // The server's worker sends it.
     let deadline = Instant::now() + Duration::from_secs(30);
     let done: Value = loop {

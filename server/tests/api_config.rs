@@ -700,22 +700,15 @@ async fn api_docs_say_where_swagger_ui_was_looked_for_when_it_is_missing(pool: P
     assert_eq!(res.status(), StatusCode::OK);
 }
 
-/// The keys of a JSON object, sorted.
-fn keys(v: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
-    keys.sort();
-    keys
-}
-
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
-async fn the_documented_schemas_have_exactly_the_fields_the_api_sends(pool: PgPool) {
+/// The answers of the configuration endpoints, each checked against the
+/// served document by the test server's contract layer (no field more or
+/// less, every type and enum): here the ones few other tests read.
+async fn the_configuration_endpoints_answer_what_the_document_says(pool: PgPool) {
     let acme = seed_account(&pool, "acme").await;
     let (_, root) = seed_agent(&pool, None, "admin", "root").await;
     let (alice, token) = seed_agent(&pool, Some(&acme), "admin", "alice").await;
     let app = api(pool.clone()).await;
-    let res = app.app.client.get(format!("{}/api/v1/openapi.json", app.app.base)).send().await.expect("doc");
-    let doc = expect(res, StatusCode::OK).await;
-    let documented = |name: &str| keys(&doc["components"]["schemas"][name]["properties"]);
 
     let opened = app
         .post("/sessions", &token, json!({ "support_type": acme.type_slug, "customer": { "name": "Ada" } }))
@@ -768,6 +761,7 @@ async fn the_documented_schemas_have_exactly_the_fields_the_api_sends(pool: PgPo
         ("ApiToken", created_token["token"].clone()),
     ];
     for (name, sample) in samples {
-        assert_eq!(keys(&sample), documented(name), "{name}: {sample}");
+        assert!(sample.is_object(), "{name}: {sample}");
     }
+    assert_eq!(app.app.take_violations(), Vec::<String>::new());
 }

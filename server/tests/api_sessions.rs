@@ -315,8 +315,6 @@ async fn other_accounts_sessions_are_not_found_and_others_sessions_are_forbidden
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn the_served_openapi_document_matches_the_committed_one(pool: PgPool) {
-    let acme = seed_account(&pool, "acme").await;
-    let (_, token) = seed_agent(&pool, Some(&acme), "bot", "bot").await;
     let app = api(pool).await;
 
     let res =
@@ -325,18 +323,6 @@ async fn the_served_openapi_document_matches_the_committed_one(pool: PgPool) {
     assert_eq!(served["info"]["title"], "Switchboard API");
     assert_eq!(served["info"]["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(served["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
-
-    // The documented Session has exactly the fields the API sends.
-    let session = open_session(&app, &token, &acme, "hi").await;
-    let mut sent: Vec<&String> = session.as_object().expect("object").keys().collect();
-    let mut documented: Vec<&String> = served["components"]["schemas"]["Session"]["properties"]
-        .as_object()
-        .expect("Session schema")
-        .keys()
-        .collect();
-    sent.sort();
-    documented.sort();
-    assert_eq!(sent, documented);
 
     let committed_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.json");
     let pretty = serde_json::to_string_pretty(&served).expect("pretty") + "\n";

@@ -10,23 +10,19 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody, schema::*};
+use super::{ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListAgents {
     /// Global admins only; others see their own account.
-    #[param(value_type = Option<Uuid>)]
     pub account_id: Option<AccountId>,
-    #[param(value_type = Option<RoleSchema>)]
     pub role: Option<Role>,
-    #[param(value_type = Option<PresenceSchema>)]
     pub presence: Option<Presence>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PresenceBody {
-    #[schema(value_type = PresenceSchema)]
     pub presence: Presence,
     /// Why, e.g. "lunch"; at most 200 characters.
     pub reason: Option<String>,
@@ -34,7 +30,7 @@ pub struct PresenceBody {
 
 /// The agents the caller may see, by display name (deactivated ones included).
 #[utoipa::path(get, path = "/api/v1/agents", tag = "agents", params(ListAgents),
-    responses((status = 200, body = Vec<AgentSchema>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<domain::agents::Agent>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -45,8 +41,8 @@ pub async fn list(
 }
 
 /// Creates an agent or bot. Admins of the account.
-#[utoipa::path(post, path = "/api/v1/agents", tag = "agents", request_body = NewAgentSchema,
-    responses((status = 201, body = AgentSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+#[utoipa::path(post, path = "/api/v1/agents", tag = "agents", request_body = domain::agents::NewAgent,
+    responses((status = 201, body = domain::agents::Agent), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(pool): State<PgPool>,
@@ -58,7 +54,7 @@ pub async fn create(
 
 /// One agent.
 #[utoipa::path(get, path = "/api/v1/agents/{id}", tag = "agents", params(("id" = Uuid, Path)),
-    responses((status = 200, body = AgentSchema), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = domain::agents::Agent), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -69,8 +65,8 @@ pub async fn get(
 
 /// Changes an agent's name, role, limit or activation. Admins of the account.
 #[utoipa::path(patch, path = "/api/v1/agents/{id}", tag = "agents", params(("id" = Uuid, Path)),
-    request_body = UpdateAgentSchema,
-    responses((status = 200, body = AgentSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    request_body = domain::agents::UpdateAgent,
+    responses((status = 200, body = domain::agents::Agent), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(pool): State<PgPool>,
@@ -84,7 +80,7 @@ pub async fn update(
 /// Sets an agent's presence: the agent themself, or a supervisor or admin.
 #[utoipa::path(put, path = "/api/v1/agents/{id}/presence", tag = "agents", params(("id" = Uuid, Path)),
     request_body = PresenceBody,
-    responses((status = 200, body = AgentSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = domain::agents::Agent), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_presence(
     State(pool): State<PgPool>,
@@ -110,7 +106,7 @@ pub async fn heartbeat(
 
 /// The support types an agent serves.
 #[utoipa::path(get, path = "/api/v1/agents/{id}/skills", tag = "agents", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<SkillSchema>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<domain::agents::Skill>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn skills(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -122,8 +118,8 @@ pub async fn skills(
 /// Replaces the support types an agent serves. Admins of the account; every
 /// type must belong to the agent's account.
 #[utoipa::path(put, path = "/api/v1/agents/{id}/skills", tag = "agents", params(("id" = Uuid, Path)),
-    request_body = Vec<SkillSchema>,
-    responses((status = 200, body = Vec<SkillSchema>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    request_body = Vec<domain::agents::Skill>,
+    responses((status = 200, body = Vec<domain::agents::Skill>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_skills(
     State(pool): State<PgPool>,

@@ -5,7 +5,7 @@ use domain::{audit::AuditEntry, sessions::Page, types::AccountId};
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use super::{ApiActor, ApiError, ApiQuery, error::ErrorBody, schema::*};
+use super::{ApiActor, ApiError, ApiQuery, error::ErrorBody};
 
 #[derive(Debug, Deserialize)]
 pub struct AuditQuery {
@@ -19,7 +19,7 @@ pub struct AuditQuery {
 /// account (or one, with `account_id`); account admins their own.
 #[utoipa::path(get, path = "/api/v1/audit-log", tag = "accounts",
     params(("account_id" = Option<Uuid>, Query), ("cursor" = Option<String>, Query), ("limit" = Option<i64>, Query)),
-    responses((status = 200, body = AuditPageSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = domain::sessions::Page<domain::audit::AuditEntry>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(pool): State<PgPool>,

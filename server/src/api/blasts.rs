@@ -9,7 +9,7 @@ use domain::{
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use super::{ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody, schema::*};
+use super::{ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody};
 
 #[derive(Debug, Deserialize)]
 pub struct ListBlasts {
@@ -20,7 +20,7 @@ pub struct ListBlasts {
 /// The account's blasts, newest first (at most 200), with their progress.
 /// Admins of the account.
 #[utoipa::path(get, path = "/api/v1/blasts", tag = "blasts", params(("account_id" = Option<Uuid>, Query)),
-    responses((status = 200, body = Vec<BlastSchema>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = Vec<BlastProgress>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn list(
     State(pool): State<PgPool>,
@@ -34,8 +34,8 @@ pub async fn list(
 /// and the blast worker posts the message into each one's open session (or a
 /// new outbound session of `support_type_id`), at most `rate_per_minute` a
 /// minute. Admins of the account.
-#[utoipa::path(post, path = "/api/v1/blasts", tag = "blasts", request_body = NewBlastSchema,
-    responses((status = 201, body = BlastSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+#[utoipa::path(post, path = "/api/v1/blasts", tag = "blasts", request_body = domain::blasts::NewBlast,
+    responses((status = 201, body = BlastProgress), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(pool): State<PgPool>,
@@ -47,7 +47,7 @@ pub async fn create(
 
 /// One blast with its progress counters. Admins of the account.
 #[utoipa::path(get, path = "/api/v1/blasts/{id}", tag = "blasts", params(("id" = Uuid, Path)),
-    responses((status = 200, body = BlastSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = BlastProgress), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(pool): State<PgPool>,
@@ -61,7 +61,7 @@ pub async fn get(
 /// recipients not reached yet are counted as skipped. Cancelling a finished
 /// blast changes nothing. Admins of the account.
 #[utoipa::path(post, path = "/api/v1/blasts/{id}/cancel", tag = "blasts", params(("id" = Uuid, Path)),
-    responses((status = 200, body = BlastSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = BlastProgress), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn cancel(
     State(pool): State<PgPool>,

@@ -12,22 +12,20 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use utoipa::IntoParams;
 
-use super::{AccountQuery, ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody, schema::*};
+use super::{AccountQuery, ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListCanned {
     /// Global admins only; others see their own account.
-    #[param(value_type = Option<Uuid>)]
     pub account_id: Option<AccountId>,
     /// The responses offered for this type (its own and the account-wide ones).
-    #[param(value_type = Option<Uuid>)]
     pub support_type_id: Option<SupportTypeId>,
 }
 
 /// The account's tags, by name.
 #[utoipa::path(get, path = "/api/v1/tags", tag = "configuration", params(AccountQuery),
-    responses((status = 200, body = Vec<TagSchema>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<domain::config::Tag>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn tags(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -37,8 +35,8 @@ pub async fn tags(
 }
 
 /// Creates a tag. Admins of the account.
-#[utoipa::path(post, path = "/api/v1/tags", tag = "configuration", request_body = NewTagSchema,
-    responses((status = 201, body = TagSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+#[utoipa::path(post, path = "/api/v1/tags", tag = "configuration", request_body = domain::config::NewTag,
+    responses((status = 201, body = domain::config::Tag), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_tag(
     State(pool): State<PgPool>,
@@ -63,7 +61,7 @@ pub async fn delete_tag(
 
 /// The account's tag rules, oldest first.
 #[utoipa::path(get, path = "/api/v1/tag-rules", tag = "configuration", params(AccountQuery),
-    responses((status = 200, body = Vec<TagRuleSchema>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<domain::config::TagRule>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn tag_rules(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -73,8 +71,8 @@ pub async fn tag_rules(
 }
 
 /// Creates a tag rule (and its tag, if new). Admins of the account.
-#[utoipa::path(post, path = "/api/v1/tag-rules", tag = "configuration", request_body = NewTagRuleSchema,
-    responses((status = 201, body = TagRuleSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+#[utoipa::path(post, path = "/api/v1/tag-rules", tag = "configuration", request_body = domain::config::NewTagRule,
+    responses((status = 201, body = domain::config::TagRule), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_tag_rule(
     State(pool): State<PgPool>,
@@ -99,7 +97,7 @@ pub async fn delete_tag_rule(
 
 /// The account's canned responses, by shortcut.
 #[utoipa::path(get, path = "/api/v1/canned-responses", tag = "configuration", params(ListCanned),
-    responses((status = 200, body = Vec<CannedResponseSchema>), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Vec<domain::config::CannedResponse>), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn canned(
     State(pool): State<PgPool>,
@@ -110,8 +108,8 @@ pub async fn canned(
 }
 
 /// Creates a canned response. Admins of the account.
-#[utoipa::path(post, path = "/api/v1/canned-responses", tag = "configuration", request_body = NewCannedResponseSchema,
-    responses((status = 201, body = CannedResponseSchema), (status = 401, body = ErrorBody),
+#[utoipa::path(post, path = "/api/v1/canned-responses", tag = "configuration", request_body = domain::config::NewCannedResponse,
+    responses((status = 201, body = domain::config::CannedResponse), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn create_canned(
@@ -124,8 +122,8 @@ pub async fn create_canned(
 
 /// Changes a canned response. Admins of the account.
 #[utoipa::path(patch, path = "/api/v1/canned-responses/{id}", tag = "configuration", params(("id" = Uuid, Path)),
-    request_body = UpdateCannedResponseSchema,
-    responses((status = 200, body = CannedResponseSchema), (status = 401, body = ErrorBody),
+    request_body = domain::config::UpdateCannedResponse,
+    responses((status = 200, body = domain::config::CannedResponse), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn update_canned(

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, auth::ClientIp, error::ErrorBody, schema::*};
+use super::{ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, auth::ClientIp, error::ErrorBody};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -36,7 +36,7 @@ pub struct TagBody {
 /// The session's messages, newest first.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/messages", tag = "conversation",
     params(("id" = Uuid, Path), HistoryQuery),
-    responses((status = 200, body = MessagePageViewSchema), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = HistoryView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn history(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -54,7 +54,7 @@ pub async fn history(
 
 /// Messages as their reader may see them: agents get the stored messages,
 /// the session's chat token the customer's view (names, no agent ids).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum HistoryView {
     Agents(Page<Message>),
@@ -64,8 +64,8 @@ pub enum HistoryView {
 /// Sends a message. Idempotent by `client_message_id`: sending the same id
 /// again returns the stored message (also with 201) and stores nothing new.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/messages", tag = "conversation", params(("id" = Uuid, Path)),
-    request_body = SendMessageSchema,
-    responses((status = 201, body = MessageSchema), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    request_body = domain::conversation::SendMessage,
+    responses((status = 201, body = domain::conversation::Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn send(
     State(pool): State<PgPool>,
@@ -80,7 +80,7 @@ pub async fn send(
 
 /// The session's internal notes, oldest first.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/notes", tag = "conversation", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<NoteSchema>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<domain::conversation::Note>), (status = 404, body = ErrorBody)))]
 pub async fn notes(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -92,7 +92,7 @@ pub async fn notes(
 /// Adds an internal note.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/notes", tag = "conversation", params(("id" = Uuid, Path)),
     request_body = NoteBody,
-    responses((status = 201, body = NoteSchema), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = domain::conversation::Note), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_note(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -104,7 +104,7 @@ pub async fn add_note(
 
 /// The session's tags.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/tags", tag = "conversation", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<SessionTagSchema>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<domain::conversation::SessionTag>), (status = 404, body = ErrorBody)))]
 pub async fn tags(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -117,7 +117,7 @@ pub async fn tags(
 /// with all of the session's tags rather than 201.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/tags", tag = "conversation", params(("id" = Uuid, Path)),
     request_body = TagBody,
-    responses((status = 200, body = Vec<SessionTagSchema>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Vec<domain::conversation::SessionTag>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn tag(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -130,7 +130,7 @@ pub async fn tag(
 /// Removes a tag from the session; answers with the remaining tags.
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}/tags/{tag_id}", tag = "conversation",
     params(("id" = Uuid, Path), ("tag_id" = Uuid, Path)),
-    responses((status = 200, body = Vec<SessionTagSchema>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<domain::conversation::SessionTag>), (status = 404, body = ErrorBody)))]
 pub async fn untag(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,

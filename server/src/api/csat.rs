@@ -7,11 +7,11 @@ use domain::{
 };
 use sqlx::PgPool;
 
-use super::{ApiActor, ApiJson, ApiPath, ApiResult, error::ErrorBody, schema::*};
+use super::{ApiActor, ApiJson, ApiPath, ApiResult, error::ErrorBody};
 
 /// The session's rating; 404 `not_found` while it has none.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/csat", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = CsatSchema), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = domain::csat::Csat), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -25,8 +25,8 @@ pub async fn get(
 /// system) may rate it: customers are not API clients yet, so agents and
 /// bots calling this get 403.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/csat", tag = "sessions", params(("id" = Uuid, Path)),
-    request_body = SubmitCsatSchema,
-    responses((status = 201, body = CsatSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    request_body = domain::csat::SubmitCsat,
+    responses((status = 201, body = domain::csat::Csat), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn submit(
     State(pool): State<PgPool>,

@@ -10,14 +10,13 @@ use serde::{Deserialize, Deserializer};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use super::{ApiActor, ApiJson, ApiPath, ApiResult, error::ErrorBody, schema::*};
+use super::{ApiActor, ApiJson, ApiPath, ApiResult, error::ErrorBody};
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct UpdateCustomerBody {
     /// The agent the engine tries first for this customer; null clears it,
     /// absent leaves it unchanged.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Uuid>)]
     pub preferred_agent_id: Option<Option<AgentId>>,
 }
 
@@ -28,7 +27,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 
 /// The accounts the caller may see: all for global admins, else their own.
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts",
-    responses((status = 200, body = Vec<AccountSchema>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Vec<domain::accounts::Account>), (status = 401, body = ErrorBody)))]
 pub async fn accounts(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -37,8 +36,8 @@ pub async fn accounts(
 }
 
 /// Creates an account. Global admins only.
-#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = NewAccountSchema,
-    responses((status = 201, body = AccountSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = domain::accounts::NewAccount,
+    responses((status = 201, body = domain::accounts::Account), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_account(
     State(pool): State<PgPool>,
@@ -50,7 +49,7 @@ pub async fn create_account(
 
 /// One account.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = Uuid, Path)),
-    responses((status = 200, body = AccountSchema), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = domain::accounts::Account), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn account(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -61,7 +60,7 @@ pub async fn account(
 
 /// One customer.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "accounts", params(("id" = Uuid, Path)),
-    responses((status = 200, body = CustomerSchema), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = domain::customers::Customer), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn customer(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -74,7 +73,7 @@ pub async fn customer(
 /// the customer's account.
 #[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "accounts", params(("id" = Uuid, Path)),
     request_body = UpdateCustomerBody,
-    responses((status = 200, body = CustomerSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = domain::customers::Customer), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_customer(
     State(pool): State<PgPool>,
@@ -92,8 +91,8 @@ pub async fn update_customer(
 /// Renames an account or replaces the origins allowed to embed its chat widget.
 /// Admins of the account.
 #[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = Uuid, Path)),
-    request_body = UpdateAccountSchema,
-    responses((status = 200, body = AccountSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    request_body = domain::accounts::UpdateAccount,
+    responses((status = 200, body = domain::accounts::Account), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_account(
     State(pool): State<PgPool>,

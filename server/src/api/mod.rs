@@ -13,7 +13,6 @@ pub mod directory;
 pub mod docs;
 pub mod error;
 pub mod openapi;
-pub mod schema;
 pub mod sessions;
 pub mod signin;
 pub mod support_types;
@@ -68,7 +67,6 @@ pub type ApiResult<T> = Result<T, ApiError>;
 #[into_params(parameter_in = Query)]
 pub struct AccountQuery {
     /// Global admins only; others see their own account.
-    #[param(value_type = Option<uuid::Uuid>)]
     pub account_id: Option<domain::types::AccountId>,
 }
 

@@ -2,9 +2,15 @@
 //! committed as `openapi.json` at the repository root; a test keeps it current.
 
 use axum::Json;
+use std::collections::BTreeSet;
+
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        ContentBuilder, Ref, RefOr, ResponseBuilder, Schema,
+        path::Operation,
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
 };
 
 use super::{
@@ -46,7 +52,7 @@ use super::{
         webhooks::notifications, webhooks::mark_read,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses, &ResponseFieldsRequired),
     security(("bearer" = [])),
     tags(
         (name = "sessions", description = "Open, list and move support sessions"),
@@ -82,7 +88,163 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The statuses that operations answer by their shape rather than by what
+/// they do, added in one place so that none is forgotten: a request that
+/// cannot be read, a missing credential, a refusal or a cross-site cookie
+/// request, an unknown resource, a body of the wrong shape, and the server's
+/// own failures. Each is a shared response under `components/responses`; an
+/// operation's own entry for a status is kept (a blank description filled in).
+struct CommonResponses;
+
+/// `(status, component name, description)` of the shared error responses.
+const COMMON: [(u16, &str, &str); 7] = [
+    (
+        400,
+        "BadRequest",
+        "The request cannot be read: malformed JSON, a body without `Content-Type: application/json`, \
+         or a path or query parameter of the wrong type (`bad_request`).",
+    ),
+    (401, "Unauthenticated", "No valid credential (`unauthenticated`)."),
+    (
+        403,
+        "Forbidden",
+        "Not allowed for the caller (`forbidden`), or a cookie-authenticated request that does not come \
+         from this site (`csrf`).",
+    ),
+    (404, "NotFound", "No such resource, or not one the caller may see (`not_found`)."),
+    (
+        422,
+        "Unprocessable",
+        "Well-formed JSON of the wrong shape, or a value out of range (`invalid`, with the offending `field`).",
+    ),
+    (500, "Internal", "An unexpected failure, logged under `reference` (`internal`)."),
+    (503, "Unavailable", "The database is unavailable; retry later (`unavailable`)."),
+];
+
+impl CommonResponses {
+    fn add(op: &mut Operation, status: u16) {
+        let (_, name, description) = COMMON.iter().find(|(s, ..)| *s == status).expect("a common status");
+        let entry = op
+            .responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+        if let RefOr::T(response) = entry
+            && response.description.is_empty()
+        {
+            response.description = (*description).to_owned();
+        }
+    }
+}
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (_, name, description) in COMMON {
+            let error = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+            let response = ResponseBuilder::new().description(description).content("application/json", error);
+            components.responses.insert(name.to_owned(), RefOr::T(response.build()));
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [
+                (false, item.get.as_mut()),
+                (true, item.put.as_mut()),
+                (true, item.post.as_mut()),
+                (true, item.delete.as_mut()),
+                (true, item.patch.as_mut()),
+            ];
+            for (changes_state, op) in ops {
+                let Some(op) = op else { continue };
+                let public = op.security.as_ref().is_some_and(|s| s.iter().all(|r| *r == Default::default()));
+                let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let has_body = op.request_body.is_some();
+                // A path id, or an `…_id` filter, that names nothing the
+                // caller may see.
+                let names_a_resource =
+                    path.contains('{') || op.parameters.iter().flatten().any(|p| p.name.ends_with("_id"));
+                if has_params || has_body {
+                    Self::add(op, 400);
+                }
+                if !public {
+                    Self::add(op, 401);
+                }
+                // A caller of the wrong kind or role (a chat token reading
+                // configuration), or a cross-site cookie request.
+                if !public || changes_state {
+                    Self::add(op, 403);
+                }
+                if names_a_resource {
+                    Self::add(op, 404);
+                }
+                if has_body {
+                    Self::add(op, 422);
+                }
+                Self::add(op, 500);
+                Self::add(op, 503);
+            }
+        }
+    }
+}
+
+/// The schemas that only responses use list every property as required:
+/// serde writes each field of a response, `null` when it is empty, so a
+/// client may rely on its presence. (Request schemas keep optional fields
+/// optional: an absent `Option` is `None`.)
+struct ResponseFieldsRequired;
+
+impl ResponseFieldsRequired {
+    /// The component names that `value` refers to, directly or through
+    /// other components.
+    fn reachable(value: &serde_json::Value, schemas: &serde_json::Value, found: &mut BTreeSet<String>) {
+        match value {
+            serde_json::Value::Object(object) => {
+                if let Some(name) = object
+                    .get("$ref")
+                    .and_then(|r| r.as_str())
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                    && found.insert(name.to_owned())
+                {
+                    Self::reachable(&schemas[name], schemas, found);
+                }
+                object.values().for_each(|v| Self::reachable(v, schemas, found));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| Self::reachable(v, schemas, found)),
+            _ => {}
+        }
+    }
+}
+
+impl Modify for ResponseFieldsRequired {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let doc = serde_json::to_value(&*openapi).expect("the document is JSON");
+        let schemas = &doc["components"]["schemas"];
+        let (mut requested, mut answered) = (BTreeSet::new(), BTreeSet::new());
+        for item in doc["paths"].as_object().into_iter().flat_map(|p| p.values()) {
+            for op in item.as_object().into_iter().flat_map(|i| i.values()) {
+                Self::reachable(&op["requestBody"], schemas, &mut requested);
+                Self::reachable(&op["parameters"], schemas, &mut requested);
+                for (status, response) in op["responses"].as_object().into_iter().flatten() {
+                    if status.starts_with('2') {
+                        Self::reachable(response, schemas, &mut answered);
+                    }
+                }
+            }
+        }
+        let Some(components) = openapi.components.as_mut() else { return };
+        for name in answered.difference(&requested) {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
+                object.required = object.properties.keys().cloned().collect();
+            }
+        }
+    }
+}
+
+/// The document `/api/v1/openapi.json` serves.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
 /// `GET /api/v1/openapi.json` (no authentication).
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(spec())
 }

@@ -3,38 +3,29 @@
 use axum::{Json, extract::State, http::StatusCode};
 use domain::{
     sessions::{self, CustomerSession, OpenSession, Page, ReassignTarget, Session, SessionFilter},
-    types::{
-        AccountId, AgentId, AssignReason, CustomerId, ReasonId, SessionId, SessionStatus, SupportTypeId,
-    },
+    types::{AccountId, AgentId, CustomerId, ReasonId, SessionId, SessionStatus, SupportTypeId},
 };
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody, schema::*};
+use super::{ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpenedSession {
-    #[schema(value_type = SessionSchema)]
     pub session: Session,
-    #[schema(value_type = Uuid)]
     pub customer_id: CustomerId,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListSessions {
-    #[param(value_type = Option<SessionStatusSchema>)]
     pub status: Option<SessionStatus>,
-    #[param(value_type = Option<Uuid>)]
     pub support_type_id: Option<SupportTypeId>,
     /// The owner.
-    #[param(value_type = Option<Uuid>)]
     pub agent_id: Option<AgentId>,
     /// Global admins only; others see their own account.
-    #[param(value_type = Option<Uuid>)]
     pub account_id: Option<AccountId>,
-    #[param(value_type = Option<Uuid>)]
     pub customer_id: Option<CustomerId>,
     /// Only queued sessions of the support types the caller serves.
     pub queue: Option<bool>,
@@ -47,28 +38,24 @@ pub struct ListSessions {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct AssignBody {
     /// The agent to assign; defaults to the caller.
-    #[schema(value_type = Option<Uuid>)]
     pub agent_id: Option<AgentId>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReassignBody {
-    #[schema(value_type = ReassignTargetSchema)]
     pub target: ReassignTarget,
-    #[schema(value_type = AssignReasonSchema)]
-    pub reason: AssignReason,
+    pub reason: sessions::ReassignReason,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ResolveBody {
     /// A resolution reason of the session's account.
-    #[schema(value_type = Option<Uuid>)]
     pub reason_id: Option<ReasonId>,
 }
 
 /// Opens a session and queues it.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions",
-    request_body = OpenSessionSchema,
+    request_body = domain::sessions::OpenSession,
     responses(
         (status = 201, body = OpenedSession),
         (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
@@ -84,7 +71,7 @@ pub async fn open(
 
 /// Lists the sessions the caller may see, newest first.
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", params(ListSessions),
-    responses((status = 200, body = SessionPageSchema), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = domain::sessions::Page<domain::sessions::Session>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -103,7 +90,7 @@ pub async fn list(
 
 /// A session as its reader may see it: the record for agents, the
 /// customer's view (no agent ids) for a chat token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum SessionView {
     Session(Box<Session>),
@@ -113,7 +100,7 @@ pub enum SessionView {
 /// One session: the full record for agents; for the session's chat token,
 /// the customer's view (`CustomerSession`).
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = SessionViewSchema), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -130,7 +117,7 @@ pub async fn get(
 /// Gives a queued session to an agent (by default the caller).
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/assign", tag = "sessions", params(("id" = Uuid, Path)),
     request_body = AssignBody,
-    responses((status = 200, body = SessionSchema), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = domain::sessions::Session), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn assign(
     State(pool): State<PgPool>,
@@ -145,7 +132,7 @@ pub async fn assign(
 /// Moves a session to an agent, a support type's queue, or back into its queue.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/reassign", tag = "sessions", params(("id" = Uuid, Path)),
     request_body = ReassignBody,
-    responses((status = 200, body = SessionSchema), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = domain::sessions::Session), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn reassign(
     State(pool): State<PgPool>,
@@ -153,12 +140,12 @@ pub async fn reassign(
     ApiPath(id): ApiPath<SessionId>,
     ApiJson(body): ApiJson<ReassignBody>,
 ) -> ApiResult<Json<Session>> {
-    Ok(Json(sessions::reassign(&pool, &actor, id, body.target, body.reason).await?))
+    Ok(Json(sessions::reassign(&pool, &actor, id, body.target, body.reason.into()).await?))
 }
 
 /// Escalates a session along its support type's escalation path.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/escalate", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = SessionSchema), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = domain::sessions::Session), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn escalate(
     State(pool): State<PgPool>,
@@ -171,7 +158,7 @@ pub async fn escalate(
 /// Resolves a session, optionally with a resolution reason.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/resolve", tag = "sessions", params(("id" = Uuid, Path)),
     request_body = ResolveBody,
-    responses((status = 200, body = SessionSchema), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = domain::sessions::Session), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn resolve(
     State(pool): State<PgPool>,
@@ -185,7 +172,7 @@ pub async fn resolve(
 
 /// Puts a resolved or abandoned session back into its queue.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/reopen", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = SessionSchema), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = domain::sessions::Session), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn reopen(
     State(pool): State<PgPool>,
@@ -197,7 +184,7 @@ pub async fn reopen(
 
 /// Closes an open session that will not be resolved (the customer left).
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/abandon", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = SessionSchema), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = domain::sessions::Session), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn abandon(
     State(pool): State<PgPool>,

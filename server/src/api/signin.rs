@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use super::{ApiActor, ApiError, ApiJson, ApiPath, ApiResult, auth::ClientIp, error::ErrorBody, schema::*};
+use super::{ApiActor, ApiError, ApiJson, ApiPath, ApiResult, auth::ClientIp, error::ErrorBody};
 use crate::{AppState, security};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -32,7 +32,6 @@ pub struct LoginBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoginResponse {
-    #[schema(value_type = AgentSchema)]
     pub agent: Agent,
     /// When the session ends at the latest (it also ends after 12 h unused).
     pub expires_at: DateTime<Utc>,
@@ -90,7 +89,6 @@ pub async fn me(ApiActor(actor): ApiActor) -> Json<Actor> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangePasswordBody {
     /// Whose password; default: the caller's own.
-    #[schema(value_type = Option<Uuid>)]
     pub agent_id: Option<AgentId>,
     /// Required when changing one's own password.
     pub current_password: Option<String>,
@@ -122,9 +120,7 @@ pub async fn change_password(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OpenedChatResponse {
     /// The new session as the customer sees it.
-    #[schema(value_type = CustomerSessionSchema)]
     pub session: CustomerSession,
-    #[schema(value_type = Uuid)]
     pub customer_id: CustomerId,
     /// `Authorization: Bearer <token>` for this session's messages and CSAT,
     /// and nothing else. Shown once.
@@ -137,7 +133,7 @@ pub struct OpenedChatResponse {
 /// `"{external_id}:{email}"` with the account's identity secret) and the chat
 /// joins that customer's history. 10 per minute per IP.
 #[utoipa::path(post, path = "/api/v1/chat/{slug}/sessions", tag = "chat", params(("slug" = String, Path)),
-    request_body = OpenChatSchema, security(()),
+    request_body = domain::auth::OpenChat, security(()),
     responses((status = 201, body = OpenedChatResponse), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn open_chat(

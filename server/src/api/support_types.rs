@@ -11,13 +11,12 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody, schema::*};
+use super::{ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListSupportTypes {
     /// Global admins only; others see their own account.
-    #[param(value_type = Option<Uuid>)]
     pub account_id: Option<AccountId>,
     /// Default false.
     pub include_archived: Option<bool>,
@@ -49,7 +48,7 @@ pub struct UpdateReasonBody {
 /// The support types of the caller's account (global admins: of all
 /// accounts, or the one named), by name.
 #[utoipa::path(get, path = "/api/v1/support-types", tag = "support types", params(ListSupportTypes),
-    responses((status = 200, body = Vec<SupportTypeSchema>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<domain::support_types::SupportType>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -61,8 +60,8 @@ pub async fn list(
 }
 
 /// Creates a support type. Admins of the account.
-#[utoipa::path(post, path = "/api/v1/support-types", tag = "support types", request_body = NewSupportTypeSchema,
-    responses((status = 201, body = SupportTypeSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+#[utoipa::path(post, path = "/api/v1/support-types", tag = "support types", request_body = domain::support_types::NewSupportType,
+    responses((status = 201, body = domain::support_types::SupportType), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(pool): State<PgPool>,
@@ -74,7 +73,7 @@ pub async fn create(
 
 /// One support type.
 #[utoipa::path(get, path = "/api/v1/support-types/{id}", tag = "support types", params(("id" = Uuid, Path)),
-    responses((status = 200, body = SupportTypeSchema), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = domain::support_types::SupportType), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(pool): State<PgPool>,
     ApiActor(actor): ApiActor,
@@ -85,8 +84,8 @@ pub async fn get(
 
 /// Changes a support type. Admins of the account.
 #[utoipa::path(patch, path = "/api/v1/support-types/{id}", tag = "support types", params(("id" = Uuid, Path)),
-    request_body = UpdateSupportTypeSchema,
-    responses((status = 200, body = SupportTypeSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    request_body = domain::support_types::UpdateSupportType,
+    responses((status = 200, body = domain::support_types::SupportType), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(pool): State<PgPool>,
@@ -101,7 +100,7 @@ pub async fn update(
 /// sessions; open ones are unaffected. Answers with the archived type;
 /// archiving twice changes nothing.
 #[utoipa::path(delete, path = "/api/v1/support-types/{id}", tag = "support types", params(("id" = Uuid, Path)),
-    responses((status = 200, body = SupportTypeSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = domain::support_types::SupportType), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn archive(
     State(pool): State<PgPool>,
@@ -114,7 +113,7 @@ pub async fn archive(
 /// The type's resolution reasons, in order.
 #[utoipa::path(get, path = "/api/v1/support-types/{id}/resolution-reasons", tag = "support types",
     params(("id" = Uuid, Path), ListReasons),
-    responses((status = 200, body = Vec<ResolutionReasonSchema>), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Vec<domain::support_types::ResolutionReason>), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn reasons(
     State(pool): State<PgPool>,
@@ -128,7 +127,7 @@ pub async fn reasons(
 /// Adds a resolution reason at the end of the type's list. Admins of the account.
 #[utoipa::path(post, path = "/api/v1/support-types/{id}/resolution-reasons", tag = "support types",
     params(("id" = Uuid, Path)), request_body = NewReasonBody,
-    responses((status = 201, body = ResolutionReasonSchema), (status = 401, body = ErrorBody),
+    responses((status = 201, body = domain::support_types::ResolutionReason), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn create_reason(
@@ -143,7 +142,7 @@ pub async fn create_reason(
 /// Relabels, moves and/or (un)archives a resolution reason. Admins of the account.
 #[utoipa::path(patch, path = "/api/v1/support-types/{id}/resolution-reasons/{reason_id}", tag = "support types",
     params(("id" = Uuid, Path), ("reason_id" = Uuid, Path)), request_body = UpdateReasonBody,
-    responses((status = 200, body = ResolutionReasonSchema), (status = 401, body = ErrorBody),
+    responses((status = 200, body = domain::support_types::ResolutionReason), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn update_reason(

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use super::{ApiActor, ApiJson, ApiPath, ApiResult, error::ErrorBody, schema::*};
+use super::{ApiActor, ApiJson, ApiPath, ApiResult, error::ErrorBody};
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
@@ -21,7 +21,6 @@ pub struct NewTokenBody {
 /// A new token with its secret, which is shown only this once.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedToken {
-    #[schema(value_type = ApiTokenSchema)]
     pub token: ApiToken,
     /// `sb_…`: send as `Authorization: Bearer <secret>`. Not stored; it
     /// cannot be shown again.
@@ -47,7 +46,7 @@ pub async fn create(
 /// An agent's tokens (never their secrets), newest first. Admins of the
 /// agent's account and the agent themself.
 #[utoipa::path(get, path = "/api/v1/agents/{id}/tokens", tag = "agents", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<ApiTokenSchema>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = Vec<domain::tokens::ApiToken>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn list(
     State(pool): State<PgPool>,
@@ -60,7 +59,7 @@ pub async fn list(
 /// Revokes a token; answers with the revoked token. Revoking twice changes
 /// nothing. Admins of the agent's account and the agent themself.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "agents", params(("id" = Uuid, Path)),
-    responses((status = 200, body = ApiTokenSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = domain::tokens::ApiToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn revoke(
     State(pool): State<PgPool>,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{AccountQuery, ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody, schema::*};
+use super::{AccountQuery, ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, error::ErrorBody};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -38,7 +38,6 @@ pub struct NotificationQuery {
 /// A new webhook with its signing secret, which is shown only this once.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedWebhook {
-    #[schema(value_type = WebhookSchema)]
     pub webhook: Webhook,
     /// 64 hex characters. Each delivery carries `X-Switchboard-Signature:
     /// sha256=<hex HMAC-SHA256 of "{X-Switchboard-Timestamp}.{body}">` keyed
@@ -48,7 +47,7 @@ pub struct CreatedWebhook {
 
 /// The account's webhooks (never their secrets). Admins of the account.
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", params(AccountQuery),
-    responses((status = 200, body = Vec<WebhookSchema>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = Vec<domain::webhooks::Webhook>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn list(
     State(pool): State<PgPool>,
@@ -59,7 +58,7 @@ pub async fn list(
 }
 
 /// Registers a webhook; answers with its secret, once. Admins of the account.
-#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", request_body = NewWebhookSchema,
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", request_body = domain::webhooks::NewWebhook,
     responses((status = 201, body = CreatedWebhook), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
@@ -74,8 +73,8 @@ pub async fn create(
 /// Changes a webhook's URL, patterns or state (`active: true` re-enables a
 /// disabled one). Admins of the account.
 #[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = Uuid, Path)),
-    request_body = UpdateWebhookSchema,
-    responses((status = 200, body = WebhookSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    request_body = domain::webhooks::UpdateWebhook,
+    responses((status = 200, body = domain::webhooks::Webhook), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(pool): State<PgPool>,
@@ -102,7 +101,7 @@ pub async fn delete(
 /// A webhook's deliveries, newest first: attempts, last status or error,
 /// next retry. Admins of the account.
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = Uuid, Path), PageQuery),
-    responses((status = 200, body = DeliveryPageSchema), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = domain::sessions::Page<domain::webhooks::Delivery>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn deliveries(
     State(pool): State<PgPool>,
@@ -115,7 +114,7 @@ pub async fn deliveries(
 
 /// The calling agent's own notifications, newest first.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(NotificationQuery),
-    responses((status = 200, body = NotificationPageSchema), (status = 401, body = ErrorBody),
+    responses((status = 200, body = domain::sessions::Page<domain::notifications::Notification>), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn notifications(
     State(pool): State<PgPool>,

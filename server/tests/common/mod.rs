@@ -3,6 +3,8 @@
 // Each test crate compiles this module and uses only some of it.
 #![allow(dead_code)]
 
+pub mod contract;
+
 use domain::{actor::Actor, types::AgentId};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
@@ -16,11 +18,25 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub hub: server::hub::Hub,
     shutdown: CancellationToken,
+    /// What broke the API contract while the test ran (see [`contract`]).
+    violations: contract::Violations,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        let violations = std::mem::take(&mut *self.violations.lock().expect("violations"));
+        if !violations.is_empty() && !std::thread::panicking() {
+            panic!("{} API contract violation(s):\n{}", violations.len(), violations.join("\n"));
+        }
+    }
+}
+
+impl TestApp {
+    /// Takes what broke the API contract so far (so that `Drop` does not
+    /// fail the test for it): for tests of the contract check itself.
+    pub fn take_violations(&self) -> Vec<String> {
+        std::mem::take(&mut *self.violations.lock().expect("violations"))
     }
 }
 
@@ -46,14 +62,18 @@ pub async fn spawn_app_with(config: Config, pool: PgPool) -> TestApp {
 }
 
 pub async fn spawn_app_with_hub(config: Config, pool: PgPool, hub: server::hub::HubConfig) -> TestApp {
-    let app = Application::build_with_hub(config, pool, hub).await.expect("build app");
+    let violations = contract::Violations::default();
+    let app =
+        Application::build_with_hub(config, pool, hub).await.expect("build app").wrap_router(|router| {
+            router.layer(axum::middleware::from_fn_with_state(violations.clone(), contract::layer))
+        });
     let hub = app.hub();
     let base = format!("http://{}", app.local_addr());
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestApp { base, client, hub, shutdown }
+    TestApp { base, client, hub, shutdown, violations }
 }
 
 /// A pool whose server does not exist: what the app sees when PostgreSQL is down.

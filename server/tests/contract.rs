@@ -1,0 +1,106 @@
+//! The API contract check that every test server runs (tests/common/contract.rs)
+//! fails when a response or an accepted request says something the served
+//! OpenAPI document does not: each case below is a real exchange, altered
+//! in one way, and must be caught.
+
+mod common;
+
+use common::{
+    api,
+    contract::{Contract, Exchange},
+    expect, id, seed_account, seed_agent,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+fn served_document() -> Value {
+    serde_json::to_value(server::api::openapi::spec()).expect("document")
+}
+
+fn violations(contract: &Contract, path: &str, status: u16, body: &Value) -> Vec<String> {
+    contract.check(&Exchange {
+        method: "GET",
+        path,
+        request: None,
+        status,
+        content_type: Some("application/json"),
+        body: &body.to_string(),
+    })
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_response_that_differs_from_the_document_is_caught(pool: PgPool) {
+    let acme = seed_account(&pool, "acme").await;
+    let (_, token) = seed_agent(&pool, Some(&acme), "agent", "ada").await;
+    let app = api(pool).await;
+    let opened = app.post("/sessions", &token, json!({ "support_type": acme.type_slug })).await;
+    let opened = expect(opened, StatusCode::CREATED).await;
+    let path = format!("/api/v1/sessions/{}", id(&opened["session"]));
+    let session = expect(app.get(&path["/api/v1".len()..], &token).await, StatusCode::OK).await;
+
+    let served = Contract::new(&served_document());
+    assert_eq!(violations(&served, &path, 200, &session), Vec::<String>::new(), "the real exchange keeps it");
+
+    let altered = |change: &dyn Fn(&mut Value)| {
+        let mut body = session.clone();
+        change(&mut body);
+        violations(&served, &path, 200, &body)
+    };
+    let caught = |found: Vec<String>, what: &str| {
+        assert!(found.len() == 1 && found[0].contains("breaks the document"), "{what} not caught: {found:?}");
+    };
+    caught(altered(&|b| b["surprise"] = json!(1)), "an undocumented field");
+    caught(altered(&|b| b["status"] = json!("on_hold")), "a value outside the enum");
+    caught(altered(&|b| b["created_at"] = Value::Null), "null in a non-nullable field");
+    caught(altered(&|b| b["priority"] = json!("high")), "a value of the wrong type");
+    caught(altered(&|b| b["id"] = json!("not-a-uuid")), "a malformed uuid");
+    caught(
+        altered(&|b| {
+            b.as_object_mut().expect("object").remove("owner_id");
+        }),
+        "a missing field",
+    );
+
+    // A field the server sends but the document lost.
+    let mut doc = served_document();
+    doc["components"]["schemas"]["Session"]["properties"].as_object_mut().expect("properties").remove("tier");
+    let stale = Contract::new(&doc);
+    caught(violations(&stale, &path, 200, &session), "a field missing from the document");
+
+    // A status the operation does not document.
+    let found = violations(&served, &path, 409, &json!({}));
+    assert!(found.len() == 1 && found[0].contains("is not documented"), "{found:?}");
+    // A body where the document says there is none.
+    let no_content = Contract::new(&doc).check(&Exchange {
+        method: "DELETE",
+        path: "/api/v1/tags/00000000-0000-0000-0000-000000000000",
+        request: None,
+        status: 204,
+        content_type: Some("application/json"),
+        body: "{}",
+    });
+    assert!(no_content.len() == 1 && no_content[0].contains("without a body"), "{no_content:?}");
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_request_body_the_document_rejects_must_be_rejected_by_the_server(pool: PgPool) {
+    let acme = seed_account(&pool, "acme").await;
+    let (_, token) = seed_agent(&pool, Some(&acme), "admin", "ada").await;
+    let app = api(pool).await;
+
+    // serde ignores unknown fields, so the server takes this tag; the
+    // document does not list `shade`, so the test server records it.
+    let res = app.post("/tags", &token, json!({ "name": "vip", "shade": "dark" })).await;
+    expect(res, StatusCode::CREATED).await;
+    let found = app.app.take_violations();
+    assert!(
+        found.len() == 1 && found[0].contains("POST /api/v1/tags → 201") && found[0].contains("shade"),
+        "{found:?}"
+    );
+
+    // The same mistake answered with a 4xx keeps the contract.
+    let res = app.post("/tags", &token, json!({ "shade": "dark" })).await;
+    expect(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(app.app.take_violations(), Vec::<String>::new());
+}

@@ -104,3 +104,58 @@ async fn a_request_body_the_document_rejects_must_be_rejected_by_the_server(pool
     expect(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(app.app.take_violations(), Vec::<String>::new());
 }
+
+/// Every operation of the document, called the wrong way: without a
+/// credential, with a body that is not JSON, without a JSON content type, and
+/// with JSON of the wrong shape. Each answer must be the documented 4xx (the
+/// contract layer checks the status and the body against the document).
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn every_operation_documents_its_answers_to_bad_requests(pool: PgPool) {
+    let acme = seed_account(&pool, "acme").await;
+    let (_, token) = seed_agent(&pool, Some(&acme), "admin", "ada").await;
+    let app = api(pool).await;
+    let doc = served_document();
+    let mut calls = 0;
+    for (template, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            // Every path parameter is an id or a slug; a fresh uuid names nothing.
+            let path: String = template
+                .split('/')
+                .map(|s| if s.starts_with('{') { uuid::Uuid::new_v4().to_string() } else { s.to_owned() })
+                .collect::<Vec<_>>()
+                .join("/");
+            let url = format!("{}{path}", app.app.base);
+            let public = op["security"].as_array().is_some_and(|s| s.iter().all(|r| r == &json!({})));
+            let request = || app.app.client.request(method.clone(), &url);
+            let mut answers = Vec::new();
+            if !public {
+                answers.push(("no credential", request().send().await.expect("send"), 401..=401));
+            }
+            if op.get("requestBody").is_some() {
+                let bad_json = request()
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body("{not json")
+                    .send()
+                    .await
+                    .expect("send");
+                answers.push(("malformed JSON", bad_json, 400..=422));
+                let text = request().bearer_auth(&token).header("content-type", "text/plain").body("{}");
+                answers.push(("no JSON content type", text.send().await.expect("send"), 400..=404));
+                let shape = request().bearer_auth(&token).json(&json!([1, 2, 3])).send().await.expect("send");
+                answers.push(("JSON of the wrong shape", shape, 400..=422));
+            }
+            for (what, res, expected) in answers {
+                calls += 1;
+                let status = res.status().as_u16();
+                assert!(
+                    expected.contains(&status),
+                    "{method} {template}, {what}: {status} {}",
+                    res.text().await.unwrap_or_default()
+                );
+            }
+        }
+    }
+    assert!(calls > 150, "only {calls} calls: is the document empty?");
+}

@@ -22,7 +22,7 @@ pub struct Account {
     #[serde(default)]
     pub widget_origins: Vec<String>,
     /// Whether an identity secret is set. The secret itself is never part of
-    /// an `Account`; [`rotate_identity_secret`] shows it once.
+    /// an `Account`; rotating it (`POST /accounts/{id}/identity-secret`) shows it once.
     #[serde(default)]
     pub identity_verification: bool,
     /// An agent whose heartbeats stop for this long becomes away.
@@ -42,7 +42,7 @@ pub struct NewAccount {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateAccount {
     pub name: Option<String>,
-    /// Replaces the whole list; see [`normalize_origin`].
+    /// Replaces the whole list; each `https://host[:port]` (normalised).
     pub widget_origins: Option<Vec<String>>,
     /// Seconds without a heartbeat before an agent is set away (10-3600).
     pub presence_grace_secs: Option<i32>,

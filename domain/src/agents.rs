@@ -52,10 +52,10 @@ pub struct NewAgent {
     pub email: String,
     pub display_name: String,
     pub role: Role,
-    /// Defaults to [`DEFAULT_MAX_CONCURRENT`].
+    /// 0 to 1000; default 5 (`DEFAULT_MAX_CONCURRENT`).
     #[serde(default)]
     pub max_concurrent: Option<i32>,
-    /// Humans only, at least [`MIN_PASSWORD_CHARS`] characters.
+    /// Humans only, at least 12 characters (`MIN_PASSWORD_CHARS`).
     #[serde(default)]
     pub password: Option<String>,
 }

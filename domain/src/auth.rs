@@ -136,7 +136,7 @@ impl Identity {
     }
 }
 
-/// What a customer sends to open a chat. Without [`Identity`], `name` and
+/// What a customer sends to open a chat. Without an `identity`, `name` and
 /// `email` are taken as given (unverified) for a new customer record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

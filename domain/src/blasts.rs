@@ -100,7 +100,7 @@ pub struct NewBlast {
     /// The type of outbound sessions; defaults to the segment's type.
     #[serde(default)]
     pub support_type_id: Option<SupportTypeId>,
-    /// Defaults to [`DEFAULT_RATE_PER_MINUTE`].
+    /// 1 to 1,000,000; default 600 (`DEFAULT_RATE_PER_MINUTE`).
     #[serde(default)]
     pub rate_per_minute: Option<i32>,
 }

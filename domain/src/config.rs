@@ -48,7 +48,7 @@ pub struct NewTag {
     #[serde(default)]
     pub account_id: Option<AccountId>,
     pub name: String,
-    /// One of [`TAG_COLORS`]; `slate` when absent.
+    /// slate, indigo, emerald, amber, rose, sky or violet (`TAG_COLORS`); slate when absent.
     #[serde(default)]
     pub color: Option<String>,
 }

@@ -113,9 +113,9 @@ pub enum ReassignTarget {
     Queue,
 }
 
-/// Why a caller moves a session with `reassign`: every [`AssignReason`]
-/// except `auto`, which is the engine's own. (The API documents this
-/// narrower set; [`reassign`] refuses `auto` from any other caller too.)
+/// Why a caller moves a session with `reassign`: any assignment reason
+/// except `auto`, which is the engine's own. (`reassign` itself refuses
+/// `auto` from every other caller too.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

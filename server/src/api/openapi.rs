@@ -121,6 +121,18 @@ const COMMON: [(u16, &str, &str); 7] = [
     (503, "Unavailable", "The database is unavailable; retry later (`unavailable`)."),
 ];
 
+/// Descriptions for the statuses that operations list themselves without one.
+const DESCRIPTIONS: [(&str, &str); 5] = [
+    ("200", "OK."),
+    ("201", "Created."),
+    ("204", "Done; no body."),
+    (
+        "409",
+        "Conflicts with the current state; `code` says how (e.g. `session_closed`, `agent_at_capacity`).",
+    ),
+    ("429", "Too many attempts; retry after the `Retry-After` header's seconds (`rate_limited`)."),
+];
+
 impl CommonResponses {
     fn add(op: &mut Operation, status: u16) {
         let (_, name, description) = COMMON.iter().find(|(s, ..)| *s == status).expect("a common status");
@@ -181,6 +193,14 @@ impl Modify for CommonResponses {
                 }
                 Self::add(op, 500);
                 Self::add(op, 503);
+                for (status, response) in op.responses.responses.iter_mut() {
+                    if let RefOr::T(response) = response
+                        && response.description.is_empty()
+                        && let Some((_, text)) = DESCRIPTIONS.iter().find(|(s, _)| s == status)
+                    {
+                        response.description = (*text).to_owned();
+                    }
+                }
             }
         }
     }

@@ -363,9 +363,21 @@ async fn cancel_stops_the_blast(pool: PgPool) {
     assert_eq!(cancelled.pending, 0);
     let sent = cancelled.blast.sent;
     assert_eq!(cancelled.blast.skipped, 50 - sent);
-    tokio::time::sleep(Duration::from_millis(2200)).await;
     stop.cancel();
     worker.await.expect("worker");
+    assert_eq!(counters(&pool, id).await, (BlastStatus::Cancelled, 50, sent, 0, 50 - sent));
+    // Nothing is sent after the cancel even once the pace would allow it: make
+    // the next send due now and take the worker's steps by hand.
+    sqlx::query("UPDATE blasts SET next_send_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .expect("due");
+    assert_eq!(blast::tick(&pool).await.expect("tick"), blast::IDLE, "no blast is due");
+    let mut tx = pool.begin().await.expect("tx");
+    let step = blasts::send_to_next(&mut tx, id).await.expect("step");
+    tx.commit().await.expect("commit");
+    assert_eq!(step, Step::Stopped);
     assert_eq!(counters(&pool, id).await, (BlastStatus::Cancelled, 50, sent, 0, 50 - sent));
     let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE client_message_id = $1")
         .bind(format!("blast:{id}"))

@@ -5,6 +5,10 @@
 //!
 //! Each [`hit`] is its own statement on the pool, never part of the caller's
 //! transaction: a failed login rolls back its own work but still counts.
+//!
+//! Windows follow the database's clock (`now()`), the one clock every node
+//! shares. Tests may stop that clock for their own connections with
+//! [`clock_at`], so that counting up to a limit never straddles two windows.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -36,7 +40,8 @@ pub use server::*;
 mod server {
     use super::*;
     use crate::{Error, Result};
-    use sqlx::PgPool;
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use sqlx::{PgPool, postgres::PgConnectOptions};
 
     static SCALE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
 
@@ -45,6 +50,20 @@ mod server {
     /// suites that drive many sign-ins from one address; production keeps 1.
     pub fn set_scale(scale: u32) {
         SCALE.store(scale.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The connection setting [`hit`] takes the time from, when it is set.
+    const CLOCK_SETTING: &str = "switchboard.rate_limit_clock";
+
+    /// Test-only: `options` for connections on which [`hit`] takes the time
+    /// from `at` instead of the database's `now()`, so that a test decides
+    /// where its attempts fall in a window (a pool opened with a later `at`
+    /// sees a later window). The application's pool never sets it, so
+    /// production windows follow `now()`; only whoever opens a connection to
+    /// the database can set it, and they could write the counters anyway.
+    /// [`prune`] keeps to `now()`.
+    pub fn clock_at(options: PgConnectOptions, at: DateTime<Utc>) -> PgConnectOptions {
+        options.options([(CLOCK_SETTING, at.to_rfc3339_opts(SecondsFormat::Micros, true))])
     }
 
     /// Keys are bounded so that a huge input (a megabyte "e-mail address")
@@ -63,23 +82,29 @@ mod server {
     }
 
     /// Counts one attempt under `key` in the current window of length
-    /// `window` (1 s to [`MAX_WINDOW`]). Beyond `limit` attempts in the window
-    /// it answers [`Error::RateLimited`] with the seconds until the window
-    /// ends (at least 1). The attempt is counted either way.
+    /// `window` (1 s to [`MAX_WINDOW`]) by the database's clock (or
+    /// [`clock_at`]'s). Beyond `limit` attempts in the window it answers
+    /// [`Error::RateLimited`] with the seconds until the window ends (at
+    /// least 1). The attempt is counted either way.
     pub async fn hit(pool: &PgPool, key: &str, limit: u32, window: Duration) -> Result<()> {
         if window < Duration::from_secs(1) || window > MAX_WINDOW {
             return Err(Error::internal("rate limit", format!("window {window:?} is out of range")));
         }
         let row = sqlx::query!(
-            r#"WITH w AS (SELECT make_interval(secs => $2) AS len)
+            r#"WITH w AS (
+                   SELECT make_interval(secs => $2) AS len,
+                          coalesce(nullif(current_setting($3, true), '')::timestamptz, now()) AS at
+               )
                INSERT INTO rate_limits AS r (key, window_start, count)
-               SELECT $1, date_bin(w.len, now(), TIMESTAMPTZ '2000-01-01 00:00:00+00'), 1 FROM w
+               SELECT $1, date_bin(w.len, w.at, TIMESTAMPTZ '2000-01-01 00:00:00+00'), 1 FROM w
                ON CONFLICT (key, window_start) DO UPDATE SET count = r.count + 1
                RETURNING r.count,
-                         ceil(extract(epoch FROM r.window_start + make_interval(secs => $2) - now()))::bigint
+                         ceil(extract(epoch FROM
+                             r.window_start + make_interval(secs => $2) - (SELECT at FROM w)))::bigint
                              AS "retry_after!""#,
             bounded(key),
-            window.as_secs_f64()
+            window.as_secs_f64(),
+            CLOCK_SETTING
         )
         .fetch_one(pool)
         .await?;

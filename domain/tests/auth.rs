@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use domain::{
     Error,
     accounts::{self, UpdateAccount},
@@ -20,7 +21,10 @@ use domain::{
     sessions::{self, CustomerInput, OpenSession},
     types::*,
 };
-use sqlx::PgPool;
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
 
 const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "a much better passphrase";
@@ -35,14 +39,26 @@ fn ip(s: &str) -> Option<IpAddr> {
     Some(s.parse().expect("ip"))
 }
 
-/// Fixed windows restart on the minute; a test that counts up to a limit
-/// waits out the last seconds of a window rather than straddle two.
-async fn avoid_window_edge() {
-    let now = chrono::Utc::now();
-    let into_minute = now.timestamp() % 60;
-    if into_minute >= 50 {
-        tokio::time::sleep(Duration::from_secs((61 - into_minute) as u64)).await;
-    }
+/// The rate limits' clock in the tests that count up to a limit: stopped one
+/// second into a one-minute window, so that every attempt falls in that window
+/// however long the test takes, and a refusal waits out the rest of it.
+fn one_second_into_a_window() -> DateTime<Utc> {
+    let now = Utc::now().timestamp();
+    DateTime::from_timestamp(now - now.rem_euclid(60) + 1, 0).expect("a time")
+}
+
+/// The wait a refusal at [`one_second_into_a_window`] names.
+const RETRY_AFTER_SECS: u64 = 59;
+
+/// A pool on the test's database whose rate limits read the time `at`
+/// ([`ratelimit::clock_at`]). The test closes it, so that its database can be
+/// dropped.
+async fn pool_with_limit_clock(
+    pool_opts: &PgPoolOptions,
+    connect: &PgConnectOptions,
+    at: DateTime<Utc>,
+) -> PgPool {
+    pool_opts.clone().connect_with(ratelimit::clock_at(connect.clone(), at)).await.expect("pool")
 }
 
 /// A human with [`PASSWORD`] (or none), in `account` (`None`: global admin).
@@ -106,7 +122,7 @@ async fn audit_rows(
 }
 
 fn is_rate_limited(err: &Error) -> bool {
-    matches!(err, Error::RateLimited { retry_after_secs } if (1..=60).contains(retry_after_secs))
+    matches!(err, Error::RateLimited { retry_after_secs: RETRY_AFTER_SECS })
 }
 
 // ------------------------------------------------------------------ login
@@ -387,8 +403,9 @@ async fn admins_set_passwords_without_the_current_one_within_their_account(pool:
 // ------------------------------------------------------------ rate limits
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
-async fn fixed_windows_count_per_key_and_prune(pool: PgPool) {
-    avoid_window_edge().await;
+async fn fixed_windows_count_per_key_and_prune(pool_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let at = one_second_into_a_window();
+    let pool = pool_with_limit_clock(&pool_opts, &connect, at).await;
     let minute = Duration::from_secs(60);
     for _ in 0..3 {
         ratelimit::hit(&pool, "k:a", 3, minute).await.expect("within the limit");
@@ -396,9 +413,13 @@ async fn fixed_windows_count_per_key_and_prune(pool: PgPool) {
     let err = ratelimit::hit(&pool, "k:a", 3, minute).await.expect_err("over");
     assert!(is_rate_limited(&err), "{err:?}");
     assert_eq!(err.code(), "rate_limited");
-    assert!(err.to_string().starts_with("too many attempts; retry in "), "{err}");
+    assert_eq!(err.to_string(), "too many attempts; retry in 59 s");
     ratelimit::hit(&pool, "k:b", 3, minute).await.expect("another key");
     assert_eq!(scalar_i64(&pool, "SELECT count::int8 FROM rate_limits WHERE key = 'k:a'").await, 4);
+    // A minute later the key starts afresh in the next window.
+    let later = pool_with_limit_clock(&pool_opts, &connect, at + chrono::Duration::seconds(60)).await;
+    ratelimit::hit(&later, "k:a", 3, minute).await.expect("the next window");
+    later.close().await;
 
     sqlx::query(
         "INSERT INTO rate_limits (key, window_start, count) VALUES ('k:a', now() - interval '2 hours', 99)",
@@ -408,13 +429,17 @@ async fn fixed_windows_count_per_key_and_prune(pool: PgPool) {
     .expect("old window");
     assert_eq!(ratelimit::prune(&pool).await.expect("prune"), 1);
     assert!(ratelimit::hit(&pool, "k:c", 1, Duration::from_millis(10)).await.is_err(), "window too short");
+    pool.close().await;
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
-async fn the_eleventh_login_attempt_in_a_minute_is_refused_per_address(pool: PgPool) {
+async fn the_eleventh_login_attempt_in_a_minute_is_refused_per_address(
+    pool_opts: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = pool_with_limit_clock(&pool_opts, &connect, one_second_into_a_window()).await;
     let acc = common::account(&pool, "acme").await;
     human(&pool, Some(acc), "ana@acme.test", Role::Agent, true).await;
-    avoid_window_edge().await;
     // Ten wrong passwords from ten addresses...
     for i in 0..10 {
         let input = LoginInput {
@@ -430,13 +455,17 @@ async fn the_eleventh_login_attempt_in_a_minute_is_refused_per_address(pool: PgP
     // Another address is unaffected.
     human(&pool, Some(acc), "bo@acme.test", Role::Agent, true).await;
     login(&pool, "bo@acme.test").await;
+    pool.close().await;
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
-async fn the_eleventh_login_attempt_in_a_minute_is_refused_per_ip(pool: PgPool) {
+async fn the_eleventh_login_attempt_in_a_minute_is_refused_per_ip(
+    pool_opts: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = pool_with_limit_clock(&pool_opts, &connect, one_second_into_a_window()).await;
     let acc = common::account(&pool, "acme").await;
     human(&pool, Some(acc), "ana@acme.test", Role::Agent, true).await;
-    avoid_window_edge().await;
     for i in 0..10 {
         let input =
             LoginInput { ip: ip("2001:db8::1"), ..login_input(&format!("guess{i}@acme.test"), PASSWORD) };
@@ -450,6 +479,7 @@ async fn the_eleventh_login_attempt_in_a_minute_is_refused_per_ip(pool: PgPool) 
     assert_eq!(audit_rows(&pool, "login.failed").await.len(), 10);
     let input = LoginInput { ip: ip("192.0.2.200"), ..login_input("ana@acme.test", PASSWORD) };
     auth::login(&pool, input).await.expect("another client");
+    pool.close().await;
 }
 
 // -------------------------------------------------------------- customers
@@ -673,9 +703,9 @@ async fn a_signed_identity_links_the_chat_to_the_known_customer(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
-async fn chat_opening_and_messages_are_rate_limited(pool: PgPool) {
+async fn chat_opening_and_messages_are_rate_limited(pool_opts: PgPoolOptions, connect: PgConnectOptions) {
+    let pool = pool_with_limit_clock(&pool_opts, &connect, one_second_into_a_window()).await;
     chat_type(&pool, "help").await;
-    avoid_window_edge().await;
     let from = |addr: &str| OpenChat { ip: ip(addr), ..Default::default() };
     let mut first = None;
     for _ in 0..10 {
@@ -695,6 +725,7 @@ async fn chat_opening_and_messages_are_rate_limited(pool: PgPool) {
     let other = first.expect("opened");
     let them = auth::authenticate_customer(&pool, &other.token).await.expect("auth").expect("valid");
     auth::chat_message_limits(&pool, &them, ip("192.0.2.2")).await.expect("other session");
+    pool.close().await;
 }
 
 // --------------------------------------------------------------- accounts

@@ -6,9 +6,12 @@
 // Playwright's request client does not send it over http by itself, so every
 // call passes `Cookie` and `Origin` by hand, like a browser would.
 //
-// Sign-ins and chat openings are rate limited per client IP (10 a minute) and
-// every test shares 127.0.0.1, so the helpers wait out a 429 and try again,
-// and the admin signs in once per worker.
+// Sign-ins and chat openings are rate limited per client IP and every test
+// shares 127.0.0.1: the servers run with RATE_LIMIT_SCALE (playwright.config.ts)
+// so that the whole suite stays far below the limits, and the admin signs in
+// once per worker. A 429 fails the test at once, naming the setting, rather
+// than waiting out a window. (The limits themselves are tested in
+// domain/tests/auth.rs and server/tests/auth_http.rs, on a clock they control.)
 
 import { expect, type APIRequestContext, type APIResponse, type BrowserContext, type Page } from '@playwright/test';
 
@@ -21,17 +24,12 @@ export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const RATE_LIMITED = 'rate limited: the suite outgrew RATE_LIMIT_SCALE in end2end/playwright.config.ts';
 
-/// Runs `call` again after the server's rate limit window when it answers 429.
-async function retryingRateLimit(call: () => Promise<APIResponse>): Promise<APIResponse> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await call();
-    if (res.status() !== 429 || attempt >= 3) return res;
-    const body = await res.json().catch(() => ({}));
-    const wait = Number(res.headers()['retry-after'] ?? body?.error?.retry_after_secs ?? 10);
-    await sleep((Math.min(Math.max(wait, 1), 65) + 1) * 1000);
-  }
+/// Hands the response back, failing the test on a 429.
+async function notRateLimited(res: APIResponse): Promise<APIResponse> {
+  if (res.status() === 429) throw new Error(`${RATE_LIMITED}: ${await res.text()}`);
+  return res;
 }
 
 /// An API session: the cookie and origin to send with every call.
@@ -63,8 +61,8 @@ export class Api {
 
 /// Signs in through `POST /api/v1/auth/login` and returns the API session.
 export async function apiLogin(request: APIRequestContext, baseURL: string, email: string, password: string): Promise<Api> {
-  const res = await retryingRateLimit(() =>
-    request.post('/api/v1/auth/login', { headers: { Origin: baseURL }, data: { email, password } }),
+  const res = await notRateLimited(
+    await request.post('/api/v1/auth/login', { headers: { Origin: baseURL }, data: { email, password } }),
   );
   expect(res.status(), `login ${email}: ${await res.text()}`).toBe(200);
   const setCookie = res.headersArray().find((h) => h.name.toLowerCase() === 'set-cookie')?.value ?? '';
@@ -179,8 +177,8 @@ export interface Chat {
 /// origin like the chat page would.)
 export async function openChat(api: Api, type: SupportType, message?: string): Promise<Chat> {
   const customer = unique('Customer');
-  const res = await retryingRateLimit(() =>
-    api.request.post(`/api/v1/chat/${type.slug}/sessions`, {
+  const res = await notRateLimited(
+    await api.request.post(`/api/v1/chat/${type.slug}/sessions`, {
       headers: { Origin: api.baseURL },
       data: { name: customer, email: `${customer.toLowerCase()}@customers.example.com`, message },
     }),
@@ -213,17 +211,13 @@ export async function waitForOwner(api: Api, sessionId: string, agentId: string)
 /// on `next`, and waits until the page is interactive.
 export async function signIn(context: BrowserContext, agent: { email: string; password: string }, next = '/agent'): Promise<Page> {
   const page = await context.newPage();
-  for (let attempt = 0; ; attempt++) {
-    await page.goto(`/login?next=${encodeURIComponent(next)}`);
-    await page.getByLabel('E-mail address').fill(agent.email);
-    await page.getByLabel('Password').fill(agent.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    const limited = page.getByRole('alert').filter({ hasText: 'Too many attempts' });
-    await expect(page.getByTestId('signed-in-as').or(limited)).toBeVisible();
-    if (!(await limited.isVisible()) || attempt >= 3) break;
-    const secs = Number(/in (\d+) seconds/.exec((await limited.textContent()) ?? '')?.[1] ?? 10);
-    await page.waitForTimeout((Math.min(secs, 65) + 1) * 1000);
-  }
+  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel('E-mail address').fill(agent.email);
+  await page.getByLabel('Password').fill(agent.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const limited = page.getByRole('alert').filter({ hasText: 'Too many attempts' });
+  await expect(page.getByTestId('signed-in-as').or(limited)).toBeVisible();
+  expect(await limited.isVisible(), RATE_LIMITED).toBe(false);
   await expect(page.getByTestId('signed-in-as')).toBeVisible();
   if (next.startsWith('/agent')) await workspaceReady(page);
   return page;

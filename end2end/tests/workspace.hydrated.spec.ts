@@ -14,7 +14,8 @@ import {
   workspaceReady,
 } from './fixtures';
 
-// Sign-ins may wait out the per-IP rate limit (see fixtures.ts).
+// Generous: the limit only stops a hung test (these drive the whole workspace,
+// and a busy machine makes them slow).
 test.describe.configure({ timeout: 120_000 });
 
 const inboxRow = (page: Page, sessionId: string) =>

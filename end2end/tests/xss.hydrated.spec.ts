@@ -64,7 +64,12 @@ test('chat messages, customer names, notes and tags render as inert text', async
   // No element was created from the text, no script ran, no dialog opened.
   const main = page.locator('main');
   await expect(main.locator('img, svg circle, a[href^="javascript"], script')).toHaveCount(0);
+  // Nothing anywhere on the page carries a handler that could still fire later
+  // (an image's onerror, say).
+  await expect(page.locator('[onerror], [onload], [onmouseover], [href^="javascript"]')).toHaveCount(0);
+  // A dialog opened while rendering blocks the page until the handler above
+  // dismisses it (recording it first), so once this evaluate has answered,
+  // any such dialog is in `dialogs`.
   expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
-  await page.waitForTimeout(300);
   expect(dialogs).toEqual([]);
 });

@@ -6,6 +6,7 @@ pub mod components;
 pub mod error;
 pub mod live;
 pub mod pages;
+pub mod sending;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 

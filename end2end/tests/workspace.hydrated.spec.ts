@@ -185,3 +185,40 @@ test('Enter sends the message; Shift+Enter adds a line; / inserts a canned reply
   await expect(page.getByTestId('transcript').locator('li[data-message-id]').filter({ hasText: 'Thank you for your patience.' })).toHaveCount(1);
   await context.close();
 });
+
+test('messages sent in quick succession are stored in the order they were written', async ({ browser, request, baseURL }) => {
+  const api = await admin(request, baseURL!);
+  const type = await createSupportType(api);
+  const agent = await createAgent(api, [type], { online: true });
+  const chat = await openChat(api, type, 'Hello?');
+  await waitForOwner(api, chat.sessionId, agent.id);
+
+  const context = await browser.newContext();
+  const page = await signIn(context, agent, `/agent/sessions/${chat.sessionId}`);
+  await workspaceReady(page);
+  // The first send is held up on its way to the server (a slow network), so
+  // that the later ones would overtake it if they were sent at once.
+  let held = false;
+  await page.route('**/api/agent/send*', async (route) => {
+    if (!held) {
+      held = true;
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+    }
+    await route.continue();
+  });
+  const composer = page.getByRole('textbox', { name: 'Message' });
+  for (const text of ['One of three', 'Two of three', 'Three of three']) {
+    await composer.fill(text);
+    await composer.press('Enter');
+    await expect(composer).toHaveValue('');
+  }
+  const stored = page.getByTestId('transcript').locator('li[data-message-id]').filter({ hasText: 'of three' });
+  await expect(stored).toHaveCount(3);
+  await expect(stored).toHaveText([/One of three/, /Two of three/, /Three of three/]);
+  expect(held).toBe(true);
+
+  const history = await api.get(`/sessions/${chat.sessionId}/messages`);
+  const bodies = history.items.map((m: { body: string }) => m.body).filter((b: string) => b.includes('of three'));
+  // Newest first.
+  expect(bodies).toEqual(['Three of three', 'Two of three', 'One of three']);
+});

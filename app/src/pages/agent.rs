@@ -163,6 +163,8 @@ pub struct Ws {
     pub announce: RwSignal<String>,
     pub toasts: Toasts,
     welcomed: StoredValue<bool>,
+    /// The composer's sends, one at a time, in the order written.
+    pub outbox: crate::sending::InOrder,
 }
 
 /// How long a customer's typing indicator lasts without renewal.
@@ -197,6 +199,7 @@ impl Ws {
             announce: RwSignal::new(String::new()),
             toasts: Toasts::new(),
             welcomed: StoredValue::new(false),
+            outbox: crate::sending::InOrder::new(),
         }
     }
 

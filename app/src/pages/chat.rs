@@ -19,7 +19,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::{AppError, components::alert::ErrorAlert, live::LinkState};
+use crate::{AppError, components::alert::ErrorAlert, live::LinkState, sending::InOrder};
 
 /// Everything the chat page shows, for the holder of a chat token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -244,6 +244,8 @@ fn Chat(kind: PublicSupportType) -> impl IntoView {
     let token = RwSignal::new(None::<String>);
     let state = RwSignal::new(None::<SessionBrief>);
     let lines = RwSignal::new(Vec::<Line>::new());
+    // The customer's sends, one at a time, in the order written.
+    let outbox = InOrder::new();
     let position = RwSignal::new(None::<(i64, i64)>);
     let csat = RwSignal::new(None::<Csat>);
     let typing = RwSignal::new(None::<String>);
@@ -463,8 +465,8 @@ fn Chat(kind: PublicSupportType) -> impl IntoView {
                             }/>
                         }.into_any(),
                         Some(_) => view! {
-                            <Conversation lines typing notice state token/>
-                            <Footer csat_on csat token link lines state forget=forget.clone()/>
+                            <Conversation lines typing notice state token outbox/>
+                            <Footer csat_on csat token link lines state outbox forget=forget.clone()/>
                         }.into_any(),
                     }
                 }
@@ -496,8 +498,8 @@ fn merge(lines: &mut Vec<Line>, message: Message, sender_name: Option<String>) {
 /// Sends a customer's message (idempotent by `cid`) and settles its line:
 /// the stored message replaces the pending one, or the line is marked
 /// failed (the Retry button sends the same id again).
-fn deliver(token: String, body: String, cid: String, lines: RwSignal<Vec<Line>>) {
-    spawn_local(async move {
+fn deliver(outbox: InOrder, token: String, body: String, cid: String, lines: RwSignal<Vec<Line>>) {
+    outbox.push(move || async move {
         let result = chat_send(token, body, cid.clone()).await;
         lines.update(|ls| match result {
             Ok(m) => merge(ls, m, None),
@@ -581,6 +583,7 @@ fn Conversation(
     notice: RwSignal<Option<String>>,
     state: RwSignal<Option<SessionBrief>>,
     token: RwSignal<Option<String>>,
+    outbox: InOrder,
 ) -> impl IntoView {
     let seen_up_to = move || state.with(|s| s.as_ref().map_or(0, |s| s.agent_read_message_id));
     let last_own = move || {
@@ -599,7 +602,7 @@ fn Conversation(
                 l.failed = false;
             }
         });
-        deliver(t, line.message.body.clone(), cid, lines);
+        deliver(outbox, t, line.message.body.clone(), cid, lines);
     };
     view! {
         <div class="flex-1 overflow-y-auto px-4 py-3" id="chat-scroll">
@@ -660,6 +663,7 @@ fn Footer(
     link: RwSignal<Option<crate::live::LiveLink>>,
     lines: RwSignal<Vec<Line>>,
     state: RwSignal<Option<SessionBrief>>,
+    outbox: InOrder,
     forget: impl Fn() + Send + Sync + Clone + 'static,
 ) -> impl IntoView {
     let Some(id) = state.with_untracked(|s| s.as_ref().map(|s| s.id)) else { return ().into_any() };
@@ -675,7 +679,7 @@ fn Footer(
     });
     view! {
         {move || if open.get() {
-            view! { <Composer session=id token link lines/> }.into_any()
+            view! { <Composer session=id token link lines outbox/> }.into_any()
         } else {
             let forget = forget.clone();
             view! {
@@ -703,6 +707,7 @@ fn Composer(
     token: RwSignal<Option<String>>,
     link: RwSignal<Option<crate::live::LiveLink>>,
     lines: RwSignal<Vec<Line>>,
+    outbox: InOrder,
 ) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let last_typing = StoredValue::new(0.0f64);
@@ -735,7 +740,7 @@ fn Composer(
         };
         lines
             .update(|ls| ls.push(Line { message: pending, sender_name: None, pending: true, failed: false }));
-        deliver(t, body, cid, lines);
+        deliver(outbox, t, body, cid, lines);
     };
     let on_input = move |ev| {
         draft.set(event_target_value(&ev));

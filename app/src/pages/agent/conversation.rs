@@ -299,7 +299,7 @@ fn deliver(ws: Ws, id: SessionId, client_id: String, body: String) {
             e.delivery = Delivery::Sending;
         }
     });
-    leptos::task::spawn_local(async move {
+    ws.outbox.push(move || async move {
         match api::send_message(id, body, client_id.clone()).await {
             Ok(m) => ws.apply_message(m, None),
             Err(e) => ws.transcript.update(|t| {

@@ -8,7 +8,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use domain::outbox::Event;
+use domain::{
+    outbox::Event,
+    types::{AccountId, SessionId},
+};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -40,25 +43,28 @@ async fn claim(pool: &PgPool, consumer: &str) -> Result<Option<(Event, i32)>, sq
     // A short transaction that only reserves the row: pushing its next
     // attempt out means a concurrent worker skips it, and a crash mid-way
     // brings it back after the reservation lapses.
-    let row = sqlx::query_as::<_, (i64, i32)>(
+    let row = sqlx::query!(
         "UPDATE consumer_inbox SET next_attempt_at = now() + interval '60 seconds'
          WHERE (consumer, outbox_id) = (
              SELECT consumer, outbox_id FROM consumer_inbox
              WHERE consumer = $1 AND next_attempt_at <= now()
              ORDER BY next_attempt_at, outbox_id LIMIT 1 FOR UPDATE SKIP LOCKED)
          RETURNING outbox_id, attempts",
+        consumer
     )
-    .bind(consumer)
     .fetch_optional(pool)
     .await?;
-    let Some((outbox_id, attempts)) = row else { return Ok(None) };
-    let event = sqlx::query_as::<_, Event>(
-        "SELECT id, event_id, topic, account_id, session_id, payload, created_at FROM outbox WHERE id = $1",
+    let Some(row) = row else { return Ok(None) };
+    let event = sqlx::query_as!(
+        Event,
+        r#"SELECT id, event_id, topic, account_id AS "account_id: AccountId",
+                  session_id AS "session_id: SessionId", payload, created_at
+           FROM outbox WHERE id = $1"#,
+        row.outbox_id
     )
-    .bind(outbox_id)
     .fetch_one(pool)
     .await?;
-    Ok(Some((event, attempts)))
+    Ok(Some((event, row.attempts)))
 }
 
 async fn deliver(
@@ -81,11 +87,13 @@ async fn deliver(
                 Outcome::Done => metrics.processed.fetch_add(1, Relaxed),
                 Outcome::Duplicate => metrics.duplicates.fetch_add(1, Relaxed),
             };
-            sqlx::query("DELETE FROM consumer_inbox WHERE consumer = $1 AND outbox_id = $2")
-                .bind(consumer)
-                .bind(event.id)
-                .execute(pool)
-                .await?;
+            sqlx::query!(
+                "DELETE FROM consumer_inbox WHERE consumer = $1 AND outbox_id = $2",
+                consumer,
+                event.id
+            )
+            .execute(pool)
+            .await?;
         }
         Err(err) => {
             metrics.failed.fetch_add(1, Relaxed);
@@ -94,38 +102,40 @@ async fn deliver(
                 tracing::error!(consumer, event = %event.event_id, attempts, error = %err, "dead-lettering event");
                 metrics.dead_lettered.fetch_add(1, Relaxed);
                 let mut tx = pool.begin().await?;
-                sqlx::query(
+                sqlx::query!(
                     "INSERT INTO dead_letters (consumer, event_id, topic, payload, error, attempts)
                      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (consumer, event_id) DO NOTHING",
+                    consumer,
+                    event.event_id,
+                    &event.topic,
+                    &event.payload,
+                    err.to_string(),
+                    attempts
                 )
-                .bind(consumer)
-                .bind(event.event_id)
-                .bind(&event.topic)
-                .bind(&event.payload)
-                .bind(err.to_string())
-                .bind(attempts)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("DELETE FROM consumer_inbox WHERE consumer = $1 AND outbox_id = $2")
-                    .bind(consumer)
-                    .bind(event.id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query!(
+                    "DELETE FROM consumer_inbox WHERE consumer = $1 AND outbox_id = $2",
+                    consumer,
+                    event.id
+                )
+                .execute(&mut *tx)
+                .await?;
                 tx.commit().await?;
             } else {
                 tracing::warn!(consumer, event = %event.event_id, attempts, error = %err, "retrying event later");
                 metrics.retried.fetch_add(1, Relaxed);
                 let backoff_ms = 200_i64 << attempts.min(10);
-                sqlx::query(
+                sqlx::query!(
                     "UPDATE consumer_inbox SET attempts = $3, last_error = $4,
                             next_attempt_at = now() + make_interval(secs => $5)
                      WHERE consumer = $1 AND outbox_id = $2",
+                    consumer,
+                    event.id,
+                    attempts,
+                    err.to_string(),
+                    backoff_ms as f64 / 1000.0
                 )
-                .bind(consumer)
-                .bind(event.id)
-                .bind(attempts)
-                .bind(err.to_string())
-                .bind(backoff_ms as f64 / 1000.0)
                 .execute(pool)
                 .await?;
             }
@@ -148,11 +158,12 @@ pub async fn run(
             Ok(_) => {}
             Err(err) => tracing::warn!(consumer = handler.name(), error = %err, "inbox drain failed"),
         }
-        let lag: Result<i64, _> =
-            sqlx::query_scalar("SELECT count(*) FROM consumer_inbox WHERE consumer = $1")
-                .bind(handler.name())
-                .fetch_one(&pool)
-                .await;
+        let lag = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "lag!" FROM consumer_inbox WHERE consumer = $1"#,
+            handler.name()
+        )
+        .fetch_one(&pool)
+        .await;
         if let Ok(lag) = lag {
             metrics.lag.store(lag, std::sync::atomic::Ordering::Relaxed);
         }

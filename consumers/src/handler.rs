@@ -63,13 +63,14 @@ pub enum Outcome {
 /// waits on, then sees, that row.
 pub async fn process(pool: &PgPool, handler: &dyn Handler, event: &Event) -> Result<Outcome, HandlerError> {
     let mut tx = pool.begin().await?;
-    let fresh =
-        sqlx::query("INSERT INTO processed (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(handler.name())
-            .bind(event.event_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+    let fresh = sqlx::query!(
+        "INSERT INTO processed (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        handler.name(),
+        event.event_id
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if fresh == 0 {
         return Ok(Outcome::Duplicate);
     }

@@ -8,7 +8,10 @@
 
 use std::time::Duration;
 
-use domain::outbox::Event;
+use domain::{
+    outbox::Event,
+    types::{AccountId, SessionId},
+};
 use sqlx::{PgConnection, PgPool, postgres::PgListener};
 use tokio_util::sync::CancellationToken;
 
@@ -51,11 +54,11 @@ impl Publisher for InboxPublisher {
             for event in events {
                 for (consumer, patterns) in &self.bindings {
                     if patterns.iter().any(|p| topic_matches(p, &event.topic)) {
-                        sqlx::query(
+                        sqlx::query!(
                             "INSERT INTO consumer_inbox (consumer, outbox_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                            *consumer,
+                            event.id
                         )
-                        .bind(consumer)
-                        .bind(event.id)
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| e.to_string())?;
@@ -70,11 +73,13 @@ impl Publisher for InboxPublisher {
 /// Relays one batch. Returns how many events it moved.
 pub async fn relay_batch(pool: &PgPool, publisher: &dyn Publisher) -> Result<usize, String> {
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-    let events = sqlx::query_as::<_, Event>(
-        "SELECT id, event_id, topic, account_id, session_id, payload, created_at FROM outbox
-         WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+    let events = sqlx::query_as!(
+        Event,
+        r#"SELECT id, event_id, topic, account_id AS "account_id: AccountId",
+                  session_id AS "session_id: SessionId", payload, created_at
+           FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"#,
+        BATCH
     )
-    .bind(BATCH)
     .fetch_all(&mut *tx)
     .await
     .map_err(|e| e.to_string())?;
@@ -85,8 +90,7 @@ pub async fn relay_batch(pool: &PgPool, publisher: &dyn Publisher) -> Result<usi
         .await
         .map_err(|_| "publishing timed out after 30 s".to_owned())??;
     let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
-    sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
-        .bind(&ids)
+    sqlx::query!("UPDATE outbox SET published_at = now() WHERE id = ANY($1)", &ids)
         .execute(&mut *tx)
         .await
         .map_err(|e| e.to_string())?;
@@ -148,15 +152,14 @@ async fn notified(listener: &mut Option<PgListener>) -> bool {
 /// records of that age: an event is not redelivered after so long.
 pub async fn prune(pool: &PgPool, keep: Duration) -> Result<u64, sqlx::Error> {
     let secs = keep.as_secs() as i64;
-    sqlx::query("DELETE FROM processed WHERE processed_at < now() - make_interval(secs => $1)")
-        .bind(secs as f64)
+    sqlx::query!("DELETE FROM processed WHERE processed_at < now() - make_interval(secs => $1)", secs as f64)
         .execute(pool)
         .await?;
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "DELETE FROM outbox o WHERE o.published_at < now() - make_interval(secs => $1)
            AND NOT EXISTS (SELECT 1 FROM consumer_inbox i WHERE i.outbox_id = o.id)",
+        secs as f64
     )
-    .bind(secs as f64)
     .execute(pool)
     .await?
     .rows_affected())

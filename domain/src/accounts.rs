@@ -11,7 +11,6 @@ use crate::types::*;
 
 /// An enterprise client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     pub id: AccountId,
@@ -139,11 +138,18 @@ mod server {
     use serde_json::json;
     use sqlx::PgPool;
 
-    /// The columns of [`Account`], for `query_as` (never the identity secret).
-    macro_rules! account_columns {
-        () => {
-            "id, slug::text AS slug, name, created_at, widget_origins,
-             identity_secret IS NOT NULL AS identity_verification, presence_grace_secs"
+    /// `query_as!` for [`Account`]: its columns (never the identity secret)
+    /// between `$before` and `$after`.
+    macro_rules! account_query {
+        ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+            sqlx::query_as!(
+                Account,
+                $before
+                    + r#"id AS "id: AccountId", slug::text AS "slug!", name, created_at, widget_origins,
+                         identity_secret IS NOT NULL AS "identity_verification!", presence_grace_secs"#
+                    + $after
+                $(, $arg)*
+            )
         };
     }
 
@@ -157,14 +163,14 @@ mod server {
         let name = required_text("name", &new.name, 200)?;
 
         let mut tx = pool.begin().await?;
-        let account = sqlx::query_as::<_, Account>(concat!(
+        let account = account_query!(
             "INSERT INTO accounts (slug, name) VALUES ($1::text::citext, $2)
              ON CONFLICT (slug) DO NOTHING
              RETURNING ",
-            account_columns!()
-        ))
-        .bind(slug)
-        .bind(&name)
+            "",
+            slug,
+            &name
+        )
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| {
@@ -207,14 +213,13 @@ mod server {
             Actor::Customer(_) => return Err(Error::forbidden("customers cannot read accounts")),
             Actor::System => None,
         };
-        let rows = sqlx::query_as::<_, Account>(concat!(
+        let rows = account_query!(
             "SELECT ",
-            account_columns!(),
             " FROM accounts
              WHERE ($1::uuid IS NULL OR id = $1)
-             ORDER BY name, id"
-        ))
-        .bind(own)
+             ORDER BY name, id",
+            own.map(|a| a.0)
+        )
         .fetch_all(pool)
         .await?;
         Ok(rows)
@@ -228,8 +233,7 @@ mod server {
         if !actor.in_account(id) {
             return Err(Error::not_found("account"));
         }
-        sqlx::query_as::<_, Account>(concat!("SELECT ", account_columns!(), " FROM accounts WHERE id = $1"))
-            .bind(id)
+        account_query!("SELECT ", " FROM accounts WHERE id = $1", id.0)
             .fetch_optional(pool)
             .await?
             .ok_or_else(|| Error::not_found("account"))
@@ -250,26 +254,21 @@ mod server {
         }
 
         let mut tx = pool.begin().await?;
-        let current = sqlx::query_as::<_, Account>(concat!(
-            "SELECT ",
-            account_columns!(),
-            " FROM accounts WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| Error::not_found("account"))?;
-        let updated = sqlx::query_as::<_, Account>(concat!(
+        let current = account_query!("SELECT ", " FROM accounts WHERE id = $1 FOR UPDATE", id.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::not_found("account"))?;
+        let updated = account_query!(
             "UPDATE accounts SET name = COALESCE($2, name), widget_origins = COALESCE($3, widget_origins),
                     presence_grace_secs = COALESCE($4, presence_grace_secs)
              WHERE id = $1
              RETURNING ",
-            account_columns!()
-        ))
-        .bind(id)
-        .bind(&name)
-        .bind(&origins)
-        .bind(changes.presence_grace_secs)
+            "",
+            id.0,
+            name.as_deref(),
+            origins.as_deref(),
+            changes.presence_grace_secs
+        )
         .fetch_one(&mut *tx)
         .await?;
         if updated != current {
@@ -328,12 +327,12 @@ mod server {
         action: &str,
     ) -> Result<Account> {
         let mut tx = pool.begin().await?;
-        let account = sqlx::query_as::<_, Account>(concat!(
+        let account = account_query!(
             "UPDATE accounts SET identity_secret = $2 WHERE id = $1 RETURNING ",
-            account_columns!()
-        ))
-        .bind(id)
-        .bind(secret)
+            "",
+            id.0,
+            secret
+        )
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| Error::not_found("account"))?;

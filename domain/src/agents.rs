@@ -13,7 +13,6 @@ use crate::types::*;
 
 /// A human agent, supervisor, admin or bot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agent {
     pub id: AgentId,
@@ -86,7 +85,6 @@ pub struct AgentFilter {
 
 /// A support type an agent serves, with an optional tier (1-9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Skill {
     pub support_type_id: SupportTypeId,
@@ -213,12 +211,21 @@ mod server {
     use serde_json::json;
     use sqlx::{PgConnection, PgPool};
 
-    /// The columns of [`Agent`], for `query_as` (never the password hash).
-    macro_rules! agent_columns {
-        () => {
-            "id, account_id, email::text AS email, display_name, role, max_concurrent, active_count, presence,
-             presence_reason, presence_changed_at, last_heartbeat_at, last_assigned_at, created_at, deactivated_at,
-             email_notifications"
+    /// `query_as!` for [`Agent`]: its columns (never the password hash)
+    /// between `$before` and `$after`.
+    macro_rules! agent_query {
+        ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+            sqlx::query_as!(
+                Agent,
+                $before
+                    + r#"id AS "id: AgentId", account_id AS "account_id: AccountId", email::text AS "email!",
+                         display_name, role AS "role: Role", max_concurrent, active_count,
+                         presence AS "presence: Presence", presence_reason, presence_changed_at,
+                         last_heartbeat_at, last_assigned_at, created_at, deactivated_at,
+                         email_notifications"#
+                    + $after
+                $(, $arg)*
+            )
         };
     }
 
@@ -261,16 +268,14 @@ mod server {
     }
 
     pub(crate) async fn load(conn: &mut PgConnection, id: AgentId, for_update: bool) -> Result<Agent> {
-        let sql = if for_update {
-            concat!("SELECT ", agent_columns!(), " FROM agents WHERE id = $1 FOR UPDATE")
+        let agent = if for_update {
+            agent_query!("SELECT ", " FROM agents WHERE id = $1 FOR UPDATE", id.0)
+                .fetch_optional(conn)
+                .await?
         } else {
-            concat!("SELECT ", agent_columns!(), " FROM agents WHERE id = $1")
+            agent_query!("SELECT ", " FROM agents WHERE id = $1", id.0).fetch_optional(conn).await?
         };
-        sqlx::query_as::<_, Agent>(sql)
-            .bind(id)
-            .fetch_optional(conn)
-            .await?
-            .ok_or_else(|| Error::not_found("agent"))
+        agent.ok_or_else(|| Error::not_found("agent"))
     }
 
     /// Loads an agent the actor may see, or "not found".
@@ -343,19 +348,19 @@ mod server {
                 return Err(Error::not_found("account"));
             }
         }
-        let agent = sqlx::query_as::<_, Agent>(concat!(
+        let agent = agent_query!(
             "INSERT INTO agents (account_id, email, display_name, role, max_concurrent, password_hash)
              VALUES ($1, $2::text::citext, $3, $4, $5, $6)
              ON CONFLICT (email) DO NOTHING
              RETURNING ",
-            agent_columns!()
-        ))
-        .bind(account)
-        .bind(&email)
-        .bind(&display_name)
-        .bind(new.role)
-        .bind(max_concurrent)
-        .bind(password_hash)
+            "",
+            account.map(|a| a.0),
+            &email,
+            &display_name,
+            new.role.as_str(),
+            max_concurrent,
+            password_hash
+        )
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| Error::conflict("email_taken", "an agent with that e-mail address already exists"))?;
@@ -412,18 +417,17 @@ mod server {
             },
             Actor::System => filter.account_id,
         };
-        let rows = sqlx::query_as::<_, Agent>(concat!(
+        let rows = agent_query!(
             "SELECT ",
-            agent_columns!(),
             " FROM agents
              WHERE ($1::uuid IS NULL OR account_id = $1)
                AND ($2::text IS NULL OR role = $2)
                AND ($3::text IS NULL OR presence = $3)
-             ORDER BY display_name, id"
-        ))
-        .bind(account)
-        .bind(filter.role)
-        .bind(filter.presence)
+             ORDER BY display_name, id",
+            account.map(|a| a.0),
+            filter.role.map(Role::as_str),
+            filter.presence.map(Presence::as_str)
+        )
         .fetch_all(pool)
         .await?;
         Ok(rows)
@@ -472,7 +476,7 @@ mod server {
         }
         let deactivated = changes.deactivated.unwrap_or(current.deactivated_at.is_some());
 
-        let updated = sqlx::query_as::<_, Agent>(concat!(
+        let updated = agent_query!(
             "UPDATE agents SET display_name = $2, role = $3, max_concurrent = $4,
                 deactivated_at = CASE WHEN $5 THEN COALESCE(deactivated_at, now()) END,
                 presence = CASE WHEN $5 THEN 'offline' ELSE presence END,
@@ -481,14 +485,14 @@ mod server {
                 email_notifications = coalesce($6, email_notifications)
              WHERE id = $1
              RETURNING ",
-            agent_columns!()
-        ))
-        .bind(id)
-        .bind(display_name.as_deref().unwrap_or(&current.display_name))
-        .bind(role)
-        .bind(max_concurrent)
-        .bind(deactivated)
-        .bind(changes.email_notifications)
+            "",
+            id.0,
+            display_name.as_deref().unwrap_or(&current.display_name),
+            role.as_str(),
+            max_concurrent,
+            deactivated,
+            changes.email_notifications
+        )
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| match e.as_database_error().and_then(|d| d.constraint()) {
@@ -554,23 +558,26 @@ mod server {
     /// periodic sweep. Returns how many changed.
     pub async fn expire_stale_presence(pool: &PgPool) -> Result<u64> {
         let mut tx = pool.begin().await?;
-        let changed = sqlx::query_as::<_, (AgentId, Option<AccountId>, DateTime<Utc>)>(
-            "UPDATE agents a SET presence = 'away', presence_reason = 'no heartbeat', presence_changed_at = now()
-             FROM accounts c
-             WHERE a.account_id = c.id AND a.presence = 'online' AND a.last_heartbeat_at IS NOT NULL
-               AND a.last_heartbeat_at < now() - make_interval(secs => c.presence_grace_secs)
-             RETURNING a.id, a.account_id, a.presence_changed_at",
+        let changed = sqlx::query!(
+            r#"UPDATE agents a SET presence = 'away', presence_reason = 'no heartbeat',
+               presence_changed_at = now()
+               FROM accounts c
+               WHERE a.account_id = c.id AND a.presence = 'online' AND a.last_heartbeat_at IS NOT NULL
+                 AND a.last_heartbeat_at < now() - make_interval(secs => c.presence_grace_secs)
+               RETURNING a.id AS "id: AgentId", a.account_id AS "account_id: AccountId",
+                         a.presence_changed_at"#
         )
         .fetch_all(&mut *tx)
         .await?;
-        for (id, account, at) in &changed {
+        for row in &changed {
             outbox::record(
                 &mut tx,
                 topic::AGENT_PRESENCE,
-                *account,
+                row.account_id,
                 None,
-                json!({ "agent_id": id, "account_id": account, "old": Presence::Online, "new": Presence::Away,
-                        "reason": "no heartbeat", "at": at, "by": null }),
+                json!({ "agent_id": row.id, "account_id": row.account_id, "old": Presence::Online,
+                        "new": Presence::Away, "reason": "no heartbeat", "at": row.presence_changed_at,
+                        "by": null }),
             )
             .await?;
         }
@@ -606,7 +613,7 @@ mod server {
         if current.presence == presence && current.presence_reason == reason {
             return Ok(current);
         }
-        let updated = sqlx::query_as::<_, Agent>(concat!(
+        let updated = agent_query!(
             "UPDATE agents SET presence = $2, presence_reason = $3,
                 presence_changed_at = CASE WHEN presence <> $2 THEN now() ELSE presence_changed_at END,
                 -- Going online counts as a sign of life: an old heartbeat must
@@ -614,11 +621,11 @@ mod server {
                 last_heartbeat_at = CASE WHEN $2 = 'online' THEN now() ELSE last_heartbeat_at END
              WHERE id = $1
              RETURNING ",
-            agent_columns!()
-        ))
-        .bind(id)
-        .bind(presence)
-        .bind(&reason)
+            "",
+            id.0,
+            presence.as_str(),
+            reason.as_deref()
+        )
         .fetch_one(&mut *tx)
         .await?;
         if updated.presence != current.presence {
@@ -655,10 +662,12 @@ mod server {
     pub async fn skills(pool: &PgPool, actor: &Actor, id: AgentId) -> Result<Vec<Skill>> {
         let mut conn = pool.acquire().await?;
         visible(&mut conn, actor, id, false).await?;
-        let rows = sqlx::query_as::<_, Skill>(
-            "SELECT support_type_id, tier FROM agent_skills WHERE agent_id = $1 ORDER BY support_type_id",
+        let rows = sqlx::query_as!(
+            Skill,
+            r#"SELECT support_type_id AS "support_type_id: SupportTypeId", tier FROM agent_skills
+               WHERE agent_id = $1 ORDER BY support_type_id"#,
+            id.0
         )
-        .bind(id)
         .fetch_all(&mut *conn)
         .await?;
         Ok(rows)
@@ -703,19 +712,22 @@ mod server {
         sqlx::query!("DELETE FROM agent_skills WHERE agent_id = $1", id.0).execute(&mut *tx).await?;
         let tiers: Vec<Option<i16>> = skills.iter().map(|s| s.tier).collect();
         let types: Vec<uuid::Uuid> = skills.iter().map(|s| s.support_type_id.0).collect();
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO agent_skills (agent_id, support_type_id, tier)
              SELECT $1, t.id, t.tier FROM UNNEST($2::uuid[], $3::int2[]) AS t (id, tier)",
+            id.0,
+            &types,
+            // An int2[] with NULLs: the macro's check knows only `&[i16]`.
+            &tiers as &[Option<i16>]
         )
-        .bind(id)
-        .bind(&types)
-        .bind(&tiers)
         .execute(&mut *tx)
         .await?;
-        let stored = sqlx::query_as::<_, Skill>(
-            "SELECT support_type_id, tier FROM agent_skills WHERE agent_id = $1 ORDER BY support_type_id",
+        let stored = sqlx::query_as!(
+            Skill,
+            r#"SELECT support_type_id AS "support_type_id: SupportTypeId", tier FROM agent_skills
+               WHERE agent_id = $1 ORDER BY support_type_id"#,
+            id.0
         )
-        .bind(id)
         .fetch_all(&mut *tx)
         .await?;
         outbox::record(

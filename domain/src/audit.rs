@@ -68,6 +68,7 @@ mod server {
             }
             _ => return Err(Error::forbidden("only admins may read the audit log")),
         };
+        // Runtime-built: QueryBuilder adds only the filters present.
         let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
             "SELECT id, account_id, actor_id, action, target, details, created_at FROM audit_log WHERE true",
         );

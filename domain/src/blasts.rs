@@ -42,7 +42,6 @@ pub enum Segment {
 
 /// A blast with its progress counters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Blast {
     pub id: BlastId,
@@ -50,7 +49,6 @@ pub struct Blast {
     /// The admin who created it; the messages are posted in their name.
     pub created_by: AgentId,
     pub body: String,
-    #[cfg_attr(feature = "server", sqlx(json))]
     pub segment: Segment,
     /// The type of the outbound sessions opened for customers without an
     /// open session.
@@ -66,6 +64,14 @@ pub struct Blast {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// `query_as!` reads the `segment` column as JSON.
+#[cfg(feature = "server")]
+impl From<sqlx::types::Json<Segment>> for Segment {
+    fn from(json: sqlx::types::Json<Segment>) -> Self {
+        json.0
+    }
 }
 
 impl Blast {
@@ -140,16 +146,32 @@ mod server {
     use serde_json::json;
     use sqlx::{Acquire, PgConnection, PgPool};
 
-    const COLUMNS: &str = "id, account_id, created_by, body, segment, support_type_id, status, rate_per_minute, \
-                           total, sent, failed, skipped, created_at, started_at, finished_at";
+    /// `query_as!` for [`Blast`]: its columns between `$before` and `$after`.
+    macro_rules! blast_query {
+        ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+            sqlx::query_as!(
+                Blast,
+                $before
+                    + r#"id AS "id: BlastId", account_id AS "account_id: AccountId",
+                         created_by AS "created_by: AgentId", body,
+                         segment AS "segment: sqlx::types::Json<Segment>",
+                         support_type_id AS "support_type_id: SupportTypeId", status AS "status: BlastStatus",
+                         rate_per_minute, total, sent, failed, skipped, created_at, started_at, finished_at"#
+                    + $after
+                $(, $arg)*
+            )
+        };
+    }
 
     async fn load(conn: &mut PgConnection, id: BlastId, for_update: bool) -> Result<Blast> {
-        let lock = if for_update { " FOR UPDATE" } else { "" };
-        sqlx::query_as::<_, Blast>(&format!("SELECT {COLUMNS} FROM blasts WHERE id = $1{lock}"))
-            .bind(id)
-            .fetch_optional(conn)
-            .await?
-            .ok_or_else(|| Error::not_found("blast"))
+        let blast = if for_update {
+            blast_query!("SELECT ", " FROM blasts WHERE id = $1 FOR UPDATE", id.0)
+                .fetch_optional(conn)
+                .await?
+        } else {
+            blast_query!("SELECT ", " FROM blasts WHERE id = $1", id.0).fetch_optional(conn).await?
+        };
+        blast.ok_or_else(|| Error::not_found("blast"))
     }
 
     /// Customers are refused before any lookup; agents outside the account
@@ -183,12 +205,13 @@ mod server {
         id: SupportTypeId,
         field: &str,
     ) -> Result<()> {
-        let archived: Option<Option<DateTime<Utc>>> =
-            sqlx::query_scalar("SELECT archived_at FROM support_types WHERE id = $1 AND account_id = $2")
-                .bind(id)
-                .bind(account)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let archived = sqlx::query_scalar!(
+            "SELECT archived_at FROM support_types WHERE id = $1 AND account_id = $2",
+            id.0,
+            account.0
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
         match archived {
             None => Err(Error::invalid(field, "no such support type")),
             Some(Some(_)) => Err(Error::invalid(field, "the support type is archived")),
@@ -220,11 +243,12 @@ mod server {
         let mut tx = pool.begin().await?;
         if let Segment::SupportType { support_type_id } = new.segment {
             // Archived types still have customers worth reaching.
-            let exists: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM support_types WHERE id = $1 AND account_id = $2)",
+            let exists = sqlx::query_scalar!(
+                r#"SELECT EXISTS (SELECT 1 FROM support_types WHERE id = $1 AND account_id = $2)
+                          AS "exists!""#,
+                support_type_id.0,
+                account.0
             )
-            .bind(support_type_id)
-            .bind(account)
             .fetch_one(&mut *tx)
             .await?;
             if !exists {
@@ -244,47 +268,51 @@ mod server {
         usable_type(&mut tx, account, outbound_type, "support_type_id").await?;
 
         let segment = serde_json::to_value(new.segment).map_err(|e| Error::internal("segment json", e))?;
-        let id: BlastId = sqlx::query_scalar(
-            "INSERT INTO blasts (account_id, created_by, body, segment, support_type_id, rate_per_minute)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        let id = sqlx::query_scalar!(
+            r#"INSERT INTO blasts (account_id, created_by, body, segment, support_type_id, rate_per_minute)
+               VALUES ($1, $2, $3, $4, $5, $6) RETURNING id AS "id: BlastId""#,
+            account.0,
+            author.0,
+            &body,
+            &segment,
+            outbound_type.0,
+            rate
         )
-        .bind(account)
-        .bind(author)
-        .bind(&body)
-        .bind(&segment)
-        .bind(outbound_type)
-        .bind(rate)
         .fetch_one(&mut *tx)
         .await?;
         let recipients = match new.segment {
-            Segment::SupportType { support_type_id } => sqlx::query(
+            Segment::SupportType { support_type_id } => sqlx::query!(
                 "INSERT INTO blast_recipients (blast_id, customer_id)
                  SELECT DISTINCT $1::uuid, customer_id FROM sessions WHERE support_type_id = $2 AND account_id = $3",
+                id.0,
+                support_type_id.0,
+                account.0
             )
-            .bind(id)
-            .bind(support_type_id)
-            .bind(account),
-            Segment::Account => sqlx::query(
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+            Segment::Account => sqlx::query!(
                 "INSERT INTO blast_recipients (blast_id, customer_id)
                  SELECT $1::uuid, id FROM customers WHERE account_id = $2",
+                id.0,
+                account.0
             )
-            .bind(id)
-            .bind(account),
-            Segment::Recent { days } => sqlx::query(
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+            Segment::Recent { days } => sqlx::query!(
                 "INSERT INTO blast_recipients (blast_id, customer_id)
                  SELECT DISTINCT $1::uuid, customer_id FROM sessions
                  WHERE account_id = $3 AND created_at > now() - make_interval(days => $2)",
+                id.0,
+                days,
+                account.0
             )
-            .bind(id)
-            .bind(days)
-            .bind(account),
-        }
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        sqlx::query("UPDATE blasts SET total = $2 WHERE id = $1")
-            .bind(id)
-            .bind(recipients as i32)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+        };
+        sqlx::query!("UPDATE blasts SET total = $2 WHERE id = $1", id.0, recipients as i32)
             .execute(&mut *tx)
             .await?;
         outbox::record(
@@ -330,10 +358,11 @@ mod server {
         let account = actor.target_account(account)?;
         actor.require_admin_of(account, "account")?;
         let mut conn = pool.acquire().await?;
-        let blasts = sqlx::query_as::<_, Blast>(&format!(
-            "SELECT {COLUMNS} FROM blasts WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT 200"
-        ))
-        .bind(account)
+        let blasts = blast_query!(
+            "SELECT ",
+            " FROM blasts WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT 200",
+            account.0
+        )
         .fetch_all(&mut *conn)
         .await?;
         let mut out = Vec::with_capacity(blasts.len());
@@ -351,18 +380,18 @@ mod server {
         // The row lock waits for a send in flight, so none slips in after.
         let blast = administered(&mut tx, actor, id, true).await?;
         if matches!(blast.status, BlastStatus::Pending | BlastStatus::Running) {
-            let skipped = sqlx::query(
+            let skipped = sqlx::query!(
                 "UPDATE blast_recipients SET status = 'skipped' WHERE blast_id = $1 AND status = 'pending'",
+                id.0
             )
-            .bind(id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE blasts SET status = 'cancelled', finished_at = now(), skipped = skipped + $2 WHERE id = $1",
+                id.0,
+                skipped as i32
             )
-            .bind(id)
-            .bind(skipped as i32)
             .execute(&mut *tx)
             .await?;
             audit(
@@ -385,11 +414,11 @@ mod server {
     /// `blast.created`). Anything else is left alone, so a redelivery or a
     /// cancellation first is harmless.
     pub async fn start_in(conn: &mut PgConnection, id: BlastId) -> Result<bool> {
-        let started = sqlx::query(
+        let started = sqlx::query!(
             "UPDATE blasts SET status = 'running', started_at = now(), next_send_at = now()
              WHERE id = $1 AND status = 'pending'",
+            id.0
         )
-        .bind(id)
         .execute(conn)
         .await?
         .rows_affected();
@@ -399,13 +428,14 @@ mod server {
     /// The running blast due soonest, and how long until it is due (zero
     /// when due now), for the worker.
     pub async fn next_due(pool: &PgPool) -> Result<Option<(BlastId, std::time::Duration)>> {
-        let row: Option<(BlastId, f64)> = sqlx::query_as(
-            "SELECT id, greatest(0, extract(epoch FROM next_send_at - clock_timestamp()))::float8
-             FROM blasts WHERE status = 'running' ORDER BY next_send_at LIMIT 1",
+        let row = sqlx::query!(
+            r#"SELECT id AS "id: BlastId",
+                      greatest(0, extract(epoch FROM next_send_at - clock_timestamp()))::float8 AS "secs!"
+               FROM blasts WHERE status = 'running' ORDER BY next_send_at LIMIT 1"#
         )
         .fetch_optional(pool)
         .await?;
-        Ok(row.map(|(id, secs)| (id, std::time::Duration::from_secs_f64(secs.max(0.0)))))
+        Ok(row.map(|r| (r.id, std::time::Duration::from_secs_f64(r.secs.max(0.0)))))
     }
 
     /// Hands up to `limit` recipients still to be e-mailed (offline when
@@ -455,52 +485,56 @@ mod server {
     /// is contained in a savepoint. Database errors propagate (the caller
     /// rolls back and retries later).
     pub async fn send_to_next(conn: &mut PgConnection, id: BlastId) -> Result<Step> {
-        let paced: Option<(AccountId, AgentId, String, SupportTypeId)> = sqlx::query_as(
-            "UPDATE blasts
-             SET next_send_at = greatest(next_send_at, clock_timestamp())
-                              + make_interval(secs => 60.0 / rate_per_minute)
-             WHERE id = $1 AND status = 'running' AND next_send_at <= clock_timestamp()
-             RETURNING account_id, created_by, body, support_type_id",
+        let paced = sqlx::query!(
+            r#"UPDATE blasts
+               SET next_send_at = greatest(next_send_at, clock_timestamp())
+                                + make_interval(secs => 60.0 / rate_per_minute)
+               WHERE id = $1 AND status = 'running' AND next_send_at <= clock_timestamp()
+               RETURNING account_id AS "account_id: AccountId", created_by AS "created_by: AgentId", body,
+                         support_type_id AS "support_type_id: SupportTypeId""#,
+            id.0
         )
-        .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-        let Some((account, author, body, support_type)) = paced else {
-            let due: Option<(BlastStatus, f64)> = sqlx::query_as(
-                "SELECT status, greatest(0, extract(epoch FROM next_send_at - clock_timestamp()))::float8
-                 FROM blasts WHERE id = $1",
+        let Some(paced) = paced else {
+            let due = sqlx::query!(
+                r#"SELECT status AS "status: BlastStatus",
+                          greatest(0, extract(epoch FROM next_send_at - clock_timestamp()))::float8 AS "secs!"
+                   FROM blasts WHERE id = $1"#,
+                id.0
             )
-            .bind(id)
             .fetch_optional(&mut *conn)
             .await?;
             return Ok(match due {
-                Some((BlastStatus::Running, secs)) => {
-                    Step::NotYet(std::time::Duration::from_secs_f64(secs.max(0.0)))
+                Some(due) if due.status == BlastStatus::Running => {
+                    Step::NotYet(std::time::Duration::from_secs_f64(due.secs.max(0.0)))
                 }
                 _ => Step::Stopped,
             });
         };
+        let (account, author, body, support_type) =
+            (paced.account_id, paced.created_by, paced.body, paced.support_type_id);
 
-        let claimed: Option<(CustomerId,)> = sqlx::query_as(
-            "SELECT customer_id FROM blast_recipients WHERE blast_id = $1 AND status = 'pending'
-             ORDER BY customer_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+        let claimed = sqlx::query_scalar!(
+            r#"SELECT customer_id AS "customer_id: CustomerId" FROM blast_recipients
+               WHERE blast_id = $1 AND status = 'pending'
+               ORDER BY customer_id LIMIT 1 FOR UPDATE SKIP LOCKED"#,
+            id.0
         )
-        .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-        let Some((customer,)) = claimed else {
-            let left: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM blast_recipients WHERE blast_id = $1 AND status = 'pending'",
+        let Some(customer) = claimed else {
+            let left = sqlx::query_scalar!(
+                r#"SELECT count(*) AS "n!" FROM blast_recipients WHERE blast_id = $1 AND status = 'pending'"#,
+                id.0
             )
-            .bind(id)
             .fetch_one(&mut *conn)
             .await?;
             if left > 0 {
                 // Claimed by a send in flight elsewhere: not finished yet.
                 return Ok(Step::NotYet(std::time::Duration::from_millis(50)));
             }
-            sqlx::query("UPDATE blasts SET status = 'done', finished_at = now() WHERE id = $1")
-                .bind(id)
+            sqlx::query!("UPDATE blasts SET status = 'done', finished_at = now() WHERE id = $1", id.0)
                 .execute(&mut *conn)
                 .await?;
             return Ok(Step::Finished);
@@ -510,20 +544,19 @@ mod server {
         match post(&mut savepoint, id, account, author, &body, support_type, customer).await {
             Ok((session_id, message_id, email_pending)) => {
                 savepoint.commit().await?;
-                sqlx::query(
+                sqlx::query!(
                     "UPDATE blast_recipients SET status = 'sent', session_id = $3, message_id = $4,
                             email_pending = $5, attempted_at = now()
                      WHERE blast_id = $1 AND customer_id = $2",
+                    id.0,
+                    customer.0,
+                    session_id.0,
+                    message_id,
+                    email_pending
                 )
-                .bind(id)
-                .bind(customer)
-                .bind(session_id)
-                .bind(message_id)
-                .bind(email_pending)
                 .execute(&mut *conn)
                 .await?;
-                sqlx::query("UPDATE blasts SET sent = sent + 1 WHERE id = $1")
-                    .bind(id)
+                sqlx::query!("UPDATE blasts SET sent = sent + 1 WHERE id = $1", id.0)
                     .execute(&mut *conn)
                     .await?;
                 Ok(Step::Sent { customer_id: customer, session_id, message_id, email_pending })
@@ -532,17 +565,16 @@ mod server {
             Err(err) => {
                 savepoint.rollback().await?;
                 let error: String = err.to_string().chars().take(1000).collect();
-                sqlx::query(
+                sqlx::query!(
                     "UPDATE blast_recipients SET status = 'failed', error = $3, attempted_at = now()
                      WHERE blast_id = $1 AND customer_id = $2",
+                    id.0,
+                    customer.0,
+                    &error
                 )
-                .bind(id)
-                .bind(customer)
-                .bind(&error)
                 .execute(&mut *conn)
                 .await?;
-                sqlx::query("UPDATE blasts SET failed = failed + 1 WHERE id = $1")
-                    .bind(id)
+                sqlx::query!("UPDATE blasts SET failed = failed + 1 WHERE id = $1", id.0)
                     .execute(&mut *conn)
                     .await?;
                 Ok(Step::Failed { customer_id: customer, error })
@@ -561,16 +593,17 @@ mod server {
         support_type: SupportTypeId,
         customer: CustomerId,
     ) -> Result<(SessionId, i64, bool)> {
-        let open: Option<(SessionId,)> = sqlx::query_as(
-            "SELECT id FROM sessions WHERE customer_id = $1 AND status IN ('queued', 'active')
-             ORDER BY support_type_id = $2 DESC, created_at DESC LIMIT 1 FOR SHARE",
+        let open = sqlx::query_scalar!(
+            r#"SELECT id AS "id: SessionId" FROM sessions WHERE customer_id = $1 AND status IN ('queued',
+                      'active')
+               ORDER BY support_type_id = $2 DESC, created_at DESC LIMIT 1 FOR SHARE"#,
+            customer.0,
+            support_type.0
         )
-        .bind(customer)
-        .bind(support_type)
         .fetch_optional(&mut *conn)
         .await?;
         let session = match open {
-            Some((session,)) => session,
+            Some(session) => session,
             None => {
                 usable_type(conn, account, support_type, "support_type_id").await?;
                 crate::sessions::open_outbound_in(conn, account, support_type, customer).await?.id
@@ -581,14 +614,14 @@ mod server {
                 .await?
                 .ok_or_else(|| Error::conflict("session_closed", "the session closed meanwhile"))?;
         // Online: a live chat token on an open session of theirs.
-        let email_pending: bool = sqlx::query_scalar(
-            "SELECT c.email IS NOT NULL AND NOT EXISTS (
-                 SELECT 1 FROM customer_tokens t JOIN sessions s ON s.id = t.session_id
-                 WHERE t.customer_id = c.id AND t.revoked_at IS NULL AND t.expires_at > now()
-                   AND s.status IN ('queued', 'active'))
-             FROM customers c WHERE c.id = $1",
+        let email_pending = sqlx::query_scalar!(
+            r#"SELECT c.email IS NOT NULL AND NOT EXISTS (
+                   SELECT 1 FROM customer_tokens t JOIN sessions s ON s.id = t.session_id
+                   WHERE t.customer_id = c.id AND t.revoked_at IS NULL AND t.expires_at > now()
+                     AND s.status IN ('queued', 'active')) AS "email_pending!"
+               FROM customers c WHERE c.id = $1"#,
+            customer.0
         )
-        .bind(customer)
         .fetch_one(&mut *conn)
         .await?;
         Ok((session, message.id, email_pending))

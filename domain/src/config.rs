@@ -8,7 +8,6 @@ use crate::types::*;
 
 /// A tag of an account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tag {
     pub id: TagId,
@@ -67,7 +66,6 @@ pub fn validate_tag_color(color: Option<&str>) -> crate::Result<String> {
 /// Tags sessions automatically: a keyword or regex in a customer message, the
 /// session's project reference, or its support type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TagRule {
     pub id: TagRuleId,
@@ -168,7 +166,6 @@ fn keyword_matches(keyword: &str, text: &str) -> bool {
 
 /// A reply agents insert by shortcut.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CannedResponse {
     pub id: CannedResponseId,
@@ -241,6 +238,21 @@ mod server {
     use serde_json::json;
     use sqlx::{PgConnection, PgPool};
 
+    /// `query_as!` for [`TagRule`]: its columns between `$before` and `$after`.
+    macro_rules! tag_rule_query {
+        ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+            sqlx::query_as!(
+                TagRule,
+                $before
+                    + r#"id AS "id: TagRuleId", account_id AS "account_id: AccountId",
+                         tag_id AS "tag_id: TagId", kind AS "kind: TagRuleKind", pattern,
+                         support_type_id AS "support_type_id: SupportTypeId", created_at"#
+                    + $after
+                $(, $arg)*
+            )
+        };
+    }
+
     /// Applies the account's tag rules to a session: on open (`text` is
     /// `None`: project-ref and support-type rules) and on each customer
     /// message (`text`: keyword and regex rules too). The session's project
@@ -253,21 +265,24 @@ mod server {
         text: Option<&str>,
     ) -> Result<Vec<String>> {
         use crate::outbox::{self, topic};
-        let Some(session) = sqlx::query_as::<_, (AccountId, SupportTypeId, Option<String>)>(
-            "SELECT account_id, support_type_id, project_ref FROM sessions WHERE id = $1",
+        let Some(session) = sqlx::query!(
+            r#"SELECT account_id AS "account_id: AccountId",
+                      support_type_id AS "support_type_id: SupportTypeId", project_ref
+               FROM sessions WHERE id = $1"#,
+            session_id.0
         )
-        .bind(session_id)
         .fetch_optional(&mut *conn)
         .await?
         else {
             return Err(crate::Error::not_found("session"));
         };
-        let (account, support_type, project_ref) = session;
-        let rules = sqlx::query_as::<_, TagRule>(
-            "SELECT id, account_id, tag_id, kind, pattern, support_type_id, created_at FROM tag_rules
-             WHERE account_id = $1 ORDER BY created_at, id",
+        let (account, support_type, project_ref) =
+            (session.account_id, session.support_type_id, session.project_ref);
+        let rules = tag_rule_query!(
+            "SELECT ",
+            " FROM tag_rules WHERE account_id = $1 ORDER BY created_at, id",
+            account.0
         )
-        .bind(account)
         .fetch_all(&mut *conn)
         .await?;
         let mut wanted: Vec<(TagId, TagSource)> = rules
@@ -286,14 +301,14 @@ mod server {
         }
         let mut added = Vec::new();
         for (tag_id, source) in wanted {
-            let name = sqlx::query_scalar::<_, String>(
-                "WITH ins AS (INSERT INTO session_tags (session_id, tag_id, source) VALUES ($1, $2, $3)
-                              ON CONFLICT DO NOTHING RETURNING tag_id)
-                 SELECT t.name::text FROM ins JOIN tags t ON t.id = ins.tag_id",
+            let name = sqlx::query_scalar!(
+                r#"WITH ins AS (INSERT INTO session_tags (session_id, tag_id, source) VALUES ($1, $2, $3)
+                                ON CONFLICT DO NOTHING RETURNING tag_id)
+                   SELECT t.name::text AS "name!" FROM ins JOIN tags t ON t.id = ins.tag_id"#,
+                session_id.0,
+                tag_id.0,
+                source.as_str()
             )
-            .bind(session_id)
-            .bind(tag_id)
-            .bind(source)
             .fetch_optional(&mut *conn)
             .await?;
             if let Some(name) = name {
@@ -329,11 +344,18 @@ mod server {
         Ok(id)
     }
 
-    const TAG_COLUMNS: &str = "id, account_id, name::text AS name, color, created_at";
-
-    macro_rules! canned_columns {
-        () => {
-            "id, account_id, support_type_id, shortcut::text AS shortcut, title, body, created_at"
+    /// `query_as!` for [`CannedResponse`]: its columns between `$before` and `$after`.
+    macro_rules! canned_query {
+        ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+            sqlx::query_as!(
+                CannedResponse,
+                $before
+                    + r#"id AS "id: CannedResponseId", account_id AS "account_id: AccountId",
+                         support_type_id AS "support_type_id: SupportTypeId", shortcut::text AS "shortcut!",
+                         title, body, created_at"#
+                    + $after
+                $(, $arg)*
+            )
         };
     }
 
@@ -358,10 +380,13 @@ mod server {
     /// account or the one named.
     pub async fn list_tags(pool: &PgPool, actor: &Actor, account: Option<AccountId>) -> Result<Vec<Tag>> {
         let account = list_scope(actor, account)?;
-        Ok(sqlx::query_as::<_, Tag>(&format!(
-            "SELECT {TAG_COLUMNS} FROM tags WHERE ($1::uuid IS NULL OR account_id = $1) ORDER BY tags.name, tags.id"
-        ))
-        .bind(account)
+        Ok(sqlx::query_as!(
+            Tag,
+            r#"SELECT id AS "id: TagId", account_id AS "account_id: AccountId", name::text AS "name!",
+                      color, created_at
+               FROM tags WHERE ($1::uuid IS NULL OR account_id = $1) ORDER BY tags.name, tags.id"#,
+            account.map(|a| a.0)
+        )
         .fetch_all(pool)
         .await?)
     }
@@ -372,15 +397,20 @@ mod server {
         let name = validate_tag_name(&input.name)?;
         let color = validate_tag_color(input.color.as_deref())?;
         let mut tx = pool.begin().await?;
-        let tag = sqlx::query_as::<_, Tag>(&format!(
-            "INSERT INTO tags (account_id, name, color) VALUES ($1, $2::text::citext, $3) RETURNING {TAG_COLUMNS}"
-        ))
-        .bind(account)
-        .bind(&name)
-        .bind(&color)
+        let tag = sqlx::query_as!(
+            Tag,
+            r#"INSERT INTO tags (account_id, name, color) VALUES ($1, $2::text::citext, $3)
+               RETURNING id AS "id: TagId", account_id AS "account_id: AccountId", name::text AS "name!",
+                         color, created_at"#,
+            account.0,
+            &name,
+            &color
+        )
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| unique_conflict(e, "tags_account_id_name_key", "tag_exists", "the account already has that tag"))?;
+        .map_err(|e| {
+            unique_conflict(e, "tags_account_id_name_key", "tag_exists", "the account already has that tag")
+        })?;
         changed(&mut tx, account, "tag", tag.id, "created").await?;
         tx.commit().await?;
         Ok(tag)
@@ -389,12 +419,14 @@ mod server {
     /// Deletes a tag, its rules, and its uses on sessions.
     pub async fn delete_tag(pool: &PgPool, actor: &Actor, id: TagId) -> Result<()> {
         let mut tx = pool.begin().await?;
-        let account: AccountId = sqlx::query_scalar("SELECT account_id FROM tags WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .filter(|a| actor.in_account(*a))
-            .ok_or_else(|| Error::not_found("tag"))?;
+        let account = sqlx::query_scalar!(
+            r#"SELECT account_id AS "account_id: AccountId" FROM tags WHERE id = $1 FOR UPDATE"#,
+            id.0
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .filter(|a| actor.in_account(*a))
+        .ok_or_else(|| Error::not_found("tag"))?;
         actor.require_admin_of(account, "tag")?;
         sqlx::query!("DELETE FROM tags WHERE id = $1", id.0).execute(&mut *tx).await?;
         changed(&mut tx, account, "tag", id, "deleted").await?;
@@ -410,10 +442,11 @@ mod server {
         account: Option<AccountId>,
     ) -> Result<Vec<TagRule>> {
         let account = list_scope(actor, account)?;
-        Ok(sqlx::query_as::<_, TagRule>(
-            "SELECT * FROM tag_rules WHERE ($1::uuid IS NULL OR account_id = $1) ORDER BY created_at, id",
+        Ok(tag_rule_query!(
+            "SELECT ",
+            " FROM tag_rules WHERE ($1::uuid IS NULL OR account_id = $1) ORDER BY created_at, id",
+            account.map(|a| a.0)
         )
-        .bind(account)
         .fetch_all(pool)
         .await?)
     }
@@ -434,15 +467,16 @@ mod server {
             require_type_in_account(&mut tx, account, type_id, "support_type_id").await?;
         }
         let tag_id = ensure_tag(&mut tx, account, &tag).await?;
-        let rule = sqlx::query_as::<_, TagRule>(
+        let rule = tag_rule_query!(
             "INSERT INTO tag_rules (account_id, tag_id, kind, pattern, support_type_id)
-             VALUES ($1, $2, $3, $4, $5) RETURNING *",
+             VALUES ($1, $2, $3, $4, $5) RETURNING ",
+            "",
+            account.0,
+            tag_id.0,
+            input.kind.as_str(),
+            &pattern,
+            input.support_type_id.map(|t| t.0)
         )
-        .bind(account)
-        .bind(tag_id)
-        .bind(input.kind)
-        .bind(&pattern)
-        .bind(input.support_type_id)
         .fetch_one(&mut *tx)
         .await?;
         changed(&mut tx, account, "tag_rule", rule.id, "created").await?;
@@ -452,13 +486,14 @@ mod server {
 
     pub async fn delete_tag_rule(pool: &PgPool, actor: &Actor, id: TagRuleId) -> Result<()> {
         let mut tx = pool.begin().await?;
-        let account: AccountId =
-            sqlx::query_scalar("SELECT account_id FROM tag_rules WHERE id = $1 FOR UPDATE")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .filter(|a| actor.in_account(*a))
-                .ok_or_else(|| Error::not_found("tag rule"))?;
+        let account = sqlx::query_scalar!(
+            r#"SELECT account_id AS "account_id: AccountId" FROM tag_rules WHERE id = $1 FOR UPDATE"#,
+            id.0
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .filter(|a| actor.in_account(*a))
+        .ok_or_else(|| Error::not_found("tag rule"))?;
         actor.require_admin_of(account, "tag rule")?;
         sqlx::query!("DELETE FROM tag_rules WHERE id = $1", id.0).execute(&mut *tx).await?;
         changed(&mut tx, account, "tag_rule", id, "deleted").await?;
@@ -475,16 +510,15 @@ mod server {
         support_type_id: Option<SupportTypeId>,
     ) -> Result<Vec<CannedResponse>> {
         let account = list_scope(actor, account)?;
-        Ok(sqlx::query_as::<_, CannedResponse>(concat!(
+        Ok(canned_query!(
             "SELECT ",
-            canned_columns!(),
             " FROM canned_responses
              WHERE ($1::uuid IS NULL OR account_id = $1)
                AND ($2::uuid IS NULL OR support_type_id IS NULL OR support_type_id = $2)
-             ORDER BY shortcut, id"
-        ))
-        .bind(account)
-        .bind(support_type_id)
+             ORDER BY shortcut, id",
+            account.map(|a| a.0),
+            support_type_id.map(|t| t.0)
+        )
         .fetch_all(pool)
         .await?)
     }
@@ -512,16 +546,16 @@ mod server {
         if let Some(type_id) = input.support_type_id {
             require_type_in_account(&mut tx, account, type_id, "support_type_id").await?;
         }
-        let canned = sqlx::query_as::<_, CannedResponse>(concat!(
+        let canned = canned_query!(
             "INSERT INTO canned_responses (account_id, support_type_id, shortcut, title, body)
              VALUES ($1, $2, $3::text::citext, $4, $5) RETURNING ",
-            canned_columns!()
-        ))
-        .bind(account)
-        .bind(input.support_type_id)
-        .bind(&shortcut)
-        .bind(&title)
-        .bind(&body)
+            "",
+            account.0,
+            input.support_type_id.map(|t| t.0),
+            &shortcut,
+            &title,
+            &body
+        )
         .fetch_one(&mut *tx)
         .await
         .map_err(shortcut_conflict)?;
@@ -535,15 +569,10 @@ mod server {
         actor: &Actor,
         id: CannedResponseId,
     ) -> Result<CannedResponse> {
-        let canned = sqlx::query_as::<_, CannedResponse>(concat!(
-            "SELECT ",
-            canned_columns!(),
-            " FROM canned_responses WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or_else(|| Error::not_found("canned response"))?;
+        let canned = canned_query!("SELECT ", " FROM canned_responses WHERE id = $1 FOR UPDATE", id.0)
+            .fetch_optional(conn)
+            .await?
+            .ok_or_else(|| Error::not_found("canned response"))?;
         require_reader(actor, canned.account_id, "canned response")?;
         actor.require_admin_of(canned.account_id, "canned response")?;
         Ok(canned)
@@ -568,17 +597,17 @@ mod server {
         }
         let support_type_id =
             if input.clear_support_type { None } else { input.support_type_id.or(cur.support_type_id) };
-        let canned = sqlx::query_as::<_, CannedResponse>(concat!(
+        let canned = canned_query!(
             "UPDATE canned_responses
              SET shortcut = $2::text::citext, title = $3, body = $4, support_type_id = $5
              WHERE id = $1 RETURNING ",
-            canned_columns!()
-        ))
-        .bind(id)
-        .bind(shortcut.unwrap_or(cur.shortcut))
-        .bind(title.unwrap_or(cur.title))
-        .bind(body.unwrap_or(cur.body))
-        .bind(support_type_id)
+            "",
+            id.0,
+            shortcut.unwrap_or(cur.shortcut),
+            title.unwrap_or(cur.title),
+            body.unwrap_or(cur.body),
+            support_type_id.map(|t| t.0)
+        )
         .fetch_one(&mut *tx)
         .await
         .map_err(shortcut_conflict)?;

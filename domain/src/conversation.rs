@@ -35,7 +35,6 @@ pub struct SendMessage {
 
 /// An internal note, visible to agents only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Note {
     pub id: i64,
@@ -47,7 +46,6 @@ pub struct Note {
 
 /// A tag on a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionTag {
     pub tag_id: TagId,
@@ -102,6 +100,20 @@ mod server {
     use serde_json::json;
     use sqlx::{PgConnection, PgPool};
 
+    /// `query_as!` for [`Message`]: its columns between `$before` and `$after`.
+    macro_rules! message_query {
+        ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+            sqlx::query_as!(
+                Message,
+                $before
+                    + r#"id, session_id AS "session_id: SessionId", sender_kind AS "sender_kind: SenderKind",
+                         sender_agent_id AS "sender_agent_id: AgentId", body, client_message_id, created_at"#
+                    + $after
+                $(, $arg)*
+            )
+        };
+    }
+
     /// Stores a message, or returns the one already stored under the same
     /// client message id (then `created` is false and no event is written).
     pub(crate) async fn insert_message(
@@ -112,25 +124,27 @@ mod server {
         body: &str,
         client_message_id: Option<&str>,
     ) -> Result<(Message, bool)> {
-        let inserted = sqlx::query_as::<_, Message>(
+        let inserted = message_query!(
             "INSERT INTO messages (session_id, sender_kind, sender_agent_id, body, client_message_id)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (session_id, client_message_id) DO NOTHING
-             RETURNING *",
+             RETURNING ",
+            "",
+            session.id.0,
+            kind.as_str(),
+            agent.map(|a| a.0),
+            body,
+            client_message_id
         )
-        .bind(session.id)
-        .bind(kind)
-        .bind(agent)
-        .bind(body)
-        .bind(client_message_id)
         .fetch_optional(&mut *conn)
         .await?;
         let Some(message) = inserted else {
-            let existing = sqlx::query_as::<_, Message>(
-                "SELECT * FROM messages WHERE session_id = $1 AND client_message_id = $2",
+            let existing = message_query!(
+                "SELECT ",
+                " FROM messages WHERE session_id = $1 AND client_message_id = $2",
+                session.id.0,
+                client_message_id
             )
-            .bind(session.id)
-            .bind(client_message_id)
             .fetch_one(&mut *conn)
             .await?;
             return Ok((existing, false));
@@ -209,11 +223,12 @@ mod server {
         let lock = if actor.agent_id().is_some() { Lock::Update } else { Lock::Share };
         let session = visible(&mut tx, actor, id, lock).await?;
         if let Some(cid) = &client_id {
-            let existing = sqlx::query_as::<_, Message>(
-                "SELECT * FROM messages WHERE session_id = $1 AND client_message_id = $2",
+            let existing = message_query!(
+                "SELECT ",
+                " FROM messages WHERE session_id = $1 AND client_message_id = $2",
+                id.0,
+                cid
             )
-            .bind(id)
-            .bind(cid)
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(existing) = existing {
@@ -340,12 +355,15 @@ mod server {
         let body = required_text("body", body, 10_000)?;
         let mut tx = pool.begin().await?;
         let session = visible(&mut tx, actor, id, Lock::None).await?;
-        let note = sqlx::query_as::<_, Note>(
-            "INSERT INTO notes (session_id, author_id, body) VALUES ($1, $2, $3) RETURNING *",
+        let note = sqlx::query_as!(
+            Note,
+            r#"INSERT INTO notes (session_id, author_id, body) VALUES ($1, $2, $3)
+               RETURNING id, session_id AS "session_id: SessionId", author_id AS "author_id: AgentId", body,
+                         created_at"#,
+            id.0,
+            author.0,
+            &body
         )
-        .bind(id)
-        .bind(author)
-        .bind(&body)
         .fetch_one(&mut *tx)
         .await?;
         outbox::record(
@@ -364,10 +382,15 @@ mod server {
         require_agent(actor)?;
         let mut conn = pool.acquire().await?;
         visible(&mut conn, actor, id, Lock::None).await?;
-        Ok(sqlx::query_as::<_, Note>("SELECT * FROM notes WHERE session_id = $1 ORDER BY id")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?)
+        Ok(sqlx::query_as!(
+            Note,
+            r#"SELECT id, session_id AS "session_id: SessionId", author_id AS "author_id: AgentId", body,
+                      created_at
+               FROM notes WHERE session_id = $1 ORDER BY id"#,
+            id.0
+        )
+        .fetch_all(&mut *conn)
+        .await?)
     }
 
     pub async fn tags(pool: &PgPool, actor: &Actor, id: SessionId) -> Result<Vec<SessionTag>> {
@@ -378,12 +401,14 @@ mod server {
     }
 
     async fn session_tags(conn: &mut PgConnection, id: SessionId) -> Result<Vec<SessionTag>> {
-        Ok(sqlx::query_as::<_, SessionTag>(
-            "SELECT t.id AS tag_id, t.name::text AS name, t.color, st.source
-             FROM session_tags st JOIN tags t ON t.id = st.tag_id
-             WHERE st.session_id = $1 ORDER BY t.name",
+        Ok(sqlx::query_as!(
+            SessionTag,
+            r#"SELECT t.id AS "tag_id: TagId", t.name::text AS "name!", t.color,
+                      st.source AS "source: TagSource"
+               FROM session_tags st JOIN tags t ON t.id = st.tag_id
+               WHERE st.session_id = $1 ORDER BY t.name"#,
+            id.0
         )
-        .bind(id)
         .fetch_all(conn)
         .await?)
     }

@@ -10,7 +10,6 @@ pub const MAX_COMMENT_CHARS: usize = 2000;
 
 /// A customer's rating of a resolved session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Csat {
     pub session_id: SessionId,
@@ -94,22 +93,24 @@ mod server {
             ));
         }
         // A type without CSAT still takes a rating an agent asked for.
-        let enabled = sqlx::query_scalar::<_, bool>(
-            "SELECT t.csat_enabled OR s.csat_requested_at IS NOT NULL
-             FROM sessions s JOIN support_types t ON t.id = s.support_type_id WHERE s.id = $1",
+        let enabled = sqlx::query_scalar!(
+            r#"SELECT t.csat_enabled OR s.csat_requested_at IS NOT NULL AS "enabled!"
+               FROM sessions s JOIN support_types t ON t.id = s.support_type_id WHERE s.id = $1"#,
+            session_id.0
         )
-        .bind(session_id)
         .fetch_one(&mut *tx)
         .await?;
         if !enabled {
             return Err(Error::conflict("csat_disabled", "this support type does not collect ratings"));
         }
-        let csat = sqlx::query_as::<_, Csat>(
-            "INSERT INTO csat (session_id, score, comment) VALUES ($1, $2, $3) RETURNING *",
+        let csat = sqlx::query_as!(
+            Csat,
+            r#"INSERT INTO csat (session_id, score, comment) VALUES ($1, $2, $3)
+               RETURNING session_id AS "session_id: SessionId", score, comment, created_at"#,
+            session_id.0,
+            input.score,
+            comment.as_deref()
         )
-        .bind(session_id)
-        .bind(input.score)
-        .bind(&comment)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| {
@@ -148,17 +149,19 @@ mod server {
                 format!("the session is {}; ask for a rating once it is resolved", session.status),
             ));
         }
-        let rated = sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM csat WHERE session_id = $1)")
-            .bind(session_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let rated = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM csat WHERE session_id = $1) AS "rated!""#,
+            session_id.0
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if rated {
             return Err(Error::conflict("csat_already_submitted", ALREADY));
         }
-        let asked = sqlx::query(
+        let asked = sqlx::query!(
             "UPDATE sessions SET csat_requested_at = now() WHERE id = $1 AND csat_requested_at IS NULL",
+            session_id.0
         )
-        .bind(session_id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -180,10 +183,14 @@ mod server {
     pub async fn get(pool: &PgPool, actor: &Actor, session_id: SessionId) -> Result<Option<Csat>> {
         let mut conn = pool.acquire().await?;
         visible(&mut conn, actor, session_id, Lock::None).await?;
-        Ok(sqlx::query_as::<_, Csat>("SELECT * FROM csat WHERE session_id = $1")
-            .bind(session_id)
-            .fetch_optional(&mut *conn)
-            .await?)
+        Ok(sqlx::query_as!(
+            Csat,
+            r#"SELECT session_id AS "session_id: SessionId", score, comment, created_at FROM csat
+               WHERE session_id = $1"#,
+            session_id.0
+        )
+        .fetch_optional(&mut *conn)
+        .await?)
     }
 
     /// Ratings over an account (supervisors and admins; global callers may
@@ -202,11 +209,12 @@ mod server {
         }
         let mut conn = pool.acquire().await?;
         if let Some(type_id) = support_type_id {
-            let type_account: Option<AccountId> =
-                sqlx::query_scalar("SELECT account_id FROM support_types WHERE id = $1")
-                    .bind(type_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
+            let type_account = sqlx::query_scalar!(
+                r#"SELECT account_id AS "account_id: AccountId" FROM support_types WHERE id = $1"#,
+                type_id.0
+            )
+            .fetch_optional(&mut *conn)
+            .await?;
             match type_account {
                 Some(found) if account.is_none_or(|a| a == found) => {}
                 _ => return Err(Error::not_found("support type")),

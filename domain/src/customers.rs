@@ -8,7 +8,6 @@ use crate::types::*;
 
 /// A person who opens sessions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Customer {
     pub id: CustomerId,
@@ -34,6 +33,22 @@ mod server {
     use serde_json::json;
     use sqlx::{PgConnection, PgPool};
 
+    /// `query_as!` for [`Customer`]: its columns (citext cast to text)
+    /// between `$before` and `$after`.
+    macro_rules! customer_query {
+        ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+            sqlx::query_as!(
+                Customer,
+                $before
+                    + r#"id AS "id: CustomerId", account_id AS "account_id: AccountId", name,
+                         email::text AS email, external_ref,
+                         preferred_agent_id AS "preferred_agent_id: AgentId", created_at"#
+                    + $after
+                $(, $arg)*
+            )
+        };
+    }
+
     /// Loads a customer the actor may see: the agents of the customer's
     /// account (and global callers), or the customer themself.
     async fn visible(
@@ -47,23 +62,22 @@ mod server {
         {
             return Err(Error::not_found("customer"));
         }
-        let sql = if for_update {
-            "SELECT id, account_id, name, email::text AS email, external_ref, preferred_agent_id, created_at
-             FROM customers WHERE id = $1 FOR UPDATE"
+        let customer = if for_update {
+            customer_query!("SELECT ", " FROM customers WHERE id = $1 FOR UPDATE", id.0)
+                .fetch_optional(&mut *conn)
+                .await?
         } else {
-            "SELECT id, account_id, name, email::text AS email, external_ref, preferred_agent_id, created_at
-             FROM customers WHERE id = $1"
-        };
-        let customer = sqlx::query_as::<_, Customer>(sql)
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .filter(|c| actor.in_account(c.account_id))
-            .ok_or_else(|| Error::not_found("customer"))?;
+            customer_query!("SELECT ", " FROM customers WHERE id = $1", id.0)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        .filter(|c| actor.in_account(c.account_id))
+        .ok_or_else(|| Error::not_found("customer"))?;
         // A customer is themself (checked above); for agents below account
         // level, a customer is visible through a session in their scope.
         let scope = crate::scope::Scope::of(&mut *conn, actor).await?;
         if !matches!(actor, Actor::Customer(_)) && !scope.covers_account(customer.account_id) {
+            // Runtime-built: the scope's predicate is pushed by QueryBuilder.
             let mut q =
                 sqlx::QueryBuilder::new("SELECT EXISTS (SELECT 1 FROM sessions s WHERE s.customer_id = ");
             q.push_bind(id);
@@ -114,12 +128,12 @@ mod server {
         if current.preferred_agent_id == agent_id {
             return Ok(current);
         }
-        let updated = sqlx::query_as::<_, Customer>(
-            "UPDATE customers SET preferred_agent_id = $2 WHERE id = $1
-             RETURNING id, account_id, name, email::text AS email, external_ref, preferred_agent_id, created_at",
+        let updated = customer_query!(
+            "UPDATE customers SET preferred_agent_id = $2 WHERE id = $1 RETURNING ",
+            "",
+            id.0,
+            agent_id.map(|a| a.0)
         )
-        .bind(id)
-        .bind(agent_id)
         .fetch_one(&mut *tx)
         .await?;
         outbox::record(

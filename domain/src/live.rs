@@ -137,7 +137,6 @@ impl ServerFrame {
 
 /// A session as live clients see it. Customers get it without internal ids.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct SessionBrief {
     pub id: SessionId,
     pub account_id: AccountId,
@@ -217,21 +216,26 @@ mod server {
     };
     use sqlx::PgPool;
 
-    const BRIEF: &str = "SELECT s.id, s.account_id, s.support_type_id, t.name AS support_type, s.status,
-            s.owner_id, a.display_name AS owner_name, s.customer_id, c.name AS customer_name, s.priority,
-            s.queued_at, s.assigned_at, s.resolved_at, t.csat_enabled,
-            s.csat_requested_at IS NOT NULL AS csat_requested, s.agent_read_message_id,
-            s.customer_read_message_id
-        FROM sessions s JOIN support_types t ON t.id = s.support_type_id
-        JOIN customers c ON c.id = s.customer_id LEFT JOIN agents a ON a.id = s.owner_id";
-
     /// A session's live view, for the hub (which applies the scoping rules
     /// per connection itself).
     pub async fn brief_unchecked(pool: &PgPool, id: SessionId) -> Result<Option<SessionBrief>> {
-        Ok(sqlx::query_as::<_, SessionBrief>(&format!("{BRIEF} WHERE s.id = $1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?)
+        Ok(sqlx::query_as!(
+            SessionBrief,
+            r#"SELECT s.id AS "id: SessionId", s.account_id AS "account_id: AccountId",
+                      s.support_type_id AS "support_type_id: SupportTypeId", t.name AS support_type,
+                      s.status AS "status: SessionStatus", s.owner_id AS "owner_id: AgentId",
+                      a.display_name AS "owner_name?", s.customer_id AS "customer_id: CustomerId",
+                      c.name AS customer_name, s.priority, s.queued_at, s.assigned_at, s.resolved_at,
+                      t.csat_enabled,
+                      s.csat_requested_at IS NOT NULL AS "csat_requested!", s.agent_read_message_id,
+                      s.customer_read_message_id
+               FROM sessions s JOIN support_types t ON t.id = s.support_type_id
+               JOIN customers c ON c.id = s.customer_id LEFT JOIN agents a ON a.id = s.owner_id
+               WHERE s.id = $1"#,
+            id.0
+        )
+        .fetch_optional(pool)
+        .await?)
     }
 
     /// A session's live view for someone who may see it; customers get the
@@ -293,6 +297,7 @@ mod server {
             _ => return Ok(None),
         };
         // Never past the newest message, never backwards.
+        // Runtime-built: format! names the column (the customer's or the owner's read position).
         let moved = sqlx::query(&format!(
             "UPDATE sessions SET {column} = LEAST($2, (SELECT COALESCE(max(id), 0) FROM messages
                                                         WHERE session_id = $1))
@@ -309,10 +314,7 @@ mod server {
 
     /// The newest event id: where a fresh client starts.
     pub async fn last_event_id(pool: &PgPool) -> Result<i64> {
-        Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT max(id) FROM outbox")
-            .fetch_one(pool)
-            .await?
-            .unwrap_or(0))
+        Ok(sqlx::query_scalar!("SELECT max(id) FROM outbox").fetch_one(pool).await?.unwrap_or(0))
     }
 
     /// How far back a replay also looks, in seconds, for events whose
@@ -330,20 +332,23 @@ mod server {
         after: i64,
         limit: i64,
     ) -> Result<Vec<Event>> {
-        let rows = sqlx::query_as::<_, Event>(
-            "SELECT id, event_id, topic, account_id, session_id, payload, created_at FROM outbox
-             WHERE ($1::uuid IS NULL OR session_id = $1)
-               AND ($2::uuid IS NULL OR account_id = $2)
-               AND (id > $3 OR (id > $3 - 10000
-                                AND created_at > (SELECT created_at FROM outbox WHERE id = $3)
-                                                 - make_interval(secs => $5)))
-             ORDER BY id LIMIT $4",
+        let rows = sqlx::query_as!(
+            Event,
+            r#"SELECT id, event_id, topic, account_id AS "account_id: AccountId",
+                      session_id AS "session_id: SessionId", payload, created_at
+               FROM outbox
+               WHERE ($1::uuid IS NULL OR session_id = $1)
+                 AND ($2::uuid IS NULL OR account_id = $2)
+                 AND (id > $3 OR (id > $3 - 10000
+                                  AND created_at > (SELECT created_at FROM outbox WHERE id = $3)
+                                                   - make_interval(secs => $5)))
+               ORDER BY id LIMIT $4"#,
+            session.map(|s| s.0),
+            account.map(|a| a.0),
+            after,
+            limit,
+            REPLAY_LOOKBACK_SECS
         )
-        .bind(session)
-        .bind(account)
-        .bind(after)
-        .bind(limit)
-        .bind(REPLAY_LOOKBACK_SECS)
         .fetch_all(pool)
         .await?;
         Ok(rows)
@@ -364,8 +369,7 @@ mod server {
 
     /// An agent's display name (for "Dana joined" and typing indicators).
     pub async fn display_name(pool: &PgPool, agent: AgentId) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar::<_, String>("SELECT display_name FROM agents WHERE id = $1")
-            .bind(agent)
+        Ok(sqlx::query_scalar!("SELECT display_name FROM agents WHERE id = $1", agent.0)
             .fetch_optional(pool)
             .await?)
     }

@@ -9,7 +9,6 @@ use crate::types::*;
 
 /// An in-app alert for the calling agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notification {
     pub id: i64,
@@ -108,7 +107,19 @@ mod server {
     };
     use sqlx::{PgConnection, PgPool};
 
-    const COLUMNS: &str = "id, agent_id, kind, session_id, body, created_at, read_at";
+    /// `query_as!` for [`Notification`]: its columns between `$before` and `$after`.
+    macro_rules! notification_query {
+        ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+            sqlx::query_as!(
+                Notification,
+                $before
+                    + r#"id, agent_id AS "agent_id: AgentId", kind, session_id AS "session_id: SessionId",
+                         body, created_at, read_at"#
+                    + $after
+                $(, $arg)*
+            )
+        };
+    }
 
     fn own_agent(actor: &Actor) -> Result<AgentId> {
         actor.agent_id().ok_or_else(|| Error::forbidden("notifications are for agents"))
@@ -124,14 +135,14 @@ mod server {
         body: &str,
     ) -> Result<Notification> {
         let body: String = body.chars().take(MAX_BODY_CHARS).collect();
-        let row = sqlx::query_as::<_, Notification>(&format!(
-            "INSERT INTO notifications (agent_id, kind, session_id, body) VALUES ($1, $2, $3, $4)
-             RETURNING {COLUMNS}"
-        ))
-        .bind(agent)
-        .bind(kind)
-        .bind(session)
-        .bind(&body)
+        let row = notification_query!(
+            "INSERT INTO notifications (agent_id, kind, session_id, body) VALUES ($1, $2, $3, $4) RETURNING ",
+            "",
+            agent.0,
+            kind,
+            session.map(|s| s.0),
+            &body
+        )
         .fetch_one(conn)
         .await?;
         Ok(row)
@@ -153,15 +164,16 @@ mod server {
                 c.parse::<i64>().map_err(|_| Error::invalid("cursor", "not a cursor returned by this API"))
             })
             .transpose()?;
-        let rows = sqlx::query_as::<_, Notification>(&format!(
-            "SELECT {COLUMNS} FROM notifications
+        let rows = notification_query!(
+            "SELECT ",
+            " FROM notifications
              WHERE agent_id = $1 AND id < $2 AND (NOT $3 OR read_at IS NULL)
-             ORDER BY id DESC LIMIT $4"
-        ))
-        .bind(agent)
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(unread_only)
-        .bind(limit + 1)
+             ORDER BY id DESC LIMIT $4",
+            agent.0,
+            before.unwrap_or(i64::MAX),
+            unread_only,
+            limit + 1
+        )
         .fetch_all(pool)
         .await?;
         Ok(paginate(rows, limit, |n| n.id.to_string()))
@@ -171,11 +183,11 @@ mod server {
     /// Someone else's is "not found".
     pub async fn mark_read(pool: &PgPool, actor: &Actor, id: i64) -> Result<()> {
         let agent = own_agent(actor)?;
-        let found = sqlx::query(
+        let found = sqlx::query!(
             "UPDATE notifications SET read_at = coalesce(read_at, now()) WHERE id = $1 AND agent_id = $2",
+            id,
+            agent.0
         )
-        .bind(id)
-        .bind(agent)
         .execute(pool)
         .await?
         .rows_affected();

@@ -58,7 +58,6 @@ impl Session {
 /// A session as its customer sees it: what they are waiting for and who
 /// is helping them by name, never an agent's internal id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerSession {
     pub id: SessionId,
@@ -231,17 +230,43 @@ mod server {
         Update,
     }
 
-    pub(crate) async fn load(conn: &mut PgConnection, id: SessionId, lock: Lock) -> Result<Session> {
-        let sql = match lock {
-            Lock::None => "SELECT * FROM sessions WHERE id = $1",
-            Lock::Share => "SELECT * FROM sessions WHERE id = $1 FOR SHARE",
-            Lock::Update => "SELECT * FROM sessions WHERE id = $1 FOR UPDATE",
+    /// `query_as!` for [`Session`]: its columns between `$before` and `$after`.
+    macro_rules! session_query {
+        ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+            sqlx::query_as!(
+                Session,
+                $before
+                    + r#"id AS "id: SessionId", account_id AS "account_id: AccountId",
+                         support_type_id AS "support_type_id: SupportTypeId",
+                         customer_id AS "customer_id: CustomerId", owner_id AS "owner_id: AgentId",
+                         previous_owner_id AS "previous_owner_id: AgentId", status AS "status: SessionStatus",
+                         priority, tier, project_ref, created_at, queued_at, assigned_at, first_response_at,
+                         resolved_at, resolved_by_id AS "resolved_by_id: AgentId",
+                         resolution_reason_id AS "resolution_reason_id: ReasonId", escalated_at,
+                         escalation_count, updated_at"#
+                    + $after
+                $(, $arg)*
+            )
         };
-        sqlx::query_as::<_, Session>(sql)
-            .bind(id)
-            .fetch_optional(conn)
-            .await?
-            .ok_or_else(|| Error::not_found("session"))
+    }
+
+    pub(crate) async fn load(conn: &mut PgConnection, id: SessionId, lock: Lock) -> Result<Session> {
+        let session = match lock {
+            Lock::None => {
+                session_query!("SELECT ", " FROM sessions WHERE id = $1", id.0).fetch_optional(conn).await?
+            }
+            Lock::Share => {
+                session_query!("SELECT ", " FROM sessions WHERE id = $1 FOR SHARE", id.0)
+                    .fetch_optional(conn)
+                    .await?
+            }
+            Lock::Update => {
+                session_query!("SELECT ", " FROM sessions WHERE id = $1 FOR UPDATE", id.0)
+                    .fetch_optional(conn)
+                    .await?
+            }
+        };
+        session.ok_or_else(|| Error::not_found("session"))
     }
 
     /// Whether `actor` may see `session`, by the one scope rule
@@ -389,15 +414,16 @@ mod server {
             }
         };
 
-        let session = sqlx::query_as::<_, Session>(
+        let session = session_query!(
             "INSERT INTO sessions (account_id, support_type_id, customer_id, project_ref, priority)
-             VALUES ($1, $2, $3, $4, $5) RETURNING *",
+             VALUES ($1, $2, $3, $4, $5) RETURNING ",
+            "",
+            ty.account_id.0,
+            ty.id.0,
+            customer_id.0,
+            project_ref.as_deref(),
+            input.priority
         )
-        .bind(ty.account_id)
-        .bind(ty.id)
-        .bind(customer_id)
-        .bind(&project_ref)
-        .bind(input.priority)
         .fetch_one(&mut *tx)
         .await?;
         outbox::record(
@@ -427,12 +453,13 @@ mod server {
         support_type: SupportTypeId,
         customer: CustomerId,
     ) -> Result<Session> {
-        let session = sqlx::query_as::<_, Session>(
-            "INSERT INTO sessions (account_id, support_type_id, customer_id) VALUES ($1, $2, $3) RETURNING *",
+        let session = session_query!(
+            "INSERT INTO sessions (account_id, support_type_id, customer_id) VALUES ($1, $2, $3) RETURNING ",
+            "",
+            account.0,
+            support_type.0,
+            customer.0
         )
-        .bind(account)
-        .bind(support_type)
-        .bind(customer)
         .fetch_one(&mut *tx)
         .await?;
         outbox::record(
@@ -505,6 +532,7 @@ mod server {
         let mut conn = pool.acquire().await?;
         require_inbox_reader(&mut conn, actor, agent).await?;
         let scope = Scope::of(&mut conn, actor).await?;
+        // Runtime-built: the shared inbox SQL and the scope's predicate are pushed by QueryBuilder.
         let mut q = QueryBuilder::new("SELECT s.* FROM sessions s WHERE true");
         sql::push_inbox(&mut q, &scope, agent);
         Ok(q.build_query_as::<Session>().fetch_all(&mut *conn).await?)
@@ -543,6 +571,7 @@ mod server {
         }
         let mut conn = pool.acquire().await?;
         let scope = Scope::of(&mut conn, actor).await?;
+        // Runtime-built: the shared queue SQL and the scope's predicate are pushed by QueryBuilder.
         let mut q = QueryBuilder::new("SELECT s.* FROM sessions s WHERE true");
         sql::push_queue(&mut q, &scope, support_type, limit);
         Ok(q.build_query_as::<Session>().fetch_all(&mut *conn).await?)
@@ -617,12 +646,13 @@ mod server {
         sqlx::query!("UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = $1", agent_id.0)
             .execute(&mut *conn)
             .await?;
-        let updated = sqlx::query_as::<_, Session>(
+        let updated = session_query!(
             "UPDATE sessions SET status = 'active', owner_id = $2, assigned_at = now(), updated_at = now()
-             WHERE id = $1 RETURNING *",
+             WHERE id = $1 RETURNING ",
+            "",
+            session.id.0,
+            agent_id.0
         )
-        .bind(session.id)
-        .bind(agent_id)
         .fetch_one(&mut *conn)
         .await?;
         outbox::record(
@@ -742,14 +772,15 @@ mod server {
             _ => session.support_type_id,
         };
         end_assignment(conn, session.id, end_reason_for(reason)).await?;
-        let queued = sqlx::query_as::<_, Session>(
+        let queued = session_query!(
             "UPDATE sessions SET status = 'queued', owner_id = NULL,
                     previous_owner_id = COALESCE(owner_id, previous_owner_id),
                     support_type_id = $2, queued_at = now(), updated_at = now()
-             WHERE id = $1 RETURNING *",
+             WHERE id = $1 RETURNING ",
+            "",
+            session.id.0,
+            new_type.0
         )
-        .bind(session.id)
-        .bind(new_type)
         .fetch_one(&mut *conn)
         .await?;
         outbox::record(
@@ -775,13 +806,13 @@ mod server {
     /// the conversation is under way). Runs in the caller's transaction (the
     /// presence consumer's). Returns the requeued sessions.
     pub async fn requeue_unanswered(conn: &mut PgConnection, agent: AgentId) -> Result<Vec<SessionId>> {
-        let ids = sqlx::query_scalar::<_, SessionId>(
-            "SELECT s.id FROM sessions s
-             JOIN assignments a ON a.session_id = s.id AND a.ended_at IS NULL
-             WHERE s.owner_id = $1 AND s.status = 'active' AND a.responded_at IS NULL
-             ORDER BY s.id",
+        let ids = sqlx::query_scalar!(
+            r#"SELECT s.id AS "id: SessionId" FROM sessions s
+               JOIN assignments a ON a.session_id = s.id AND a.ended_at IS NULL
+               WHERE s.owner_id = $1 AND s.status = 'active' AND a.responded_at IS NULL
+               ORDER BY s.id"#,
+            agent.0
         )
-        .bind(agent)
         .fetch_all(&mut *conn)
         .await?;
         let mut moved = Vec::new();
@@ -854,13 +885,14 @@ mod server {
             )
             .await?;
         }
-        let updated = sqlx::query_as::<_, Session>(
+        let updated = session_query!(
             "UPDATE sessions SET priority = LEAST(priority + $2, 1000), escalated_at = now(),
                     escalation_count = escalation_count + 1, updated_at = now()
-             WHERE id = $1 RETURNING *",
+             WHERE id = $1 RETURNING ",
+            "",
+            session.id.0,
+            ty.escalation_priority_bump
         )
-        .bind(session.id)
-        .bind(ty.escalation_priority_bump)
         .fetch_one(&mut *conn)
         .await?;
         outbox::record(
@@ -917,15 +949,16 @@ mod server {
             }
         }
         end_assignment(&mut tx, id, "resolved").await?;
-        let updated = sqlx::query_as::<_, Session>(
+        let updated = session_query!(
             "UPDATE sessions SET status = 'resolved', owner_id = NULL,
                     previous_owner_id = COALESCE(owner_id, previous_owner_id),
                     resolved_at = now(), resolved_by_id = $2, resolution_reason_id = $3, updated_at = now()
-             WHERE id = $1 RETURNING *",
+             WHERE id = $1 RETURNING ",
+            "",
+            id.0,
+            actor.agent_id().map(|a| a.0),
+            reason_id.map(|r| r.0)
         )
-        .bind(id)
-        .bind(actor.agent_id())
-        .bind(reason_id)
         .fetch_one(&mut *tx)
         .await?;
         outbox::record(
@@ -953,12 +986,13 @@ mod server {
                 format!("the session is already {}", session.status),
             ));
         }
-        let updated = sqlx::query_as::<_, Session>(
+        let updated = session_query!(
             "UPDATE sessions SET status = 'queued', queued_at = now(), resolved_at = NULL, resolved_by_id = NULL,
                     resolution_reason_id = NULL, updated_at = now()
-             WHERE id = $1 RETURNING *",
+             WHERE id = $1 RETURNING ",
+            "",
+            id.0
         )
-        .bind(id)
         .fetch_one(&mut *tx)
         .await?;
         outbox::record(
@@ -983,12 +1017,13 @@ mod server {
             return Err(Error::forbidden("only the customer or a supervisor may abandon a session"));
         }
         end_assignment(&mut tx, id, "abandoned").await?;
-        let updated = sqlx::query_as::<_, Session>(
+        let updated = session_query!(
             "UPDATE sessions SET status = 'abandoned', owner_id = NULL,
                     previous_owner_id = COALESCE(owner_id, previous_owner_id), updated_at = now()
-             WHERE id = $1 RETURNING *",
+             WHERE id = $1 RETURNING ",
+            "",
+            id.0
         )
-        .bind(id)
         .fetch_one(&mut *tx)
         .await?;
         outbox::record(

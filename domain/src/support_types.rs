@@ -15,7 +15,6 @@ pub const MAX_SLA_SECS: i32 = 30 * 24 * 3600;
 
 /// What a customer asks for, and how it is routed, timed and escalated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SupportType {
     pub id: SupportTypeId,
@@ -172,7 +171,6 @@ pub struct SupportTypeFilter {
 
 /// Why a session of a support type was resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolutionReason {
     pub id: ReasonId,
@@ -198,12 +196,37 @@ mod server {
     use serde_json::json;
     use sqlx::{PgConnection, PgPool};
 
-    /// The columns of [`SupportType`], citext cast to text.
-    macro_rules! type_columns {
-        () => {
-            "id, account_id, slug::text AS slug, name, routing, queue_sla_secs, first_response_sla_secs,
-             escalation_target_id, escalation_priority_bump, preferred_wait_secs, bot_agent_id, csat_enabled,
-             reason_required, greeting, business_hours, created_at, archived_at"
+    /// `query_as!` for [`SupportType`]: its columns (citext cast to text)
+    /// between `$before` and `$after`.
+    macro_rules! type_query {
+        ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+            sqlx::query_as!(
+                SupportType,
+                $before
+                    + r#"id AS "id: SupportTypeId", account_id AS "account_id: AccountId",
+                         slug::text AS "slug!", name, routing AS "routing: Routing", queue_sla_secs,
+                         first_response_sla_secs,
+                         escalation_target_id AS "escalation_target_id: SupportTypeId",
+                         escalation_priority_bump, preferred_wait_secs,
+                         bot_agent_id AS "bot_agent_id: AgentId", csat_enabled, reason_required, greeting,
+                         business_hours, created_at, archived_at"#
+                    + $after
+                $(, $arg)*
+            )
+        };
+    }
+
+    /// `query_as!` for [`ResolutionReason`]: its columns between `$before` and `$after`.
+    macro_rules! reason_query {
+        ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+            sqlx::query_as!(
+                ResolutionReason,
+                $before
+                    + r#"id AS "id: ReasonId", support_type_id AS "support_type_id: SupportTypeId", label,
+                         position, archived_at"#
+                    + $after
+                $(, $arg)*
+            )
         };
     }
 
@@ -264,16 +287,14 @@ mod server {
     }
 
     async fn load(conn: &mut PgConnection, id: SupportTypeId, for_update: bool) -> Result<SupportType> {
-        let sql = if for_update {
-            concat!("SELECT ", type_columns!(), " FROM support_types WHERE id = $1 FOR NO KEY UPDATE")
+        let ty = if for_update {
+            type_query!("SELECT ", " FROM support_types WHERE id = $1 FOR NO KEY UPDATE", id.0)
+                .fetch_optional(conn)
+                .await?
         } else {
-            concat!("SELECT ", type_columns!(), " FROM support_types WHERE id = $1")
+            type_query!("SELECT ", " FROM support_types WHERE id = $1", id.0).fetch_optional(conn).await?
         };
-        sqlx::query_as::<_, SupportType>(sql)
-            .bind(id)
-            .fetch_optional(conn)
-            .await?
-            .ok_or_else(|| Error::not_found("support type"))
+        ty.ok_or_else(|| Error::not_found("support type"))
     }
 
     /// The effective values of a type being created or updated.
@@ -430,28 +451,28 @@ mod server {
             business_hours: input.business_hours,
         };
         let d = validate(&mut tx, account, None, d).await?;
-        let ty = sqlx::query_as::<_, SupportType>(concat!(
+        let ty = type_query!(
             "INSERT INTO support_types (account_id, slug, name, routing, queue_sla_secs, first_response_sla_secs,
                  escalation_target_id, escalation_priority_bump, preferred_wait_secs, bot_agent_id, csat_enabled,
                  reason_required, greeting, business_hours)
              VALUES ($1, $2::text::citext, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
              RETURNING ",
-            type_columns!()
-        ))
-        .bind(account)
-        .bind(&d.slug)
-        .bind(&d.name)
-        .bind(d.routing)
-        .bind(d.queue_sla_secs)
-        .bind(d.first_response_sla_secs)
-        .bind(d.escalation_target_id)
-        .bind(d.escalation_priority_bump)
-        .bind(d.preferred_wait_secs)
-        .bind(d.bot_agent_id)
-        .bind(d.csat_enabled)
-        .bind(d.reason_required)
-        .bind(&d.greeting)
-        .bind(&d.business_hours)
+            "",
+            account.0,
+            &d.slug,
+            &d.name,
+            d.routing.as_str(),
+            d.queue_sla_secs,
+            d.first_response_sla_secs,
+            d.escalation_target_id.map(|t| t.0),
+            d.escalation_priority_bump,
+            d.preferred_wait_secs,
+            d.bot_agent_id.map(|b| b.0),
+            d.csat_enabled,
+            d.reason_required,
+            d.greeting.as_deref(),
+            d.business_hours.as_ref()
+        )
         .fetch_one(&mut *tx)
         .await
         .map_err(slug_conflict)?;
@@ -516,29 +537,29 @@ mod server {
             )?,
         };
         let d = validate(&mut tx, cur.account_id, Some(id), d).await?;
-        let ty = sqlx::query_as::<_, SupportType>(concat!(
+        let ty = type_query!(
             "UPDATE support_types SET slug = $2::text::citext, name = $3, routing = $4, queue_sla_secs = $5,
                  first_response_sla_secs = $6, escalation_target_id = $7, escalation_priority_bump = $8,
                  preferred_wait_secs = $9, bot_agent_id = $10, csat_enabled = $11, reason_required = $12,
                  greeting = $13, business_hours = $14
              WHERE id = $1
              RETURNING ",
-            type_columns!()
-        ))
-        .bind(id)
-        .bind(&d.slug)
-        .bind(&d.name)
-        .bind(d.routing)
-        .bind(d.queue_sla_secs)
-        .bind(d.first_response_sla_secs)
-        .bind(d.escalation_target_id)
-        .bind(d.escalation_priority_bump)
-        .bind(d.preferred_wait_secs)
-        .bind(d.bot_agent_id)
-        .bind(d.csat_enabled)
-        .bind(d.reason_required)
-        .bind(&d.greeting)
-        .bind(&d.business_hours)
+            "",
+            id.0,
+            &d.slug,
+            &d.name,
+            d.routing.as_str(),
+            d.queue_sla_secs,
+            d.first_response_sla_secs,
+            d.escalation_target_id.map(|t| t.0),
+            d.escalation_priority_bump,
+            d.preferred_wait_secs,
+            d.bot_agent_id.map(|b| b.0),
+            d.csat_enabled,
+            d.reason_required,
+            d.greeting.as_deref(),
+            d.business_hours.as_ref()
+        )
         .fetch_one(&mut *tx)
         .await
         .map_err(slug_conflict)?;
@@ -561,12 +582,12 @@ mod server {
             return Ok(cur);
         }
         require_escalation_paths_stay_active(&mut tx, &cur, archived).await?;
-        let ty = sqlx::query_as::<_, SupportType>(concat!(
+        let ty = type_query!(
             "UPDATE support_types SET archived_at = CASE WHEN $2 THEN now() END WHERE id = $1 RETURNING ",
-            type_columns!()
-        ))
-        .bind(id)
-        .bind(archived)
+            "",
+            id.0,
+            archived
+        )
         .fetch_one(&mut *tx)
         .await?;
         let action = if archived { "archived" } else { "restored" };
@@ -671,15 +692,14 @@ mod server {
     /// filter on); others see their own account's.
     pub async fn list(pool: &PgPool, actor: &Actor, filter: SupportTypeFilter) -> Result<Vec<SupportType>> {
         let account = list_scope(actor, filter.account_id)?;
-        Ok(sqlx::query_as::<_, SupportType>(concat!(
+        Ok(type_query!(
             "SELECT ",
-            type_columns!(),
             " FROM support_types
              WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2 OR archived_at IS NULL)
-             ORDER BY name, id"
-        ))
-        .bind(account)
-        .bind(filter.include_archived)
+             ORDER BY name, id",
+            account.map(|a| a.0),
+            filter.include_archived
+        )
         .fetch_all(pool)
         .await?)
     }
@@ -692,16 +712,23 @@ mod server {
         type_id: SupportTypeId,
         write: bool,
     ) -> Result<AccountId> {
-        let sql = if write {
-            "SELECT account_id FROM support_types WHERE id = $1 FOR NO KEY UPDATE"
-        } else {
-            "SELECT account_id FROM support_types WHERE id = $1"
-        };
-        let account: AccountId = sqlx::query_scalar(sql)
-            .bind(type_id)
+        let account = if write {
+            sqlx::query_scalar!(
+                r#"SELECT account_id AS "account_id: AccountId" FROM support_types
+                   WHERE id = $1 FOR NO KEY UPDATE"#,
+                type_id.0
+            )
             .fetch_optional(&mut *conn)
             .await?
-            .ok_or_else(|| Error::not_found("support type"))?;
+        } else {
+            sqlx::query_scalar!(
+                r#"SELECT account_id AS "account_id: AccountId" FROM support_types WHERE id = $1"#,
+                type_id.0
+            )
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+        .ok_or_else(|| Error::not_found("support type"))?;
         require_reader(actor, account, "support type")?;
         if write {
             actor.require_admin_of(account, "resolution reasons")?;
@@ -717,12 +744,13 @@ mod server {
     ) -> Result<Vec<ResolutionReason>> {
         let mut conn = pool.acquire().await?;
         reason_scope(&mut conn, actor, type_id, false).await?;
-        Ok(sqlx::query_as::<_, ResolutionReason>(
-            "SELECT * FROM resolution_reasons WHERE support_type_id = $1 AND ($2 OR archived_at IS NULL)
+        Ok(reason_query!(
+            "SELECT ",
+            " FROM resolution_reasons WHERE support_type_id = $1 AND ($2 OR archived_at IS NULL)
              ORDER BY position, label, id",
+            type_id.0,
+            include_archived
         )
-        .bind(type_id)
-        .bind(include_archived)
         .fetch_all(&mut *conn)
         .await?)
     }
@@ -776,14 +804,15 @@ mod server {
         let mut tx = pool.begin().await?;
         let account = reason_scope(&mut tx, actor, type_id, true).await?;
         require_unique_label(&mut tx, type_id, &label, None).await?;
-        let reason = sqlx::query_as::<_, ResolutionReason>(
+        let reason = reason_query!(
             "INSERT INTO resolution_reasons (support_type_id, label, position)
              VALUES ($1, $2, (SELECT COALESCE(MAX(position), 0) + 1 FROM resolution_reasons
                               WHERE support_type_id = $1))
-             RETURNING *",
+             RETURNING ",
+            "",
+            type_id.0,
+            &label
         )
-        .bind(type_id)
-        .bind(&label)
         .fetch_one(&mut *tx)
         .await
         .map_err(label_conflict)?;
@@ -810,11 +839,12 @@ mod server {
         }
         let mut tx = pool.begin().await?;
         let account = reason_scope(&mut tx, actor, type_id, true).await?;
-        let current = sqlx::query_as::<_, ResolutionReason>(
-            "SELECT * FROM resolution_reasons WHERE id = $1 AND support_type_id = $2",
+        let current = reason_query!(
+            "SELECT ",
+            " FROM resolution_reasons WHERE id = $1 AND support_type_id = $2",
+            reason_id.0,
+            type_id.0
         )
-        .bind(reason_id)
-        .bind(type_id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| Error::not_found("resolution reason"))?;
@@ -845,16 +875,17 @@ mod server {
             .execute(&mut *tx)
             .await?;
         }
-        let reason = sqlx::query_as::<_, ResolutionReason>(
+        let reason = reason_query!(
             "UPDATE resolution_reasons
              SET label = COALESCE($2, label),
                  archived_at = CASE WHEN $3::boolean IS NULL THEN archived_at
                                     WHEN $3 THEN COALESCE(archived_at, now()) END
-             WHERE id = $1 RETURNING *",
+             WHERE id = $1 RETURNING ",
+            "",
+            reason_id.0,
+            label.as_deref(),
+            archived
         )
-        .bind(reason_id)
-        .bind(&label)
-        .bind(archived)
         .fetch_one(&mut *tx)
         .await
         .map_err(label_conflict)?;

@@ -9,7 +9,6 @@ use crate::types::*;
 
 /// An API token (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiToken {
     pub id: TokenId,
@@ -41,6 +40,21 @@ mod server {
     use serde_json::json;
     use sha2::{Digest as _, Sha256};
     use sqlx::{PgConnection, PgPool};
+
+    /// `query_as!` for [`ApiToken`]: its columns (never the hash) between
+    /// `$before` and `$after`.
+    macro_rules! token_query {
+        ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+            sqlx::query_as!(
+                ApiToken,
+                $before
+                    + r#"id AS "id: TokenId", agent_id AS "agent_id: AgentId", label, created_at,
+                         last_used_at, revoked_at"#
+                    + $after
+                $(, $arg)*
+            )
+        };
+    }
 
     /// Unpadded base64url of 32 bytes.
     const ENCODED_LEN: usize = (TOKEN_BYTES * 4).div_ceil(3);
@@ -100,13 +114,13 @@ mod server {
             return Err(Error::conflict("agent_deactivated", "the agent is deactivated"));
         }
         let secret = generate();
-        let token = sqlx::query_as::<_, ApiToken>(
-            "INSERT INTO api_tokens (agent_id, token_hash, label) VALUES ($1, $2, $3)
-             RETURNING id, agent_id, label, created_at, last_used_at, revoked_at",
+        let token = token_query!(
+            "INSERT INTO api_tokens (agent_id, token_hash, label) VALUES ($1, $2, $3) RETURNING ",
+            "",
+            agent_id.0,
+            digest(&secret),
+            &label
         )
-        .bind(agent_id)
-        .bind(digest(&secret))
-        .bind(&label)
         .fetch_one(&mut *tx)
         .await?;
         audit(
@@ -158,27 +172,20 @@ mod server {
             return Err(Error::forbidden("customers cannot manage API tokens"));
         }
         let mut tx = pool.begin().await?;
-        let current = sqlx::query_as::<_, ApiToken>(
-            "SELECT id, agent_id, label, created_at, last_used_at, revoked_at FROM api_tokens
-             WHERE id = $1 FOR UPDATE",
-        )
-        .bind(token_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| Error::not_found("token"))?;
+        let current = token_query!("SELECT ", " FROM api_tokens WHERE id = $1 FOR UPDATE", token_id.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::not_found("token"))?;
         let (account, _) = managed_agent(&mut tx, actor, current.agent_id, true)
             .await
             .map_err(|e| if e.code() == "not_found" { Error::not_found("token") } else { e })?;
         if current.revoked_at.is_some() {
             return Ok(current);
         }
-        let token = sqlx::query_as::<_, ApiToken>(
-            "UPDATE api_tokens SET revoked_at = now() WHERE id = $1
-             RETURNING id, agent_id, label, created_at, last_used_at, revoked_at",
-        )
-        .bind(token_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let token =
+            token_query!("UPDATE api_tokens SET revoked_at = now() WHERE id = $1 RETURNING ", "", token_id.0)
+                .fetch_one(&mut *tx)
+                .await?;
         audit(
             &mut tx,
             account,
@@ -197,11 +204,11 @@ mod server {
     pub async fn list(pool: &PgPool, actor: &Actor, agent_id: AgentId) -> Result<Vec<ApiToken>> {
         let mut conn = pool.acquire().await?;
         managed_agent(&mut conn, actor, agent_id, true).await?;
-        let rows = sqlx::query_as::<_, ApiToken>(
-            "SELECT id, agent_id, label, created_at, last_used_at, revoked_at FROM api_tokens
-             WHERE agent_id = $1 ORDER BY created_at DESC, id",
+        let rows = token_query!(
+            "SELECT ",
+            " FROM api_tokens WHERE agent_id = $1 ORDER BY created_at DESC, id",
+            agent_id.0
         )
-        .bind(agent_id)
         .fetch_all(&mut *conn)
         .await?;
         Ok(rows)

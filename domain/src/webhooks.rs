@@ -21,7 +21,6 @@ use crate::types::*;
 
 /// An outgoing webhook (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Webhook {
     pub id: WebhookId,
@@ -61,7 +60,6 @@ pub struct UpdateWebhook {
 
 /// One event's delivery to one webhook.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WebhookDelivery))]
 pub struct Delivery {
     pub id: i64,
@@ -261,10 +259,19 @@ mod server {
     use sha2::Sha256;
     use sqlx::{PgConnection, PgPool};
 
-    const COLUMNS: &str =
-        "id, account_id, url, events, active, consecutive_failures, disabled_at, created_at";
-    const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, topic, attempt, status_code, error, \
-                                    next_attempt_at, delivered_at, created_at";
+    /// `query_as!` for [`Webhook`]: its columns between `$before` and `$after`.
+    macro_rules! webhook_query {
+        ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
+            sqlx::query_as!(
+                Webhook,
+                $before
+                    + r#"id AS "id: WebhookId", account_id AS "account_id: AccountId", url, events, active,
+                         consecutive_failures, disabled_at, created_at"#
+                    + $after
+                $(, $arg)*
+            )
+        };
+    }
 
     /// `sha256=<hex HMAC-SHA256 of "{timestamp}.{body}">`, keyed with the
     /// secret as shown at creation (`secret_hex`, as ASCII bytes).
@@ -289,13 +296,14 @@ mod server {
     /// A webhook the caller administers; outside their account "not found".
     async fn managed(conn: &mut PgConnection, actor: &Actor, id: WebhookId, lock: bool) -> Result<Webhook> {
         refuse_customers(actor)?;
-        let sql =
-            format!("SELECT {COLUMNS} FROM webhooks WHERE id = $1{}", if lock { " FOR UPDATE" } else { "" });
-        let hook = sqlx::query_as::<_, Webhook>(&sql)
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| Error::not_found("webhook"))?;
+        let hook = if lock {
+            webhook_query!("SELECT ", " FROM webhooks WHERE id = $1 FOR UPDATE", id.0)
+                .fetch_optional(&mut *conn)
+                .await?
+        } else {
+            webhook_query!("SELECT ", " FROM webhooks WHERE id = $1", id.0).fetch_optional(&mut *conn).await?
+        }
+        .ok_or_else(|| Error::not_found("webhook"))?;
         actor.require_admin_of(hook.account_id, "webhook")?;
         Ok(hook)
     }
@@ -311,13 +319,14 @@ mod server {
         let mut secret = [0u8; SECRET_BYTES];
         rand::rngs::OsRng.fill_bytes(&mut secret);
         let mut tx = pool.begin().await?;
-        let hook = sqlx::query_as::<_, Webhook>(&format!(
-            "INSERT INTO webhooks (account_id, url, events, secret) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
-        ))
-        .bind(account)
-        .bind(&url)
-        .bind(&events)
-        .bind(&secret[..])
+        let hook = webhook_query!(
+            "INSERT INTO webhooks (account_id, url, events, secret) VALUES ($1, $2, $3, $4) RETURNING ",
+            "",
+            account.0,
+            &url,
+            &events,
+            &secret[..]
+        )
         .fetch_one(&mut *tx)
         .await?;
         audit(
@@ -338,10 +347,11 @@ mod server {
         refuse_customers(actor)?;
         let account = actor.target_account(account)?;
         actor.require_admin_of(account, "webhook")?;
-        Ok(sqlx::query_as::<_, Webhook>(&format!(
-            "SELECT {COLUMNS} FROM webhooks WHERE account_id = $1 ORDER BY created_at, id"
-        ))
-        .bind(account)
+        Ok(webhook_query!(
+            "SELECT ",
+            " FROM webhooks WHERE account_id = $1 ORDER BY created_at, id",
+            account.0
+        )
         .fetch_all(pool)
         .await?)
     }
@@ -359,18 +369,19 @@ mod server {
         let events = input.events.as_deref().map(validate_events).transpose()?;
         let mut tx = pool.begin().await?;
         let current = managed(&mut tx, actor, id, true).await?;
-        let hook = sqlx::query_as::<_, Webhook>(&format!(
+        let hook = webhook_query!(
             "UPDATE webhooks SET url = coalesce($2, url), events = coalesce($3, events),
                  active = coalesce($4, active),
                  consecutive_failures = CASE WHEN $4 THEN 0 ELSE consecutive_failures END,
                  disabled_at = CASE WHEN $4 THEN NULL WHEN $4 = false THEN coalesce(disabled_at, now())
                                ELSE disabled_at END
-             WHERE id = $1 RETURNING {COLUMNS}"
-        ))
-        .bind(id)
-        .bind(&url)
-        .bind(&events)
-        .bind(input.active)
+             WHERE id = $1 RETURNING ",
+            "",
+            id.0,
+            url.as_deref(),
+            events.as_deref(),
+            input.active
+        )
         .fetch_one(&mut *tx)
         .await?;
         audit(
@@ -390,7 +401,7 @@ mod server {
     pub async fn delete(pool: &PgPool, actor: &Actor, id: WebhookId) -> Result<()> {
         let mut tx = pool.begin().await?;
         let current = managed(&mut tx, actor, id, true).await?;
-        sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query!("DELETE FROM webhooks WHERE id = $1", id.0).execute(&mut *tx).await?;
         audit(
             &mut tx,
             Some(current.account_id),
@@ -420,13 +431,16 @@ mod server {
             .transpose()?;
         let mut conn = pool.acquire().await?;
         managed(&mut conn, actor, id, false).await?;
-        let rows = sqlx::query_as::<_, Delivery>(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 AND id < $2
-             ORDER BY id DESC LIMIT $3"
-        ))
-        .bind(id)
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit + 1)
+        let rows = sqlx::query_as!(
+            Delivery,
+            r#"SELECT id, webhook_id AS "webhook_id: WebhookId", event_id, topic, attempt, status_code, error,
+                      next_attempt_at, delivered_at, created_at
+               FROM webhook_deliveries WHERE webhook_id = $1 AND id < $2
+               ORDER BY id DESC LIMIT $3"#,
+            id.0,
+            before.unwrap_or(i64::MAX),
+            limit + 1
+        )
         .fetch_all(&mut *conn)
         .await?;
         Ok(paginate(rows, limit, |d| d.id.to_string()))
@@ -438,29 +452,28 @@ mod server {
     /// a repeat adds none.
     pub async fn enqueue_deliveries(conn: &mut PgConnection, event: &Event) -> Result<u64> {
         let Some(account) = event.account_id else { return Ok(0) };
-        let hooks: Vec<(WebhookId, Vec<String>)> =
-            sqlx::query_as("SELECT id, events FROM webhooks WHERE account_id = $1 AND active")
-                .bind(account)
+        let hooks =
+            sqlx::query!("SELECT id, events FROM webhooks WHERE account_id = $1 AND active", account.0)
                 .fetch_all(&mut *conn)
                 .await?;
         let matching: Vec<uuid::Uuid> = hooks
             .into_iter()
-            .filter(|(_, patterns)| patterns.iter().any(|p| topic_matches(p, &event.topic)))
-            .map(|(id, _)| id.0)
+            .filter(|hook| hook.events.iter().any(|p| topic_matches(p, &event.topic)))
+            .map(|hook| hook.id)
             .collect();
         if matching.is_empty() {
             return Ok(0);
         }
         let body = delivery_body(event);
-        let added = sqlx::query(
+        let added = sqlx::query!(
             "INSERT INTO webhook_deliveries (webhook_id, event_id, topic, payload)
              SELECT unnest($1::uuid[]), $2, $3, $4
              ON CONFLICT (webhook_id, event_id) DO NOTHING",
+            &matching,
+            event.event_id,
+            &event.topic,
+            &body
         )
-        .bind(&matching)
-        .bind(event.event_id)
-        .bind(&event.topic)
-        .bind(&body)
         .execute(&mut *conn)
         .await?
         .rows_affected();
@@ -474,7 +487,7 @@ mod server {
     }
 
     /// A delivery the worker has reserved.
-    #[derive(Debug, Clone, sqlx::FromRow)]
+    #[derive(Debug, Clone)]
     pub struct DueDelivery {
         pub id: i64,
         pub webhook_id: WebhookId,
@@ -491,19 +504,20 @@ mod server {
     /// SKIP LOCKED`, pushing their next attempt out by `lease_secs` so that a
     /// concurrent worker skips them and a crashed one's come back).
     pub async fn claim_due(pool: &PgPool, limit: i64, lease_secs: f64) -> Result<Vec<DueDelivery>> {
-        Ok(sqlx::query_as::<_, DueDelivery>(
-            "WITH due AS (
-                 SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-                 WHERE d.next_attempt_at <= now() AND w.active
-                 ORDER BY d.next_attempt_at, d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
-             UPDATE webhook_deliveries d SET next_attempt_at = now() + make_interval(secs => $2)
-             FROM due, webhooks w
-             WHERE d.id = due.id AND w.id = d.webhook_id
-             RETURNING d.id, d.webhook_id, d.event_id, d.topic, d.payload, d.attempt, w.url,
-                       encode(w.secret, 'hex') AS secret_hex",
+        Ok(sqlx::query_as!(
+            DueDelivery,
+            r#"WITH due AS (
+                   SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                   WHERE d.next_attempt_at <= now() AND w.active
+                   ORDER BY d.next_attempt_at, d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
+               UPDATE webhook_deliveries d SET next_attempt_at = now() + make_interval(secs => $2)
+               FROM due, webhooks w
+               WHERE d.id = due.id AND w.id = d.webhook_id
+               RETURNING d.id, d.webhook_id AS "webhook_id: WebhookId", d.event_id, d.topic, d.payload,
+                         d.attempt, w.url, encode(w.secret, 'hex') AS "secret_hex!""#,
+            limit,
+            lease_secs
         )
-        .bind(limit)
-        .bind(lease_secs)
         .fetch_all(pool)
         .await?)
     }
@@ -511,16 +525,15 @@ mod server {
     /// Records a 2xx: delivered, and the webhook's failure streak ends.
     pub async fn record_success(pool: &PgPool, delivery: &DueDelivery, status: u16) -> Result<()> {
         let mut tx = pool.begin().await?;
-        sqlx::query(
+        sqlx::query!(
             "UPDATE webhook_deliveries SET attempt = attempt + 1, status_code = $2, error = NULL,
                  delivered_at = now(), next_attempt_at = NULL WHERE id = $1",
+            delivery.id,
+            i32::from(status)
         )
-        .bind(delivery.id)
-        .bind(i32::from(status))
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE webhooks SET consecutive_failures = 0 WHERE id = $1")
-            .bind(delivery.webhook_id)
+        sqlx::query!("UPDATE webhooks SET consecutive_failures = 0 WHERE id = $1", delivery.webhook_id.0)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -541,32 +554,35 @@ mod server {
         let next = (attempt < MAX_DELIVERY_ATTEMPTS).then(|| backoff_secs(attempt) as f64);
         let error: String = error.chars().take(1000).collect();
         let mut tx = pool.begin().await?;
-        sqlx::query(
+        sqlx::query!(
             "UPDATE webhook_deliveries SET attempt = $2, status_code = $3, error = $4,
                  next_attempt_at = now() + make_interval(secs => $5) WHERE id = $1",
+            delivery.id,
+            attempt,
+            status.map(i32::from),
+            &error,
+            next
         )
-        .bind(delivery.id)
-        .bind(attempt)
-        .bind(status.map(i32::from))
-        .bind(&error)
-        .bind(next)
         .execute(&mut *tx)
         .await?;
-        let hook: Option<(AccountId, i32, bool)> = sqlx::query_as(
-            "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE id = $1
-             RETURNING account_id, consecutive_failures, active",
+        let hook = sqlx::query!(
+            r#"UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE id = $1
+               RETURNING account_id AS "account_id: AccountId", consecutive_failures, active"#,
+            delivery.webhook_id.0
         )
-        .bind(delivery.webhook_id)
         .fetch_optional(&mut *tx)
         .await?;
         // Deleted meanwhile (its deliveries went with it): nothing to record.
-        let Some((account, failures, active)) = hook else { return Ok(false) };
-        let disable = active && failures >= DISABLE_AFTER_FAILURES;
+        let Some(hook) = hook else { return Ok(false) };
+        let (account, failures) = (hook.account_id, hook.consecutive_failures);
+        let disable = hook.active && failures >= DISABLE_AFTER_FAILURES;
         if disable {
-            sqlx::query("UPDATE webhooks SET active = false, disabled_at = now() WHERE id = $1")
-                .bind(delivery.webhook_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!(
+                "UPDATE webhooks SET active = false, disabled_at = now() WHERE id = $1",
+                delivery.webhook_id.0
+            )
+            .execute(&mut *tx)
+            .await?;
             audit(
                 &mut tx,
                 Some(account),

@@ -117,7 +117,6 @@ impl TransferAgent {
 
 /// A support type a session may be moved to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct TypeChoice {
     pub id: SupportTypeId,
     pub name: String,
@@ -134,7 +133,6 @@ pub struct TransferTargets {
 
 /// An agent's name, for messages and notes they wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct Participant {
     pub id: AgentId,
     pub display_name: String,
@@ -196,13 +194,16 @@ mod server {
     pub async fn board(pool: &PgPool, actor: &Actor) -> Result<Board> {
         let me = require_agent(actor)?;
         let mut conn = pool.acquire().await?;
-        let (presence, presence_reason): (Presence, Option<String>) =
-            sqlx::query_as("SELECT presence, presence_reason FROM agents WHERE id = $1")
-                .bind(me)
-                .fetch_optional(&mut *conn)
-                .await?
-                .ok_or_else(|| Error::not_found("agent"))?;
+        let me_row = sqlx::query!(
+            r#"SELECT presence AS "presence: Presence", presence_reason FROM agents WHERE id = $1"#,
+            me.0
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| Error::not_found("agent"))?;
+        let (presence, presence_reason) = (me_row.presence, me_row.presence_reason);
         let scope = Scope::of(&mut conn, actor).await?;
+        // Runtime-built: the shared WorkItem select plus the scope's predicate, pushed by QueryBuilder.
         let mut q = QueryBuilder::new("");
         sql::push_select(&mut q);
         sessions::sql::push_inbox(&mut q, &scope, me);
@@ -219,6 +220,7 @@ mod server {
         require_agent(actor)?;
         let mut conn = pool.acquire().await?;
         visible(&mut conn, actor, id, Lock::None).await?;
+        // Runtime-built: QueryBuilder pushes the shared WorkItem select (also run by the query-plan test).
         let mut q = QueryBuilder::new("");
         sql::push_select(&mut q);
         q.push(" AND s.id = ").push_bind(id);
@@ -234,6 +236,7 @@ mod server {
         let mut conn = pool.acquire().await?;
         let session = visible(&mut conn, actor, id, Lock::None).await?;
         let scope = Scope::of(&mut conn, actor).await?;
+        // Runtime-built: the scope's predicate is pushed by QueryBuilder.
         let mut q = QueryBuilder::new(
             "SELECT s.id, t.name AS support_type, s.status, s.created_at, s.resolved_at
              FROM sessions s JOIN support_types t ON t.id = s.support_type_id WHERE s.customer_id = ",
@@ -250,15 +253,16 @@ mod server {
         require_agent(actor)?;
         let mut conn = pool.acquire().await?;
         visible(&mut conn, actor, id, Lock::None).await?;
-        Ok(sqlx::query_as::<_, Participant>(
-            "SELECT a.id, a.display_name FROM agents a
-             WHERE a.id IN (SELECT agent_id FROM assignments WHERE session_id = $1
-                            UNION SELECT author_id FROM notes WHERE session_id = $1
-                            UNION SELECT sender_agent_id FROM messages
-                                  WHERE session_id = $1 AND sender_agent_id IS NOT NULL)
-             ORDER BY a.display_name, a.id",
+        Ok(sqlx::query_as!(
+            Participant,
+            r#"SELECT a.id AS "id: AgentId", a.display_name FROM agents a
+               WHERE a.id IN (SELECT agent_id FROM assignments WHERE session_id = $1
+                              UNION SELECT author_id FROM notes WHERE session_id = $1
+                              UNION SELECT sender_agent_id FROM messages
+                                    WHERE session_id = $1 AND sender_agent_id IS NOT NULL)
+               ORDER BY a.display_name, a.id"#,
+            id.0
         )
-        .bind(id)
         .fetch_all(&mut *conn)
         .await?)
     }
@@ -285,10 +289,12 @@ mod server {
         .bind(session.tier)
         .fetch_all(&mut *conn)
         .await?;
-        let support_types = sqlx::query_as::<_, TypeChoice>(
-            "SELECT id, name FROM support_types WHERE account_id = $1 AND archived_at IS NULL ORDER BY name, id",
+        let support_types = sqlx::query_as!(
+            TypeChoice,
+            r#"SELECT id AS "id: SupportTypeId", name FROM support_types
+               WHERE account_id = $1 AND archived_at IS NULL ORDER BY name, id"#,
+            session.account_id.0
         )
-        .bind(session.account_id)
         .fetch_all(&mut *conn)
         .await?;
         Ok(TransferTargets { session_id: id, agents, support_types })

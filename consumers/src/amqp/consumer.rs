@@ -296,16 +296,16 @@ impl AmqpConsumer {
     /// Records the event in `dead_letters` for operators; failing to is
     /// logged (the broker's `.dead` queue still has the message).
     async fn record_dead_letter(&self, event: &Event, err: &HandlerError, attempts: i64) {
-        let result = sqlx::query(
+        let result = sqlx::query!(
             "INSERT INTO dead_letters (consumer, event_id, topic, payload, error, attempts)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (consumer, event_id) DO NOTHING",
+            self.name(),
+            event.event_id,
+            &event.topic,
+            &event.payload,
+            err.to_string(),
+            i32::try_from(attempts).unwrap_or(i32::MAX)
         )
-        .bind(self.name())
-        .bind(event.event_id)
-        .bind(&event.topic)
-        .bind(&event.payload)
-        .bind(err.to_string())
-        .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
         .execute(&self.pool);
         match tokio::time::timeout(NET_TIMEOUT, result).await {
             Ok(Ok(_)) => {}

@@ -28,14 +28,15 @@ impl Handler for AutomatedChat {
             let session: SessionId = event
                 .session_id
                 .ok_or_else(|| HandlerError::Permanent("session.opened without a session".into()))?;
-            let (greeting, hours) = sqlx::query_as::<_, (Option<String>, Option<serde_json::Value>)>(
+            let ty = sqlx::query!(
                 "SELECT t.greeting, t.business_hours FROM sessions s JOIN support_types t ON t.id = s.support_type_id
                  WHERE s.id = $1",
+                session.0
             )
-            .bind(session)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| HandlerError::Permanent("the session no longer exists".into()))?;
+            let (greeting, hours) = (ty.greeting, ty.business_hours);
             if let Some(text) = greeting.filter(|g| !g.trim().is_empty()) {
                 conversation::post_system_message(tx, session, &text, &format!("greeting:{session}")).await?;
             }

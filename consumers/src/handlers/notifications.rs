@@ -23,7 +23,7 @@ use domain::{
     mail_log,
     notifications::{self, kind},
     outbox::{Event, topic},
-    types::{AgentId, SessionId},
+    types::{AgentId, Role, SessionId},
     webhooks,
 };
 use sqlx::PgConnection;
@@ -101,19 +101,22 @@ async fn on_assigned(
     let session = session_of(event)?;
     let agent: AgentId = serde_json::from_value(event.payload["agent_id"].clone())
         .map_err(|e| HandlerError::Permanent(format!("session.assigned without an agent: {e}")))?;
-    let row = sqlx::query_as::<_, (String, domain::types::Role, bool, Option<String>, String)>(
-        "SELECT a.email::text, a.role, a.email_notifications, c.name, t.name
-         FROM agents a, sessions s JOIN customers c ON c.id = s.customer_id
-              JOIN support_types t ON t.id = s.support_type_id
-         WHERE a.id = $1 AND s.id = $2",
+    let row = sqlx::query!(
+        r#"SELECT a.email::text AS "email!", a.role AS "role: Role", a.email_notifications,
+                  c.name AS customer, t.name AS support_type
+           FROM agents a, sessions s JOIN customers c ON c.id = s.customer_id
+                JOIN support_types t ON t.id = s.support_type_id
+           WHERE a.id = $1 AND s.id = $2"#,
+        agent.0,
+        session.0
     )
-    .bind(agent)
-    .bind(session)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((email, role, wants_mail, customer, support_type)) = row else {
+    let Some(row) = row else {
         return Err(HandlerError::Permanent("the agent or the session no longer exists".into()));
     };
+    let (email, role, wants_mail, customer, support_type) =
+        (row.email, row.role, row.email_notifications, row.customer, row.support_type);
     if !domain::notifications::receives_alerts(role) {
         return Ok(None);
     }
@@ -140,15 +143,17 @@ async fn on_reply(tx: &mut PgConnection, event: &Event) -> Result<Option<Mail>, 
         .as_str()
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map_or(event.created_at, |t| t.with_timezone(&chrono::Utc));
-    let row = sqlx::query_as::<_, (Option<String>, Option<String>, String)>(
-        "SELECT c.email::text, c.name, acc.name
-         FROM sessions s JOIN customers c ON c.id = s.customer_id JOIN accounts acc ON acc.id = s.account_id
-         WHERE s.id = $1",
+    let row = sqlx::query!(
+        r#"SELECT c.email::text AS "email?", c.name, acc.name AS account
+           FROM sessions s JOIN customers c ON c.id = s.customer_id JOIN accounts acc ON acc.id = s.account_id
+           WHERE s.id = $1"#,
+        session.0
     )
-    .bind(session)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((Some(email), name, account)) = row else { return Ok(None) };
+    let Some(row) = row else { return Ok(None) };
+    let Some(email) = row.email else { return Ok(None) };
+    let (name, account) = (row.name, row.account);
     if !domain::notifications::customer_offline(tx, session, sent_at).await? {
         return Ok(None);
     }

@@ -33,12 +33,13 @@ impl Handler for Presence {
                 HandlerError::Permanent(format!("agent.presence_changed without an agent: {e}"))
             })?;
             // The agent may be back by now: only act if they are still gone.
-            let still_gone: bool =
-                sqlx::query_scalar("SELECT presence <> 'online' FROM agents WHERE id = $1")
-                    .bind(agent)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .unwrap_or(false);
+            let still_gone = sqlx::query_scalar!(
+                r#"SELECT presence <> 'online' AS "gone!" FROM agents WHERE id = $1"#,
+                agent.0
+            )
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or(false);
             if still_gone {
                 let moved = sessions::requeue_unanswered(tx, agent).await?;
                 if !moved.is_empty() {

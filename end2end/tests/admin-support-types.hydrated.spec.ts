@@ -39,7 +39,7 @@ test('an admin creates a support type, finds it, edits it, archives and unarchiv
   await page.getByLabel('Queue SLA (seconds)').fill('300');
   await page.getByLabel('Open only during business hours').check();
   await page.getByLabel('Time zone').fill('Europe/Berlin');
-  await page.getByLabel('Monday open').check();
+  await page.getByLabel('Monday open', { exact: true }).check();
   await page.getByLabel('Monday opens').fill('09:00');
   await page.getByLabel('Monday closes').fill('17:30');
   await page.getByLabel('After-hours message').fill('We are closed; we answer from 9:00.');

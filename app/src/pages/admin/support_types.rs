@@ -5,7 +5,7 @@
 //! the widget's embed snippet. Creating works without JavaScript.
 
 use domain::{
-    support_types::{EditorChoices, SupportType, SupportTypeFilter, SupportTypeLoad},
+    support_types::{EditorChoices, SupportType, SupportTypeLoad},
     types::{Routing, SupportTypeId},
 };
 use leptos::prelude::*;
@@ -44,7 +44,7 @@ async fn caller() -> Result<(sqlx::PgPool, domain::actor::Actor), AppError> {
 #[server(endpoint = "admin/support-types")]
 pub async fn support_type_list() -> Result<Vec<SupportTypeLoad>, AppError> {
     let (pool, actor) = caller().await?;
-    let filter = SupportTypeFilter { account_id: None, include_archived: true };
+    let filter = domain::support_types::SupportTypeFilter { account_id: None, include_archived: true };
     Ok(domain::support_types::list_with_load(&pool, &actor, filter).await?)
 }
 
@@ -606,7 +606,6 @@ fn SupportTypeFields(
         format!("{name} ({account})")
     };
     let selected = |current: &str, id: &str| current == id;
-    let hours_on = RwSignal::new(form.business_hours.is_some());
     view! {
         <div aria-live="polite">
             {move || other().map(|message| view! { <ErrorAlert title="Not saved" message/> })}
@@ -687,14 +686,13 @@ fn SupportTypeFields(
         <fieldset class="space-y-4" aria-describedby=described_by("business_hours", false, error)>
             <legend class="text-base font-semibold">"Business hours"</legend>
             <div class="flex items-center gap-2">
-                <input id="st-business_hours" name="form[business_hours]" type="checkbox" checked=form.business_hours.is_some()
-                    on:change=move |ev| hours_on.set(event_target_checked(&ev)) class=CHECKBOX/>
+                <input id="st-business_hours" name="form[business_hours]" type="checkbox" checked=form.business_hours.is_some() class=CHECKBOX/>
                 <label for="st-business_hours" class="text-sm text-slate-700">"Open only during business hours"</label>
             </div>
             <p id="st-business_hours-error" class="text-sm text-rose-600" hidden=move || field_error(error, "business_hours")().is_none()>
                 {field_error(error, "business_hours")}
             </p>
-            <div class="space-y-4" class:opacity-60=move || !hours_on.get()>
+            <div class="space-y-4">
                 <div>
                     <label for="st-time_zone" class="block text-sm font-medium text-slate-700">"Time zone"</label>
                     <p id="st-time_zone-help" class="mt-0.5 text-xs text-slate-500">"An IANA name such as Europe/Berlin; daylight saving is followed."</p>

@@ -1,5 +1,7 @@
 //! The Leptos application: the HTML shell, the router, one module per page,
 //! shared components, and thin server functions over `domain`.
+// The support type editor's view type is deep (the hydrate build's layout).
+#![recursion_limit = "256"]
 
 pub mod auth;
 pub mod components;
@@ -68,7 +70,25 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                 </ParentRoute>
-                <Route path=StaticSegment("admin") view=pages::admin::AdminPage ssr=SsrMode::Async/>
+                // The admin console; /admin is its overview (blasts and the audit log).
+                <Route path=StaticSegment("admin") view=pages::admin::AdminOverview ssr=SsrMode::Async/>
+                <Route
+                    path=(StaticSegment("admin"), StaticSegment("support-types"))
+                    view=pages::admin::support_types::SupportTypesPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=(StaticSegment("admin"), StaticSegment("support-types"), StaticSegment("new"))
+                    view=pages::admin::support_types::NewSupportTypePage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=(StaticSegment("admin"), StaticSegment("support-types"), ParamSegment("id"))
+                    view=pages::admin::support_types::EditSupportTypePage
+                    ssr=SsrMode::Async
+                />
+                <Route path=(StaticSegment("admin"), StaticSegment("blasts")) view=pages::admin::BlastsPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=pages::admin::AuditPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

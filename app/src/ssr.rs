@@ -122,9 +122,18 @@ pub async fn require_agent() -> Result<domain::auth::SessionAgent, AppError> {
 /// current request is a server-function call (page renders keep their own
 /// status). The status is the domain's one mapping, as in the REST API.
 pub fn set_error_status(err: &domain::Error) {
-    let is_server_fn = request_parts().is_some_and(|p| p.uri.path().starts_with("/api/"));
+    let Some(parts) = request_parts() else { return };
+    let is_server_fn = parts.uri.path().starts_with("/api/");
+    // A plain form post (no JavaScript) is answered with a redirect back to
+    // the form, which shows the error (server_fn's form redirects): that
+    // answer keeps its 302.
+    let from_plain_form = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
     let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() else { return };
-    if !is_server_fn {
+    if !is_server_fn || from_plain_form {
         return;
     }
     response.set_status(

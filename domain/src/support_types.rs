@@ -181,6 +181,37 @@ pub struct ResolutionReason {
     pub archived_at: Option<DateTime<Utc>>,
 }
 
+/// A type with how busy it is right now, for the admin console's list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct SupportTypeLoad {
+    #[cfg_attr(feature = "server", sqlx(flatten))]
+    pub support_type: SupportType,
+    /// Queued sessions of the type, within the caller's scope.
+    pub waiting_now: i64,
+    /// Humans of the type's account who serve it and are online (bots are
+    /// not counted: a bot-first type's bot is its routing).
+    pub agents_online: i64,
+}
+
+/// Something an admin picks in the support type editor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditorChoice {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub account_id: AccountId,
+}
+
+/// What the support type editor offers: the accounts a type may belong to,
+/// the types it may escalate to (active ones; the domain still checks the
+/// account) and the bots that may take its sessions first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditorChoices {
+    pub accounts: Vec<EditorChoice>,
+    pub support_types: Vec<EditorChoice>,
+    pub bots: Vec<EditorChoice>,
+}
+
 #[cfg(feature = "server")]
 pub use server::*;
 
@@ -892,5 +923,100 @@ mod server {
         changed(&mut tx, account, "resolution_reason", reason.id, "updated").await?;
         tx.commit().await?;
         Ok(reason)
+    }
+
+    /// The account an admin console view covers: `None` (every account, for
+    /// global callers) or one account, which the caller must administer.
+    fn admin_view(actor: &Actor, requested: Option<AccountId>, what: &str) -> Result<Option<AccountId>> {
+        let account = list_scope(actor, requested)?;
+        if let Some(account) = account
+            && !actor.is_admin_of(account)
+        {
+            return Err(Error::forbidden(format!("only admins see {what}")));
+        }
+        Ok(account)
+    }
+
+    /// The admin console's list: types by name, each with its waiting
+    /// sessions (counted through the caller's [`Scope`](crate::scope::Scope))
+    /// and the humans online who serve it. Admins only.
+    pub async fn list_with_load(
+        pool: &PgPool,
+        actor: &Actor,
+        filter: SupportTypeFilter,
+    ) -> Result<Vec<SupportTypeLoad>> {
+        let account = admin_view(actor, filter.account_id, "the support types' load")?;
+        let mut conn = pool.acquire().await?;
+        let scope = crate::scope::Scope::of(&mut conn, actor).await?;
+        // Runtime-checked: the waiting count embeds the scope's predicate (QueryBuilder).
+        let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!(
+            "SELECT ",
+            type_columns!(),
+            ", (SELECT count(*) FROM sessions s WHERE s.support_type_id = support_types.id
+                  AND s.status = 'queued'"
+        ));
+        scope.push_sql(&mut q);
+        q.push(
+            ") AS waiting_now,
+               (SELECT count(*) FROM agents a JOIN agent_skills k ON k.agent_id = a.id
+                 WHERE k.support_type_id = support_types.id AND a.account_id = support_types.account_id
+                   AND a.presence = 'online' AND a.deactivated_at IS NULL AND a.role <> 'bot') AS agents_online
+             FROM support_types WHERE (",
+        );
+        q.push_bind(account).push("::uuid IS NULL OR account_id = ").push_bind(account);
+        q.push(") AND (")
+            .push_bind(filter.include_archived)
+            .push(" OR archived_at IS NULL) ORDER BY name, id");
+        let rows = q.build_query_as::<SupportTypeLoad>().fetch_all(&mut *conn).await?;
+        // The agents figure is account-wide: only for callers whose scope
+        // covers the type's whole account (admin_view made sure; this keeps
+        // the figure honest should that rule ever widen).
+        Ok(rows
+            .into_iter()
+            .map(|mut r| {
+                if !scope.covers_account(r.support_type.account_id) {
+                    r.agents_online = 0;
+                }
+                r
+            })
+            .collect())
+    }
+
+    /// The choices of the support type editor for `account` (every account,
+    /// for a global caller who names none). Admins only.
+    pub async fn editor_choices(
+        pool: &PgPool,
+        actor: &Actor,
+        account: Option<AccountId>,
+    ) -> Result<EditorChoices> {
+        let account = admin_view(actor, account, "the support type editor")?;
+        let mut conn = pool.acquire().await?;
+        let accounts = sqlx::query_as!(
+            EditorChoice,
+            r#"SELECT id, name, id AS "account_id: AccountId" FROM accounts
+               WHERE ($1::uuid IS NULL OR id = $1) ORDER BY name, id"#,
+            account.map(|a| a.0)
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let support_types = sqlx::query_as!(
+            EditorChoice,
+            r#"SELECT id, name, account_id AS "account_id: AccountId" FROM support_types
+               WHERE ($1::uuid IS NULL OR account_id = $1) AND archived_at IS NULL ORDER BY name, id"#,
+            account.map(|a| a.0)
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let bots = sqlx::query_as!(
+            EditorChoice,
+            r#"SELECT id, display_name AS name, account_id AS "account_id!: AccountId" FROM agents
+               WHERE ($1::uuid IS NULL OR account_id = $1) AND account_id IS NOT NULL AND role = 'bot'
+                 AND deactivated_at IS NULL
+               ORDER BY display_name, id"#,
+            account.map(|a| a.0)
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(EditorChoices { accounts, support_types, bots })
     }
 }

@@ -40,6 +40,14 @@ enum Rule {
     /// Needs a customer's chat token, which alone names the session: a
     /// wrong token is 401, and an agent's cookie does not help.
     ChatToken,
+    /// The admin console's list: refused to A's agent (403) and to a bot
+    /// (401: a bot has no browser session); B's admin gets B's own (nothing
+    /// of A's); A's admin gets A's types with their load.
+    AdminList,
+    /// The admin console on one of A's support types (or creating one in
+    /// A): refused to A's agent (403) and to a bot (401); B's admin gets
+    /// "not found"; A's admin succeeds.
+    AdminOfA,
 }
 
 /// Chat calls with a well-formed token that is not one, an unknown type,
@@ -49,7 +57,8 @@ const CHAT_FORM: &str = "token=sc_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&bo
 
 /// Each server function with its rule and its form body: `{session}`,
 /// `{type}`, `{reason}` and `{tag}` stand for account A's session, support
-/// type, resolution reason and the tag "vip" (once it exists).
+/// type, resolution reason and the tag "vip" (once it exists); `{account}`
+/// and `{slug}` for A itself and its type's slug.
 const SERVER_FNS: &[(&str, Rule, &str)] = &[
     ("/api/system_status", Rule::Public, ""),
     ("/api/auth/whoami", Rule::OwnIdentity, ""),
@@ -79,6 +88,23 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
     ("/api/chat/send", Rule::ChatToken, CHAT_FORM),
     ("/api/chat/end", Rule::ChatToken, CHAT_FORM),
     ("/api/chat/rate", Rule::ChatToken, CHAT_FORM),
+    // Last: the archive leaves A's type archived (restored after the loop).
+    ("/api/admin/support-types", Rule::AdminList, ""),
+    ("/api/admin/support-type", Rule::AdminOfA, "id={type}"),
+    (
+        "/api/admin/support-type/create",
+        Rule::AdminOfA,
+        "form[account_id]={account}&form[name]=Created+here&form[slug]=created-here&form[routing]=round_robin\
+         &form[queue_sla_secs]=300&form[business_hours]=on&form[time_zone]=Europe/Berlin\
+         &form[days][mon][open]=on&form[days][mon][from]=09:00&form[days][mon][to]=17:00",
+    ),
+    (
+        "/api/admin/support-type/save",
+        Rule::AdminOfA,
+        "id={type}&form[name]=Acme+billing&form[slug]={slug}&form[routing]=round_robin\
+         &form[escalation_priority_bump]=5&form[greeting]=Welcome+back&form[csat_enabled]=on",
+    ),
+    ("/api/admin/support-type/archive", Rule::AdminOfA, "id={type}&archived=true"),
 ];
 
 async fn signed_in(pool: &PgPool, account: &Account, email: &str, role: Role) -> String {
@@ -131,6 +157,14 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     let a_admin = signed_in(&pool, &a, "admin@acme.test", Role::Admin).await;
     let b_admin = signed_in(&pool, &b, "admin@globex.test", Role::Admin).await;
     let b_agent = signed_in(&pool, &b, "agent@globex.test", Role::Agent).await;
+    let a_agent = signed_in(&pool, &a, "agent@acme.test", Role::Agent).await;
+    // A bot has no password and cannot sign in: a session of an agent who
+    // then became a bot stands for a bot's browser cookie.
+    let a_bot = signed_in(&pool, &a, "bot@acme.test", Role::Agent).await;
+    sqlx::query("UPDATE agents SET role = 'bot', password_hash = NULL WHERE email = 'bot@acme.test'")
+        .execute(&pool)
+        .await
+        .expect("bot");
     // Account A's data that must never reach B: a waiting session and audit rows.
     let (a_session, _) = domain::sessions::open(
         &pool,
@@ -177,6 +211,7 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     let body_for = |template: &str| {
         let pool = pool.clone();
         let template = template.to_owned();
+        let (account, slug) = (a.id.to_string(), a.type_slug.clone());
         async move {
             let tag: Option<uuid::Uuid> =
                 sqlx::query_scalar("SELECT id FROM tags WHERE account_id = $1 AND name = 'vip'")
@@ -189,6 +224,8 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
                 .replace("{type}", &a.type_id.to_string())
                 .replace("{reason}", &a.reason_id.to_string())
                 .replace("{tag}", &tag.unwrap_or_default().to_string())
+                .replace("{account}", &account)
+                .replace("{slug}", &slug)
         }
     };
     let call = |path: &str, body: String, cookie: Option<&str>| {
@@ -256,6 +293,27 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
                     "{path} as A's admin: {status} {text}"
                 );
             }
+            Rule::AdminList | Rule::AdminOfA => {
+                let (status, text) = call(path, body().await, None).await;
+                assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{path} anonymous: {text}");
+                let (status, text) = call(path, body().await, Some(&a_bot)).await;
+                assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{path} as a bot: {text}");
+                let (status, text) = call(path, body().await, Some(&a_agent)).await;
+                assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "{path} as A's agent: {text}");
+                assert!(text.contains(r#""kind":"forbidden""#), "{path} as A's agent: {text}");
+                let (status, text) = call(path, body().await, Some(&b_admin)).await;
+                if matches!(rule, Rule::AdminList) {
+                    assert!(status.is_success(), "{path} as B's admin: {status} {text}");
+                } else {
+                    assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "{path} as B's admin: {text}");
+                }
+                no_leak("B's admin", path, &text);
+                let (status, text) = call(path, body().await, Some(&a_admin)).await;
+                assert!(
+                    status.is_success() && text.contains(&a.id.to_string()),
+                    "{path} as A's admin: {status} {text}"
+                );
+            }
             Rule::SignedIn => {
                 let (status, text) = call(path, body().await, None).await;
                 assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{path} anonymous");
@@ -279,6 +337,28 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     assert!(status.is_success() && text.contains(&chat.session.id.to_string()), "{status} {text}");
     let (status, text) = call("/api/agent/board", String::new(), Some(&a_admin)).await;
     assert!(status.is_success() && text.contains(&a_waiting.id.to_string()), "{status} {text}");
+
+    // The console's changes went through for A's admin only.
+    let (status, text) =
+        call("/api/admin/support-type/archive", format!("id={}&archived=false", a.type_id), Some(&a_admin))
+            .await;
+    assert!(status.is_success() && text.contains(r#""archived_at":null"#), "{status} {text}");
+    let (name, greeting, created): (String, Option<String>, Option<serde_json::Value>) = sqlx::query_as(
+        "SELECT t.name, t.greeting, (SELECT business_hours FROM support_types WHERE slug = 'created-here')
+         FROM support_types t WHERE t.id = $1",
+    )
+    .bind(a.type_id)
+    .fetch_one(&pool)
+    .await
+    .expect("type");
+    assert_eq!((name.as_str(), greeting.as_deref()), ("Acme billing", Some("Welcome back")));
+    assert_eq!(
+        created,
+        Some(serde_json::json!({
+            "time_zone": "Europe/Berlin", "open": { "mon": ["09:00", "17:00"] }, "after_hours_message": null
+        })),
+        "created once, in A, with its hours"
+    );
 
     // What A's admin did went through, once; nobody else changed anything.
     let (status, owner, escalations, reason): (String, Option<uuid::Uuid>, i32, Option<uuid::Uuid>) =

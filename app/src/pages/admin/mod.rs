@@ -1,6 +1,14 @@
-//! `/admin`: for administrators. The account's blasts with their progress,
-//! and the audit log of security-relevant actions (logins, failures, tokens,
-//! role changes, supervisor reassignments).
+//! `/admin`: the admin console. A left nav over the console's pages, each
+//! with its title and primary action; what a page shows is decided by the
+//! domain (agents and bots are told "Administrators only" when it refuses).
+//!
+//! This module holds the frame and the two oldest pages: the account's
+//! blasts with their progress, and the audit log of security-relevant
+//! actions (logins, failures, tokens, role changes, supervisor
+//! reassignments). Support types live in [`support_types`].
+
+pub mod support_type_form;
+pub mod support_types;
 
 use domain::{audit::AuditEntry, blasts::BlastProgress, sessions::Page};
 use leptos::prelude::*;
@@ -27,18 +35,138 @@ pub async fn blast_list() -> Result<Vec<BlastProgress>, AppError> {
     Ok(domain::blasts::list(&pool, &domain::actor::Actor::Agent(me.actor), None).await?)
 }
 
+/// The console's pages that exist, in the nav's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Overview,
+    SupportTypes,
+    Blasts,
+    AuditLog,
+}
+
+const SECTIONS: [(Section, &str, &str); 4] = [
+    (Section::Overview, "Overview", "/admin"),
+    (Section::SupportTypes, "Support types", "/admin/support-types"),
+    (Section::Blasts, "Blasts", "/admin/blasts"),
+    (Section::AuditLog, "Audit log", "/admin/audit"),
+];
+
+/// A console page: the sign-in guard, the left nav, the page title with its
+/// primary action top right, and the content.
 #[component]
-pub fn AdminPage() -> impl IntoView {
-    // Created once, outside the guard's reactive closure (see AgentPage).
+pub fn AdminFrame(
+    /// Where sign-in comes back to.
+    #[prop(into)]
+    path: String,
+    section: Section,
+    #[prop(into)] title: Signal<String>,
+    /// The primary action: label and address.
+    #[prop(optional)]
+    action: Option<(&'static str, &'static str)>,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let children = StoredValue::new(children);
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        <RequireSignIn path render=move |_me| view! {
+            <div class="mx-auto flex max-w-7xl flex-col gap-6 px-4 py-6 sm:px-6 md:flex-row">
+                <nav aria-label="Admin" class="md:w-48 md:shrink-0">
+                    <ul class="flex flex-wrap gap-1 text-sm md:flex-col">
+                        {SECTIONS.iter().map(|(s, label, href)| {
+                            let current = *s == section;
+                            view! {
+                                <li>
+                                    <a href=*href aria-current=current.then_some("page")
+                                        class=if current {
+                                            "block rounded-lg bg-indigo-50 px-3 py-2 font-medium text-indigo-700 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
+                                        } else {
+                                            "block rounded-lg px-3 py-2 text-slate-700 hover:bg-slate-100 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
+                                        }>
+                                        {*label}
+                                    </a>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </nav>
+                <main class="min-w-0 flex-1" data-hydrated=move || hydrated.get().then_some("true")>
+                    <div class="flex flex-wrap items-center justify-between gap-3">
+                        <h1 class="text-xl font-semibold">{move || title.get()}</h1>
+                        {action.map(|(label, href)| view! {
+                            <a href=href class="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">
+                                {label}
+                            </a>
+                        })}
+                    </div>
+                    <div class="mt-6">{children.with_value(|c| c())}</div>
+                </main>
+            </div>
+        }/>
+    }
+}
+
+/// What an agent or a bot sees where the domain refused: plain words.
+#[component]
+pub fn AdminsOnly() -> impl IntoView {
+    view! {
+        <ErrorAlert title="Administrators only" message="This page is for your account's administrators. Ask one if you need a change here."/>
+    }
+}
+
+/// The error state of a console page: "Administrators only" when refused.
+pub fn page_error(what: &str, err: AppError) -> AnyView {
+    match err {
+        AppError::Domain(domain::Error::Forbidden { .. }) => view! { <AdminsOnly/> }.into_any(),
+        e => view! { <ErrorAlert title=format!("Cannot load {what}") message=e.user_message()/> }.into_any(),
+    }
+}
+
+/// `/admin`: the recent blasts and the audit log at a glance.
+#[component]
+pub fn AdminOverview() -> impl IntoView {
     let (before, set_before) = signal(None::<i64>);
     let page = Resource::new(move || before.get(), audit_log);
     let blasts = Resource::new(|| (), |()| blast_list());
     view! {
         <Title text="Admin"/>
-        <RequireSignIn path="/admin" render=move |_me| view! {
+        <AdminFrame path="/admin" section=Section::Overview title="Admin console".to_owned()
+            action=("New support type", "/admin/support-types/new")>
+            <section aria-labelledby="blasts-heading" class="space-y-2">
+                <h2 id="blasts-heading" class="text-base font-semibold">"Blasts"</h2>
+                <Blasts blasts/>
+            </section>
+            <section aria-labelledby="audit-heading" class="mt-8 space-y-2">
+                <h2 id="audit-heading" class="text-base font-semibold">"Audit log"</h2>
+                <AuditLog page set_before/>
+            </section>
+        </AdminFrame>
+    }
+}
+
+/// `/admin/blasts`.
+#[component]
+pub fn BlastsPage() -> impl IntoView {
+    let blasts = Resource::new(|| (), |()| blast_list());
+    view! {
+        <Title text="Blasts"/>
+        <AdminFrame path="/admin/blasts" section=Section::Blasts title="Blasts".to_owned()>
             <Blasts blasts/>
+        </AdminFrame>
+    }
+}
+
+/// `/admin/audit`.
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    // Created once, outside the guard's reactive closure (see AgentPage).
+    let (before, set_before) = signal(None::<i64>);
+    let page = Resource::new(move || before.get(), audit_log);
+    view! {
+        <Title text="Audit log"/>
+        <AdminFrame path="/admin/audit" section=Section::AuditLog title="Audit log".to_owned()>
             <AuditLog page set_before/>
-        }/>
+        </AdminFrame>
     }
 }
 
@@ -63,15 +191,10 @@ fn Blasts(blasts: Resource<Result<Vec<BlastProgress>, AppError>>) -> impl IntoVi
         <Transition fallback=ListSkeleton>
             {move || blasts.get().map(|r| match r {
                 Ok(list) => view! {
-                    <section class="mx-auto max-w-6xl px-6 pt-8" aria-labelledby="blasts-heading">
-                        <h2 id="blasts-heading" class="text-xl font-semibold">"Blasts"</h2>
-                        <p class="mt-1 text-sm text-slate-600">"Messages to a segment of your customers, sent in the background."</p>
-                        <BlastTable blasts=list/>
-                    </section>
+                    <p class="text-sm text-slate-600">"Messages to a segment of your customers, sent in the background."</p>
+                    <BlastTable blasts=list/>
                 }.into_any(),
-                // Not an administrator: the audit log below says so.
-                Err(AppError::Domain(domain::Error::Forbidden { .. })) => ().into_any(),
-                Err(e) => view! { <ErrorAlert title="Cannot load the blasts" message=e.user_message()/> }.into_any(),
+                Err(e) => page_error("the blasts", e),
             })}
         </Transition>
     }
@@ -131,9 +254,8 @@ fn AuditLog(
     set_before: WriteSignal<Option<i64>>,
 ) -> impl IntoView {
     view! {
-        <main class="mx-auto max-w-6xl px-6 py-8">
-            <h1 class="text-xl font-semibold">"Audit log"</h1>
-            <p class="mt-1 text-sm text-slate-600">"Sign-ins, failures, API tokens, role changes and supervisor reassignments, newest first."</p>
+        <div>
+            <p class="text-sm text-slate-600">"Sign-ins, failures, API tokens, role changes and supervisor reassignments, newest first."</p>
             <div class="mt-6">
                 <Transition fallback=ListSkeleton>
                     {move || page.get().map(|r| match r {
@@ -149,14 +271,11 @@ fn AuditLog(
                                 })}
                             }.into_any()
                         }
-                        Err(AppError::Domain(domain::Error::Forbidden { .. })) => view! {
-                            <ErrorAlert title="Administrators only" message="Ask an administrator if you need to see the audit log."/>
-                        }.into_any(),
-                        Err(e) => view! { <ErrorAlert title="Cannot load the audit log" message=e.user_message()/> }.into_any(),
+                        Err(e) => page_error("the audit log", e),
                     })}
                 </Transition>
             </div>
-        </main>
+        </div>
     }
 }
 

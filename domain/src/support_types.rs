@@ -183,9 +183,7 @@ pub struct ResolutionReason {
 
 /// A type with how busy it is right now, for the admin console's list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct SupportTypeLoad {
-    #[cfg_attr(feature = "server", sqlx(flatten))]
     pub support_type: SupportType,
     /// Queued sessions of the type, within the caller's scope.
     pub waiting_now: i64,
@@ -948,36 +946,50 @@ mod server {
         let account = admin_view(actor, filter.account_id, "the support types' load")?;
         let mut conn = pool.acquire().await?;
         let scope = crate::scope::Scope::of(&mut conn, actor).await?;
-        // Runtime-checked: the waiting count embeds the scope's predicate (QueryBuilder).
-        let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!(
+        let types = type_query!(
             "SELECT ",
-            type_columns!(),
-            ", (SELECT count(*) FROM sessions s WHERE s.support_type_id = support_types.id
-                  AND s.status = 'queued'"
-        ));
-        scope.push_sql(&mut q);
-        q.push(
-            ") AS waiting_now,
-               (SELECT count(*) FROM agents a JOIN agent_skills k ON k.agent_id = a.id
-                 WHERE k.support_type_id = support_types.id AND a.account_id = support_types.account_id
-                   AND a.presence = 'online' AND a.deactivated_at IS NULL AND a.role <> 'bot') AS agents_online
-             FROM support_types WHERE (",
+            " FROM support_types WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2 OR archived_at IS NULL)
+              ORDER BY name, id",
+            account.map(|a| a.0),
+            filter.include_archived
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        // Runtime-checked: the count embeds the scope's predicate (QueryBuilder).
+        let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+            "SELECT s.support_type_id, count(*) FROM sessions s WHERE s.status = 'queued'",
         );
-        q.push_bind(account).push("::uuid IS NULL OR account_id = ").push_bind(account);
-        q.push(") AND (")
-            .push_bind(filter.include_archived)
-            .push(" OR archived_at IS NULL) ORDER BY name, id");
-        let rows = q.build_query_as::<SupportTypeLoad>().fetch_all(&mut *conn).await?;
+        scope.push_sql(&mut q);
+        q.push(" GROUP BY s.support_type_id");
+        let waiting: std::collections::HashMap<SupportTypeId, i64> =
+            q.build_query_as::<(SupportTypeId, i64)>().fetch_all(&mut *conn).await?.into_iter().collect();
+        let online: std::collections::HashMap<SupportTypeId, i64> = sqlx::query!(
+            r#"SELECT k.support_type_id AS "support_type_id: SupportTypeId", count(*) AS "online!"
+               FROM agents a JOIN agent_skills k ON k.agent_id = a.id
+               JOIN support_types t ON t.id = k.support_type_id
+               WHERE a.account_id = t.account_id AND a.presence = 'online' AND a.deactivated_at IS NULL
+                 AND a.role <> 'bot' AND ($1::uuid IS NULL OR t.account_id = $1)
+               GROUP BY k.support_type_id"#,
+            account.map(|a| a.0)
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.support_type_id, r.online))
+        .collect();
         // The agents figure is account-wide: only for callers whose scope
         // covers the type's whole account (admin_view made sure; this keeps
         // the figure honest should that rule ever widen).
-        Ok(rows
+        Ok(types
             .into_iter()
-            .map(|mut r| {
-                if !scope.covers_account(r.support_type.account_id) {
-                    r.agents_online = 0;
-                }
-                r
+            .map(|t| SupportTypeLoad {
+                waiting_now: waiting.get(&t.id).copied().unwrap_or(0),
+                agents_online: if scope.covers_account(t.account_id) {
+                    online.get(&t.id).copied().unwrap_or(0)
+                } else {
+                    0
+                },
+                support_type: t,
             })
             .collect())
     }

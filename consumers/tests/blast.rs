@@ -368,8 +368,7 @@ async fn cancel_stops_the_blast(pool: PgPool) {
     assert_eq!(counters(&pool, id).await, (BlastStatus::Cancelled, 50, sent, 0, 50 - sent));
     // Nothing is sent after the cancel even once the pace would allow it: make
     // the next send due now and take the worker's steps by hand.
-    sqlx::query("UPDATE blasts SET next_send_at = now() - interval '1 minute' WHERE id = $1")
-        .bind(id)
+    sqlx::query!("UPDATE blasts SET next_send_at = now() - interval '1 minute' WHERE id = $1", id.0)
         .execute(&pool)
         .await
         .expect("due");

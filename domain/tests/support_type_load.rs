@@ -28,8 +28,7 @@ async fn the_load_counts_this_accounts_waiting_sessions_and_online_agents(pool: 
     agent(&pool, acme, "eli@acme.test", Role::Agent, 3, true, &[billing, returns]).await;
     agent(&pool, acme, "fay@acme.test", Role::Agent, 3, false, &[billing]).await;
     let gone = agent(&pool, acme, "gus@acme.test", Role::Agent, 3, true, &[billing]).await;
-    sqlx::query("UPDATE agents SET deactivated_at = now() WHERE id = $1")
-        .bind(gone)
+    sqlx::query!("UPDATE agents SET deactivated_at = now() WHERE id = $1", gone.0)
         .execute(&pool)
         .await
         .expect("gone");
@@ -41,8 +40,7 @@ async fn the_load_counts_this_accounts_waiting_sessions_and_online_agents(pool: 
         open(&pool, "billing").await;
     }
     let taken = open(&pool, "returns").await;
-    sqlx::query("UPDATE sessions SET status = 'abandoned' WHERE id = $1")
-        .bind(taken.id)
+    sqlx::query!("UPDATE sessions SET status = 'abandoned' WHERE id = $1", taken.id.0)
         .execute(&pool)
         .await
         .expect("not waiting");
@@ -69,10 +67,11 @@ async fn the_load_counts_this_accounts_waiting_sessions_and_online_agents(pool: 
     assert!(figures.contains(&("billing".to_owned(), 3, 2)), "{figures:?}");
 
     // Agents and bots are refused; another account is not found.
-    let dana: AgentId = sqlx::query_scalar("SELECT id FROM agents WHERE email = 'dana@acme.test'")
-        .fetch_one(&pool)
-        .await
-        .expect("id");
+    let dana =
+        sqlx::query_scalar!(r#"SELECT id AS "id: AgentId" FROM agents WHERE email = 'dana@acme.test'"#)
+            .fetch_one(&pool)
+            .await
+            .expect("id");
     for role in [Role::Agent, Role::Bot, Role::Supervisor] {
         let err = load(as_agent(dana, acme, role)).await.expect_err("not an admin");
         assert_eq!(err.code(), "forbidden", "{role}");

@@ -1,4 +1,4 @@
-import { test, expect, type Page } from '@playwright/test';
+import { test, expect, type Browser, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import {
   admin,
@@ -12,6 +12,8 @@ import {
   signIn,
   waitForOwner,
   workspaceReady,
+  type Api,
+  type SupportType,
 } from './fixtures';
 
 // Generous: the limit only stops a hung test (these drive the whole workspace,
@@ -20,6 +22,18 @@ test.describe.configure({ timeout: 120_000 });
 
 const inboxRow = (page: Page, sessionId: string) =>
   page.getByTestId('inbox').locator(`li[data-session-id="${sessionId}"]`);
+
+// An online agent of `type` who has been given a new chat, with the
+// workspace open on it.
+async function agentWithSession(browser: Browser, api: Api, type: SupportType) {
+  const agent = await createAgent(api, [type], { online: true });
+  const chat = await openChat(api, type, 'Hello?');
+  await waitForOwner(api, chat.sessionId, agent.id);
+  const context = await browser.newContext();
+  const page = await signIn(context, agent, `/agent/sessions/${chat.sessionId}`);
+  await workspaceReady(page);
+  return { agent, chat, page };
+}
 
 test('a transfer moves the session, with its history, to the other agent live', async ({ browser, request, baseURL }) => {
   const api = await admin(request, baseURL!);
@@ -145,13 +159,7 @@ test('Enter sends the message; Shift+Enter adds a line; / inserts a canned reply
     title: 'Thank you',
     body: 'Thank you for your patience.',
   }, 201);
-  const agent = await createAgent(api, [type], { online: true });
-  const chat = await openChat(api, type, 'Hello?');
-  await waitForOwner(api, chat.sessionId, agent.id);
-
-  const context = await browser.newContext();
-  const page = await signIn(context, agent, `/agent/sessions/${chat.sessionId}`);
-  await workspaceReady(page);
+  const { chat, page } = await agentWithSession(browser, api, type);
   const composer = page.getByRole('textbox', { name: 'Message' });
   await composer.click();
   await composer.pressSequentially('First line');
@@ -183,19 +191,13 @@ test('Enter sends the message; Shift+Enter adds a line; / inserts a canned reply
   await expect(composer).toHaveValue('Thank you for your patience.');
   await composer.press('Enter');
   await expect(page.getByTestId('transcript').locator('li[data-message-id]').filter({ hasText: 'Thank you for your patience.' })).toHaveCount(1);
-  await context.close();
+  await page.context().close();
 });
 
 test('messages sent in quick succession are stored in the order they were written', async ({ browser, request, baseURL }) => {
   const api = await admin(request, baseURL!);
   const type = await createSupportType(api);
-  const agent = await createAgent(api, [type], { online: true });
-  const chat = await openChat(api, type, 'Hello?');
-  await waitForOwner(api, chat.sessionId, agent.id);
-
-  const context = await browser.newContext();
-  const page = await signIn(context, agent, `/agent/sessions/${chat.sessionId}`);
-  await workspaceReady(page);
+  const { chat, page } = await agentWithSession(browser, api, type);
   // The first send is held up on its way to the server (a slow network), so
   // that the later ones would overtake it if they were sent at once.
   let held = false;

@@ -161,7 +161,7 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     // A bot has no password and cannot sign in: a session of an agent who
     // then became a bot stands for a bot's browser cookie.
     let a_bot = signed_in(&pool, &a, "bot@acme.test", Role::Agent).await;
-    sqlx::query("UPDATE agents SET role = 'bot', password_hash = NULL WHERE email = 'bot@acme.test'")
+    sqlx::query!("UPDATE agents SET role = 'bot', password_hash = NULL WHERE email = 'bot@acme.test'")
         .execute(&pool)
         .await
         .expect("bot");
@@ -343,14 +343,16 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
         call("/api/admin/support-type/archive", format!("id={}&archived=false", a.type_id), Some(&a_admin))
             .await;
     assert!(status.is_success() && text.contains(r#""archived_at":null"#), "{status} {text}");
-    let (name, greeting, created): (String, Option<String>, Option<serde_json::Value>) = sqlx::query_as(
-        "SELECT t.name, t.greeting, (SELECT business_hours FROM support_types WHERE slug = 'created-here')
-         FROM support_types t WHERE t.id = $1",
+    let row = sqlx::query!(
+        r#"SELECT t.name, t.greeting,
+                  (SELECT business_hours FROM support_types WHERE slug = 'created-here') AS created
+           FROM support_types t WHERE t.id = $1"#,
+        a.type_id
     )
-    .bind(a.type_id)
     .fetch_one(&pool)
     .await
     .expect("type");
+    let (name, greeting, created) = (row.name, row.greeting, row.created);
     assert_eq!((name.as_str(), greeting.as_deref()), ("Acme billing", Some("Welcome back")));
     assert_eq!(
         created,

@@ -60,6 +60,24 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] || apt_install chromium
 }
 
+# The S3-compatible server the attachment tests run against: moto's
+# (`moto[server]` from PyPI), in a virtualenv of its own under target/. Chosen
+# over the s3s-fs crate because pip installs it in about a minute, where a
+# cargo install would compile for many more on 2 cores.
+MOTO_VERSION=5.2.5
+ensure_moto() {
+  local venv=target/tools/moto
+  if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c "import importlib.metadata as m; assert m.version('moto') == '$MOTO_VERSION'" 2>/dev/null; then
+    return 0
+  fi
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+  log "pip install moto[server]==$MOTO_VERSION into $venv (about a minute, once)"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+}
+
 # The URL of database $1 on the server that DATABASE_URL (or the default) points at.
 database_url_for() {
   local base="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/switchboard}"

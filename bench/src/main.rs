@@ -112,7 +112,7 @@ async fn main() -> Result<(), Error> {
                     SendMessage {
                         body: format!("reply {i}"),
                         client_message_id: Some(format!("m-{i}")),
-                        ip: None,
+                        ..Default::default()
                     },
                 )
                 .await?;

@@ -379,7 +379,11 @@ async fn heartbeat_loss_sets_away_and_requeues_unanswered_sessions(pool: PgPool)
         &pool,
         &dana,
         answered.id,
-        domain::conversation::SendMessage { body: "Hello!".into(), client_message_id: None, ip: None },
+        domain::conversation::SendMessage {
+            body: "Hello!".into(),
+            client_message_id: None,
+            ..Default::default()
+        },
     )
     .await
     .expect("reply");

@@ -203,7 +203,7 @@ async fn an_offline_customer_gets_the_agents_reply_by_mail(pool: PgPool) {
     let me = agent_actor(&w);
 
     // The customer just wrote: online, no e-mail.
-    let send = |body: &str| SendMessage { body: body.into(), client_message_id: None, ip: None };
+    let send = |body: &str| SendMessage { body: body.into(), client_message_id: None, ..Default::default() };
     conversation::send(&pool, &me, session, send("Looking into it now")).await.expect("reply");
     process_all(&pool, &handler).await;
     mail::send_due(&pool, &mailer).await.expect("send");
@@ -372,7 +372,7 @@ async fn webhooks_are_signed_retried_with_backoff_and_disabled_after_five_failur
         &pool,
         &me,
         session,
-        SendMessage { body: "hi".into(), client_message_id: None, ip: None },
+        SendMessage { body: "hi".into(), client_message_id: None, ..Default::default() },
     )
     .await
     .expect("reply");

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::types::*;
+use crate::{attachments::Attachment, types::*};
 
 /// A message of the conversation (plain text; render it escaped).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,14 +19,24 @@ pub struct Message {
     pub body: String,
     pub client_message_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The files the message carries, in the order they were attached.
+    #[serde(default)]
+    #[cfg_attr(feature = "server", sqlx(skip))]
+    pub attachments: Vec<Attachment>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendMessage {
+    /// The text; it may be empty when the message carries attachments.
+    #[serde(default)]
     pub body: String,
     /// Sending the same id twice stores one message and returns it.
     pub client_message_id: Option<String>,
+    /// Uploads (`POST /sessions/{id}/attachments`) this message carries:
+    /// the sender's own, in this session, not yet sent.
+    #[serde(default)]
+    pub attachment_ids: Vec<AttachmentId>,
     /// The client's address, from the request (never from its JSON): a
     /// customer's messages count against the per-address limit too.
     #[serde(skip)]
@@ -69,6 +79,9 @@ pub struct CustomerMessage {
     pub body: String,
     pub client_message_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    #[cfg_attr(feature = "server", sqlx(skip))]
+    pub attachments: Vec<Attachment>,
 }
 
 /// The hot queries, shared with the query-plan test.
@@ -93,6 +106,7 @@ mod server {
     use crate::{
         Error, Result,
         actor::Actor,
+        attachments,
         outbox::{self, topic},
         sessions::{Lock, Page, Session, page_limit, paginate, visible},
         text::{optional_text, required_text},
@@ -100,11 +114,37 @@ mod server {
     use serde_json::json;
     use sqlx::{PgConnection, PgPool};
 
-    /// `query_as!` for [`Message`]: its columns between `$before` and `$after`.
+    /// A message row, before its attachments are added.
+    struct MessageRow {
+        id: i64,
+        session_id: SessionId,
+        sender_kind: SenderKind,
+        sender_agent_id: Option<AgentId>,
+        body: String,
+        client_message_id: Option<String>,
+        created_at: DateTime<Utc>,
+    }
+
+    impl MessageRow {
+        fn message(self, attachments: Vec<Attachment>) -> Message {
+            Message {
+                id: self.id,
+                session_id: self.session_id,
+                sender_kind: self.sender_kind,
+                sender_agent_id: self.sender_agent_id,
+                body: self.body,
+                client_message_id: self.client_message_id,
+                created_at: self.created_at,
+                attachments,
+            }
+        }
+    }
+
+    /// `query_as!` for [`MessageRow`]: its columns between `$before` and `$after`.
     macro_rules! message_query {
         ($before:literal, $after:literal $(, $arg:expr)* $(,)?) => {
             sqlx::query_as!(
-                Message,
+                MessageRow,
                 $before
                     + r#"id, session_id AS "session_id: SessionId", sender_kind AS "sender_kind: SenderKind",
                          sender_agent_id AS "sender_agent_id: AgentId", body, client_message_id, created_at"#
@@ -114,8 +154,29 @@ mod server {
         };
     }
 
-    /// Stores a message, or returns the one already stored under the same
-    /// client message id (then `created` is false and no event is written).
+    /// The stored message under a client message id, with its attachments.
+    async fn by_client_id(
+        conn: &mut PgConnection,
+        session: SessionId,
+        client_message_id: &str,
+    ) -> Result<Option<Message>> {
+        let row = message_query!(
+            "SELECT ",
+            " FROM messages WHERE session_id = $1 AND client_message_id = $2",
+            session.0,
+            client_message_id
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut files = attachments::of_messages(conn, &[row.id]).await?;
+        let id = row.id;
+        Ok(Some(row.message(files.remove(&id).unwrap_or_default())))
+    }
+
+    /// Stores a message carrying `attachments` (claimed by the caller), or
+    /// returns the one already stored under the same client message id
+    /// (then `created` is false and no event is written).
     pub(crate) async fn insert_message(
         conn: &mut PgConnection,
         session: &Session,
@@ -123,10 +184,11 @@ mod server {
         agent: Option<AgentId>,
         body: &str,
         client_message_id: Option<&str>,
+        mut attachments: Vec<Attachment>,
     ) -> Result<(Message, bool)> {
         let inserted = message_query!(
-            "INSERT INTO messages (session_id, sender_kind, sender_agent_id, body, client_message_id)
-             VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO messages (session_id, sender_kind, sender_agent_id, body, client_message_id, attachment_count)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (session_id, client_message_id) DO NOTHING
              RETURNING ",
             "",
@@ -134,21 +196,22 @@ mod server {
             kind.as_str(),
             agent.map(|a| a.0),
             body,
-            client_message_id
+            client_message_id,
+            attachments.len() as i16
         )
         .fetch_optional(&mut *conn)
         .await?;
-        let Some(message) = inserted else {
-            let existing = message_query!(
-                "SELECT ",
-                " FROM messages WHERE session_id = $1 AND client_message_id = $2",
-                session.id.0,
-                client_message_id
-            )
-            .fetch_one(&mut *conn)
-            .await?;
+        let Some(row) = inserted else {
+            let existing = match client_message_id {
+                Some(cid) => by_client_id(conn, session.id, cid).await?,
+                None => None,
+            };
+            let existing = existing
+                .ok_or_else(|| Error::internal("message insert", "conflict without a stored message"))?;
             return Ok((existing, false));
         };
+        attachments::link(conn, row.id, &mut attachments).await?;
+        let message = row.message(attachments);
         outbox::record(
             conn,
             topic::MESSAGE_CREATED,
@@ -157,7 +220,8 @@ mod server {
             json!({ "session_id": session.id, "support_type_id": session.support_type_id,
                     "owner_id": session.owner_id, "message_id": message.id, "sender_kind": kind,
                     "sender_agent_id": agent, "body": message.body,
-                    "client_message_id": message.client_message_id, "created_at": message.created_at }),
+                    "client_message_id": message.client_message_id, "created_at": message.created_at,
+                    "attachments": message.attachments }),
         )
         .await?;
         Ok((message, true))
@@ -177,8 +241,16 @@ mod server {
         if !session.status.is_open() {
             return Ok(None);
         }
-        let (message, _) =
-            insert_message(conn, &session, SenderKind::System, None, &body, Some(client_message_id)).await?;
+        let (message, _) = insert_message(
+            conn,
+            &session,
+            SenderKind::System,
+            None,
+            &body,
+            Some(client_message_id),
+            Vec::new(),
+        )
+        .await?;
         Ok(Some(message))
     }
 
@@ -199,9 +271,16 @@ mod server {
         if !session.status.is_open() {
             return Ok(None);
         }
-        let (message, _) =
-            insert_message(conn, &session, SenderKind::Agent, Some(agent), &body, Some(client_message_id))
-                .await?;
+        let (message, _) = insert_message(
+            conn,
+            &session,
+            SenderKind::Agent,
+            Some(agent),
+            &body,
+            Some(client_message_id),
+            Vec::new(),
+        )
+        .await?;
         Ok(Some(message))
     }
 
@@ -209,7 +288,12 @@ mod server {
     /// session; agents into sessions they own (supervisors into any in their
     /// account). The owner's first reply stops the first-response clock.
     pub async fn send(pool: &PgPool, actor: &Actor, id: SessionId, input: SendMessage) -> Result<Message> {
-        let body = required_text("body", &input.body, 10_000)?;
+        // The text may be empty only when files go with it.
+        let body = if input.attachment_ids.is_empty() || !input.body.trim().is_empty() {
+            required_text("body", &input.body, 10_000)?
+        } else {
+            String::new()
+        };
         let client_id = optional_text("client_message_id", input.client_message_id.as_deref(), 100)?;
         // Customers are rate-limited here, whoever calls (REST, the chat
         // page, the widget): per session and per client address.
@@ -222,18 +306,10 @@ mod server {
         // update lock: their first reply also updates the session row.
         let lock = if actor.agent_id().is_some() { Lock::Update } else { Lock::Share };
         let session = visible(&mut tx, actor, id, lock).await?;
-        if let Some(cid) = &client_id {
-            let existing = message_query!(
-                "SELECT ",
-                " FROM messages WHERE session_id = $1 AND client_message_id = $2",
-                id.0,
-                cid
-            )
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(existing) = existing {
-                return Ok(existing);
-            }
+        if let Some(cid) = &client_id
+            && let Some(existing) = by_client_id(&mut tx, id, cid).await?
+        {
+            return Ok(existing);
         }
         if !session.status.is_open() {
             return Err(Error::conflict(
@@ -241,20 +317,10 @@ mod server {
                 format!("the session is {}; reopen it to write again", session.status),
             ));
         }
-        let (kind, agent) = match actor {
-            Actor::Customer(_) => (SenderKind::Customer, None),
-            Actor::System => (SenderKind::System, None),
-            Actor::Agent(a) => {
-                if session.owner_id != Some(a.id) && !actor.supervises(session.account_id) {
-                    return Err(Error::forbidden(
-                        "only the session's owner may reply; take or be assigned the session first",
-                    ));
-                }
-                (if a.role == Role::Bot { SenderKind::Bot } else { SenderKind::Agent }, Some(a.id))
-            }
-        };
+        let (kind, agent) = sender(actor, &session)?;
+        let files = attachments::claim(&mut tx, &session, (kind, agent), &input.attachment_ids).await?;
         let (message, created) =
-            insert_message(&mut tx, &session, kind, agent, &body, client_id.as_deref()).await?;
+            insert_message(&mut tx, &session, kind, agent, &body, client_id.as_deref(), files).await?;
         if created && agent.is_some() && agent == session.owner_id {
             sqlx::query!(
                 "UPDATE assignments SET responded_at = $2 WHERE session_id = $1 AND ended_at IS NULL AND responded_at IS NULL",
@@ -273,6 +339,23 @@ mod server {
         }
         tx.commit().await?;
         Ok(message)
+    }
+
+    /// Who a message from `actor` into `session` is from, if they may write
+    /// there: its customer, the system, its owner or a supervisor.
+    pub(crate) fn sender(actor: &Actor, session: &Session) -> Result<(SenderKind, Option<AgentId>)> {
+        Ok(match actor {
+            Actor::Customer(_) => (SenderKind::Customer, None),
+            Actor::System => (SenderKind::System, None),
+            Actor::Agent(a) => {
+                if session.owner_id != Some(a.id) && !actor.supervises(session.account_id) {
+                    return Err(Error::forbidden(
+                        "only the session's owner may reply; take or be assigned the session first",
+                    ));
+                }
+                (if a.role == Role::Bot { SenderKind::Bot } else { SenderKind::Agent }, Some(a.id))
+            }
+        })
     }
 
     /// Messages newest first; `before` is the cursor (a message id) from the
@@ -310,7 +393,7 @@ mod server {
         query: &'static str,
     ) -> Result<Page<T>>
     where
-        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + HasId,
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + HasAttachments,
     {
         let limit = page_limit(limit)?;
         let before = before
@@ -321,27 +404,41 @@ mod server {
         let mut conn = pool.acquire().await?;
         visible(&mut conn, actor, id, Lock::None).await?;
         // Runtime-checked: one of two static texts (agents' or the customer's view), chosen by the caller.
-        let rows = sqlx::query_as::<_, T>(query)
+        let mut rows = sqlx::query_as::<_, T>(query)
             .bind(id)
             .bind(before.unwrap_or(i64::MAX))
             .bind(limit + 1)
             .fetch_all(&mut *conn)
             .await?;
+        let ids: Vec<i64> = rows.iter().map(|m| m.id()).collect();
+        let mut files = attachments::of_messages(&mut conn, &ids).await?;
+        for row in &mut rows {
+            if let Some(list) = files.remove(&row.id()) {
+                row.set_attachments(list);
+            }
+        }
         Ok(paginate(rows, limit, |m| m.id().to_string()))
     }
 
-    /// A history row's id, its cursor.
-    trait HasId {
+    /// A history row: its id (the cursor) and its attachments.
+    trait HasAttachments {
         fn id(&self) -> i64;
+        fn set_attachments(&mut self, attachments: Vec<Attachment>);
     }
-    impl HasId for Message {
+    impl HasAttachments for Message {
         fn id(&self) -> i64 {
             self.id
         }
+        fn set_attachments(&mut self, attachments: Vec<Attachment>) {
+            self.attachments = attachments;
+        }
     }
-    impl HasId for CustomerMessage {
+    impl HasAttachments for CustomerMessage {
         fn id(&self) -> i64 {
             self.id
+        }
+        fn set_attachments(&mut self, attachments: Vec<Attachment>) {
+            self.attachments = attachments;
         }
     }
 

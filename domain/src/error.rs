@@ -24,6 +24,14 @@ pub enum Error {
     /// unknown session. The message never says which part was wrong.
     #[error("{message}")]
     Unauthenticated { message: String },
+    /// The input is larger than the limit (an upload over the account's
+    /// attachment size, say). The message names the limit.
+    #[error("{message}")]
+    TooLarge { limit_bytes: u64, message: String },
+    /// The input's type is not accepted (a file type the account does not
+    /// allow, or bytes that do not match the file's name). The message names the type.
+    #[error("{message}")]
+    UnsupportedType { content_type: String, message: String },
     /// Too many attempts in the current window; retry after this many seconds.
     #[error("too many attempts; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
@@ -49,6 +57,14 @@ impl Error {
         Self::Conflict { code: code.into(), message: message.into() }
     }
 
+    pub fn too_large(limit_bytes: u64, message: impl Into<String>) -> Self {
+        Self::TooLarge { limit_bytes, message: message.into() }
+    }
+
+    pub fn unsupported_type(content_type: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::UnsupportedType { content_type: content_type.into(), message: message.into() }
+    }
+
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::Unauthenticated { message: message.into() }
     }
@@ -65,6 +81,8 @@ impl Error {
             Self::Conflict { code, .. } => code,
             Self::Invalid { .. } => "invalid",
             Self::Unauthenticated { .. } => "unauthenticated",
+            Self::TooLarge { .. } => "too_large",
+            Self::UnsupportedType { .. } => "unsupported_type",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable { .. } => "unavailable",
             Self::Internal { .. } => "internal",
@@ -80,6 +98,8 @@ impl Error {
             Self::Conflict { .. } => 409,
             Self::Invalid { .. } => 422,
             Self::Unauthenticated { .. } => 401,
+            Self::TooLarge { .. } => 413,
+            Self::UnsupportedType { .. } => 415,
             Self::RateLimited { .. } => 429,
             Self::Unavailable { .. } => 503,
             Self::Internal { .. } => 500,

@@ -436,8 +436,16 @@ mod server {
         )
         .await?;
         if let Some(body) = message {
-            crate::conversation::insert_message(&mut *tx, &session, SenderKind::Customer, None, &body, None)
-                .await?;
+            crate::conversation::insert_message(
+                &mut *tx,
+                &session,
+                SenderKind::Customer,
+                None,
+                &body,
+                None,
+                Vec::new(),
+            )
+            .await?;
         }
         Ok((session, customer_id))
     }

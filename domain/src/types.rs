@@ -48,6 +48,8 @@ id_type!(
     /// An admin's message to a segment of customers.
     BlastId,
     WebhookId,
+    /// A file uploaded into a session.
+    AttachmentId,
 );
 
 /// A closed set of values stored as `text` with a CHECK constraint.
@@ -138,6 +140,10 @@ text_enum!(
     }
 );
 text_enum!(SenderKind { Customer => "customer", Agent => "agent", Bot => "bot", System => "system" });
+text_enum!(
+    /// What an attachment is, by its sniffed bytes. An account allows some of these kinds.
+    AttachmentKind { Image => "image", Pdf => "pdf", Text => "text", Office => "office" }
+);
 text_enum!(TagSource { Manual => "manual", Rule => "rule", Project => "project" });
 text_enum!(TagRuleKind {
     Keyword => "keyword",

@@ -18,10 +18,15 @@ fn customer_of(s: &sessions::Session) -> Actor {
 }
 
 async fn say(pool: &PgPool, actor: &Actor, s: SessionId, body: &str) -> i64 {
-    conversation::send(pool, actor, s, SendMessage { body: body.into(), client_message_id: None, ip: None })
-        .await
-        .expect("send")
-        .id
+    conversation::send(
+        pool,
+        actor,
+        s,
+        SendMessage { body: body.into(), client_message_id: None, ..Default::default() },
+    )
+    .await
+    .expect("send")
+    .id
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]

@@ -66,7 +66,7 @@ async fn a_session_lives_through_every_transition(pool: PgPool) {
         &pool,
         &dana_actor,
         s.id,
-        SendMessage { body: "Looking now".into(), client_message_id: None, ip: None },
+        SendMessage { body: "Looking now".into(), client_message_id: None, ..Default::default() },
     )
     .await
     .expect("reply");
@@ -95,7 +95,7 @@ async fn a_session_lives_through_every_transition(pool: PgPool) {
         &pool,
         &customer_actor,
         s.id,
-        SendMessage { body: "hello?".into(), client_message_id: None, ip: None },
+        SendMessage { body: "hello?".into(), client_message_id: None, ..Default::default() },
     )
     .await
     .expect_err("closed");
@@ -225,7 +225,8 @@ async fn sending_the_same_client_message_id_twice_stores_one_message(pool: PgPoo
     .await
     .expect("open");
     let me = Actor::Customer(CustomerActor { customer_id: customer, session_id: s.id, account_id: acc });
-    let msg = || SendMessage { body: "hello".into(), client_message_id: Some("c-1".into()), ip: None };
+    let msg =
+        || SendMessage { body: "hello".into(), client_message_id: Some("c-1".into()), ..Default::default() };
     let first = conversation::send(&pool, &me, s.id, msg()).await.expect("first");
     let again = conversation::send(&pool, &me, s.id, msg()).await.expect("again");
     assert_eq!(first, again);
@@ -238,7 +239,7 @@ async fn sending_the_same_client_message_id_twice_stores_one_message(pool: PgPoo
                 &pool,
                 &me,
                 s.id,
-                SendMessage { body: "x".into(), client_message_id: Some("c-2".into()), ip: None },
+                SendMessage { body: "x".into(), client_message_id: Some("c-2".into()), ..Default::default() },
             )
             .await
         }));
@@ -268,7 +269,7 @@ async fn sending_the_same_client_message_id_twice_stores_one_message(pool: PgPoo
         &pool,
         &me,
         s.id,
-        SendMessage { body: "   ".into(), client_message_id: None, ip: None },
+        SendMessage { body: "   ".into(), client_message_id: None, ..Default::default() },
     )
     .await
     .expect_err("empty");
@@ -422,7 +423,7 @@ async fn bot_first_then_handoff_to_a_human(pool: PgPool) {
         &pool,
         &bot_actor,
         s.id,
-        SendMessage { body: "Hi, I'm the assistant".into(), client_message_id: None, ip: None },
+        SendMessage { body: "Hi, I'm the assistant".into(), client_message_id: None, ..Default::default() },
     )
     .await
     .expect("bot reply");
@@ -656,7 +657,7 @@ async fn the_customer_is_offline_by_what_the_hub_knows(pool: PgPool) {
         &pool,
         &me,
         s.id,
-        SendMessage { body: "hi".into(), client_message_id: None, ip: None },
+        SendMessage { body: "hi".into(), client_message_id: None, ..Default::default() },
     )
     .await
     .expect("send");

@@ -45,7 +45,7 @@ async fn say(pool: &PgPool, actor: &Actor, session: SessionId, body: &str) -> i6
         pool,
         actor,
         session,
-        SendMessage { body: body.into(), client_message_id: None, ip: None },
+        SendMessage { body: body.into(), client_message_id: None, ..Default::default() },
     )
     .await
     .expect("send")

@@ -47,6 +47,14 @@ pub struct Config {
     /// `METRICS_ADDR`: where Prometheus `/metrics` is served, on a listener
     /// of its own (never the public one). Unset: not served.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where attachments are stored:
+    /// - `ATTACHMENTS_DIR`: a directory of the local file system (default
+    ///   `data/attachments`, relative to the working directory);
+    /// - `ATTACHMENTS_URL`: `s3://bucket[/prefix]`, an S3-compatible store
+    ///   shared by every node, with `AWS_ENDPOINT`, `AWS_REGION`,
+    ///   `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_ALLOW_HTTP=true`
+    ///   (for a plain-HTTP endpoint). It wins over the directory.
+    pub attachments: domain::attachments::Storage,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/switchboard";
@@ -138,6 +146,29 @@ impl Config {
                     name: "METRICS_ADDR",
                     message: format!("{v:?} is not a socket address such as 127.0.0.1:9463 ({e})"),
                 })?),
+            },
+            attachments: match lookup("ATTACHMENTS_URL") {
+                None => domain::attachments::Storage::Local(
+                    lookup("ATTACHMENTS_DIR").unwrap_or_else(|| "data/attachments".to_owned()).into(),
+                ),
+                Some(url) if url.starts_with("s3://") && url.len() > "s3://".len() => {
+                    domain::attachments::Storage::S3 {
+                        url,
+                        settings: domain::attachments::S3Settings {
+                            endpoint: lookup("AWS_ENDPOINT").or_else(|| lookup("AWS_ENDPOINT_URL")),
+                            region: lookup("AWS_REGION"),
+                            access_key_id: lookup("AWS_ACCESS_KEY_ID"),
+                            secret_access_key: lookup("AWS_SECRET_ACCESS_KEY"),
+                            allow_http: lookup("AWS_ALLOW_HTTP").is_some_and(|v| v == "1" || v == "true"),
+                        },
+                    }
+                }
+                Some(url) => {
+                    return Err(ConfigError::Invalid {
+                        name: "ATTACHMENTS_URL",
+                        message: format!("{url:?} is not an s3://bucket[/prefix] URL"),
+                    });
+                }
             },
             swagger_ui_dir: lookup("SWAGGER_UI_DIR")
                 .unwrap_or_else(|| DEFAULT_SWAGGER_UI_DIR.to_owned())

@@ -30,6 +30,8 @@ pub struct AppState {
     pub security: SecurityConfig,
     pub hub: Hub,
     pub metrics: Metrics,
+    /// Where attachments' bytes live.
+    pub files: domain::attachments::Files,
 }
 
 pub struct Application {
@@ -48,6 +50,7 @@ pub struct Application {
     consumer_metrics: consumers::metrics::Metrics,
     /// `/metrics`' own listener (`METRICS_ADDR`), if configured.
     metrics_listener: Option<TcpListener>,
+    files: domain::attachments::Files,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,8 @@ pub enum StartupError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot open the attachment store: {0}")]
+    Attachments(String),
 }
 
 /// How long `serve` and `migrate` wait for the database at start.
@@ -153,7 +158,12 @@ impl Application {
                 Some(TcpListener::bind(addr).await.map_err(|source| StartupError::Listen { addr, source })?)
             }
         };
+        let files = domain::attachments::Files::connect(&pool, &config.attachments)
+            .await
+            .map_err(|e| StartupError::Attachments(e.to_string()))?;
+        tracing::info!(location = %files.location, "attachments");
         let state = AppState {
+            files: files.clone(),
             pool: pool.clone(),
             leptos_options,
             swagger_ui_dir,
@@ -175,6 +185,7 @@ impl Application {
             metrics,
             consumer_metrics,
             metrics_listener,
+            files,
         })
     }
 
@@ -273,6 +284,14 @@ impl Application {
                 consumers::embedded::run(pool.clone(), handler.clone(), m.clone(), stop)
             }));
         }
+        // Uploads no message took within a day are removed, on every node
+        // (the sweep skips rows another node holds).
+        {
+            let (pool, files) = (self.pool.clone(), self.files.clone());
+            workers.push(supervise("attachment sweep", shutdown.clone(), move |stop| {
+                sweep_attachments(pool.clone(), files.clone(), stop)
+            }));
+        }
         // The blast fan-out (resumable, rate-limited); with RabbitMQ the
         // sidecar runs it instead.
         if embedded {
@@ -363,6 +382,21 @@ async fn prune_periodically(pool: PgPool, stop: CancellationToken) {
                 tracing::debug!(sessions, windows, events, "pruned expired credentials and relayed events")
             }
             Err(err) => tracing::warn!(error = %err, "pruning failed; retrying later"),
+        }
+    }
+}
+
+/// Removes unreferenced uploads once an hour (and at start).
+async fn sweep_attachments(pool: PgPool, files: domain::attachments::Files, stop: CancellationToken) {
+    loop {
+        match domain::attachments::sweep(&pool, &files, domain::attachments::UNREFERENCED_TTL).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "unreferenced attachments removed"),
+            Err(err) => tracing::warn!(error = %err, "attachment sweep failed; retrying later"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
         }
     }
 }

@@ -775,6 +775,7 @@ mod tests {
             body: format!("m{id}"),
             client_message_id: client.map(str::to_owned),
             created_at: Utc::now(),
+            attachments: Vec::new(),
         }
     }
 

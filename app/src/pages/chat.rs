@@ -73,6 +73,7 @@ async fn load_state(
             body: m.body,
             client_message_id: m.client_message_id,
             created_at: m.created_at,
+            attachments: m.attachments,
         })
         .collect();
     let position = if session.status == SessionStatus::Queued {
@@ -136,6 +137,7 @@ pub async fn chat_send(token: String, body: String, client_message_id: String) -
         body,
         client_message_id: Some(client_message_id),
         ip: crate::ssr::client_ip(),
+        ..Default::default()
     };
     Ok(domain::conversation::send(&pool, &actor, c.session_id, input).await?)
 }
@@ -737,6 +739,7 @@ fn Composer(
             body: body.clone(),
             client_message_id: Some(cid.clone()),
             created_at: chrono::Utc::now(),
+            attachments: Vec::new(),
         };
         lines
             .update(|ls| ls.push(Line { message: pending, sender_name: None, pending: true, failed: false }));

@@ -71,6 +71,8 @@ impl ApiError {
                     E::Forbidden { message }
                     | E::Unauthenticated { message }
                     | E::Unavailable { message }
+                    | E::TooLarge { message, .. }
+                    | E::UnsupportedType { message, .. }
                     | E::Conflict { message, .. } => detail(err.code(), message.clone(), None),
                     E::Invalid { field, message } => detail(err.code(), message.clone(), Some(field.clone())),
                     E::NotFound { .. } | E::RateLimited { .. } => detail(err.code(), err.to_string(), None),

@@ -3,6 +3,7 @@
 //! OpenAPI document at `/api/v1/openapi.json`.
 
 pub mod agents;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod blasts;
@@ -90,6 +91,14 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/reopen", post(sessions::reopen))
         .route("/sessions/{id}/abandon", post(sessions::abandon))
         .route("/sessions/{id}/messages", get(conversation::history).post(conversation::send))
+        .route(
+            "/sessions/{id}/attachments",
+            post(attachments::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(attachments::UPLOAD_BODY_LIMIT)),
+        )
+        .route("/attachments/{id}", get(attachments::download))
+        .route("/attachments/{id}/thumbnail", get(attachments::thumbnail))
+        .route("/attachments/{id}/links", get(attachments::links))
         .route("/sessions/{id}/notes", get(conversation::notes).post(conversation::add_note))
         .route("/sessions/{id}/tags", get(conversation::tags).post(conversation::tag))
         .route("/sessions/{id}/tags/{tag_id}", delete(conversation::untag))
@@ -120,6 +129,7 @@ pub fn router() -> Router<AppState> {
         .route("/canned-responses/{id}", patch(config::update_canned).delete(config::delete_canned))
         .route("/accounts", get(directory::accounts).post(directory::create_account))
         .route("/accounts/{id}", get(directory::account).patch(directory::update_account))
+        .route("/accounts/{id}/attachment-policy", get(attachments::policy).put(attachments::set_policy))
         .route("/accounts/{id}/identity-secret", post(directory::rotate_identity_secret))
         .route("/customers/{id}", get(directory::customer).patch(directory::update_customer))
         .route("/blasts", get(blasts::list).post(blasts::create))

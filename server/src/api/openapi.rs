@@ -14,8 +14,8 @@ use utoipa::{
 };
 
 use super::{
-    agents, audit, blasts, config, conversation, csat, directory, error, sessions, signin, support_types,
-    tokens, webhooks,
+    agents, attachments, audit, blasts, config, conversation, csat, directory, error, sessions, signin,
+    support_types, tokens, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -34,6 +34,8 @@ use super::{
         sessions::escalate, sessions::resolve, sessions::reopen, sessions::abandon,
         conversation::history, conversation::send, conversation::notes, conversation::add_note,
         conversation::tags, conversation::tag, conversation::untag,
+        attachments::upload, attachments::download, attachments::thumbnail, attachments::links,
+        attachments::policy, attachments::set_policy,
         csat::get, csat::submit, csat::request,
         agents::list, agents::create, agents::get, agents::update, agents::set_presence, agents::heartbeat,
         agents::skills, agents::set_skills, tokens::create, tokens::list, tokens::revoke,

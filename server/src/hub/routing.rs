@@ -158,6 +158,8 @@ struct MessagePayload {
     body: String,
     client_message_id: Option<String>,
     created_at: DateTime<Utc>,
+    #[serde(default)]
+    attachments: Vec<domain::attachments::Attachment>,
 }
 
 #[derive(Deserialize, Default)]
@@ -210,6 +212,7 @@ pub async fn route(hub: &Hub, event: &Event) -> domain::Result<Option<Routed>> {
                 body: p.body,
                 client_message_id: p.client_message_id,
                 created_at: p.created_at,
+                attachments: p.attachments,
             };
             Ok(Some(Routed {
                 session_id: Some(p.session_id),

@@ -35,8 +35,16 @@ struct Operation {
     /// The path under the server root, split on `/`; `None` is a `{param}`.
     segments: Vec<Option<String>>,
     request: Option<Arc<Validator>>,
-    /// By status: the body's validator, or `None` for "no body".
-    responses: HashMap<u16, Option<Arc<Validator>>>,
+    /// By status: what the body is.
+    responses: HashMap<u16, Documented>,
+}
+
+/// A documented response body.
+enum Documented {
+    Empty,
+    Json(Arc<Validator>),
+    /// Bytes (a file): any non-JSON content.
+    Bytes,
 }
 
 pub struct Contract {
@@ -98,12 +106,14 @@ impl Contract {
                         None => response,
                     };
                     let content = response["content"].as_object();
-                    let body = content.map(|content| {
-                        let schema = &content.get("application/json").unwrap_or_else(|| {
-                            panic!("{method} {path} {status}: only JSON bodies are documented")
-                        })["schema"];
-                        compile(schema)
-                    });
+                    let body = match content {
+                        None => Documented::Empty,
+                        Some(content) => match content.get("application/json") {
+                            Some(json) => Documented::Json(compile(&json["schema"])),
+                            None if content.contains_key("application/octet-stream") => Documented::Bytes,
+                            None => panic!("{method} {path} {status}: only JSON and bytes are documented"),
+                        },
+                    };
                     responses.insert(status, body);
                 }
                 let segments = path
@@ -160,11 +170,16 @@ impl Contract {
             return violations;
         };
         match documented {
-            None if !body.is_empty() => {
+            Documented::Empty if !body.is_empty() => {
                 violations.push(format!("{what}: documented without a body, but sent {body:?}"));
             }
-            None => {}
-            Some(validator) => {
+            Documented::Empty => {}
+            Documented::Bytes => {
+                if content_type.is_none_or(|t| t.starts_with("application/json")) {
+                    violations.push(format!("{what}: documented as a file, sent {content_type:?}"));
+                }
+            }
+            Documented::Json(validator) => {
                 if content_type.is_none_or(|t| !t.starts_with("application/json")) {
                     violations.push(format!("{what}: documented as JSON, sent {content_type:?}: {body}"));
                 } else {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod contract;
+pub mod s3;
 
 use domain::{actor::Actor, types::AgentId};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -44,11 +45,24 @@ impl TestApp {
 pub const SWAGGER_UI_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../node_modules/swagger-ui-dist");
 
 pub fn test_config() -> Config {
-    Config::from_lookup(|name| match name {
-        "LISTEN_ADDR" => Some("127.0.0.1:0".to_owned()),
-        "LOG" => Some("warn".to_owned()),
-        "SWAGGER_UI_DIR" => Some(SWAGGER_UI_DIR.to_owned()),
-        _ => None,
+    test_config_with(&[])
+}
+
+/// The test configuration plus `extra` variables. Attachments go to a fresh
+/// directory of this server's own (unless `extra` names a store).
+pub fn test_config_with(extra: &[(&str, String)]) -> Config {
+    let attachments = format!("{}/attachments/{}", env!("CARGO_TARGET_TMPDIR"), Uuid::new_v4());
+    Config::from_lookup(|name| {
+        if let Some((_, value)) = extra.iter().find(|(k, _)| *k == name) {
+            return Some(value.clone());
+        }
+        match name {
+            "LISTEN_ADDR" => Some("127.0.0.1:0".to_owned()),
+            "LOG" => Some("warn".to_owned()),
+            "SWAGGER_UI_DIR" => Some(SWAGGER_UI_DIR.to_owned()),
+            "ATTACHMENTS_DIR" => Some(attachments.clone()),
+            _ => None,
+        }
     })
     .expect("test config")
 }

@@ -194,8 +194,11 @@ pub async fn send_message(
     client_message_id: String,
 ) -> Result<Message, AppError> {
     let (actor, pool) = caller().await?;
-    let input =
-        domain::conversation::SendMessage { body, client_message_id: Some(client_message_id), ip: None };
+    let input = domain::conversation::SendMessage {
+        body,
+        client_message_id: Some(client_message_id),
+        ..Default::default()
+    };
     Ok(domain::conversation::send(&pool, &actor, id, input).await?)
 }
 

@@ -1,0 +1,542 @@
+//! Attachments through the REST API, on both stores: every test runs once on
+//! the local file system (`local::…`) and once on a real S3-compatible
+//! server (`s3::…`, moto's).
+//!
+//! - customers and agents exchange files: uploaded, referenced by a message,
+//!   delivered in the history and the event, downloaded byte-identical;
+//! - files that could run in a browser are served so that they cannot;
+//! - bad uploads get the right status and store nothing;
+//! - a file is visible exactly to those who may see its session, and a
+//!   signed link expires;
+//! - uploads no message took are removed after a day.
+
+mod common;
+
+use std::io::Cursor;
+
+use common::*;
+use domain::attachments::{self, Files, Storage};
+use reqwest::{Method, Response, StatusCode, header};
+use serde_json::{Value, json};
+use sha2::Digest as _;
+use sqlx::PgPool;
+
+#[derive(Clone, Copy)]
+enum Store {
+    Local,
+    S3,
+}
+
+/// Each scenario, on each store.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod local {
+            $(
+                #[sqlx::test(migrator = "domain::db::MIGRATOR")]
+                async fn $name(pool: sqlx::PgPool) {
+                    super::$name(pool, super::Store::Local).await
+                }
+            )*
+        }
+        mod s3 {
+            $(
+                #[sqlx::test(migrator = "domain::db::MIGRATOR")]
+                async fn $name(pool: sqlx::PgPool) {
+                    super::$name(pool, super::Store::S3).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    customers_and_agents_exchange_files,
+    files_that_could_run_are_served_so_that_they_cannot,
+    bad_uploads_are_refused_and_store_nothing,
+    a_file_is_visible_exactly_to_its_session_s_readers,
+    uploads_no_message_took_are_removed_after_a_day,
+);
+
+struct Fixture {
+    app: Api,
+    pool: PgPool,
+    storage: Storage,
+    store_config: Vec<(&'static str, String)>,
+    acme: Account,
+    /// Dana, the agent who owns the session.
+    agent: String,
+    /// The session's customer.
+    customer: String,
+    session: String,
+}
+
+impl Fixture {
+    async fn new(pool: PgPool, store: Store) -> Self {
+        let store_config = match store {
+            Store::Local => Vec::new(),
+            Store::S3 => common::s3::bucket_config().await,
+        };
+        let config = test_config_with(&store_config);
+        let storage = config.attachments.clone();
+        let app = Api { app: spawn_app_with(config, pool.clone()).await };
+        let acme = seed_account(&pool, "acme").await;
+        let (_, agent) = seed_agent(&pool, Some(&acme), "agent", "Dana").await;
+        let (session, customer) = open_chat(&app, &acme, "Casey").await;
+        expect(app.post(&format!("/sessions/{session}/assign"), &agent, json!({})).await, StatusCode::OK)
+            .await;
+        Self { app, pool, storage, store_config, acme, agent, customer, session }
+    }
+
+    async fn upload(&self, token: &str, name: &str, mime: Option<&str>, bytes: &[u8]) -> Response {
+        upload(&self.app, token, &self.session, name, mime, bytes).await
+    }
+
+    /// Uploads, and returns the attachment.
+    async fn uploaded(&self, token: &str, name: &str, bytes: &[u8]) -> Value {
+        expect(self.upload(token, name, None, bytes).await, StatusCode::CREATED).await
+    }
+
+    async fn send(&self, token: &str, body: &str, attachments: &[&Value]) -> Response {
+        let ids: Vec<&str> = attachments.iter().map(|a| id(a)).collect();
+        let path = format!("/sessions/{}/messages", self.session);
+        self.app.post(&path, token, json!({ "body": body, "attachment_ids": ids })).await
+    }
+
+    async fn download(&self, token: &str, attachment: &Value) -> Response {
+        self.app.get(&format!("/attachments/{}", id(attachment)), token).await
+    }
+
+    /// How many objects the store holds.
+    async fn objects(&self) -> usize {
+        match &self.storage {
+            Storage::Local(dir) => files_under(dir),
+            Storage::S3 { .. } => common::s3::object_count(&self.store_config).await,
+        }
+    }
+
+    async fn rows(&self) -> i64 {
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM attachments"#)
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+}
+
+fn files_under(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries.flatten().map(|e| if e.path().is_dir() { files_under(&e.path()) } else { 1 }).sum()
+}
+
+/// A customer opens a chat of the account's type; returns the session and
+/// the customer's token.
+async fn open_chat(app: &Api, account: &Account, name: &str) -> (String, String) {
+    let res = app
+        .app
+        .client
+        .post(format!("{}/api/v1/chat/{}/sessions", app.app.base, account.type_slug))
+        .json(&json!({ "name": name, "message": "Hello" }))
+        .send()
+        .await
+        .expect("open chat");
+    let opened = expect(res, StatusCode::CREATED).await;
+    (id(&opened["session"]).to_owned(), opened["token"].as_str().expect("token").to_owned())
+}
+
+async fn upload(
+    app: &Api,
+    token: &str,
+    session: &str,
+    name: &str,
+    mime: Option<&str>,
+    bytes: &[u8],
+) -> Response {
+    let mut part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned());
+    if let Some(mime) = mime {
+        part = part.mime_str(mime).expect("mime");
+    }
+    let form = reqwest::multipart::Form::new().part("file", part);
+    app.request(Method::POST, &format!("/sessions/{session}/attachments"), token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload")
+}
+
+fn encode(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = Vec::new();
+    let pixels =
+        image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    image::DynamicImage::ImageRgb8(pixels).write_to(&mut Cursor::new(&mut out), format).expect("encode");
+    out
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    encode(width, height, image::ImageFormat::Png)
+}
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+    2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+fn header_of<'a>(res: &'a Response, name: header::HeaderName) -> &'a str {
+    res.headers().get(&name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+}
+
+/// The headers every served file carries.
+fn assert_cannot_run(res: &Response) {
+    assert_eq!(header_of(res, header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    assert_eq!(header_of(res, header::CONTENT_SECURITY_POLICY), "sandbox; default-src 'none'");
+}
+
+async fn customers_and_agents_exchange_files(pool: PgPool, store: Store) {
+    let f = Fixture::new(pool, store).await;
+    let shot = png(800, 600);
+
+    // A pasted screenshot (the browser names it image.png) and a PDF.
+    let res = f.upload(&f.customer, "image.png", Some("image/png"), &shot).await;
+    let image = expect(res, StatusCode::CREATED).await;
+    assert_eq!(image["content_type"], "image/png");
+    assert_eq!(image["kind"], "image");
+    assert_eq!((image["width"].as_i64(), image["height"].as_i64()), (Some(800), Some(600)));
+    assert_eq!(
+        (image["thumbnail_width"].as_i64(), image["thumbnail_height"].as_i64()),
+        (Some(320), Some(240))
+    );
+    assert_eq!(image["sha256"], sha256(&shot));
+    assert_eq!(image["size_bytes"], shot.len());
+    assert_eq!(image["message_id"], Value::Null);
+    let res = f.upload(&f.customer, "C:\\fakepath\\invoice.pdf", Some("application/pdf"), PDF).await;
+    let pdf = expect(res, StatusCode::CREATED).await;
+    assert_eq!(pdf["file_name"], "invoice.pdf", "the client's directory is dropped");
+    assert_eq!((pdf["kind"].as_str(), pdf["thumbnail_width"].as_i64()), (Some("pdf"), None));
+
+    // Until a message carries them, the uploads are the customer's alone.
+    expect_error(f.download(&f.agent, &image).await, StatusCode::NOT_FOUND, "not_found").await;
+    let own = f.download(&f.customer, &image).await;
+    assert_eq!(own.status(), StatusCode::OK);
+
+    // A message of files alone: no text needed.
+    let sent = expect(f.send(&f.customer, "", &[&image, &pdf]).await, StatusCode::CREATED).await;
+    assert_eq!(sent["body"], "");
+    let carried: Vec<&str> = sent["attachments"].as_array().expect("attachments").iter().map(id).collect();
+    assert_eq!(carried, [id(&image), id(&pdf)]);
+    let message_id = sent["id"].as_i64().expect("message id");
+    assert!(sent["attachments"].as_array().expect("list").iter().all(|a| a["message_id"] == message_id));
+    // A message with neither text nor files is still refused.
+    let empty = f.send(&f.customer, "  ", &[]).await;
+    expect_error(empty, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+
+    // The agent's history carries them; so does the event the hub delivers.
+    let history =
+        expect(f.app.get(&format!("/sessions/{}/messages", f.session), &f.agent).await, StatusCode::OK).await;
+    let newest = &history["items"][0];
+    assert_eq!(newest["id"], message_id);
+    assert_eq!(newest["attachments"][0]["thumbnail_height"], 240);
+    assert_eq!(newest["attachments"][1]["file_name"], "invoice.pdf");
+    let payload: Value = sqlx::query_scalar!(
+        "SELECT payload FROM outbox WHERE topic = 'message.created' AND (payload->>'message_id')::bigint = $1",
+        message_id
+    )
+    .fetch_one(&f.pool)
+    .await
+    .expect("event");
+    assert_eq!(payload["attachments"].as_array().map(Vec::len), Some(2), "{payload}");
+
+    // The agent downloads both: byte-identical, the PDF as a download, the
+    // image inline, both unable to run.
+    let res = f.download(&f.agent, &pdf).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header_of(&res, header::CONTENT_TYPE), "application/pdf");
+    assert!(header_of(&res, header::CONTENT_DISPOSITION).starts_with("attachment; filename=\"invoice.pdf\""));
+    assert_cannot_run(&res);
+    assert_eq!(res.bytes().await.expect("bytes").as_ref(), PDF);
+    let res = f.download(&f.agent, &image).await;
+    assert_eq!(header_of(&res, header::CONTENT_TYPE), "image/png");
+    assert!(header_of(&res, header::CONTENT_DISPOSITION).starts_with("inline;"));
+    assert_cannot_run(&res);
+    assert_eq!(sha256(&res.bytes().await.expect("bytes")), sha256(&shot));
+    // The thumbnail is made from the pixels, at the size announced.
+    let res = f.app.get(&format!("/attachments/{}/thumbnail", id(&image)), &f.agent).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header_of(&res, header::CONTENT_TYPE), "image/png");
+    assert_cannot_run(&res);
+    let thumb = image::load_from_memory(&res.bytes().await.expect("bytes")).expect("a decodable thumbnail");
+    assert_eq!((thumb.width(), thumb.height()), (320, 240));
+    // A PDF has no thumbnail.
+    let res = f.app.get(&format!("/attachments/{}/thumbnail", id(&pdf)), &f.agent).await;
+    expect_error(res, StatusCode::NOT_FOUND, "not_found").await;
+
+    // The agent sends a photo back; the customer sees it in their history.
+    let photo = encode(1200, 400, image::ImageFormat::Jpeg);
+    let back = f.uploaded(&f.agent, "diagram.jpg", &photo).await;
+    assert_eq!(back["content_type"], "image/jpeg");
+    assert_eq!((back["thumbnail_width"].as_i64(), back["thumbnail_height"].as_i64()), (Some(320), Some(107)));
+    expect(f.send(&f.agent, "Here is the diagram", &[&back]).await, StatusCode::CREATED).await;
+    let history =
+        expect(f.app.get(&format!("/sessions/{}/messages", f.session), &f.customer).await, StatusCode::OK)
+            .await;
+    assert_eq!(history["items"][0]["attachments"][0]["id"], back["id"]);
+    let res = f.download(&f.customer, &back).await;
+    assert_eq!(res.bytes().await.expect("bytes").as_ref(), photo.as_slice());
+
+    // Two images with thumbnails and a PDF: five objects.
+    assert_eq!(f.objects().await, 5);
+}
+
+async fn files_that_could_run_are_served_so_that_they_cannot(pool: PgPool, store: Store) {
+    let f = Fixture::new(pool, store).await;
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(document.domain)</script></svg>"#;
+    let html = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>";
+    // A real PNG with a page appended: a browser that sniffed would run it.
+    let mut polyglot = png(4, 4);
+    polyglot.extend_from_slice(b"<html><script>alert(1)</script></html>");
+
+    let svg = f.uploaded(&f.customer, "logo.svg", svg).await;
+    assert_eq!(
+        (svg["content_type"].as_str(), svg["thumbnail_width"].as_i64()),
+        (Some("image/svg+xml"), None)
+    );
+    let html = f.uploaded(&f.customer, "page.html", html).await;
+    assert_eq!(html["content_type"], "text/html");
+    let polyglot = f.uploaded(&f.customer, "cat.png", &polyglot).await;
+    assert_eq!(polyglot["content_type"], "image/png");
+    expect(f.send(&f.customer, "files", &[&svg, &html, &polyglot]).await, StatusCode::CREATED).await;
+
+    for (file, content_type, disposition) in [
+        (&svg, "image/svg+xml", "attachment;"),
+        (&html, "text/html", "attachment;"),
+        (&polyglot, "image/png", "inline;"),
+    ] {
+        let res = f.download(&f.agent, file).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(header_of(&res, header::CONTENT_TYPE), content_type);
+        assert!(header_of(&res, header::CONTENT_DISPOSITION).starts_with(disposition), "{content_type}");
+        assert_cannot_run(&res);
+    }
+}
+
+async fn bad_uploads_are_refused_and_store_nothing(pool: PgPool, store: Store) {
+    let f = Fixture::new(pool, store).await;
+    let (_, admin) = seed_agent(&f.pool, Some(&f.acme), "admin", "Ada").await;
+    let policy = json!({ "max_bytes": 1024, "max_per_message": 2, "kinds": ["image", "pdf"] });
+    let path = format!("/accounts/{}/attachment-policy", f.acme.id);
+    let saved = expect(f.app.put(&path, &admin, policy).await, StatusCode::OK).await;
+    assert_eq!(saved["kinds"], json!(["image", "pdf"]));
+    // Agents may not change it; bad values name their field.
+    expect_error(f.app.put(&path, &f.agent, saved.clone()).await, StatusCode::FORBIDDEN, "forbidden").await;
+    let bad = json!({ "max_bytes": 1024, "max_per_message": 0, "kinds": ["image"] });
+    let error =
+        expect_error(f.app.put(&path, &admin, bad).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+    assert_eq!(error["field"], "max_per_message");
+
+    // Too large: 413, naming the limit.
+    let error = expect_error(
+        f.upload(&f.customer, "big.png", None, &png(300, 300)).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+    )
+    .await;
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("1 KiB")), "{error}");
+    // Executables, kinds the account does not take, and names that lie: 415,
+    // naming the type.
+    let exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00PE\x00\x00";
+    let error = expect_error(
+        f.upload(&f.customer, "setup.exe", None, exe).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_type",
+    )
+    .await;
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("executable")), "{error}");
+    let error = expect_error(
+        f.upload(&f.customer, "notes.txt", None, b"plain words").await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_type",
+    )
+    .await;
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("text/plain")), "{error}");
+    let small = png(4, 4);
+    let error = expect_error(
+        f.upload(&f.customer, "report.pdf", None, &small).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_type",
+    )
+    .await;
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("image/png")), "{error}");
+    let error = expect_error(
+        f.upload(&f.customer, "shot.png", Some("application/pdf"), &small).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_type",
+    )
+    .await;
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("application/pdf")), "{error}");
+
+    // A broken multipart body, and a form without a file: 400.
+    let broken = f
+        .app
+        .request(Method::POST, &format!("/sessions/{}/attachments", f.session), &f.customer)
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XyZ")
+        .body(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\nunterminated",
+        )
+        .send()
+        .await
+        .expect("broken");
+    expect_error(broken, StatusCode::BAD_REQUEST, "bad_request").await;
+    let no_file = f
+        .app
+        .request(Method::POST, &format!("/sessions/{}/attachments", f.session), &f.customer)
+        .multipart(reqwest::multipart::Form::new().text("note", "no file here"))
+        .send()
+        .await
+        .expect("no file");
+    expect_error(no_file, StatusCode::BAD_REQUEST, "bad_request").await;
+    let not_multipart =
+        f.app.post(&format!("/sessions/{}/attachments", f.session), &f.customer, json!({})).await;
+    expect_error(not_multipart, StatusCode::BAD_REQUEST, "bad_request").await;
+
+    // Into a session the caller cannot see: 404, whoever they are.
+    let (other_session, other_customer) = open_chat(&f.app, &f.acme, "Robin").await;
+    let res = upload(&f.app, &other_customer, &f.session, "a.png", None, &small).await;
+    expect_error(res, StatusCode::NOT_FOUND, "not_found").await;
+    let beta = seed_account(&f.pool, "beta").await;
+    let (_, beta_admin) = seed_agent(&f.pool, Some(&beta), "admin", "Bea").await;
+    expect_error(f.upload(&beta_admin, "a.png", None, &small).await, StatusCode::NOT_FOUND, "not_found")
+        .await;
+    assert_eq!((f.rows().await, f.objects().await), (0, 0), "nothing refused was stored");
+
+    // A message may carry only the sender's own uploads of this session, and
+    // at most the account's number: 422 naming `attachment_ids`.
+    let elsewhere = expect(
+        upload(&f.app, &other_customer, &other_session, "a.png", None, &small).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let error = expect_error(
+        f.send(&f.customer, "see", &[&elsewhere]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert_eq!(error["field"], "attachment_ids");
+    let mine = [
+        f.uploaded(&f.customer, "1.png", &small).await,
+        f.uploaded(&f.customer, "2.png", &small).await,
+        f.uploaded(&f.customer, "3.png", &small).await,
+    ];
+    let three: Vec<&Value> = mine.iter().collect();
+    let error =
+        expect_error(f.send(&f.customer, "three", &three).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+            .await;
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("at most 2")), "{error}");
+    // The agent cannot send the customer's upload as their own.
+    let error = expect_error(
+        f.send(&f.agent, "mine now", &[&mine[0]]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert_eq!(error["field"], "attachment_ids");
+    // Nothing was half-sent: no message, no upload taken.
+    let taken: i64 =
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM attachments WHERE message_id IS NOT NULL"#)
+            .fetch_one(&f.pool)
+            .await
+            .expect("count");
+    assert_eq!(taken, 0);
+    // Sent once, an upload cannot be sent again.
+    expect(f.send(&f.customer, "two", &[&mine[0], &mine[1]]).await, StatusCode::CREATED).await;
+    let error = expect_error(
+        f.send(&f.customer, "again", &[&mine[0]]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("already sent")), "{error}");
+}
+
+async fn a_file_is_visible_exactly_to_its_session_s_readers(pool: PgPool, store: Store) {
+    let f = Fixture::new(pool, store).await;
+    let shot = f.uploaded(&f.customer, "shot.png", &png(400, 400)).await;
+    expect(f.send(&f.customer, "look", &[&shot]).await, StatusCode::CREATED).await;
+    let file = format!("/attachments/{}", id(&shot));
+    let thumbnail = format!("{file}/thumbnail");
+    let links = format!("{file}/links");
+
+    // Those who may see the session see the file.
+    let (_, supervisor) = seed_agent(&f.pool, Some(&f.acme), "supervisor", "Sam").await;
+    for token in [&f.agent, &f.customer, &supervisor] {
+        assert_eq!(f.app.get(&file, token).await.status(), StatusCode::OK);
+        assert_eq!(f.app.get(&thumbnail, token).await.status(), StatusCode::OK);
+    }
+    // Another account's admin, an agent without the type, another session's
+    // customer: 404, like an id that exists nowhere; nobody: 401.
+    let beta = seed_account(&f.pool, "beta").await;
+    let (_, beta_admin) = seed_agent(&f.pool, Some(&beta), "admin", "Bea").await;
+    let (no_skill_id, no_skill) = seed_agent(&f.pool, Some(&f.acme), "agent", "Noel").await;
+    sqlx::query!("DELETE FROM agent_skills WHERE agent_id = $1", no_skill_id)
+        .execute(&f.pool)
+        .await
+        .expect("skills");
+    let (_, other_customer) = open_chat(&f.app, &f.acme, "Robin").await;
+    let nowhere = format!("/attachments/{}", uuid::Uuid::new_v4());
+    let unknown = expect_error(f.app.get(&nowhere, &f.agent).await, StatusCode::NOT_FOUND, "not_found").await;
+    for token in [&beta_admin, &no_skill, &other_customer] {
+        for path in [&file, &thumbnail, &links] {
+            let error = expect_error(f.app.get(path, token).await, StatusCode::NOT_FOUND, "not_found").await;
+            assert_eq!(error, unknown, "{path}: indistinguishable from nothing");
+        }
+    }
+    let anonymous =
+        f.app.app.client.get(format!("{}/api/v1{file}", f.app.app.base)).send().await.expect("get");
+    expect_error(anonymous, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+
+    // A signed link works without credentials, for an hour; a tampered one
+    // is "not found", an expired one says it expired.
+    let link = expect(f.app.get(&links, &f.customer).await, StatusCode::OK).await;
+    let plain = |url: &str| f.app.app.client.get(format!("{}{url}", f.app.app.base)).send();
+    let url = link["url"].as_str().expect("url");
+    let res = plain(url).await.expect("signed");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_cannot_run(&res);
+    let thumb_url = link["thumbnail_url"].as_str().expect("thumbnail url");
+    assert_eq!(plain(thumb_url).await.expect("signed thumbnail").status(), StatusCode::OK);
+    // The file's signature does not open the thumbnail, nor another file.
+    let swapped =
+        thumb_url.split('?').next().map(|p| format!("{p}?{}", url.split_once('?').expect("query").1));
+    let res = plain(&swapped.expect("swapped")).await.expect("swapped");
+    expect_error(res, StatusCode::NOT_FOUND, "not_found").await;
+    let flipped = if url.ends_with('0') { '1' } else { '0' };
+    let tampered = format!("{}{flipped}", &url[..url.len() - 1]);
+    expect_error(plain(&tampered).await.expect("tampered"), StatusCode::NOT_FOUND, "not_found").await;
+    let files = Files::connect(&f.pool, &f.storage).await.expect("files");
+    let attachment: attachments::Attachment = serde_json::from_value(shot.clone()).expect("attachment");
+    let old = files.links(&attachment, chrono::Utc::now() - chrono::Duration::hours(2)).expect("links");
+    expect_error(plain(&old.url).await.expect("expired"), StatusCode::FORBIDDEN, "forbidden").await;
+}
+
+async fn uploads_no_message_took_are_removed_after_a_day(pool: PgPool, store: Store) {
+    let f = Fixture::new(pool, store).await;
+    let sent = f.uploaded(&f.customer, "sent.png", &png(10, 10)).await;
+    expect(f.send(&f.customer, "here", &[&sent]).await, StatusCode::CREATED).await;
+    let forgotten = f.uploaded(&f.customer, "forgotten.pdf", PDF).await;
+    let fresh = f.uploaded(&f.customer, "fresh.pdf", PDF).await;
+    assert_eq!(f.objects().await, 4);
+    sqlx::query!(
+        "UPDATE attachments SET created_at = now() - interval '25 hours' WHERE id <> $1",
+        uuid::Uuid::parse_str(id(&fresh)).expect("uuid")
+    )
+    .execute(&f.pool)
+    .await
+    .expect("age them");
+
+    let files = Files::connect(&f.pool, &f.storage).await.expect("files");
+    let removed = attachments::sweep(&f.pool, &files, attachments::UNREFERENCED_TTL).await.expect("sweep");
+    assert_eq!(removed, 1, "only the day-old upload no message took");
+    expect_error(f.download(&f.customer, &forgotten).await, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(f.download(&f.customer, &fresh).await.status(), StatusCode::OK);
+    assert_eq!(f.download(&f.agent, &sent).await.status(), StatusCode::OK);
+    assert_eq!((f.rows().await, f.objects().await), (2, 3));
+}

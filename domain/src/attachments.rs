@@ -397,7 +397,9 @@ mod server {
     #[derive(Clone)]
     pub struct Files {
         objects: Arc<dyn ObjectStore>,
-        key: Arc<[u8]>,
+        /// Loaded on first use, so that a node starts while the database is down.
+        key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+        pool: PgPool,
         /// Where the files are, for logs: a directory or an `s3://` URL.
         pub location: String,
     }
@@ -422,8 +424,7 @@ mod server {
                     (Arc::new(local), dir.display().to_string())
                 }
             };
-            let key = signing_key(pool, "attachment_links").await?;
-            Ok(Self { objects, key: key.into(), location })
+            Ok(Self { objects, key: Default::default(), pool: pool.clone(), location })
         }
 
         async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
@@ -454,33 +455,39 @@ mod server {
             }
         }
 
-        fn signature(&self, id: AttachmentId, variant: Variant, expires: i64) -> Result<Hmac<Sha256>> {
-            let mut mac =
-                Hmac::<Sha256>::new_from_slice(&self.key).map_err(|e| Error::internal("hmac key", e))?;
+        async fn signature(&self, id: AttachmentId, variant: Variant, expires: i64) -> Result<Hmac<Sha256>> {
+            let key = self.key.get_or_try_init(|| signing_key(&self.pool, "attachment_links")).await?;
+            let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|e| Error::internal("hmac key", e))?;
             mac.update(format!("{id}.{}.{expires}", variant.as_str()).as_bytes());
             Ok(mac)
         }
 
-        fn signed_url(&self, path: &str, id: AttachmentId, variant: Variant, expires: i64) -> Result<String> {
-            let signature = hex::encode(self.signature(id, variant, expires)?.finalize().into_bytes());
+        async fn signed_url(
+            &self,
+            path: &str,
+            id: AttachmentId,
+            variant: Variant,
+            expires: i64,
+        ) -> Result<String> {
+            let signature = hex::encode(self.signature(id, variant, expires).await?.finalize().into_bytes());
             Ok(format!("{path}?expires={expires}&signature={signature}"))
         }
 
         /// Signed links to an attachment (and its thumbnail), valid for [`LINK_TTL`].
-        pub fn links(&self, attachment: &Attachment, now: DateTime<Utc>) -> Result<AttachmentLink> {
+        pub async fn links(&self, attachment: &Attachment, now: DateTime<Utc>) -> Result<AttachmentLink> {
             let expires_at = now + LINK_TTL;
             let expires = expires_at.timestamp();
-            let url = self.signed_url(&attachment.path(), attachment.id, Variant::File, expires)?;
-            let thumbnail_url = attachment
-                .thumbnail_path()
-                .map(|p| self.signed_url(&p, attachment.id, Variant::Thumbnail, expires))
-                .transpose()?;
+            let url = self.signed_url(&attachment.path(), attachment.id, Variant::File, expires).await?;
+            let thumbnail_url = match attachment.thumbnail_path() {
+                Some(p) => Some(self.signed_url(&p, attachment.id, Variant::Thumbnail, expires).await?),
+                None => None,
+            };
             Ok(AttachmentLink { url, thumbnail_url, expires_at })
         }
 
         /// Checks a signed link: a wrong signature is "not found" (ids
         /// cannot be probed), an expired one says so.
-        fn verify(
+        async fn verify(
             &self,
             id: AttachmentId,
             variant: Variant,
@@ -489,7 +496,8 @@ mod server {
             now: DateTime<Utc>,
         ) -> Result<()> {
             let given = hex::decode(signature).map_err(|_| Error::not_found("attachment"))?;
-            self.signature(id, variant, expires)?
+            self.signature(id, variant, expires)
+                .await?
                 .verify_slice(&given)
                 .map_err(|_| Error::not_found("attachment"))?;
             if now.timestamp() > expires {
@@ -851,7 +859,7 @@ mod server {
         signature: &str,
         now: DateTime<Utc>,
     ) -> Result<(Attachment, Bytes)> {
-        files.verify(id, variant, expires, signature, now)?;
+        files.verify(id, variant, expires, signature, now).await?;
         let stored = stored_query!("SELECT ", " FROM attachments WHERE id = $1", id.0)
             .fetch_optional(pool)
             .await?
@@ -878,7 +886,7 @@ mod server {
         id: AttachmentId,
         now: DateTime<Utc>,
     ) -> Result<AttachmentLink> {
-        files.links(&get(pool, actor, id).await?, now)
+        files.links(&get(pool, actor, id).await?, now).await
     }
 
     /// Locks the uploads a message is about to carry and checks them: at

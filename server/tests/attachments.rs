@@ -513,7 +513,7 @@ async fn a_file_is_visible_exactly_to_its_session_s_readers(pool: PgPool, store:
     expect_error(plain(&tampered).await.expect("tampered"), StatusCode::NOT_FOUND, "not_found").await;
     let files = Files::connect(&f.pool, &f.storage).await.expect("files");
     let attachment: attachments::Attachment = serde_json::from_value(shot.clone()).expect("attachment");
-    let old = files.links(&attachment, chrono::Utc::now() - chrono::Duration::hours(2)).expect("links");
+    let old = files.links(&attachment, chrono::Utc::now() - chrono::Duration::hours(2)).await.expect("links");
     expect_error(plain(&old.url).await.expect("expired"), StatusCode::FORBIDDEN, "forbidden").await;
 }
 

@@ -73,6 +73,8 @@ enum Arg {
     Webhook,
     /// An in-app notification of Alice's.
     Notification,
+    /// An image Alice sent in the active session.
+    Attachment,
 }
 
 /// Account A's values for each [`Arg`]; or, for the probe, values that exist
@@ -97,6 +99,7 @@ struct Ids {
     blast: String,
     webhook: String,
     notification: String,
+    attachment: String,
 }
 
 impl Ids {
@@ -119,6 +122,7 @@ impl Ids {
             Arg::Blast => &self.blast,
             Arg::Webhook => &self.webhook,
             Arg::Notification => &self.notification,
+            Arg::Attachment => &self.attachment,
         }
     }
 
@@ -144,10 +148,11 @@ impl Ids {
             blast: new(),
             webhook: new(),
             notification: i64::MAX.to_string(),
+            attachment: new(),
         }
     }
 
-    fn values(&self) -> [&str; 18] {
+    fn values(&self) -> [&str; 19] {
         [
             &self.active_session,
             &self.queued_session,
@@ -167,6 +172,7 @@ impl Ids {
             &self.blast,
             &self.webhook,
             &self.notification,
+            &self.attachment,
         ]
     }
 }
@@ -396,6 +402,11 @@ fn routes() -> Vec<Route> {
             .expect(NotFound, NotFound, NotFound),
         // Notes and tags are for agents: a customer is refused before any lookup.
         route("GET", "/sessions/{id}/notes", &[ActiveSession]).expect(NotFound, NotFound, Forbidden),
+        // Files: one may upload into, and read the files of, the sessions one may see.
+        route("POST", "/sessions/{id}/attachments", &[ActiveSession]).expect(NotFound, NotFound, NotFound),
+        route("GET", "/attachments/{id}", &[Attachment]).expect(NotFound, NotFound, NotFound),
+        route("GET", "/attachments/{id}/thumbnail", &[Attachment]).expect(NotFound, NotFound, NotFound),
+        route("GET", "/attachments/{id}/links", &[Attachment]).expect(NotFound, NotFound, NotFound),
         route("POST", "/sessions/{id}/notes", &[ActiveSession])
             .body(|_| Some(json!({ "body": "Intruder note" })))
             .expect(NotFound, NotFound, Forbidden),
@@ -516,6 +527,10 @@ fn routes() -> Vec<Route> {
             .body(|_| Some(json!({ "name": "Intruder", "widget_origins": ["https://intruder.example"] })))
             .expect(NotFound, SAME_ACCOUNT, Forbidden),
         route("POST", "/accounts/{id}/identity-secret", &[Account]).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("GET", "/accounts/{id}/attachment-policy", &[Account]).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("PUT", "/accounts/{id}/attachment-policy", &[Account])
+            .body(|_| Some(json!({ "max_bytes": 2048, "max_per_message": 1, "kinds": ["pdf"] })))
+            .expect(NotFound, SAME_ACCOUNT, Forbidden),
         // An agent sees the customers of the sessions they can see.
         route("GET", "/customers/{id}", &[Customer]).expect(NotFound, NotFound, NotFound),
         route("PATCH", "/customers/{id}", &[Customer])
@@ -610,6 +625,7 @@ const A_BLAST_BODY: &str = "Alpha zq blast body secret";
 const A_PASSWORD: &str = "alpha zq correct horse";
 const A_WEBHOOK_URL: &str = "https://hooks.alpha-zq.example/in";
 const A_ALERT: &str = "Alpha zq alert secret";
+const A_ATTACHMENT_NAME: &str = "alpha-zq-screenshot.png";
 const CALLER_NAME: &str = "Cara Zq Caller";
 const CALLER_EMAIL: &str = "cara.zq@caller.example";
 const CALLER_MESSAGE: &str = "Cara zq own first message";
@@ -720,6 +736,27 @@ impl World {
             .post(&format!("{session_path}/messages"), &alice_token, json!({ "body": A_AGENT_REPLY }))
             .await;
         expect(reply, StatusCode::CREATED).await;
+        // An image Alice sends the customer.
+        let mut shot = Vec::new();
+        image::DynamicImage::new_rgb8(40, 30)
+            .write_to(&mut std::io::Cursor::new(&mut shot), image::ImageFormat::Png)
+            .expect("png");
+        let part = reqwest::multipart::Part::bytes(shot).file_name(A_ATTACHMENT_NAME);
+        let res = app
+            .request(Method::POST, &format!("{session_path}/attachments"), &alice_token)
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+            .await
+            .expect("upload");
+        let attachment = id(&expect(res, StatusCode::CREATED).await).to_owned();
+        let res = app
+            .post(
+                &format!("{session_path}/messages"),
+                &alice_token,
+                json!({ "body": "see", "attachment_ids": [attachment] }),
+            )
+            .await;
+        expect(res, StatusCode::CREATED).await;
         let note = app.post(&format!("{session_path}/notes"), &admin_token, json!({ "body": A_NOTE })).await;
         expect(note, StatusCode::CREATED).await;
         let tags =
@@ -847,6 +884,7 @@ impl World {
             blast: blast.clone(),
             webhook: webhook.clone(),
             notification: alert.id.to_string(),
+            attachment: attachment.clone(),
         };
 
         // What only those who work the target sessions may see.
@@ -873,6 +911,8 @@ impl World {
             &identity_secret,
             &webhook_secret,
             A_ALERT,
+            &attachment,
+            A_ATTACHMENT_NAME,
             &admin_token,
             &alice_token,
         ]

@@ -46,7 +46,7 @@ use sqlx::PgPool;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 use uuid::Uuid;
 
-/// REST read paths: `{s}` is S, `{c}` S's customer.
+/// REST read paths: `{s}` is S, `{c}` S's customer, `{a}` a file sent in S.
 const REST: &[(&str, Reach)] = &[
     ("/sessions/{s}", Reach::Status),
     ("/sessions/{s}/messages", Reach::Status),
@@ -56,6 +56,9 @@ const REST: &[(&str, Reach)] = &[
     ("/sessions?limit=200", Reach::AgentsListed),
     ("/sessions?queue=true&limit=200", Reach::AgentsListed),
     ("/customers/{c}", Reach::Status),
+    ("/attachments/{a}", Reach::Status),
+    ("/attachments/{a}/thumbnail", Reach::Status),
+    ("/attachments/{a}/links", Reach::Status),
 ];
 
 /// Server functions that read sessions, with their form body.
@@ -185,6 +188,8 @@ struct Chat {
     session: Uuid,
     customer: Uuid,
     token: String,
+    /// An image the customer sent in it.
+    attachment: Uuid,
 }
 
 async fn open_chat(app: &TestApp, slug: &str, name: &str) -> Chat {
@@ -198,13 +203,38 @@ async fn open_chat(app: &TestApp, slug: &str, name: &str) -> Chat {
     let body = expect(res, StatusCode::CREATED).await;
     let session: Uuid = body["session"]["id"].as_str().expect("id").parse().expect("uuid");
     let customer: Uuid = body["session"]["customer_id"].as_str().expect("customer").parse().expect("uuid");
-    Chat { session, customer, token: body["token"].as_str().expect("token").to_owned() }
+    let token = body["token"].as_str().expect("token").to_owned();
+    let mut png = Vec::new();
+    image::DynamicImage::new_rgb8(40, 30)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("png");
+    let part = reqwest::multipart::Part::bytes(png).file_name("screenshot.png");
+    let res = app
+        .client
+        .post(format!("{}/api/v1/sessions/{session}/attachments", app.base))
+        .bearer_auth(&token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .expect("upload");
+    let attachment = expect(res, StatusCode::CREATED).await["id"].as_str().expect("id").to_owned();
+    let res = app
+        .client
+        .post(format!("{}/api/v1/sessions/{session}/messages", app.base))
+        .bearer_auth(&token)
+        .json(&json!({ "body": "", "attachment_ids": [attachment] }))
+        .send()
+        .await
+        .expect("send");
+    expect(res, StatusCode::CREATED).await;
+    Chat { session, customer, token, attachment: attachment.parse().expect("uuid") }
 }
 
 fn fill(template: &str, s: &Chat) -> String {
     template
         .replace("{s}", &s.session.to_string())
         .replace("{c}", &s.customer.to_string())
+        .replace("{a}", &s.attachment.to_string())
         .replace("{token}", &s.token)
 }
 
@@ -465,13 +495,25 @@ async fn every_read_path_has_an_entry(pool: PgPool) {
         .iter()
         .filter(|(_, ops)| ops.get("get").is_some())
         .map(|(p, _)| p.strip_prefix("/api/v1").expect("under /api/v1").to_owned())
-        .filter(|p| p.starts_with("/sessions") || p.starts_with("/customers"))
+        .filter(|p| {
+            p.starts_with("/sessions") || p.starts_with("/customers") || p.starts_with("/attachments")
+        })
         .collect();
     let listed: BTreeSet<String> = REST
         .iter()
-        .map(|(p, _)| p.split('?').next().unwrap_or_default().replace("{s}", "{id}").replace("{c}", "{id}"))
+        .map(|(p, _)| {
+            p.split('?')
+                .next()
+                .unwrap_or_default()
+                .replace("{s}", "{id}")
+                .replace("{c}", "{id}")
+                .replace("{a}", "{id}")
+        })
         .collect();
-    assert_eq!(served, listed, "every GET under /sessions and /customers needs an entry in REST");
+    assert_eq!(
+        served, listed,
+        "every GET under /sessions, /customers and /attachments needs an entry in REST"
+    );
 
     // Server functions: each is a session read here, or says why it is not.
     let registered: BTreeSet<String> =

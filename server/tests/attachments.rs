@@ -181,7 +181,7 @@ fn sha256(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-fn header_of<'a>(res: &'a Response, name: header::HeaderName) -> &'a str {
+fn header_of(res: &Response, name: header::HeaderName) -> &str {
     res.headers().get(&name).and_then(|v| v.to_str().ok()).unwrap_or_default()
 }
 

@@ -60,6 +60,12 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] || apt_install chromium
 }
 
+# clamd for the attachment-scanning tests (they give it a signature database
+# of their own, so the official signatures need not be downloaded).
+ensure_clamd() {
+  [ -x /usr/sbin/clamd ] || apt_install clamav-daemon
+}
+
 # The S3-compatible server the attachment tests run against: moto's
 # (`moto[server]` from PyPI), in a virtualenv of its own under target/. Chosen
 # over the s3s-fs crate because pip installs it in about a minute, where a

@@ -27,6 +27,7 @@ const AGENTS: usize = 40;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
+mod files;
 mod live;
 
 #[tokio::main]
@@ -187,6 +188,9 @@ async fn main() -> Result<(), Error> {
 
     // 7. Live delivery over WebSocket, through the real server.
     live::live_delivery(&pool, agents[0].0, 1_000 * scale).await?;
+
+    // 8. Attachments: uploads with their thumbnails, and thumbnail reads.
+    files::attachments(&pool, scale).await?;
 
     pool.close().await;
     sqlx::query("DROP DATABASE IF EXISTS switchboard_bench WITH (FORCE)").execute(&admin).await?;

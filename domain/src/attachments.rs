@@ -400,6 +400,8 @@ mod server {
         /// Loaded on first use, so that a node starts while the database is down.
         key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
         pool: PgPool,
+        /// clamd's address (`host:port`), when uploads are scanned.
+        scanner: Option<Arc<str>>,
         /// Where the files are, for logs: a directory or an `s3://` URL.
         pub location: String,
     }
@@ -424,7 +426,52 @@ mod server {
                     (Arc::new(local), dir.display().to_string())
                 }
             };
-            Ok(Self { objects, key: Default::default(), pool: pool.clone(), location })
+            Ok(Self { objects, key: Default::default(), pool: pool.clone(), scanner: None, location })
+        }
+
+        /// Scans every upload with the clamd at `addr` (`host:port`) before
+        /// it is stored; without one, nothing is scanned.
+        pub fn with_scanner(mut self, addr: Option<String>) -> Self {
+            self.scanner = addr.map(Into::into);
+            self
+        }
+
+        /// Refuses bytes the scanner finds malware in. Fails closed: when
+        /// the scanner cannot answer, nothing is stored.
+        async fn scan(&self, bytes: &[u8]) -> Result<()> {
+            let Some(addr) = self.scanner.as_deref() else { return Ok(()) };
+            let unavailable = |why: String| {
+                tracing::warn!(clamd = addr, error = %why, "virus scan failed");
+                Error::Unavailable {
+                    message: "the virus scanner is not reachable; try again in a moment".into(),
+                }
+            };
+            let scanned = tokio::time::timeout(
+                std::time::Duration::from_secs(30),
+                clamav_client::tokio::scan_buffer(
+                    bytes,
+                    clamav_client::tokio::Tcp { host_address: addr },
+                    None,
+                ),
+            )
+            .await;
+            let reply = match scanned {
+                Ok(Ok(reply)) => reply,
+                Ok(Err(e)) => return Err(unavailable(e.to_string())),
+                Err(_) => return Err(unavailable("no answer within 30 s".into())),
+            };
+            let reply = String::from_utf8_lossy(&reply).trim_end_matches('\0').trim().to_owned();
+            match reply.strip_prefix("stream: ") {
+                Some("OK") => Ok(()),
+                Some(found) if found.ends_with(" FOUND") => {
+                    let name = found.trim_end_matches(" FOUND");
+                    Err(Error::invalid(
+                        "file",
+                        format!("the file was refused: the virus scanner found {name} in it"),
+                    ))
+                }
+                _ => Err(unavailable(reply)),
+            }
         }
 
         async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
@@ -759,6 +806,7 @@ mod server {
         let (uploader_kind, uploader_agent) = crate::conversation::sender(actor, &session)?;
         let file_name = clean_file_name(&input.file_name)?;
         let (content_type, kind) = check(&policy, &file_name, input.declared_type.as_deref(), &input.bytes)?;
+        files.scan(&input.bytes).await?;
         let sha256 = hex::encode(Sha256::digest(&input.bytes));
         let thumb = if RASTER_TYPES.contains(&content_type) {
             let bytes = input.bytes.clone();

@@ -1,45 +1,19 @@
 import { test, expect, request as newRequest, Browser, Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { Api, DEMO_PASSWORD, SupportType, admin, apiLogin, createAgent, createSupportType, signIn } from './fixtures';
-
-/** A new online agent serving the type, signed in to the workspace at `base`. */
-async function onlineAgent(browser: Browser, api: Api, type: SupportType, name: string) {
-  const agent = await createAgent(api, [type], { name, online: true });
-  const context = await browser.newContext({ baseURL: api.baseURL });
-  return signIn(context, agent);
-}
-
-// The customer's chat page and the agent's workspace, live, in two browser
-// contexts (two people on two machines).
-
-async function customerOpensChat(browser: Browser, base: string, slug: string, first: string): Promise<Page> {
-  const context = await browser.newContext({ baseURL: base });
-  const page = await context.newPage();
-  await page.goto(`/chat/${slug}`);
-  await page.getByLabel('Your name').fill('Casey Customer');
-  await page.getByLabel('Your question').fill(first);
-  await page.getByRole('button', { name: 'Start chat' }).click();
-  await expect(page.getByTestId('transcript')).toContainText(first);
-  return page;
-}
-
-/** The one session in the agent's inbox, opened. */
-async function agentOpensInboxSession(agent: Page): Promise<string> {
-  const item = agent.getByTestId('inbox').locator('li[data-session-id]').first();
-  await expect(item).toBeVisible({ timeout: 15_000 });
-  const id = (await item.getAttribute('data-session-id'))!;
-  await item.getByRole('link').first().click();
-  await expect(agent.getByTestId('transcript')).toBeVisible();
-  await expect(item.getByRole('link').first()).toHaveAttribute('aria-current', 'page');
-  return id;
-}
-
-async function agentSends(agent: Page, text: string) {
-  const composer = agent.getByLabel('Message', { exact: true });
-  await composer.fill(text);
-  await composer.press('Enter');
-  await expect(agent.getByTestId('transcript')).toContainText(text);
-}
+import {
+  Api,
+  DEMO_PASSWORD,
+  SupportType,
+  admin,
+  agentOpensInboxSession,
+  agentSends,
+  apiLogin,
+  createAgent,
+  createSupportType,
+  customerOpensChat,
+  onlineAgent,
+  signIn,
+} from './fixtures';
 
 test('a customer chats with an agent live, the agent resolves, the customer rates', async ({ browser, request, baseURL }) => {
   test.setTimeout(60_000);

@@ -13,7 +13,7 @@
 // than waiting out a window. (The limits themselves are tested in
 // domain/tests/auth.rs and server/tests/auth_http.rs, on a clock they control.)
 
-import { expect, type APIRequestContext, type APIResponse, type BrowserContext, type Page } from '@playwright/test';
+import { expect, type APIRequestContext, type APIResponse, type Browser, type BrowserContext, type Page } from '@playwright/test';
 
 export const DEMO_PASSWORD = 'demo-password';
 /// Passwords for agents the tests create (12 characters at least).
@@ -226,4 +226,45 @@ export async function signIn(context: BrowserContext, agent: { email: string; pa
 /// The workspace has hydrated: its controls react from now on.
 export async function workspaceReady(page: Page): Promise<void> {
   await expect(page.locator('main[data-hydrated="true"]')).toBeAttached({ timeout: 15_000 });
+}
+
+// ---- The customer's chat page and the agent's workspace, live, in two
+// browser contexts (two people on two machines) ----
+
+/** A new online agent serving the type, signed in to the workspace. */
+export async function onlineAgent(browser: Browser, api: Api, type: SupportType, name: string): Promise<Page> {
+  const agent = await createAgent(api, [type], { name, online: true });
+  const context = await browser.newContext({ baseURL: api.baseURL });
+  return signIn(context, agent);
+}
+
+/** A customer opens the chat page of `slug` and asks `first`. */
+export async function customerOpensChat(browser: Browser, base: string, slug: string, first: string): Promise<Page> {
+  const context = await browser.newContext({ baseURL: base });
+  const page = await context.newPage();
+  await page.goto(`/chat/${slug}`);
+  await page.getByLabel('Your name').fill('Casey Customer');
+  await page.getByLabel('Your question').fill(first);
+  await page.getByRole('button', { name: 'Start chat' }).click();
+  await expect(page.getByTestId('transcript')).toContainText(first);
+  return page;
+}
+
+/** The one session in the agent's inbox, opened. */
+export async function agentOpensInboxSession(agent: Page): Promise<string> {
+  const item = agent.getByTestId('inbox').locator('li[data-session-id]').first();
+  await expect(item).toBeVisible({ timeout: 15_000 });
+  const id = (await item.getAttribute('data-session-id'))!;
+  await item.getByRole('link').first().click();
+  await expect(agent.getByTestId('transcript')).toBeVisible();
+  await expect(item.getByRole('link').first()).toHaveAttribute('aria-current', 'page');
+  return id;
+}
+
+/** The agent writes `text` and sends it with Enter. */
+export async function agentSends(agent: Page, text: string): Promise<void> {
+  const composer = agent.getByLabel('Message', { exact: true });
+  await composer.fill(text);
+  await composer.press('Enter');
+  await expect(agent.getByTestId('transcript')).toContainText(text);
 }

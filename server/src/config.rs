@@ -55,6 +55,9 @@ pub struct Config {
     ///   `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_ALLOW_HTTP=true`
     ///   (for a plain-HTTP endpoint). It wins over the directory.
     pub attachments: domain::attachments::Storage,
+    /// `CLAMD_ADDR`: clamd's `host:port`; when set, every upload is scanned
+    /// before it is stored (and refused when clamd cannot answer).
+    pub clamd_addr: Option<String>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/switchboard";
@@ -147,6 +150,7 @@ impl Config {
                     message: format!("{v:?} is not a socket address such as 127.0.0.1:9463 ({e})"),
                 })?),
             },
+            clamd_addr: lookup("CLAMD_ADDR"),
             attachments: match lookup("ATTACHMENTS_URL") {
                 None => domain::attachments::Storage::Local(
                     lookup("ATTACHMENTS_DIR").unwrap_or_else(|| "data/attachments".to_owned()).into(),
@@ -230,6 +234,8 @@ mod tests {
         assert!(err.starts_with("TRUSTED_PROXIES"), "{err}");
         let err = from(&[("METRICS_ADDR", "metrics")]).expect_err("bad addr").to_string();
         assert!(err.starts_with("METRICS_ADDR"), "{err}");
+        let err = from(&[("ATTACHMENTS_URL", "/var/files")]).expect_err("not s3").to_string();
+        assert!(err.starts_with("ATTACHMENTS_URL"), "{err}");
         assert!(from(&[]).expect("defaults").metrics_addr.is_none(), "no /metrics unless asked");
     }
 }

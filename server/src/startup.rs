@@ -160,8 +160,9 @@ impl Application {
         };
         let files = domain::attachments::Files::connect(&pool, &config.attachments)
             .await
-            .map_err(|e| StartupError::Attachments(e.to_string()))?;
-        tracing::info!(location = %files.location, "attachments");
+            .map_err(|e| StartupError::Attachments(e.to_string()))?
+            .with_scanner(config.clamd_addr.clone());
+        tracing::info!(location = %files.location, scanned = config.clamd_addr.is_some(), "attachments");
         let state = AppState {
             files: files.clone(),
             pool: pool.clone(),

@@ -8,7 +8,9 @@
 //! - bad uploads get the right status and store nothing;
 //! - a file is visible exactly to those who may see its session, and a
 //!   signed link expires;
-//! - uploads no message took are removed after a day.
+//! - uploads no message took are removed after a day;
+//! - with clamd configured, malware is refused and an unreachable scanner
+//!   stores nothing (local store only: scanning happens before storage).
 
 mod common;
 
@@ -539,4 +541,40 @@ async fn uploads_no_message_took_are_removed_after_a_day(pool: PgPool, store: St
     assert_eq!(f.download(&f.customer, &fresh).await.status(), StatusCode::OK);
     assert_eq!(f.download(&f.agent, &sent).await.status(), StatusCode::OK);
     assert_eq!((f.rows().await, f.objects().await), (2, 3));
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn with_a_scanner_malware_is_refused_and_a_silent_scanner_stores_nothing(pool: PgPool) {
+    let acme = seed_account(&pool, "acme").await;
+    let scanned = Api {
+        app: spawn_app_with(
+            test_config_with(&[("CLAMD_ADDR", common::clamd::addr().to_owned())]),
+            pool.clone(),
+        )
+        .await,
+    };
+    let (session, customer) = open_chat(&scanned, &acme, "Casey").await;
+    let error = expect_error(
+        upload(&scanned, &customer, &session, "eicar.txt", None, common::clamd::EICAR).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert_eq!(error["field"], "file");
+    assert!(error["message"].as_str().is_some_and(|m| m.contains(common::clamd::EICAR_SIGNATURE)), "{error}");
+    let clean = upload(&scanned, &customer, &session, "notes.txt", None, b"all good").await;
+    expect(clean, StatusCode::CREATED).await;
+
+    // A scanner that does not answer: 503, and nothing stored.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port");
+    let silent = Api {
+        app: spawn_app_with(test_config_with(&[("CLAMD_ADDR", closed.to_string())]), pool.clone()).await,
+    };
+    let res = upload(&silent, &customer, &session, "later.txt", None, b"all good").await;
+    expect_error(res, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    let stored: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM attachments"#)
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(stored, 1, "only the clean file");
 }

@@ -11,6 +11,9 @@ pub fn Modal(
     open: RwSignal<bool>,
     #[prop(into)] title: String,
     #[prop(into)] id: String,
+    /// Room for an image (a lightbox) rather than a form.
+    #[prop(optional)]
+    wide: bool,
     children: Children,
 ) -> impl IntoView {
     let dialog = NodeRef::<html::Dialog>::new();
@@ -44,7 +47,8 @@ pub fn Modal(
     let labelled_by = title_id.clone();
     view! {
         <dialog node_ref=dialog on:close=on_close aria-labelledby=labelled_by id=id
-            class="m-auto w-[calc(100%-2rem)] max-w-md rounded-xl bg-white p-0 text-slate-900 shadow-lg backdrop:bg-slate-900/40">
+            class=format!("m-auto w-[calc(100%-2rem)] {} rounded-xl bg-white p-0 text-slate-900 shadow-lg backdrop:bg-slate-900/40",
+                if wide { "max-w-4xl" } else { "max-w-md" })>
             <div class="space-y-4 p-5">
                 <h2 id=title_id class="text-base font-semibold">{title}</h2>
                 {children()}

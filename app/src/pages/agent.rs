@@ -95,6 +95,7 @@ pub struct Entry {
     pub body: String,
     pub at: Option<DateTime<Utc>>,
     pub delivery: Delivery,
+    pub attachments: Vec<domain::attachments::Attachment>,
 }
 
 impl Entry {
@@ -108,6 +109,7 @@ impl Entry {
             body: m.body,
             at: Some(m.created_at),
             delivery: Delivery::Sent,
+            attachments: m.attachments,
         }
     }
 }
@@ -789,6 +791,7 @@ mod tests {
             body: "hi".into(),
             at: None,
             delivery: Delivery::Sending,
+            attachments: Vec::new(),
         }
     }
 

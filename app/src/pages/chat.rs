@@ -12,14 +12,22 @@ use domain::{
     csat::Csat,
     live::{ClientFrame, ServerFrame, SessionBrief, wait_in_words},
     support_types::PublicSupportType,
-    types::{SenderKind, SessionId, SessionStatus},
+    types::{AttachmentId, SenderKind, SessionId, SessionStatus},
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::{AppError, components::alert::ErrorAlert, live::LinkState, sending::InOrder};
+use crate::{
+    AppError,
+    components::{
+        alert::ErrorAlert,
+        attachments::{AttachButton, Links, MessageFiles, Tray, TrayView, fetch_links},
+    },
+    live::LinkState,
+    sending::InOrder,
+};
 
 /// Everything the chat page shows, for the holder of a chat token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,14 +138,20 @@ pub async fn chat_state(token: String) -> Result<ChatView, AppError> {
 }
 
 #[server(endpoint = "chat/send")]
-pub async fn chat_send(token: String, body: String, client_message_id: String) -> Result<Message, AppError> {
+pub async fn chat_send(
+    token: String,
+    body: String,
+    client_message_id: String,
+    /// Uploads the message carries (`POST /api/v1/sessions/{id}/attachments`).
+    attachment_ids: Option<Vec<AttachmentId>>,
+) -> Result<Message, AppError> {
     let pool = crate::ssr::pool()?;
     let (actor, c) = customer(&token).await?;
     let input = domain::conversation::SendMessage {
         body,
         client_message_id: Some(client_message_id),
         ip: crate::ssr::client_ip(),
-        ..Default::default()
+        attachment_ids: attachment_ids.unwrap_or_default(),
     };
     Ok(domain::conversation::send(&pool, &actor, c.session_id, input).await?)
 }
@@ -256,6 +270,14 @@ fn Chat(kind: PublicSupportType) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let loading = RwSignal::new(true);
     let link = RwSignal::new(None::<crate::live::LiveLink>);
+    // Signed links for the transcript's files: an <img> cannot send the token.
+    let links: Links = RwSignal::new(Default::default());
+    Effect::new(move |_| {
+        let Some(t) = token.get() else { return };
+        let ids: Vec<AttachmentId> =
+            lines.with(|ls| ls.iter().flat_map(|l| l.message.attachments.iter().map(|a| a.id)).collect());
+        fetch_links(links, t, ids);
+    });
 
     // A snapshot merges into what is shown (never drops a message a live
     // frame brought in the meantime, nor one still being sent).
@@ -467,7 +489,7 @@ fn Chat(kind: PublicSupportType) -> impl IntoView {
                             }/>
                         }.into_any(),
                         Some(_) => view! {
-                            <Conversation lines typing notice state token outbox/>
+                            <Conversation lines links typing notice state token outbox/>
                             <Footer csat_on csat token link lines state outbox forget=forget.clone()/>
                         }.into_any(),
                     }
@@ -500,9 +522,17 @@ fn merge(lines: &mut Vec<Line>, message: Message, sender_name: Option<String>) {
 /// Sends a customer's message (idempotent by `cid`) and settles its line:
 /// the stored message replaces the pending one, or the line is marked
 /// failed (the Retry button sends the same id again).
-fn deliver(outbox: InOrder, token: String, body: String, cid: String, lines: RwSignal<Vec<Line>>) {
+fn deliver(
+    outbox: InOrder,
+    token: String,
+    body: String,
+    cid: String,
+    files: Vec<AttachmentId>,
+    lines: RwSignal<Vec<Line>>,
+) {
     outbox.push(move || async move {
-        let result = chat_send(token, body, cid.clone()).await;
+        let files = (!files.is_empty()).then_some(files);
+        let result = chat_send(token, body, cid.clone(), files).await;
         lines.update(|ls| match result {
             Ok(m) => merge(ls, m, None),
             Err(_) => {
@@ -581,6 +611,7 @@ fn StartForm(
 #[component]
 fn Conversation(
     lines: RwSignal<Vec<Line>>,
+    links: Links,
     typing: RwSignal<Option<String>>,
     notice: RwSignal<Option<String>>,
     state: RwSignal<Option<SessionBrief>>,
@@ -604,7 +635,8 @@ fn Conversation(
                 l.failed = false;
             }
         });
-        deliver(outbox, t, line.message.body.clone(), cid, lines);
+        let files = line.message.attachments.iter().map(|a| a.id).collect();
+        deliver(outbox, t, line.message.body.clone(), cid, files, lines);
     };
     view! {
         <div class="flex-1 overflow-y-auto px-4 py-3" id="chat-scroll">
@@ -629,10 +661,13 @@ fn Conversation(
                         view! {
                             <li class=row data-message-id=(!pending).then_some(id) data-pending=pending.then_some("true")>
                                 <div class="max-w-[80%]">
-                                    <div class=format!("whitespace-pre-wrap break-words rounded-lg px-3 py-2 text-sm {bubble}")>
-                                        <span class="sr-only">{who} ": "</span>
-                                        {line.message.body.clone()}
-                                    </div>
+                                    {(!line.message.body.is_empty()).then(|| view! {
+                                        <div class=format!("whitespace-pre-wrap break-words rounded-lg px-3 py-2 text-sm {bubble}")>
+                                            <span class="sr-only">{who.clone()} ": "</span>
+                                            {line.message.body.clone()}
+                                        </div>
+                                    })}
+                                    <MessageFiles attachments=line.message.attachments.clone() links/>
                                     {(own && failed).then(|| view! {
                                         <p class="mt-1 text-right text-xs text-rose-700">"Not sent. "
                                             <button type="button" class="underline focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
@@ -716,6 +751,7 @@ fn Composer(
     let idle_seq = StoredValue::new(0u64);
     let ending = RwSignal::new(false);
     let end_error = RwSignal::new(None::<String>);
+    let tray = Tray::new(session, Some(token));
     let typing = move |on: bool| {
         if let Some(l) = link.try_get_untracked().flatten() {
             l.send(&ClientFrame::Typing { session_id: session, typing: on });
@@ -723,10 +759,12 @@ fn Composer(
     };
     let send = move || {
         let body = draft.get_untracked();
-        if body.trim().is_empty() {
+        let files = tray.ready();
+        if (body.trim().is_empty() && files.is_empty()) || tray.uploading() {
             return;
         }
         let Some(t) = token.get_untracked() else { return };
+        tray.clear();
         let cid = new_client_id();
         draft.set(String::new());
         typing(false);
@@ -739,11 +777,11 @@ fn Composer(
             body: body.clone(),
             client_message_id: Some(cid.clone()),
             created_at: chrono::Utc::now(),
-            attachments: Vec::new(),
+            attachments: files.clone(),
         };
         lines
             .update(|ls| ls.push(Line { message: pending, sender_name: None, pending: true, failed: false }));
-        deliver(outbox, t, body, cid, lines);
+        deliver(outbox, t, body, cid, files.iter().map(|a| a.id).collect(), lines);
     };
     let on_input = move |ev| {
         draft.set(event_target_value(&ev));
@@ -777,10 +815,15 @@ fn Composer(
     };
     view! {
         <form class="border-t border-slate-200 p-3" aria-label="Write a message"
-            on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); send(); }>
+            on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); send(); }
+            on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()
+            on:drop=tray.on_drop()>
             <label for="chat-message" class="sr-only">"Message"</label>
+            <TrayView tray/>
             <div class="flex items-end gap-2">
+                <AttachButton tray id="chat-attach"/>
                 <textarea id="chat-message" rows="2" maxlength="10000" placeholder="Write a message…"
+                    on:paste=tray.on_paste()
                     class="block w-full resize-none rounded-lg border border-slate-300 px-3 py-2 text-sm focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
                     prop:value=move || draft.get()
                     on:input=on_input
@@ -790,13 +833,13 @@ fn Composer(
                             send();
                         }
                     }></textarea>
-                <button type="submit"
-                    class="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">
-                    "Send"
+                <button type="submit" disabled=move || tray.uploading()
+                    class="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 disabled:opacity-60 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">
+                    {move || if tray.uploading() { "Uploading…" } else { "Send" }}
                 </button>
             </div>
             <div class="mt-2 flex items-center justify-between text-xs text-slate-600">
-                <span>"Enter sends · Shift+Enter for a new line"</span>
+                <span>"Enter sends · Shift+Enter for a new line · paste or drop files"</span>
                 <button type="button" on:click=end disabled=move || ending.get()
                     class="rounded-lg px-2 py-1 text-rose-700 hover:bg-rose-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
                     "End chat"

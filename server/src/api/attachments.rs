@@ -42,6 +42,8 @@ pub struct UploadForm {
 /// (`attachment_ids` of `POST /sessions/{id}/messages`) within a day. The
 /// caller must be able to write into the session. The type is sniffed from
 /// the bytes and must match the file's name; the account's limits apply.
+/// When the server scans uploads (`CLAMD_ADDR`), malware is refused (422,
+/// field `file`), and nothing is stored while the scanner cannot answer (503).
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/attachments", tag = "conversation", params(("id" = Uuid, Path)),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = Attachment), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),

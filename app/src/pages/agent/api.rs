@@ -192,11 +192,14 @@ pub async fn send_message(
     id: SessionId,
     body: String,
     client_message_id: String,
+    /// Uploads the message carries (`POST /api/v1/sessions/{id}/attachments`).
+    attachment_ids: Option<Vec<AttachmentId>>,
 ) -> Result<Message, AppError> {
     let (actor, pool) = caller().await?;
     let input = domain::conversation::SendMessage {
         body,
         client_message_id: Some(client_message_id),
+        attachment_ids: attachment_ids.unwrap_or_default(),
         ..Default::default()
     };
     Ok(domain::conversation::send(&pool, &actor, id, input).await?)

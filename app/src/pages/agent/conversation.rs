@@ -7,7 +7,14 @@ use domain::{config::CannedResponse, live::ClientFrame, types::*, workspace::cus
 use leptos::{html, prelude::*};
 
 use super::{Delivery, Entry, Pane, Ws, api, clock};
-use crate::{AppError, components::alert::ErrorAlert, live::LiveLink};
+use crate::{
+    AppError,
+    components::{
+        alert::ErrorAlert,
+        attachments::{AttachButton, MessageFiles, Tray, TrayView},
+    },
+    live::LiveLink,
+};
 
 const FOCUS: &str = "focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
 /// "I am typing" is sent at most this often while typing…
@@ -259,19 +266,23 @@ fn MessageRow(id: SessionId, entry: Entry, seen: Memo<Option<i64>>) -> impl Into
     let time = entry.at.map(clock).unwrap_or_default();
     let retry = {
         let (client_id, body) = (entry.client_id.clone(), entry.body.clone());
+        let files: Vec<AttachmentId> = entry.attachments.iter().map(|a| a.id).collect();
         move |_| {
             if let Some(cid) = client_id.clone() {
-                deliver(ws, id, cid, body.clone());
+                deliver(ws, id, cid, body.clone(), files.clone());
             }
         }
     };
     view! {
         <li class=row data-message-id=message_id.map(|i| i.to_string()) data-client-message-id=entry.client_id.clone()>
             <div class="max-w-[80%]">
-                <div class=format!("whitespace-pre-wrap break-words rounded-lg px-3 py-2 text-sm {bubble}")>
-                    <span class="sr-only">{who.clone()} ": "</span>
-                    {entry.body.clone()}
-                </div>
+                {(!entry.body.is_empty()).then(|| view! {
+                    <div class=format!("whitespace-pre-wrap break-words rounded-lg px-3 py-2 text-sm {bubble}")>
+                        <span class="sr-only">{who.clone()} ": "</span>
+                        {entry.body.clone()}
+                    </div>
+                })}
+                <MessageFiles attachments=entry.attachments.clone()/>
                 <p class=format!("mt-1 text-xs text-slate-600 {meta_align}")>
                     {match delivery {
                         Delivery::Sent => view! {
@@ -293,14 +304,15 @@ fn MessageRow(id: SessionId, entry: Entry, seen: Memo<Option<i64>>) -> impl Into
 }
 
 /// Sends (or re-sends) one message under its client message id.
-fn deliver(ws: Ws, id: SessionId, client_id: String, body: String) {
+fn deliver(ws: Ws, id: SessionId, client_id: String, body: String, files: Vec<AttachmentId>) {
     ws.transcript.update(|t| {
         if let Some(e) = t.iter_mut().find(|e| e.id.is_none() && e.client_id.as_deref() == Some(&client_id)) {
             e.delivery = Delivery::Sending;
         }
     });
     ws.outbox.push(move || async move {
-        match api::send_message(id, body, client_id.clone()).await {
+        let files = (!files.is_empty()).then_some(files);
+        match api::send_message(id, body, client_id.clone(), files).await {
             Ok(m) => ws.apply_message(m, None),
             Err(e) => ws.transcript.update(|t| {
                 if let Some(p) =
@@ -337,6 +349,7 @@ fn Composer(id: SessionId) -> impl IntoView {
     let link = expect_context::<LiveLink>();
     let textarea = NodeRef::<html::Textarea>::new();
     let blocked = Memo::new(move |_| reply_block(ws));
+    let tray = Tray::new(id, None);
 
     // Typing notices: "typing" at most every 3 s, "stopped" after 4 s idle.
     let last_typing = StoredValue::new(0.0_f64);
@@ -397,9 +410,11 @@ fn Composer(id: SessionId) -> impl IntoView {
             return;
         }
         let body = ws.draft.get_untracked().trim().to_owned();
-        if body.is_empty() {
+        let files = tray.ready();
+        if (body.is_empty() && files.is_empty()) || tray.uploading() {
             return;
         }
+        tray.clear();
         stop_typing();
         let client_id = uuid::Uuid::new_v4().to_string();
         ws.transcript.update(|t| {
@@ -412,10 +427,11 @@ fn Composer(id: SessionId) -> impl IntoView {
                 body: body.clone(),
                 at: None,
                 delivery: Delivery::Sending,
+                attachments: files.clone(),
             })
         });
         ws.draft.set(String::new());
-        deliver(ws, id, client_id, body);
+        deliver(ws, id, client_id, body, files.iter().map(|a| a.id).collect());
     };
 
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
@@ -487,8 +503,13 @@ fn Composer(id: SessionId) -> impl IntoView {
             <Show when=move || blocked.get().is_some()>
                 <p class="mb-2 text-sm text-slate-600">{move || blocked.get()}</p>
             </Show>
-            <form class="flex items-end gap-2" on:submit=move |ev| { ev.prevent_default(); send(); }>
+            <TrayView tray/>
+            <form class="flex items-end gap-2" on:submit=move |ev| { ev.prevent_default(); send(); }
+                on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()
+                on:drop=tray.on_drop()>
+                <AttachButton tray id="agent-attach"/>
                 <textarea node_ref=textarea aria-label="Message" rows="2" maxlength="10000"
+                    on:paste=tray.on_paste()
                     placeholder="Write a reply. / for canned replies."
                     disabled=move || blocked.get().is_some()
                     aria-autocomplete="list"
@@ -504,9 +525,9 @@ fn Composer(id: SessionId) -> impl IntoView {
                     on:keydown=on_keydown
                     class=format!("min-h-[2.75rem] flex-1 resize-y rounded-lg border border-slate-300 px-3 py-2 text-sm placeholder:text-slate-500 disabled:bg-slate-100 {FOCUS}")>
                 </textarea>
-                <button type="submit" disabled=move || blocked.get().is_some()
+                <button type="submit" disabled=move || blocked.get().is_some() || tray.uploading()
                     class=format!("rounded-lg bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 disabled:opacity-60 {FOCUS} focus-visible:ring-offset-2")>
-                    "Send"
+                    {move || if tray.uploading() { "Uploading…" } else { "Send" }}
                 </button>
             </form>
             <p class="mt-1 text-xs text-slate-600">"Enter sends · Shift+Enter adds a line"</p>

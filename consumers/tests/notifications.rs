@@ -216,7 +216,25 @@ async fn an_offline_customer_gets_the_agents_reply_by_mail(pool: PgPool) {
     .execute(&pool)
     .await
     .expect("backdate");
-    conversation::send(&pool, &me, session, send("Your refund is on its way")).await.expect("reply");
+    // The reply carries a file: the mail names it (the file itself stays
+    // behind the conversation's access rules).
+    let file: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO attachments (account_id, session_id, uploader_kind, uploader_agent_id, file_name,
+             content_type, kind, size_bytes, sha256, storage_key)
+         SELECT account_id, id, 'agent', $2, 'refund.pdf', 'application/pdf', 'pdf', 12000, repeat('a', 64),
+             'test/' || gen_random_uuid()
+         FROM sessions WHERE id = $1 RETURNING id",
+    )
+    .bind(session.0)
+    .bind(w.agent.0)
+    .fetch_one(&pool)
+    .await
+    .expect("attachment");
+    let with_file = SendMessage {
+        attachment_ids: vec![domain::types::AttachmentId(file)],
+        ..send("Your refund is on its way")
+    };
+    conversation::send(&pool, &me, session, with_file).await.expect("reply");
     process_all(&pool, &handler).await;
     assert_eq!(mail::send_due(&pool, &mailer).await.expect("send"), 1);
     let mails = sink.mails();
@@ -224,6 +242,7 @@ async fn an_offline_customer_gets_the_agents_reply_by_mail(pool: PgPool) {
     assert!(mails[0].0[0].contains("carol@example.test"), "{:?}", mails[0].0);
     assert!(mails[0].1.contains("Your refund is on its way"), "{}", mails[0].1);
     assert!(mails[0].1.contains("New reply from Acme support"), "{}", mails[0].1);
+    assert!(mails[0].1.contains("refund.pdf (12 KB)"), "{}", mails[0].1);
 
     // The customer's own messages never mail them.
     let customer_msgs: i64 =

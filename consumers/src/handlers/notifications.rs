@@ -159,9 +159,19 @@ async fn on_reply(tx: &mut PgConnection, event: &Event) -> Result<Option<Mail>, 
     }
     let greeting =
         name.filter(|n| !n.trim().is_empty()).map_or("Hello,".to_owned(), |n| format!("Hello {n},"));
+    // Files are named, never attached: they stay behind the conversation's access rules.
+    let files: Vec<domain::attachments::Attachment> =
+        serde_json::from_value(event.payload["attachments"].clone()).unwrap_or_default();
+    let files = if files.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> =
+            files.iter().map(|f| format!("- {} ({})", f.file_name, f.size_label())).collect();
+        format!("\nWith {} file(s), to open in the conversation:\n{}\n", files.len(), names.join("\n"))
+    };
     Ok(Some(Mail {
         to: email,
         subject: format!("New reply from {account} support"),
-        body: format!("{greeting}\n\nYou have a new reply in your support conversation:\n\n{body}\n"),
+        body: format!("{greeting}\n\nYou have a new reply in your support conversation:\n\n{body}\n{files}"),
     }))
 }

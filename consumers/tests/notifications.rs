@@ -218,15 +218,15 @@ async fn an_offline_customer_gets_the_agents_reply_by_mail(pool: PgPool) {
     .expect("backdate");
     // The reply carries a file: the mail names it (the file itself stays
     // behind the conversation's access rules).
-    let file: uuid::Uuid = sqlx::query_scalar(
+    let file = sqlx::query_scalar!(
         "INSERT INTO attachments (account_id, session_id, uploader_kind, uploader_agent_id, file_name,
              content_type, kind, size_bytes, sha256, storage_key)
          SELECT account_id, id, 'agent', $2, 'refund.pdf', 'application/pdf', 'pdf', 12000, repeat('a', 64),
              'test/' || gen_random_uuid()
          FROM sessions WHERE id = $1 RETURNING id",
+        session.0,
+        w.agent.0
     )
-    .bind(session.0)
-    .bind(w.agent.0)
     .fetch_one(&pool)
     .await
     .expect("attachment");

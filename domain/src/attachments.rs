@@ -75,14 +75,7 @@ impl Attachment {
 
     /// "2.4 MB", "830 KB", "12 B": for a file card.
     pub fn size_label(&self) -> String {
-        let bytes = self.size_bytes.max(0) as f64;
-        if bytes >= 1_000_000.0 {
-            format!("{:.1} MB", bytes / 1_000_000.0)
-        } else if bytes >= 1_000.0 {
-            format!("{:.0} KB", bytes / 1_000.0)
-        } else {
-            format!("{bytes} B")
-        }
+        size_label(self.size_bytes.max(0) as f64)
     }
 }
 
@@ -112,6 +105,17 @@ pub struct AttachmentLink {
     pub url: String,
     pub thumbnail_url: Option<String>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// "2.4 MB", "830 KB", "12 B": a file's size as people read it.
+pub fn size_label(bytes: f64) -> String {
+    if bytes >= 1_000_000.0 {
+        format!("{:.1} MB", bytes / 1_000_000.0)
+    } else if bytes >= 1_000.0 {
+        format!("{:.0} KB", bytes / 1_000.0)
+    } else {
+        format!("{bytes} B")
+    }
 }
 
 /// "10 MiB", "512 KiB": how the limits are named in errors and forms.

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use domain::{
-    attachments::{Attachment, AttachmentLink},
+    attachments::{Attachment, AttachmentLink, size_label},
     types::{AttachmentId, SessionId},
 };
 use leptos::{html, prelude::*};
@@ -199,17 +199,6 @@ pub fn error_message(body: &str) -> Option<String> {
     let mut chars = message.chars();
     let first = chars.next()?.to_uppercase().collect::<String>();
     Some(format!("{first}{}.", chars.as_str().trim_end_matches('.')))
-}
-
-/// "2.4 MB" for a size in bytes.
-fn size_label(bytes: f64) -> String {
-    if bytes >= 1_000_000.0 {
-        format!("{:.1} MB", bytes / 1_000_000.0)
-    } else if bytes >= 1_000.0 {
-        format!("{:.0} KB", bytes / 1_000.0)
-    } else {
-        format!("{bytes} B")
-    }
 }
 
 /// The paperclip: opens the file picker (several files at once).

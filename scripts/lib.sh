@@ -84,6 +84,22 @@ ensure_moto() {
   "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 }
 
+# The public FAQ data set that measures answer retrieval (CC-BY-4.0, 503
+# English Q&As in the wheel of PyPI's zaragoza-construction-faq). Sets FAQ_DATA.
+FAQ_VERSION=1.2.1
+ensure_faq() {
+  local dir=target/tools/faq-$FAQ_VERSION
+  export FAQ_DATA="$PWD/$dir/zaragoza_construction_faq/data/faq-en.jsonl"
+  if [ -s "$FAQ_DATA" ]; then return 0; fi
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+  log "pip download zaragoza-construction-faq==$FAQ_VERSION (the retrieval data set, once)"
+  rm -rf "$dir" && mkdir -p "$dir"
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps -d "$dir" \
+    "zaragoza-construction-faq==$FAQ_VERSION"
+  python3 -m zipfile -e "$dir"/zaragoza_construction_faq-"$FAQ_VERSION"-*.whl "$dir"
+}
+
 # The URL of database $1 on the server that DATABASE_URL (or the default) points at.
 database_url_for() {
   local base="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/switchboard}"

@@ -27,6 +27,7 @@ const AGENTS: usize = 40;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
+mod answers;
 mod files;
 mod live;
 
@@ -42,6 +43,9 @@ async fn main() -> Result<(), Error> {
     let pool =
         PgPoolOptions::new().max_connections(40).connect(&format!("{server}/switchboard_bench")).await?;
     domain::db::migrate(&pool).await?;
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("answers") {
+        return answers::report(&pool).await;
+    }
     let agents = seed(&pool).await?;
 
     println!("| scenario | count | throughput | p50 | p95 | p99 |");
@@ -191,6 +195,9 @@ async fn main() -> Result<(), Error> {
 
     // 8. Attachments: uploads with their thumbnails, and thumbnail reads.
     files::attachments(&pool, scale).await?;
+
+    // 9. Answer quality of the built-in provider, on a public FAQ data set.
+    answers::report(&pool).await?;
 
     pool.close().await;
     sqlx::query("DROP DATABASE IF EXISTS switchboard_bench WITH (FORCE)").execute(&admin).await?;

@@ -547,8 +547,11 @@ mod server {
             require_type_in_account(&mut tx, account, type_id, "support_type_id").await?;
         }
         let canned = canned_query!(
-            "INSERT INTO canned_responses (account_id, support_type_id, shortcut, title, body)
-             VALUES ($1, $2, $3::text::citext, $4, $5) RETURNING ",
+            // Indexed in its type's language (English when account-wide).
+            "INSERT INTO canned_responses (account_id, support_type_id, shortcut, title, body, language)
+             VALUES ($1, $2, $3::text::citext, $4, $5,
+                     COALESCE((SELECT language FROM support_types WHERE id = $2), 'english'))
+             RETURNING ",
             "",
             account.0,
             input.support_type_id.map(|t| t.0),
@@ -599,7 +602,8 @@ mod server {
             if input.clear_support_type { None } else { input.support_type_id.or(cur.support_type_id) };
         let canned = canned_query!(
             "UPDATE canned_responses
-             SET shortcut = $2::text::citext, title = $3, body = $4, support_type_id = $5
+             SET shortcut = $2::text::citext, title = $3, body = $4, support_type_id = $5,
+                 language = COALESCE((SELECT language FROM support_types WHERE id = $5), 'english')
              WHERE id = $1 RETURNING ",
             "",
             id.0,

@@ -317,6 +317,14 @@ mod server {
                 format!("the session is {}; reopen it to write again", session.status),
             ));
         }
+        // A person writing into a bot's session takes it over first, under
+        // the lock: the bot's next send then gets 409 not_owner.
+        let session = match (actor.agent(), session.owner_id) {
+            (Some(me), Some(owner)) if me.role != Role::Bot && owner != me.id && is_bot(&mut tx, owner).await? => {
+                crate::sessions::take_over_from_bot(&mut tx, actor, &session, owner).await?
+            }
+            _ => session,
+        };
         let (kind, agent) = sender(actor, &session)?;
         let files = attachments::claim(&mut tx, &session, (kind, agent), &input.attachment_ids).await?;
         let (message, created) =
@@ -348,6 +356,14 @@ mod server {
             Actor::Customer(_) => (SenderKind::Customer, None),
             Actor::System => (SenderKind::System, None),
             Actor::Agent(a) => {
+                // Exactly one owner speaks: a bot that no longer owns the
+                // session (a handoff or a takeover committed) is refused.
+                if a.role == Role::Bot && session.owner_id != Some(a.id) {
+                    return Err(Error::conflict(
+                        "not_owner",
+                        "this bot no longer owns the session; it was handed to a person",
+                    ));
+                }
                 if session.owner_id != Some(a.id) && !actor.supervises(session.account_id) {
                     return Err(Error::forbidden(
                         "only the session's owner may reply; take or be assigned the session first",
@@ -356,6 +372,13 @@ mod server {
                 (if a.role == Role::Bot { SenderKind::Bot } else { SenderKind::Agent }, Some(a.id))
             }
         })
+    }
+
+    async fn is_bot(conn: &mut PgConnection, agent: AgentId) -> Result<bool> {
+        Ok(sqlx::query_scalar!(r#"SELECT role = 'bot' AS "bot!" FROM agents WHERE id = $1"#, agent.0)
+            .fetch_optional(conn)
+            .await?
+            .unwrap_or(false))
     }
 
     /// Messages newest first; `before` is the cursor (a message id) from the

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod actor;
 pub mod agents;
+pub mod assist;
 pub mod attachments;
 pub mod audit;
 pub mod auth;

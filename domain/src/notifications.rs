@@ -25,6 +25,8 @@ pub struct Notification {
 /// Notification kinds.
 pub mod kind {
     pub const SESSION_ASSIGNED: &str = "session.assigned";
+    /// A bot handed a session to people.
+    pub const SESSION_HANDOFF: &str = "session.handoff";
 }
 
 /// Without live-connection knowledge, a customer who has not written for

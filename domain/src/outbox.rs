@@ -11,6 +11,8 @@ pub mod topic {
     pub const SESSION_OPENED: &str = "session.opened";
     pub const SESSION_ASSIGNED: &str = "session.assigned";
     pub const SESSION_REASSIGNED: &str = "session.reassigned";
+    /// A bot handed a session to people (or a person took it over).
+    pub const SESSION_HANDED_OFF: &str = "session.handed_off";
     pub const SESSION_ESCALATED: &str = "session.escalated";
     pub const SESSION_RESOLVED: &str = "session.resolved";
     pub const SESSION_REOPENED: &str = "session.reopened";

@@ -12,7 +12,10 @@
 //! - the system and global admins see every session;
 //! - account admins and supervisors see every session of their account;
 //! - agents and bots see, in their account, the sessions they own and the
-//!   sessions of the support types they serve (their skills);
+//!   sessions of the support types they serve: their skills, and for a bot
+//!   the types whose bot it is (as in [eligibility](crate::eligibility)), so
+//!   that a bot still sees a session it handed off, and is told 409
+//!   `not_owner` rather than 404 when it writes there;
 //! - a customer sees their own session;
 //! - anyone else sees nothing.
 //!
@@ -147,11 +150,12 @@ mod server {
     use sqlx::{PgConnection, Postgres, QueryBuilder};
 
     impl Scope {
-        /// The actor's scope, with their skills read from the database.
+        /// The actor's scope, with the types they serve read from the database.
         pub async fn of(conn: &mut PgConnection, actor: &Actor) -> Result<Self> {
             let serves = match actor.agent() {
                 Some(a) if Self::needs_skills(actor) => sqlx::query_scalar!(
-                    r#"SELECT support_type_id AS "id: SupportTypeId" FROM agent_skills WHERE agent_id = $1"#,
+                    r#"SELECT support_type_id AS "id!: SupportTypeId" FROM agent_skills WHERE agent_id = $1
+                       UNION SELECT id FROM support_types WHERE bot_agent_id = $1"#,
                     a.id.0
                 )
                 .fetch_all(&mut *conn)

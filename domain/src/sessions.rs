@@ -140,6 +140,17 @@ impl From<ReassignReason> for AssignReason {
     }
 }
 
+/// Why a bot hands a session over: the typed reason and a short summary for
+/// the person who takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HandoffNote {
+    pub reason: HandoffReason,
+    /// Up to 500 characters: what the customer needs, for the next agent.
+    #[serde(default)]
+    pub summary: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionFilter {
     pub status: Option<SessionStatus>,
@@ -715,6 +726,46 @@ mod server {
         target: ReassignTarget,
         reason: AssignReason,
     ) -> Result<Session> {
+        reassign_noted(pool, actor, id, target, reason, None).await
+    }
+
+    /// A bot hands the session to people: [`reassign`] with reason
+    /// `handoff`, its typed [`HandoffNote`] recorded, and a
+    /// `session.handed_off` event so that someone is always told (the
+    /// notifications and automated chat consumers).
+    pub async fn hand_off(
+        pool: &PgPool,
+        actor: &Actor,
+        id: SessionId,
+        target: ReassignTarget,
+        note: HandoffNote,
+    ) -> Result<Session> {
+        reassign_noted(pool, actor, id, target, AssignReason::Handoff, Some(note)).await
+    }
+
+    /// [`reassign`], with a [`HandoffNote`] when the reason is `handoff`
+    /// (required from bots): the REST route's entry.
+    pub async fn reassign_noted(
+        pool: &PgPool,
+        actor: &Actor,
+        id: SessionId,
+        target: ReassignTarget,
+        reason: AssignReason,
+        note: Option<HandoffNote>,
+    ) -> Result<Session> {
+        let summary = match &note {
+            Some(n) => crate::text::optional_text("handoff.summary", Some(&n.summary), 500)?.unwrap_or_default(),
+            None => String::new(),
+        };
+        if note.is_some() && reason != AssignReason::Handoff {
+            return Err(Error::invalid("handoff", "a handoff note goes with reason \"handoff\""));
+        }
+        if note.is_none() && reason == AssignReason::Handoff && actor.agent().is_some_and(|a| a.role == Role::Bot) {
+            return Err(Error::invalid(
+                "handoff",
+                "a bot's handoff names its reason: customer_request, low_confidence, turn_limit, keyword, policy or provider_failure",
+            ));
+        }
         if reason == AssignReason::Auto {
             return Err(Error::invalid(
                 "reason",
@@ -730,6 +781,12 @@ mod server {
             return Err(Error::forbidden("customers and bots cannot move a queued session"));
         }
         let updated = move_session(&mut tx, actor, &session, target, reason).await?;
+        if let Some(note) = &note {
+            let from = session.owner_id.or(actor.agent_id()).ok_or_else(|| {
+                Error::conflict("not_owner", "a handoff comes from the session's owner or an agent")
+            })?;
+            record_handoff(&mut tx, &session, &updated, from, note.reason, &summary).await?;
+        }
         // Supervisors moving other people's work is security-relevant.
         if let Some(agent) = actor.agent()
             && session.owner_id != Some(agent.id)
@@ -747,6 +804,58 @@ mod server {
         }
         tx.commit().await?;
         Ok(updated)
+    }
+
+    /// Records a handoff and its event, in the caller's transaction.
+    /// `before` is the session as the bot had it, `after` as it is now.
+    pub(crate) async fn record_handoff(
+        conn: &mut PgConnection,
+        before: &Session,
+        after: &Session,
+        from: AgentId,
+        reason: HandoffReason,
+        summary: &str,
+    ) -> Result<()> {
+        let id = sqlx::query_scalar!(
+            "INSERT INTO handoffs (session_id, account_id, from_agent_id, reason, summary)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            before.id.0,
+            before.account_id.0,
+            from.0,
+            reason.as_str(),
+            summary
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        outbox::record(
+            conn,
+            topic::SESSION_HANDED_OFF,
+            Some(before.account_id),
+            Some(before.id),
+            json!({ "handoff_id": id, "session_id": before.id, "from_agent_id": from, "reason": reason,
+                    "summary": summary, "support_type_id": after.support_type_id, "to_agent_id": after.owner_id,
+                    "status": after.status }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A person writes into a bot's session: they take it over, through the
+    /// same move as `reassign` (eligibility checked), recorded as a
+    /// `takeover` handoff. Runs in the caller's transaction with the session
+    /// row locked, so the bot's next send sees it is no longer the owner.
+    pub(crate) async fn take_over_from_bot(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        session: &Session,
+        bot: AgentId,
+    ) -> Result<Session> {
+        let agent = actor.agent_id().ok_or_else(|| Error::forbidden("only agents take sessions over"))?;
+        let taken =
+            move_session(conn, actor, session, ReassignTarget::Agent { agent_id: agent }, AssignReason::Handoff)
+                .await?;
+        record_handoff(conn, session, &taken, bot, HandoffReason::Takeover, "").await?;
+        Ok(taken)
     }
 
     pub(crate) async fn move_session(

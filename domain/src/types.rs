@@ -107,6 +107,7 @@ macro_rules! text_enum {
         }
     };
 }
+pub(crate) use text_enum;
 
 text_enum!(
     /// What an agent may do. Admins without an account are global.
@@ -137,6 +138,26 @@ text_enum!(
         Handoff => "handoff",
         Away => "away",
         Sla => "sla",
+    }
+);
+text_enum!(
+    /// Why a bot hands a session to people. A fixed category, never free text
+    /// that must match; the summary says the rest.
+    HandoffReason {
+        /// The customer asked for a person.
+        CustomerRequest => "customer_request",
+        /// The bot's confidence stayed below the type's threshold.
+        LowConfidence => "low_confidence",
+        /// The type's limit of bot turns passed without a resolution.
+        TurnLimit => "turn_limit",
+        /// A configured keyword appeared.
+        Keyword => "keyword",
+        /// A rule of the business says a person must handle it.
+        Policy => "policy",
+        /// The text provider failed.
+        ProviderFailure => "provider_failure",
+        /// A person replied in the bot's session and took it over.
+        Takeover => "takeover",
     }
 );
 text_enum!(SenderKind { Customer => "customer", Agent => "agent", Bot => "bot", System => "system" });

@@ -431,9 +431,8 @@ async fn bot_first_then_handoff_to_a_human(pool: PgPool) {
     assert_eq!(m.items[0].sender_kind, SenderKind::Bot);
 
     // the bot hands off through the same reassign call humans use
-    let s = sessions::reassign(&pool, &bot_actor, s.id, ReassignTarget::Queue, AssignReason::Handoff)
-        .await
-        .expect("handoff");
+    let note = sessions::HandoffNote { reason: HandoffReason::CustomerRequest, summary: String::new() };
+    let s = sessions::hand_off(&pool, &bot_actor, s.id, ReassignTarget::Queue, note).await.expect("handoff");
     assert_eq!(s.status, SessionStatus::Queued);
     assert_eq!(
         engine::assign_one(&pool, s.id).await.expect("engine"),

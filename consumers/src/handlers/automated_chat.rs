@@ -1,9 +1,19 @@
-//! **automated chat**: when a session opens, posts its support type's
-//! greeting, and the after-hours message when the type has business hours
-//! and is closed. (Bot replies through the AI provider arrive with the bots
-//! issue; bots already reply through the session API.)
+//! **automated chat**: what the system itself says in a chat.
+//! - `session.opened` → the support type's greeting, and the after-hours
+//!   message when the type has business hours and is closed;
+//! - `session.handed_off` → tells the customer what happens next: who joined,
+//!   or their place in line, or, when nobody who serves the type is online,
+//!   that they may leave an e-mail address for a reply;
+//! - `session.resolved` → takes the session's question and answer pairs into
+//!   the type's past answers, for retrieval ([`domain::assist::harvest`]).
 
-use domain::{business_hours::BusinessHours, conversation, outbox::Event, types::SessionId};
+use domain::{
+    assist,
+    business_hours::BusinessHours,
+    conversation,
+    outbox::{Event, topic},
+    types::SessionId,
+};
 use sqlx::PgConnection;
 
 use crate::{BoxFuture, Handler, HandlerError};
@@ -16,7 +26,7 @@ impl Handler for AutomatedChat {
     }
 
     fn bindings(&self) -> &'static [&'static str] {
-        &["session.opened"]
+        &[topic::SESSION_OPENED, topic::SESSION_HANDED_OFF, topic::SESSION_RESOLVED]
     }
 
     fn handle<'a>(
@@ -27,7 +37,15 @@ impl Handler for AutomatedChat {
         Box::pin(async move {
             let session: SessionId = event
                 .session_id
-                .ok_or_else(|| HandlerError::Permanent("session.opened without a session".into()))?;
+                .ok_or_else(|| HandlerError::Permanent(format!("{} without a session", event.topic)))?;
+            match event.topic.as_str() {
+                topic::SESSION_HANDED_OFF => return handed_off(tx, event, session).await,
+                topic::SESSION_RESOLVED => {
+                    assist::harvest(tx, session).await?;
+                    return Ok(());
+                }
+                _ => {}
+            }
             let ty = sqlx::query!(
                 "SELECT t.greeting, t.business_hours FROM sessions s JOIN support_types t ON t.id = s.support_type_id
                  WHERE s.id = $1",
@@ -51,5 +69,27 @@ impl Handler for AutomatedChat {
             }
             Ok(())
         })
+    }
+}
+
+/// The customer's system message after a handoff.
+async fn handed_off(tx: &mut PgConnection, event: &Event, session: SessionId) -> Result<(), HandlerError> {
+    let ctx = assist::handoff_context(tx, session).await?;
+    let text = handoff_message(&ctx);
+    conversation::post_system_message(tx, session, &text, &format!("handoff:{}", event.event_id)).await?;
+    Ok(())
+}
+
+/// What the customer reads after a handoff.
+pub fn handoff_message(ctx: &assist::HandoffContext) -> String {
+    match (&ctx.owner, ctx.position) {
+        (Some((_, name)), _) => format!("{name} has joined the chat and will take it from here."),
+        (None, _) if ctx.online.is_empty() => "You asked for a person, and nobody from our team is online right \
+             now. Leave your e-mail address here and we will answer you by e-mail; your conversation stays \
+             in line for the next person who comes online."
+            .to_owned(),
+        (None, Some(1)) => "A person will take over this chat. You are next in line.".to_owned(),
+        (None, Some(n)) => format!("A person will take over this chat. You are number {n} in line."),
+        (None, None) => "A person will take over this chat shortly.".to_owned(),
     }
 }

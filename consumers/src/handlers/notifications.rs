@@ -3,6 +3,8 @@
 //! - `session.assigned` → an in-app alert for the assigned agent (not for
 //!   bots), and an e-mail when the agent opted in (`agents.email_notifications`)
 //!   and e-mail is configured (`SMTP_URL`);
+//! - `session.handed_off` → an alert for the human who owns the session now,
+//!   or else for every online human who serves its type;
 //! - `message.created` by an agent or bot while the customer is **offline** →
 //!   an e-mail to the customer (who has an address) with the reply.
 //!   "Offline" is the domain's rule, `domain::notifications::customer_offline`:
@@ -71,6 +73,10 @@ impl Handler for Notifications {
         Box::pin(async move {
             let mail = match event.topic.as_str() {
                 topic::SESSION_ASSIGNED => on_assigned(tx, event, self.mailer.is_some()).await?,
+                topic::SESSION_HANDED_OFF => {
+                    on_handed_off(tx, event).await?;
+                    None
+                }
                 topic::MESSAGE_CREATED if self.mailer.is_some() => on_reply(tx, event).await?,
                 _ => None,
             };
@@ -128,6 +134,32 @@ async fn on_assigned(
         subject: format!("Session assigned: {support_type}"),
         body: format!("{body}\n\nSession: {session}\n"),
     }))
+}
+
+/// Every handoff notifies someone: the human who owns the session now, or
+/// else every online human who serves its type.
+async fn on_handed_off(tx: &mut PgConnection, event: &Event) -> Result<(), HandlerError> {
+    let session = session_of(event)?;
+    // A person who took the session over is in it already.
+    if event.payload["reason"].as_str() == Some(domain::types::HandoffReason::Takeover.as_str()) {
+        return Ok(());
+    }
+    let ctx = domain::assist::handoff_context(tx, session).await?;
+    let reason = event.payload["reason"].as_str().unwrap_or("handoff").replace('_', " ");
+    let summary = event.payload["summary"].as_str().unwrap_or("").trim();
+    let mut body = format!("A bot handed over a {} session ({reason}).", ctx.support_type);
+    if !summary.is_empty() {
+        body.push(' ');
+        body.push_str(summary);
+    }
+    let to: Vec<AgentId> = match &ctx.owner {
+        Some((owner, _)) => vec![*owner],
+        None => ctx.online.clone(),
+    };
+    for agent in to {
+        notifications::alert(tx, agent, kind::SESSION_HANDOFF, Some(session), &body).await?;
+    }
+    Ok(())
 }
 
 /// The customer's e-mail when an agent or bot replied while they are offline.

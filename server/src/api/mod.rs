@@ -3,6 +3,7 @@
 //! OpenAPI document at `/api/v1/openapi.json`.
 
 pub mod agents;
+pub mod assist;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
@@ -99,6 +100,8 @@ pub fn router() -> Router<AppState> {
         .route("/attachments/{id}", get(attachments::download))
         .route("/attachments/{id}/thumbnail", get(attachments::thumbnail))
         .route("/attachments/{id}/links", get(attachments::links))
+        .route("/sessions/{id}/suggestions", get(assist::suggestions))
+        .route("/sessions/{id}/suggestions/{suggestion_id}/outcome", post(assist::outcome))
         .route("/sessions/{id}/notes", get(conversation::notes).post(conversation::add_note))
         .route("/sessions/{id}/tags", get(conversation::tags).post(conversation::tag))
         .route("/sessions/{id}/tags/{tag_id}", delete(conversation::untag))

@@ -14,7 +14,7 @@ use utoipa::{
 };
 
 use super::{
-    agents, attachments, audit, blasts, config, conversation, csat, directory, error, sessions, signin,
+    agents, assist, attachments, audit, blasts, config, conversation, csat, directory, error, sessions, signin,
     support_types, tokens, webhooks,
 };
 
@@ -33,7 +33,7 @@ use super::{
         sessions::open, sessions::list, sessions::get, sessions::assign, sessions::reassign,
         sessions::escalate, sessions::resolve, sessions::reopen, sessions::abandon,
         conversation::history, conversation::send, conversation::notes, conversation::add_note,
-        conversation::tags, conversation::tag, conversation::untag,
+        conversation::tags, conversation::tag, conversation::untag, assist::suggestions, assist::outcome,
         attachments::upload, attachments::download, attachments::thumbnail, attachments::links,
         attachments::policy, attachments::set_policy,
         csat::get, csat::submit, csat::request,

@@ -45,6 +45,9 @@ pub struct AssignBody {
 pub struct ReassignBody {
     pub target: ReassignTarget,
     pub reason: sessions::ReassignReason,
+    /// With reason `handoff`: why (required from bots) and a summary for
+    /// the next agent. Someone is always notified of a handoff.
+    pub handoff: Option<sessions::HandoffNote>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -140,7 +143,7 @@ pub async fn reassign(
     ApiPath(id): ApiPath<SessionId>,
     ApiJson(body): ApiJson<ReassignBody>,
 ) -> ApiResult<Json<Session>> {
-    Ok(Json(sessions::reassign(&pool, &actor, id, body.target, body.reason.into()).await?))
+    Ok(Json(sessions::reassign_noted(&pool, &actor, id, body.target, body.reason.into(), body.handoff).await?))
 }
 
 /// Escalates a session along its support type's escalation path.

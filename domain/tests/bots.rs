@@ -1,0 +1,284 @@
+//! Bots on the session API: exactly one owner speaks, handoffs are typed and
+//! recorded, a person's reply takes a bot's session over, and the built-in
+//! retrieval answers from the session's own account and type only.
+
+mod common;
+
+use common::*;
+use domain::{
+    Error,
+    actor::Actor,
+    assist::{self, Outcome, Source},
+    config::{self, NewCannedResponse},
+    conversation::{self, SendMessage},
+    engine,
+    sessions::{self, HandoffNote, OpenSession, ReassignTarget},
+    types::*,
+};
+use sqlx::PgPool;
+
+fn code(err: Error) -> String {
+    err.code().to_owned()
+}
+
+fn say(body: &str) -> SendMessage {
+    SendMessage { body: body.into(), ..Default::default() }
+}
+
+struct World {
+    acc: AccountId,
+    ty: SupportTypeId,
+    bot: AgentId,
+    human: AgentId,
+}
+
+async fn world(pool: &PgPool) -> World {
+    let acc = account(pool, "acme").await;
+    let ty = support_type(pool, acc, "triage", Routing::RoundRobin).await;
+    let bot = agent(pool, acc, "bot@acme.test", Role::Bot, 100, true, &[]).await;
+    bot_first(pool, ty, bot).await;
+    let human = agent(pool, acc, "h@acme.test", Role::Agent, 5, true, &[ty]).await;
+    World { acc, ty, bot, human }
+}
+
+/// A session of the world's type that its bot owns.
+async fn bot_session(pool: &PgPool, w: &World) -> SessionId {
+    let s = open(pool, "triage").await;
+    assert_eq!(engine::assign_one(pool, s.id).await.expect("engine"), Some(w.bot));
+    s.id
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_bot_hands_off_with_a_typed_reason_and_is_then_refused(pool: PgPool) {
+    let w = world(&pool).await;
+    let s = bot_session(&pool, &w).await;
+    let bot = as_agent(w.bot, w.acc, Role::Bot);
+    conversation::send(&pool, &bot, s, say("Hi, I'm the assistant")).await.expect("bot greets");
+
+    // A bot names why; an untyped handoff is refused and changes nothing.
+    let err = sessions::reassign(&pool, &bot, s, ReassignTarget::Queue, AssignReason::Handoff)
+        .await
+        .expect_err("untyped");
+    assert_eq!(code(err), "invalid");
+    assert_eq!(sessions::get(&pool, &Actor::System, s).await.expect("get").owner_id, Some(w.bot));
+    let too_long = HandoffNote { reason: HandoffReason::LowConfidence, summary: "x".repeat(501) };
+    let err = sessions::hand_off(&pool, &bot, s, ReassignTarget::Queue, too_long).await.expect_err("long");
+    assert_eq!(code(err), "invalid");
+
+    let note = HandoffNote { reason: HandoffReason::CustomerRequest, summary: "Wants a refund".into() };
+    let moved = sessions::hand_off(&pool, &bot, s, ReassignTarget::Queue, note).await.expect("handoff");
+    assert_eq!(moved.status, SessionStatus::Queued);
+    let recorded: (String, String, AgentId) =
+        sqlx::query_as("SELECT reason, summary, from_agent_id FROM handoffs WHERE session_id = $1")
+            .bind(s)
+            .fetch_one(&pool)
+            .await
+            .expect("handoff row");
+    assert_eq!(recorded, ("customer_request".into(), "Wants a refund".into(), w.bot));
+    let topics = outbox_topics(&pool, s).await;
+    assert!(topics.contains(&"session.handed_off".to_owned()), "{topics:?}");
+
+    // The bot no longer owns it: 409 not_owner, and nothing is stored.
+    let err = conversation::send(&pool, &bot, s, say("One more thing")).await.expect_err("after handoff");
+    assert_eq!(code(err), "not_owner");
+    assert_eq!(engine::assign_one(&pool, s).await.expect("engine"), Some(w.human), "a human, not the bot");
+    let err = conversation::send(&pool, &bot, s, say("Still here")).await.expect_err("human owns it");
+    assert_eq!(code(err), "not_owner");
+    let bot_messages: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM messages WHERE session_id = $1 AND sender_kind = 'bot'")
+            .bind(s)
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!(bot_messages, 1);
+
+    // A note goes with reason handoff only.
+    let human = as_agent(w.human, w.acc, Role::Agent);
+    let note = HandoffNote { reason: HandoffReason::Policy, summary: String::new() };
+    let err = sessions::reassign_noted(&pool, &human, s, ReassignTarget::Queue, AssignReason::Transfer, Some(note))
+        .await
+        .expect_err("note on a transfer");
+    assert_eq!(code(err), "invalid");
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_persons_reply_takes_a_bots_session_over(pool: PgPool) {
+    let w = world(&pool).await;
+    let s = bot_session(&pool, &w).await;
+    let human = as_agent(w.human, w.acc, Role::Agent);
+    let sent = conversation::send(&pool, &human, s, say("Hello, Hana here")).await.expect("takeover reply");
+    assert_eq!(sent.sender_kind, SenderKind::Agent);
+    let now = sessions::get(&pool, &Actor::System, s).await.expect("get");
+    assert_eq!((now.status, now.owner_id), (SessionStatus::Active, Some(w.human)));
+    let reason: String = sqlx::query_scalar("SELECT reason FROM handoffs WHERE session_id = $1")
+        .bind(s)
+        .fetch_one(&pool)
+        .await
+        .expect("handoff row");
+    assert_eq!(reason, "takeover");
+    let bot = as_agent(w.bot, w.acc, Role::Bot);
+    assert_eq!(code(conversation::send(&pool, &bot, s, say("hm")).await.expect_err("bot")), "not_owner");
+
+    // Someone who may not take it (no skill for the type) cannot take over.
+    let s2 = bot_session(&pool, &w).await;
+    let other = support_type(&pool, w.acc, "other", Routing::RoundRobin).await;
+    let outsider = agent(&pool, w.acc, "o@acme.test", Role::Supervisor, 5, true, &[other]).await;
+    let err = conversation::send(&pool, &as_agent(outsider, w.acc, Role::Supervisor), s2, say("hi"))
+        .await
+        .expect_err("not eligible");
+    assert_ne!(code(err), "internal");
+    assert_eq!(sessions::get(&pool, &Actor::System, s2).await.expect("get").owner_id, Some(w.bot));
+}
+
+/// 50 concurrent bot sends race one human takeover: every bot message that
+/// was stored precedes the takeover, by id and by time, and every later send
+/// was refused with 409.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn no_bot_message_is_stored_after_a_takeover_commits(pool: PgPool) {
+    let w = world(&pool).await;
+    let s = bot_session(&pool, &w).await;
+    let bot = as_agent(w.bot, w.acc, Role::Bot);
+    let human = as_agent(w.human, w.acc, Role::Agent);
+    let mut sends = Vec::new();
+    for i in 0..50 {
+        let (p, bot) = (pool.clone(), bot.clone());
+        sends.push(tokio::spawn(async move { conversation::send(&p, &bot, s, say(&format!("bot {i}"))).await }));
+        if i == 25 {
+            let (p, human) = (pool.clone(), human.clone());
+            sends.push(tokio::spawn(async move { conversation::send(&p, &human, s, say("I'm here")).await }));
+        }
+    }
+    let (mut stored, mut refused) = (0, 0);
+    for send in sends {
+        match send.await.expect("join") {
+            Ok(m) if m.sender_kind == SenderKind::Bot => stored += 1,
+            Ok(_) => {}
+            Err(e) => {
+                assert_eq!(code(e), "not_owner");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(stored + refused, 50);
+    let (human_msg, taken_at): (i64, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
+        "SELECT m.id, a.ended_at FROM messages m, assignments a
+         WHERE m.session_id = $1 AND m.sender_kind = 'agent' AND a.session_id = $1 AND a.agent_id = $2",
+    )
+    .bind(s)
+    .bind(w.bot)
+    .fetch_one(&pool)
+    .await
+    .expect("takeover");
+    let (last_bot_id, last_bot_at, count): (Option<i64>, Option<chrono::DateTime<chrono::Utc>>, i64) =
+        sqlx::query_as(
+            "SELECT max(id), max(created_at), count(*) FROM messages WHERE session_id = $1 AND sender_kind = 'bot'",
+        )
+        .bind(s)
+        .fetch_one(&pool)
+        .await
+        .expect("bot messages");
+    assert_eq!(count, stored);
+    if let (Some(id), Some(at)) = (last_bot_id, last_bot_at) {
+        assert!(id < human_msg, "bot message {id} after the human's {human_msg}");
+        assert!(at <= taken_at, "bot message at {at} after the takeover at {taken_at}");
+    }
+}
+
+async fn canned(pool: &PgPool, acc: AccountId, ty: Option<SupportTypeId>, shortcut: &str, title: &str, body: &str) {
+    config::create_canned(
+        pool,
+        &Actor::System,
+        NewCannedResponse {
+            account_id: Some(acc),
+            support_type_id: ty,
+            shortcut: shortcut.into(),
+            title: title.into(),
+            body: body.into(),
+        },
+    )
+    .await
+    .expect("canned");
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn suggestions_come_from_the_sessions_own_account_and_type(pool: PgPool) {
+    let w = world(&pool).await;
+    let rival = account(&pool, "rival").await;
+    let rival_ty = support_type(&pool, rival, "rival-triage", Routing::RoundRobin).await;
+    canned(&pool, rival, Some(rival_ty), "refund", "How do I get a refund?", "RIVAL: refunds by fax only.").await;
+    let billing = support_type(&pool, w.acc, "billing", Routing::RoundRobin).await;
+    canned(&pool, w.acc, Some(billing), "refund-b", "How do I get a refund?", "BILLING: other type.").await;
+    canned(&pool, w.acc, Some(w.ty), "refund", "Refund policy", "Refunds reach your card within 5 days.").await;
+    canned(&pool, w.acc, None, "hours", "Opening hours", "We are open 9 to 5 on weekdays.").await;
+
+    let (s, _) = sessions::open(
+        &pool,
+        &Actor::System,
+        OpenSession {
+            support_type: "triage".into(),
+            message: Some("when will my money be refunded?".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("open");
+    let human = as_agent(w.human, w.acc, Role::Agent);
+    let got = assist::suggestions(&pool, &human, s.id).await.expect("suggestions");
+    assert!(!got.is_empty());
+    assert_eq!(got[0].body, "Refunds reach your card within 5 days.");
+    assert!(got.iter().all(|g| !g.body.starts_with("RIVAL") && !g.body.starts_with("BILLING")), "{got:?}");
+    assert!(got.windows(2).all(|p| p[0].score >= p[1].score && p[0].rank < p[1].rank));
+    assert!(got.iter().all(|g| (0.0..=1.0).contains(&g.confidence)));
+
+    // The outcome is recorded once, by the agent it was shown to.
+    assist::record_outcome(&pool, &human, s.id, got[0].id, Outcome::Edited).await.expect("outcome");
+    let err = assist::record_outcome(&pool, &human, s.id, got[0].id, Outcome::Accepted).await.expect_err("twice");
+    assert_eq!(code(err), "outcome_recorded");
+    let rival_admin = agent(&pool, rival, "r@rival.test", Role::Admin, 5, true, &[]).await;
+    let err = assist::suggestions(&pool, &as_agent(rival_admin, rival, Role::Admin), s.id)
+        .await
+        .expect_err("another account");
+    assert_eq!(code(err), "not_found");
+    let customer_actor = Actor::System;
+    assert_eq!(code(assist::suggestions(&pool, &customer_actor, s.id).await.expect_err("system")), "forbidden");
+
+    // A question without searchable words has no answer, with a reason.
+    let mut conn = pool.acquire().await.expect("conn");
+    assert!(assist::retrieve(&mut conn, w.acc, w.ty, "the and of", 5).await.expect("retrieve").is_empty());
+    let ctx = assist::Context { account_id: w.acc, support_type_id: w.ty, question: "hi".into() };
+    let answer = assist::TextProvider::answer(&assist::Retrieval, &mut conn, &ctx).await.expect("answer");
+    assert!(answer.text.is_none() && answer.reason.is_some() && answer.confidence == 0.0);
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn resolved_sessions_teach_past_answers(pool: PgPool) {
+    let w = world(&pool).await;
+    let (s, _) = sessions::open(
+        &pool,
+        &Actor::System,
+        OpenSession {
+            support_type: "triage".into(),
+            message: Some("My invoice shows the wrong VAT number".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("open");
+    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(w.bot));
+    let human = as_agent(w.human, w.acc, Role::Agent);
+    conversation::send(&pool, &human, s.id, say("I have corrected the VAT number and re-sent the invoice."))
+        .await
+        .expect("takeover answer");
+    let mut conn = pool.acquire().await.expect("conn");
+    assert_eq!(assist::harvest(&mut conn, s.id).await.expect("not resolved yet"), 0);
+    sessions::resolve(&pool, &human, s.id, None).await.expect("resolve");
+    assert_eq!(assist::harvest(&mut conn, s.id).await.expect("harvest"), 1);
+    assert_eq!(assist::harvest(&mut conn, s.id).await.expect("again"), 0, "idempotent");
+
+    let ranked = assist::retrieve(&mut conn, w.acc, w.ty, "invoice has an incorrect vat no.", 3).await.expect("r");
+    assert!(matches!(ranked[0].source, Source::PastAnswer { session_id, .. } if session_id == s.id));
+    assert_eq!(ranked[0].body, "I have corrected the VAT number and re-sent the invoice.");
+    let other = account(&pool, "other").await;
+    let other_ty = support_type(&pool, other, "other-triage", Routing::RoundRobin).await;
+    assert!(assist::retrieve(&mut conn, other, other_ty, "wrong VAT number", 3).await.expect("r").is_empty());
+}

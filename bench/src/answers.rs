@@ -112,13 +112,15 @@ pub async fn quality(pool: &PgPool, faq_path: &str, paraphrases_path: &str) -> R
         .bind(&q)
         .fetch_all(&mut *conn)
         .await?;
-        let naive_rank = naive.iter().position(|id| faq_of_canned.get(id).is_some_and(|f| relevant.contains(f)));
+        let naive_rank =
+            naive.iter().position(|id| faq_of_canned.get(id).is_some_and(|f| relevant.contains(f)));
         naive_rr += naive_rank.map_or(0.0, |r| 1.0 / (r as f64 + 1.0));
         naive_top1 += usize::from(naive_rank == Some(0));
     }
     let n = queries.len().max(1) as f64;
     latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
+    let pct =
+        |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
     let unconfident = queries.len() - confident;
     Ok(Quality {
         queries: queries.len(),
@@ -155,7 +157,10 @@ fn read_jsonl(path: &str) -> Result<Vec<Value>, Error> {
 }
 
 fn text(row: &Value, field: &str) -> Result<String, Error> {
-    row.get(field).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| format!("no {field:?} in {row}").into())
+    row.get(field)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no {field:?} in {row}").into())
 }
 
 pub async fn report(pool: &PgPool) -> Result<(), Error> {
@@ -165,7 +170,10 @@ pub async fn report(pool: &PgPool) -> Result<(), Error> {
     };
     let paraphrases = concat!(env!("CARGO_MANIFEST_DIR"), "/data/faq-paraphrases.jsonl");
     let q = quality(pool, &faq, paraphrases).await?;
-    println!("\n| answer retrieval ({} reworded questions, 503 FAQ entries) | built-in | naive all-terms |", q.queries);
+    println!(
+        "\n| answer retrieval ({} reworded questions, 503 FAQ entries) | built-in | naive all-terms |",
+        q.queries
+    );
     println!("|---|---|---|");
     println!("| MRR@10 | {:.3} | {:.3} |", q.mrr10, q.naive_mrr10);
     println!("| top-1 hit rate | {:.0}% | {:.0}% |", q.top1 * 100.0, q.naive_top1 * 100.0);

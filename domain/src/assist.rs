@@ -11,8 +11,8 @@
 //!   (stemming, stop words), and each lexeme of 4+ letters is matched as a
 //!   prefix (`deduct:*` finds "deductible");
 //! - a document matches on **any** lexeme; each matching lexeme scores its
-//!   BM25 inverse document frequency over the type's corpus, times 2 where it
-//!   is in the title or question (weight A) plus 1 where it is in the body
+//!   BM25 inverse document frequency over the type's corpus, times 1.5 where it
+//!   is in the title or question (weight A, [`TITLE_WEIGHT`]) plus 1 where it is in the body
 //!   (weight B); common words therefore count for little;
 //! - trigram similarity (`pg_trgm`) of the title to the customer's text adds
 //!   up to [`TRIGRAM_WEIGHT`], which rewards near-verbatim questions.
@@ -28,6 +28,8 @@ use crate::types::{CannedResponseId, SessionId, text_enum};
 
 /// The weight of the title's trigram similarity (0..1) in the score.
 pub const TRIGRAM_WEIGHT: f64 = 1.5;
+/// The weight of a lexeme found in the title or question; the body's is 1.
+pub const TITLE_WEIGHT: f64 = 1.5;
 /// Lexemes at least this long are matched as prefixes.
 pub const PREFIX_MIN_LEN: usize = 4;
 /// How many suggestions an agent sees.
@@ -38,9 +40,15 @@ pub const SUGGESTIONS: i64 = 3;
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Source {
-    CannedResponse { id: CannedResponseId },
+    CannedResponse {
+        id: CannedResponseId,
+    },
     /// An agent's reply in a past resolved session of the same type.
-    PastAnswer { id: i64, session_id: SessionId, message_id: i64 },
+    PastAnswer {
+        id: i64,
+        session_id: SessionId,
+        message_id: i64,
+    },
 }
 
 text_enum!(
@@ -163,14 +171,22 @@ mod server {
     /// A source of answers. Implementations return typed output and never
     /// fail the chat: an error is the caller's cue to fall back.
     pub trait TextProvider: Send + Sync {
-        fn answer<'a>(&'a self, conn: &'a mut PgConnection, ctx: &'a Context) -> BoxFuture<'a, Result<Answer>>;
+        fn answer<'a>(
+            &'a self,
+            conn: &'a mut PgConnection,
+            ctx: &'a Context,
+        ) -> BoxFuture<'a, Result<Answer>>;
     }
 
     /// The built-in provider: [`retrieve`] and [`confidence`].
     pub struct Retrieval;
 
     impl TextProvider for Retrieval {
-        fn answer<'a>(&'a self, conn: &'a mut PgConnection, ctx: &'a Context) -> BoxFuture<'a, Result<Answer>> {
+        fn answer<'a>(
+            &'a self,
+            conn: &'a mut PgConnection,
+            ctx: &'a Context,
+        ) -> BoxFuture<'a, Result<Answer>> {
             Box::pin(async move {
                 let ranked = retrieve(conn, ctx.account_id, ctx.support_type_id, &ctx.question, 5).await?;
                 let confidence = confidence(&ranked);
@@ -187,7 +203,9 @@ mod server {
                         confidence: 0.0,
                         sources: Vec::new(),
                         method: Method::Retrieval,
-                        reason: Some("nothing in the canned replies or past answers matches the question".into()),
+                        reason: Some(
+                            "nothing in the canned replies or past answers matches the question".into(),
+                        ),
                     },
                 })
             })
@@ -239,7 +257,7 @@ mod server {
                  WHERE p.support_type_id = $2 AND p.account_id = $1 AND p.search @@ anyq.q),
              scored AS (
                  SELECT d.kind, d.canned_id, d.past_id, d.session_id, d.message_id, d.title, d.body,
-                        sum(i.idf * ((CASE WHEN ts_filter(d.search, '{a}') @@ i.q THEN 2 ELSE 0 END)
+                        sum(i.idf * ((CASE WHEN ts_filter(d.search, '{a}') @@ i.q THEN $7::float8 ELSE 0 END)
                                    + (CASE WHEN ts_filter(d.search, '{b}') @@ i.q THEN 1 ELSE 0 END))) AS bm25,
                         sum(i.idf) AS matched_idf
                  FROM docs d JOIN idf i ON d.search @@ i.q
@@ -253,7 +271,8 @@ mod server {
             &question,
             PREFIX_MIN_LEN as i32,
             TRIGRAM_WEIGHT,
-            limit
+            limit,
+            TITLE_WEIGHT
         )
         .fetch_all(conn)
         .await?;
@@ -264,7 +283,9 @@ mod server {
                     (None, Some(id), Some(session), Some(message_id)) => {
                         Source::PastAnswer { id, session_id: SessionId(session), message_id }
                     }
-                    _ => return Err(Error::internal("retrieve", format!("a {} row without its ids", r.kind))),
+                    _ => {
+                        return Err(Error::internal("retrieve", format!("a {} row without its ids", r.kind)));
+                    }
                 };
                 Ok(Candidate { source, title: r.title, body: r.body, score: r.score, coverage: r.coverage })
             })
@@ -291,7 +312,8 @@ mod server {
         if question.is_empty() {
             return Ok(Vec::new());
         }
-        let ranked = retrieve(&mut tx, session.account_id, session.support_type_id, &question, SUGGESTIONS).await?;
+        let ranked =
+            retrieve(&mut tx, session.account_id, session.support_type_id, &question, SUGGESTIONS).await?;
         let top_confidence = confidence(&ranked);
         let mut out = Vec::with_capacity(ranked.len());
         for (i, c) in ranked.iter().enumerate() {

@@ -320,7 +320,9 @@ mod server {
         // A person writing into a bot's session takes it over first, under
         // the lock: the bot's next send then gets 409 not_owner.
         let session = match (actor.agent(), session.owner_id) {
-            (Some(me), Some(owner)) if me.role != Role::Bot && owner != me.id && is_bot(&mut tx, owner).await? => {
+            (Some(me), Some(owner))
+                if me.role != Role::Bot && owner != me.id && is_bot(&mut tx, owner).await? =>
+            {
                 crate::sessions::take_over_from_bot(&mut tx, actor, &session, owner).await?
             }
             _ => session,

@@ -754,13 +754,18 @@ mod server {
         note: Option<HandoffNote>,
     ) -> Result<Session> {
         let summary = match &note {
-            Some(n) => crate::text::optional_text("handoff.summary", Some(&n.summary), 500)?.unwrap_or_default(),
+            Some(n) => {
+                crate::text::optional_text("handoff.summary", Some(&n.summary), 500)?.unwrap_or_default()
+            }
             None => String::new(),
         };
         if note.is_some() && reason != AssignReason::Handoff {
             return Err(Error::invalid("handoff", "a handoff note goes with reason \"handoff\""));
         }
-        if note.is_none() && reason == AssignReason::Handoff && actor.agent().is_some_and(|a| a.role == Role::Bot) {
+        if note.is_none()
+            && reason == AssignReason::Handoff
+            && actor.agent().is_some_and(|a| a.role == Role::Bot)
+        {
             return Err(Error::invalid(
                 "handoff",
                 "a bot's handoff names its reason: customer_request, low_confidence, turn_limit, keyword, policy or provider_failure",
@@ -851,9 +856,14 @@ mod server {
         bot: AgentId,
     ) -> Result<Session> {
         let agent = actor.agent_id().ok_or_else(|| Error::forbidden("only agents take sessions over"))?;
-        let taken =
-            move_session(conn, actor, session, ReassignTarget::Agent { agent_id: agent }, AssignReason::Handoff)
-                .await?;
+        let taken = move_session(
+            conn,
+            actor,
+            session,
+            ReassignTarget::Agent { agent_id: agent },
+            AssignReason::Handoff,
+        )
+        .await?;
         record_handoff(conn, session, &taken, bot, HandoffReason::Takeover, "").await?;
         Ok(taken)
     }

@@ -95,9 +95,10 @@ async fn a_bot_hands_off_with_a_typed_reason_and_is_then_refused(pool: PgPool) {
     // A note goes with reason handoff only.
     let human = as_agent(w.human, w.acc, Role::Agent);
     let note = HandoffNote { reason: HandoffReason::Policy, summary: String::new() };
-    let err = sessions::reassign_noted(&pool, &human, s, ReassignTarget::Queue, AssignReason::Transfer, Some(note))
-        .await
-        .expect_err("note on a transfer");
+    let err =
+        sessions::reassign_noted(&pool, &human, s, ReassignTarget::Queue, AssignReason::Transfer, Some(note))
+            .await
+            .expect_err("note on a transfer");
     assert_eq!(code(err), "invalid");
 }
 
@@ -142,7 +143,9 @@ async fn no_bot_message_is_stored_after_a_takeover_commits(pool: PgPool) {
     let mut sends = Vec::new();
     for i in 0..50 {
         let (p, bot) = (pool.clone(), bot.clone());
-        sends.push(tokio::spawn(async move { conversation::send(&p, &bot, s, say(&format!("bot {i}"))).await }));
+        sends.push(tokio::spawn(
+            async move { conversation::send(&p, &bot, s, say(&format!("bot {i}"))).await },
+        ));
         if i == 25 {
             let (p, human) = (pool.clone(), human.clone());
             sends.push(tokio::spawn(async move { conversation::send(&p, &human, s, say("I'm here")).await }));
@@ -184,7 +187,14 @@ async fn no_bot_message_is_stored_after_a_takeover_commits(pool: PgPool) {
     }
 }
 
-async fn canned(pool: &PgPool, acc: AccountId, ty: Option<SupportTypeId>, shortcut: &str, title: &str, body: &str) {
+async fn canned(
+    pool: &PgPool,
+    acc: AccountId,
+    ty: Option<SupportTypeId>,
+    shortcut: &str,
+    title: &str,
+    body: &str,
+) {
     config::create_canned(
         pool,
         &Actor::System,
@@ -205,10 +215,12 @@ async fn suggestions_come_from_the_sessions_own_account_and_type(pool: PgPool) {
     let w = world(&pool).await;
     let rival = account(&pool, "rival").await;
     let rival_ty = support_type(&pool, rival, "rival-triage", Routing::RoundRobin).await;
-    canned(&pool, rival, Some(rival_ty), "refund", "How do I get a refund?", "RIVAL: refunds by fax only.").await;
+    canned(&pool, rival, Some(rival_ty), "refund", "How do I get a refund?", "RIVAL: refunds by fax only.")
+        .await;
     let billing = support_type(&pool, w.acc, "billing", Routing::RoundRobin).await;
     canned(&pool, w.acc, Some(billing), "refund-b", "How do I get a refund?", "BILLING: other type.").await;
-    canned(&pool, w.acc, Some(w.ty), "refund", "Refund policy", "Refunds reach your card within 5 days.").await;
+    canned(&pool, w.acc, Some(w.ty), "refund", "Refund policy", "Refunds reach your card within 5 days.")
+        .await;
     canned(&pool, w.acc, None, "hours", "Opening hours", "We are open 9 to 5 on weekdays.").await;
 
     let (s, _) = sessions::open(
@@ -232,7 +244,8 @@ async fn suggestions_come_from_the_sessions_own_account_and_type(pool: PgPool) {
 
     // The outcome is recorded once, by the agent it was shown to.
     assist::record_outcome(&pool, &human, s.id, got[0].id, Outcome::Edited).await.expect("outcome");
-    let err = assist::record_outcome(&pool, &human, s.id, got[0].id, Outcome::Accepted).await.expect_err("twice");
+    let err =
+        assist::record_outcome(&pool, &human, s.id, got[0].id, Outcome::Accepted).await.expect_err("twice");
     assert_eq!(code(err), "outcome_recorded");
     let rival_admin = agent(&pool, rival, "r@rival.test", Role::Admin, 5, true, &[]).await;
     let err = assist::suggestions(&pool, &as_agent(rival_admin, rival, Role::Admin), s.id)
@@ -240,7 +253,10 @@ async fn suggestions_come_from_the_sessions_own_account_and_type(pool: PgPool) {
         .expect_err("another account");
     assert_eq!(code(err), "not_found");
     let customer_actor = Actor::System;
-    assert_eq!(code(assist::suggestions(&pool, &customer_actor, s.id).await.expect_err("system")), "forbidden");
+    assert_eq!(
+        code(assist::suggestions(&pool, &customer_actor, s.id).await.expect_err("system")),
+        "forbidden"
+    );
 
     // A question without searchable words has no answer, with a reason.
     let mut conn = pool.acquire().await.expect("conn");
@@ -275,10 +291,83 @@ async fn resolved_sessions_teach_past_answers(pool: PgPool) {
     assert_eq!(assist::harvest(&mut conn, s.id).await.expect("harvest"), 1);
     assert_eq!(assist::harvest(&mut conn, s.id).await.expect("again"), 0, "idempotent");
 
-    let ranked = assist::retrieve(&mut conn, w.acc, w.ty, "invoice has an incorrect vat no.", 3).await.expect("r");
+    let ranked =
+        assist::retrieve(&mut conn, w.acc, w.ty, "invoice has an incorrect vat no.", 3).await.expect("r");
     assert!(matches!(ranked[0].source, Source::PastAnswer { session_id, .. } if session_id == s.id));
     assert_eq!(ranked[0].body, "I have corrected the VAT number and re-sent the invoice.");
     let other = account(&pool, "other").await;
     let other_ty = support_type(&pool, other, "other-triage", Routing::RoundRobin).await;
     assert!(assist::retrieve(&mut conn, other, other_ty, "wrong VAT number", 3).await.expect("r").is_empty());
+}
+
+/// The public FAQ data set (installed by `scripts/test`, `ensure_faq`) as
+/// one type's canned replies: a few reworded questions have a known best
+/// answer, and the whole reworded set keeps its measured quality.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn retrieval_answers_reworded_faq_questions(pool: PgPool) {
+    let path = std::env::var("FAQ_DATA").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../target/tools/faq-1.2.1/zaragoza_construction_faq/data/faq-en.jsonl"
+        )
+        .to_owned()
+    });
+    let faq = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("{path}: {e}; run `source scripts/lib.sh; ensure_faq` (scripts/test does)")
+    });
+    let acc = account(&pool, "zaragoza").await;
+    let ty = support_type(&pool, acc, "construction", Routing::RoundRobin).await;
+    let mut faq_of = std::collections::HashMap::new();
+    for line in faq.lines().filter(|l| !l.trim().is_empty()) {
+        let row: serde_json::Value = serde_json::from_str(line).expect("faq json");
+        let id = row["id"].as_str().expect("id").to_owned();
+        let shortcut: String = id
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+            .take(40)
+            .collect();
+        let created = config::create_canned(
+            &pool,
+            &Actor::System,
+            NewCannedResponse {
+                account_id: Some(acc),
+                support_type_id: Some(ty),
+                shortcut,
+                title: row["q"].as_str().expect("q").chars().take(120).collect(),
+                body: row["a"].as_str().expect("a").chars().take(5000).collect(),
+            },
+        )
+        .await
+        .expect("canned");
+        faq_of.insert(created.id, id);
+    }
+    let mut conn = pool.acquire().await.expect("conn");
+    let queries = include_str!("../../bench/data/faq-paraphrases.jsonl");
+    // Deterministic top-1 answers for a few customer phrasings.
+    let expected = ["attefall-006", "rot-028", "tak-013", "el-010", "radon-fuktskador-002"];
+    let (mut rr, mut n, mut top1_checked) = (0.0, 0.0, 0);
+    for line in queries.lines().filter(|l| !l.trim().is_empty()) {
+        let row: serde_json::Value = serde_json::from_str(line).expect("paraphrase json");
+        let (want, q) = (row["id"].as_str().expect("id"), row["q"].as_str().expect("q"));
+        let ranked = assist::retrieve(&mut conn, acc, ty, q, 10).await.expect("retrieve");
+        let ids: Vec<&str> = ranked
+            .iter()
+            .filter_map(|c| match &c.source {
+                Source::CannedResponse { id } => faq_of.get(id).map(String::as_str),
+                Source::PastAnswer { .. } => None,
+            })
+            .collect();
+        if expected.contains(&want) {
+            assert_eq!(ids.first(), Some(&want), "{q:?}");
+            top1_checked += 1;
+        }
+        rr += ids.iter().position(|id| *id == want).map_or(0.0, |r| 1.0 / (r as f64 + 1.0));
+        n += 1.0;
+    }
+    assert_eq!(top1_checked, expected.len());
+    // The measured MRR@10 is 0.576 (bench/, README); this guards it against
+    // regressions. (The issue's goal is 0.6, not met yet.)
+    let mrr = rr / n;
+    assert!(mrr >= 0.55, "MRR@10 fell to {mrr:.3}");
 }

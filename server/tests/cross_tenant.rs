@@ -75,6 +75,8 @@ enum Arg {
     Notification,
     /// An image Alice sent in the active session.
     Attachment,
+    /// A suggested reply shown to Alice in the active session.
+    Suggestion,
 }
 
 /// Account A's values for each [`Arg`]; or, for the probe, values that exist
@@ -100,6 +102,7 @@ struct Ids {
     webhook: String,
     notification: String,
     attachment: String,
+    suggestion: String,
 }
 
 impl Ids {
@@ -123,6 +126,7 @@ impl Ids {
             Arg::Webhook => &self.webhook,
             Arg::Notification => &self.notification,
             Arg::Attachment => &self.attachment,
+            Arg::Suggestion => &self.suggestion,
         }
     }
 
@@ -149,10 +153,11 @@ impl Ids {
             webhook: new(),
             notification: i64::MAX.to_string(),
             attachment: new(),
+            suggestion: i64::MAX.to_string(),
         }
     }
 
-    fn values(&self) -> [&str; 19] {
+    fn values(&self) -> [&str; 20] {
         [
             &self.active_session,
             &self.queued_session,
@@ -173,6 +178,7 @@ impl Ids {
             &self.webhook,
             &self.notification,
             &self.attachment,
+            &self.suggestion,
         ]
     }
 }
@@ -411,6 +417,11 @@ fn routes() -> Vec<Route> {
             .body(|_| Some(json!({ "body": "Intruder note" })))
             .expect(NotFound, NotFound, Forbidden),
         route("GET", "/sessions/{id}/tags", &[ActiveSession]).expect(NotFound, NotFound, Forbidden),
+        // Suggestions are for agents too.
+        route("GET", "/sessions/{id}/suggestions", &[ActiveSession]).expect(NotFound, NotFound, Forbidden),
+        route("POST", "/sessions/{id}/suggestions/{suggestion_id}/outcome", &[ActiveSession, Suggestion])
+            .body(|_| Some(json!({ "outcome": "dismissed" })))
+            .expect(NotFound, NotFound, Forbidden),
         route("POST", "/sessions/{id}/tags", &[ActiveSession])
             .body(|_| Some(json!({ "name": "intruder-zz" })))
             .expect(NotFound, NotFound, Forbidden),
@@ -821,6 +832,15 @@ impl World {
         )
         .await
         .expect("alert");
+        let suggestion: i64 = sqlx::query_scalar(
+            "INSERT INTO suggestions (session_id, agent_id, rank, body, confidence, method, sources)
+             VALUES ($1, $2, 1, 'A suggested reply', 0.5, 'retrieval', '[]') RETURNING id",
+        )
+        .bind(SessionId(active.parse().expect("uuid")))
+        .bind(AgentId(alice))
+        .fetch_one(&mut *conn)
+        .await
+        .expect("suggestion");
         drop(conn);
 
         // The customer of another session of A (same type: the same queue).
@@ -885,6 +905,7 @@ impl World {
             webhook: webhook.clone(),
             notification: alert.id.to_string(),
             attachment: attachment.clone(),
+            suggestion: suggestion.to_string(),
         };
 
         // What only those who work the target sessions may see.

@@ -52,6 +52,7 @@ const REST: &[(&str, Reach)] = &[
     ("/sessions/{s}/messages", Reach::Status),
     ("/sessions/{s}/notes", Reach::AgentsStatus),
     ("/sessions/{s}/tags", Reach::AgentsStatus),
+    ("/sessions/{s}/suggestions", Reach::AgentsStatus),
     ("/sessions/{s}/csat", Reach::Status),
     ("/sessions?limit=200", Reach::AgentsListed),
     ("/sessions?queue=true&limit=200", Reach::AgentsListed),

@@ -84,10 +84,12 @@ async fn handed_off(tx: &mut PgConnection, event: &Event, session: SessionId) ->
 pub fn handoff_message(ctx: &assist::HandoffContext) -> String {
     match (&ctx.owner, ctx.position) {
         (Some((_, name)), _) => format!("{name} has joined the chat and will take it from here."),
-        (None, _) if ctx.online.is_empty() => "You asked for a person, and nobody from our team is online right \
+        (None, _) if ctx.online.is_empty() => {
+            "You asked for a person, and nobody from our team is online right \
              now. Leave your e-mail address here and we will answer you by e-mail; your conversation stays \
              in line for the next person who comes online."
-            .to_owned(),
+                .to_owned()
+        }
         (None, Some(1)) => "A person will take over this chat. You are next in line.".to_owned(),
         (None, Some(n)) => format!("A person will take over this chat. You are number {n} in line."),
         (None, None) => "A person will take over this chat shortly.".to_owned(),

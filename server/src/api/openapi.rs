@@ -14,8 +14,8 @@ use utoipa::{
 };
 
 use super::{
-    agents, assist, attachments, audit, blasts, config, conversation, csat, directory, error, sessions, signin,
-    support_types, tokens, webhooks,
+    agents, assist, attachments, audit, blasts, config, conversation, csat, directory, error, sessions,
+    signin, support_types, tokens, webhooks,
 };
 
 #[derive(OpenApi)]

@@ -143,7 +143,9 @@ pub async fn reassign(
     ApiPath(id): ApiPath<SessionId>,
     ApiJson(body): ApiJson<ReassignBody>,
 ) -> ApiResult<Json<Session>> {
-    Ok(Json(sessions::reassign_noted(&pool, &actor, id, body.target, body.reason.into(), body.handoff).await?))
+    Ok(Json(
+        sessions::reassign_noted(&pool, &actor, id, body.target, body.reason.into(), body.handoff).await?,
+    ))
 }
 
 /// Escalates a session along its support type's escalation path.

@@ -142,12 +142,12 @@ async fn no_bot_message_is_stored_after_a_takeover_commits(pool: PgPool) {
     let human = as_agent(w.human, w.acc, Role::Agent);
     let mut sends = Vec::new();
     for i in 0..50 {
-        let (p, bot) = (pool.clone(), bot.clone());
+        let p = pool.clone();
         sends.push(tokio::spawn(
             async move { conversation::send(&p, &bot, s, say(&format!("bot {i}"))).await },
         ));
         if i == 25 {
-            let (p, human) = (pool.clone(), human.clone());
+            let p = pool.clone();
             sends.push(tokio::spawn(async move { conversation::send(&p, &human, s, say("I'm here")).await }));
         }
     }

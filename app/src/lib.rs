@@ -89,6 +89,12 @@ pub fn App() -> impl IntoView {
                 />
                 <Route path=(StaticSegment("admin"), StaticSegment("blasts")) view=pages::admin::BlastsPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=pages::admin::AuditPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("admin"), StaticSegment("reports")) view=pages::admin::reports::ReportsPage ssr=SsrMode::Async/>
+                <Route
+                    path=(StaticSegment("admin"), StaticSegment("reports"), StaticSegment("sessions"))
+                    view=pages::admin::reports::ReportSessionsPage
+                    ssr=SsrMode::Async
+                />
             </Routes>
         </Router>
     }

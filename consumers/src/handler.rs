@@ -50,6 +50,13 @@ pub trait Handler: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), HandlerError>>;
 }
 
+/// The session an event is about; an event that names none is malformed.
+pub fn session_of(event: &Event) -> Result<domain::types::SessionId, HandlerError> {
+    event
+        .session_id
+        .ok_or_else(|| HandlerError::Permanent(format!("{} event without a session", event.topic)))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// The effect was applied now.

@@ -1,5 +1,6 @@
-//! The five queue consumers (notifications, presence, automated chat, blast,
-//! tagging) and the machinery that runs them.
+//! The queue consumers (the five of the design: notifications, presence,
+//! automated chat, blast, tagging; and reports, which keeps the report
+//! rollups) and the machinery that runs them.
 //!
 //! A [`Handler`] applies an event's effect inside the transaction that also
 //! records the event in `processed`, so an effect happens exactly once however

@@ -24,6 +24,7 @@ pub mod mail_log;
 pub mod notifications;
 pub mod outbox;
 pub mod ratelimit;
+pub mod reports;
 pub mod scope;
 pub mod sessions;
 pub mod support_types;

@@ -104,6 +104,22 @@ impl Scope {
         }
     }
 
+    /// For readers that count whole accounts (reports): the account they
+    /// may count, or None for every account (the system and global admins,
+    /// when they ask for none). Only a scope that covers whole accounts
+    /// counts: agents, bots and customers are refused, and an account
+    /// outside the scope is "not found".
+    pub fn whole_accounts(&self, requested: Option<AccountId>) -> crate::Result<Option<AccountId>> {
+        match self {
+            Self::Everything => Ok(requested),
+            Self::Account { account } => match requested {
+                Some(other) if other != *account => Err(crate::Error::not_found("account")),
+                _ => Ok(Some(*account)),
+            },
+            _ => Err(crate::Error::forbidden("reports are for administrators and supervisors")),
+        }
+    }
+
     /// Whether every session of `account` is inside the scope.
     pub fn covers_account(&self, account: AccountId) -> bool {
         match self {
@@ -207,6 +223,24 @@ mod tests {
 
     fn agent(role: Role, account: Option<AccountId>) -> Actor {
         Actor::Agent(AgentActor { id: AgentId::new(), account_id: account, role })
+    }
+
+    #[test]
+    fn whole_account_readers_are_admins_and_supervisors() {
+        let (a, b) = (AccountId::new(), AccountId::new());
+        let global = Scope::with_skills(&agent(Role::Admin, None), []);
+        assert_eq!(global.whole_accounts(None).expect("a reader"), None);
+        assert_eq!(global.whole_accounts(Some(b)).expect("a reader"), Some(b));
+        for role in [Role::Admin, Role::Supervisor] {
+            let s = Scope::with_skills(&agent(role, Some(a)), []);
+            assert_eq!(s.whole_accounts(None).expect("a reader"), Some(a));
+            assert_eq!(s.whole_accounts(Some(a)).expect("a reader"), Some(a));
+            assert!(matches!(s.whole_accounts(Some(b)), Err(crate::Error::NotFound { .. })));
+        }
+        for role in [Role::Agent, Role::Bot] {
+            let s = Scope::with_skills(&agent(role, Some(a)), []);
+            assert!(matches!(s.whole_accounts(None), Err(crate::Error::Forbidden { .. })));
+        }
     }
 
     #[test]

@@ -1115,7 +1115,7 @@ mod server {
         }
         let updated = session_query!(
             "UPDATE sessions SET status = 'queued', queued_at = now(), resolved_at = NULL, resolved_by_id = NULL,
-                    resolution_reason_id = NULL, updated_at = now()
+                    resolution_reason_id = NULL, reopen_count = reopen_count + 1, updated_at = now()
              WHERE id = $1 RETURNING ",
             "",
             id.0

@@ -43,6 +43,22 @@ pub enum Command {
     /// Load the demo data set (idempotent): 3 accounts, 29 support types,
     /// 30 agents, 2 bots... and 30 days of history.
     SeedDemo,
+    /// The report rollups.
+    Rollups {
+        #[command(subcommand)]
+        action: RollupsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RollupsCommand {
+    /// Recompute every session's report facts and the daily rollups from
+    /// scratch, with a progress bar. Safe while the server runs.
+    Rebuild {
+        /// Only this account (its slug); every account when absent.
+        #[arg(long)]
+        account: Option<String>,
+    },
 }
 
 pub async fn run(cli: Cli, config: Config) -> Result<(), Box<dyn std::error::Error>> {
@@ -97,6 +113,37 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Box<dyn std::error::Err
             println!("  admin@example.com       global admin");
             println!("  supervisor@example.com  supervisor, Northwind Retail");
             println!("  agent1@example.com … agent30@example.com");
+        }
+        Command::Rollups { action: RollupsCommand::Rebuild { account } } => {
+            let account = match account {
+                Some(slug) => Some(
+                    domain::accounts::list(&pool, &Actor::System)
+                        .await?
+                        .into_iter()
+                        .find(|a| a.slug.eq_ignore_ascii_case(&slug))
+                        .ok_or_else(|| format!("no account with the slug {slug:?}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} rebuilding rollups [{bar:40}] {pos}/{len} sessions ({per_sec}, {eta} left)",
+                )?
+                .progress_chars("=> "),
+            );
+            let started = std::time::Instant::now();
+            let done = domain::reports::facts::rebuild(&pool, account, |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await?;
+            bar.finish_and_clear();
+            println!(
+                "rebuilt the report rollups of {done} sessions in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
         }
     }
     Ok(())

@@ -309,6 +309,11 @@ pub async fn seed_demo(pool: &PgPool) -> Result<SeedReport> {
         }
     }
     report.history_sessions = seed_history(pool).await?;
+    if report.history_sessions > 0 {
+        // The history is bulk-loaded without events (quiet, like an
+        // import), so its report facts are computed here.
+        domain::reports::facts::rebuild(pool, None, |_, _| {}).await?;
+    }
     Ok(report)
 }
 

@@ -60,6 +60,11 @@ const REST: &[(&str, Reach)] = &[
     ("/attachments/{a}", Reach::Status),
     ("/attachments/{a}/thumbnail", Reach::Status),
     ("/attachments/{a}/links", Reach::Status),
+    (
+        "/reports/sessions?count=opened&start=2000-01-01T00:00:00Z&end=2100-01-01T00:00:00Z&limit=200",
+        Reach::WholeAccountsListed,
+    ),
+    ("/reports/sessions.csv?from={yesterday}&to={today}", Reach::WholeAccountsListed),
 ];
 
 /// Server functions that read sessions, with their form body.
@@ -71,12 +76,18 @@ const SERVER_FNS: &[(&str, &str, Reach)] = &[
     ("/api/agent/targets", "id={s}", Reach::PeopleStatus),
     ("/api/agent/board", "", Reach::PeopleListed),
     ("/api/chat/state", "token={token}", Reach::CustomersListed),
+    (
+        "/api/admin/report-sessions",
+        "query=count%3Dopened%26start%3D2000-01-01T00%3A00%3A00Z%26end%3D2100-01-01T00%3A00%3A00Z",
+        Reach::WholeAccountsListed,
+    ),
 ];
 
 /// Server functions that read no session, or change one (their refusals
 /// are checked by `server_fns.rs`), and why.
 const NOT_SESSION_READS: &[(&str, &str)] = &[
     ("/api/system_status", "server facts, no account data"),
+    ("/api/admin/report", "counts and percentiles of whole accounts (Scope::whole_accounts), no session"),
     ("/api/auth/whoami", "the caller's own identity"),
     ("/api/auth/login", "signing in"),
     ("/api/auth/logout", "signing out"),
@@ -122,6 +133,9 @@ enum Reach {
     PeopleListed,
     /// Customers with their chat token; seen means S is in the answer.
     CustomersListed,
+    /// Readers of whole accounts (`Scope::whole_accounts`: admins and
+    /// supervisors); seen means S is in the answer. Others are refused.
+    WholeAccountsListed,
 }
 
 struct Caller {
@@ -133,6 +147,8 @@ struct Caller {
     /// A browser session, for people.
     cookie: Option<String>,
     customer: bool,
+    /// Whether the rule lets them count whole accounts (reports).
+    counts_accounts: bool,
 }
 
 const PASSWORD: &str = "long enough password";
@@ -237,6 +253,8 @@ fn fill(template: &str, s: &Chat) -> String {
         .replace("{c}", &s.customer.to_string())
         .replace("{a}", &s.attachment.to_string())
         .replace("{token}", &s.token)
+        .replace("{today}", &chrono::Utc::now().date_naive().to_string())
+        .replace("{yesterday}", &(chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string())
 }
 
 /// One answer: whether the path showed S to the caller.
@@ -250,7 +268,11 @@ async fn rest(app: &TestApp, path: &str, reach: Reach, caller: &Caller, s: &Chat
         .expect("request");
     let status = res.status();
     let body = res.text().await.expect("body");
-    let applies = !caller.customer || reach == Reach::Status;
+    let applies = match reach {
+        Reach::Status => true,
+        Reach::WholeAccountsListed => caller.counts_accounts,
+        _ => !caller.customer,
+    };
     judge(status, &body, reach, applies, s)
 }
 
@@ -281,6 +303,7 @@ async fn server_fn(
     let body = res.text().await.expect("body");
     let applies = match reach {
         Reach::CustomersListed => caller.customer,
+        Reach::WholeAccountsListed => caller.cookie.is_some() && caller.counts_accounts,
         _ => caller.cookie.is_some(),
     };
     judge(status, &body, reach, applies, s)
@@ -289,7 +312,10 @@ async fn server_fn(
 /// `Ok(seen)` for a path the caller may use; for one they may not, `Ok(false)`
 /// if refused (401/403/404) and an error otherwise.
 fn judge(status: StatusCode, body: &str, reach: Reach, applies: bool, s: &Chat) -> Result<bool, String> {
-    let listed = matches!(reach, Reach::AgentsListed | Reach::PeopleListed | Reach::CustomersListed);
+    let listed = matches!(
+        reach,
+        Reach::AgentsListed | Reach::PeopleListed | Reach::CustomersListed | Reach::WholeAccountsListed
+    );
     let refused = matches!(status.as_u16(), 401 | 403 | 404);
     if !applies {
         return if refused && !body.contains(&s.session.to_string()) {
@@ -399,7 +425,8 @@ async fn every_read_path_gives_the_scope_rules_answer(pool: PgPool) {
         ("another account's admin", false, Some(b.id), "admin@globex.test", Role::Admin, vec![]),
     ] {
         let (actor, bearer, cookie) = person(&pool, account, email, role, &serves).await;
-        callers.push(Caller { name, sees, actor, bearer, cookie, customer: false });
+        let counts_accounts = Scope::load(&pool, &actor).await.expect("scope").whole_accounts(None).is_ok();
+        callers.push(Caller { name, sees, actor, bearer, cookie, customer: false, counts_accounts });
     }
     for (name, sees, chat) in [("S's customer", true, &s), ("another session's customer", false, &other)] {
         let actor = Actor::Customer(CustomerActor {
@@ -407,7 +434,15 @@ async fn every_read_path_gives_the_scope_rules_answer(pool: PgPool) {
             session_id: SessionId(chat.session),
             account_id: AccountId(a.id),
         });
-        callers.push(Caller { name, sees, actor, bearer: chat.token.clone(), cookie: None, customer: true });
+        callers.push(Caller {
+            name,
+            sees,
+            actor,
+            bearer: chat.token.clone(),
+            cookie: None,
+            customer: true,
+            counts_accounts: false,
+        });
     }
 
     // The expected column is the rule's own answer.
@@ -423,16 +458,24 @@ async fn every_read_path_gives_the_scope_rules_answer(pool: PgPool) {
         Ok(seen) => problems.push(format!("{path} for {}: seen={seen}, the rule says {}", c.name, c.sees)),
         Err(e) => problems.push(format!("{path} for {}: {e}", c.name)),
     };
+    // The report paths read the facts that the reports consumer writes.
+    wait_until_events_settle(&pool).await;
     for c in &callers {
         for (path, reach) in REST {
             let answer = rest(&app, path, *reach, c, &s).await;
-            // Paths customers cannot use answer "not seen" by refusing them.
-            let answer = if c.customer && *reach != Reach::Status { answer.map(|_| c.sees) } else { answer };
+            // Paths a caller cannot use answer "not seen" by refusing them.
+            let unusable = match reach {
+                Reach::Status => false,
+                Reach::WholeAccountsListed => !c.counts_accounts,
+                _ => c.customer,
+            };
+            let answer = if unusable { answer.map(|_| c.sees) } else { answer };
             note(c, &format!("GET {path}"), answer);
         }
         for (path, form, reach) in SERVER_FNS {
             let applies = match reach {
                 Reach::CustomersListed => c.customer,
+                Reach::WholeAccountsListed => c.cookie.is_some() && c.counts_accounts,
                 _ => c.cookie.is_some(),
             };
             let answer = server_fn(&app, path, form, *reach, c, &s).await;
@@ -497,7 +540,10 @@ async fn every_read_path_has_an_entry(pool: PgPool) {
         .filter(|(_, ops)| ops.get("get").is_some())
         .map(|(p, _)| p.strip_prefix("/api/v1").expect("under /api/v1").to_owned())
         .filter(|p| {
-            p.starts_with("/sessions") || p.starts_with("/customers") || p.starts_with("/attachments")
+            p.starts_with("/sessions")
+                || p.starts_with("/customers")
+                || p.starts_with("/attachments")
+                || p.starts_with("/reports/sessions")
         })
         .collect();
     let listed: BTreeSet<String> = REST
@@ -513,7 +559,7 @@ async fn every_read_path_has_an_entry(pool: PgPool) {
         .collect();
     assert_eq!(
         served, listed,
-        "every GET under /sessions, /customers and /attachments needs an entry in REST"
+        "every GET under /sessions, /customers, /attachments and /reports/sessions needs an entry in REST"
     );
 
     // Server functions: each is a session read here, or says why it is not.

@@ -65,6 +65,12 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
     ("/api/auth/login", Rule::SignInOut, ""),
     ("/api/auth/logout", Rule::SignInOut, ""),
     ("/api/admin/audit", Rule::SignedIn, ""),
+    ("/api/admin/report", Rule::AdminList, "query="),
+    (
+        "/api/admin/report-sessions",
+        Rule::AdminList,
+        "query=count%3Dopened%26start%3D2000-01-01T00%3A00%3A00Z%26end%3D2100-01-01T00%3A00%3A00Z",
+    ),
     ("/api/admin/blasts", Rule::SignedIn, ""),
     ("/api/agent/board", Rule::SignedIn, ""),
     ("/api/agent/presence", Rule::SignedIn, "presence=online"),
@@ -249,6 +255,8 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
         }
     };
 
+    // The reports read the facts that the reports consumer writes.
+    wait_until_events_settle(&pool).await;
     for (path, rule, template) in SERVER_FNS {
         let body = || body_for(template);
         match rule {

@@ -2,6 +2,8 @@
 
 pub mod alert;
 pub mod attachments;
+#[cfg(feature = "ssr")]
+pub mod charts;
 pub mod dialog;
 pub mod shell;
 pub mod toast;

@@ -35,9 +35,7 @@ impl Handler for AutomatedChat {
         event: &'a Event,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
-            let session: SessionId = event
-                .session_id
-                .ok_or_else(|| HandlerError::Permanent(format!("{} without a session", event.topic)))?;
+            let session = crate::handler::session_of(event)?;
             match event.topic.as_str() {
                 topic::SESSION_HANDED_OFF => return handed_off(tx, event, session).await,
                 topic::SESSION_RESOLVED => {

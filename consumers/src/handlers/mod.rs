@@ -4,6 +4,7 @@ pub mod automated_chat;
 pub mod blast;
 pub mod notifications;
 pub mod presence;
+pub mod reports;
 pub mod tagging;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ pub fn all() -> Vec<Arc<dyn Handler>> {
         Arc::new(blast::Blast),
         Arc::new(notifications::Notifications::from_env()),
         Arc::new(presence::Presence),
+        Arc::new(reports::Reports),
         Arc::new(tagging::Tagging),
     ]
 }

@@ -92,11 +92,7 @@ impl Handler for Notifications {
     }
 }
 
-fn session_of(event: &Event) -> Result<SessionId, HandlerError> {
-    event
-        .session_id
-        .ok_or_else(|| HandlerError::Permanent(format!("{} event without a session", event.topic)))
-}
+use crate::handler::session_of;
 
 /// The alert, and the agent's e-mail if they want one.
 async fn on_assigned(

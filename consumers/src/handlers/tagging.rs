@@ -24,9 +24,7 @@ impl Handler for Tagging {
         event: &'a Event,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
-            let session: SessionId = event
-                .session_id
-                .ok_or_else(|| HandlerError::Permanent(format!("{} event without a session", event.topic)))?;
+            let session = crate::handler::session_of(event)?;
             match event.topic.as_str() {
                 "session.opened" => {
                     config::apply_tag_rules(tx, session, None).await?;

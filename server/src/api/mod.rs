@@ -15,6 +15,7 @@ pub mod directory;
 pub mod docs;
 pub mod error;
 pub mod openapi;
+pub mod reports;
 pub mod sessions;
 pub mod signin;
 pub mod support_types;
@@ -83,6 +84,10 @@ pub fn router() -> Router<AppState> {
         .route("/auth/password", post(signin::change_password))
         .route("/chat/{slug}/sessions", post(signin::open_chat))
         .route("/audit-log", get(audit::list))
+        .route("/reports", get(reports::report))
+        .route("/reports/sessions", get(reports::sessions))
+        .route("/reports/export.csv", get(reports::export_periods))
+        .route("/reports/sessions.csv", get(reports::export_sessions))
         .route("/sessions", post(sessions::open).get(sessions::list))
         .route("/sessions/{id}", get(sessions::get))
         .route("/sessions/{id}/assign", post(sessions::assign))

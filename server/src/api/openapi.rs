@@ -14,8 +14,8 @@ use utoipa::{
 };
 
 use super::{
-    agents, assist, attachments, audit, blasts, config, conversation, csat, directory, error, sessions,
-    signin, support_types, tokens, webhooks,
+    agents, assist, attachments, audit, blasts, config, conversation, csat, directory, error, reports,
+    sessions, signin, support_types, tokens, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -49,6 +49,7 @@ use super::{
         directory::rotate_identity_secret, directory::customer, directory::update_customer,
         signin::login, signin::logout, signin::me, signin::change_password, signin::open_chat,
         audit::list,
+        reports::report, reports::sessions, reports::export_periods, reports::export_sessions,
         blasts::list, blasts::create, blasts::get, blasts::cancel,
         webhooks::list, webhooks::create, webhooks::update, webhooks::delete, webhooks::deliveries,
         webhooks::notifications, webhooks::mark_read,
@@ -68,6 +69,7 @@ use super::{
         (name = "blasts", description = "Messages from an admin to a segment of the account's customers"),
         (name = "webhooks", description = "Outgoing webhooks: signed event deliveries, retries and the delivery log"),
         (name = "notifications", description = "The calling agent's in-app notifications"),
+        (name = "reports", description = "Reports for admins and supervisors: percentiles, drill-downs and CSV exports"),
     )
 )]
 pub struct ApiDoc;

@@ -45,6 +45,8 @@ enum Documented {
     Json(Arc<Validator>),
     /// Bytes (a file): any non-JSON content.
     Bytes,
+    /// A CSV export.
+    Csv,
 }
 
 pub struct Contract {
@@ -111,7 +113,10 @@ impl Contract {
                         Some(content) => match content.get("application/json") {
                             Some(json) => Documented::Json(compile(&json["schema"])),
                             None if content.contains_key("application/octet-stream") => Documented::Bytes,
-                            None => panic!("{method} {path} {status}: only JSON and bytes are documented"),
+                            None if content.contains_key("text/csv") => Documented::Csv,
+                            None => {
+                                panic!("{method} {path} {status}: only JSON, CSV and bytes are documented")
+                            }
                         },
                     };
                     responses.insert(status, body);
@@ -177,6 +182,11 @@ impl Contract {
             Documented::Bytes => {
                 if content_type.is_none_or(|t| t.starts_with("application/json")) {
                     violations.push(format!("{what}: documented as a file, sent {content_type:?}"));
+                }
+            }
+            Documented::Csv => {
+                if content_type.is_none_or(|t| !t.starts_with("text/csv")) {
+                    violations.push(format!("{what}: documented as CSV, sent {content_type:?}"));
                 }
             }
             Documented::Json(validator) => {

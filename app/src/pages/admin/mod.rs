@@ -7,6 +7,7 @@
 //! actions (logins, failures, tokens, role changes, supervisor
 //! reassignments). Support types live in [`support_types`].
 
+pub mod reports;
 pub mod support_type_form;
 pub mod support_types;
 
@@ -41,13 +42,15 @@ pub enum Section {
     Overview,
     SupportTypes,
     Blasts,
+    Reports,
     AuditLog,
 }
 
-const SECTIONS: [(Section, &str, &str); 4] = [
+const SECTIONS: [(Section, &str, &str); 5] = [
     (Section::Overview, "Overview", "/admin"),
     (Section::SupportTypes, "Support types", "/admin/support-types"),
     (Section::Blasts, "Blasts", "/admin/blasts"),
+    (Section::Reports, "Reports", "/admin/reports"),
     (Section::AuditLog, "Audit log", "/admin/audit"),
 ];
 

@@ -25,7 +25,7 @@ use domain::{
     mail_log,
     notifications::{self, kind},
     outbox::{Event, topic},
-    types::{AgentId, Role, SessionId},
+    types::{AgentId, Role},
     webhooks,
 };
 use sqlx::PgConnection;

@@ -5,7 +5,7 @@
 //! A message matters only while the session has no human reply yet (the
 //! first-response time); the others are skipped with one indexed read.
 
-use domain::{outbox::Event, reports::facts, types::SessionId};
+use domain::{outbox::Event, reports::facts};
 use sqlx::PgConnection;
 
 use crate::{BoxFuture, Handler, HandlerError};

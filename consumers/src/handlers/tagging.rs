@@ -2,7 +2,7 @@
 //! support type) when a session opens and on each customer message, and the
 //! project tag from the session's project ref.
 
-use domain::{config, outbox::Event, types::SessionId};
+use domain::{config, outbox::Event};
 use sqlx::PgConnection;
 
 use crate::{BoxFuture, Handler, HandlerError};

@@ -27,6 +27,13 @@ pub struct Account {
     /// An agent whose heartbeats stop for this long becomes away.
     #[serde(default)]
     pub presence_grace_secs: i32,
+    /// The IANA zone the account's reports count days in.
+    #[serde(default = "utc")]
+    pub time_zone: String,
+}
+
+fn utc() -> String {
+    "UTC".to_owned()
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -45,6 +52,10 @@ pub struct UpdateAccount {
     pub widget_origins: Option<Vec<String>>,
     /// Seconds without a heartbeat before an agent is set away (10-3600).
     pub presence_grace_secs: Option<i32>,
+    /// An IANA zone (`Europe/Berlin`): the days of the account's reports.
+    /// The rollups already written keep their days until
+    /// `switchboard rollups rebuild --account SLUG` recounts them.
+    pub time_zone: Option<String>,
 }
 
 /// At most this many widget origins per account.
@@ -146,7 +157,8 @@ mod server {
                 Account,
                 $before
                     + r#"id AS "id: AccountId", slug::text AS "slug!", name, created_at, widget_origins,
-                         identity_secret IS NOT NULL AS "identity_verification!", presence_grace_secs"#
+                         identity_secret IS NOT NULL AS "identity_verification!", presence_grace_secs,
+                         time_zone"#
                     + $after
                 $(, $arg)*
             )
@@ -252,6 +264,10 @@ mod server {
         if changes.presence_grace_secs.is_some_and(|g| !(10..=3600).contains(&g)) {
             return Err(Error::invalid("presence_grace_secs", "must be between 10 and 3600 seconds"));
         }
+        let zone = changes.time_zone.as_deref().map(str::trim);
+        if let Some(z) = zone {
+            crate::reports::parse_zone(z)?;
+        }
 
         let mut tx = pool.begin().await?;
         let current = account_query!("SELECT ", " FROM accounts WHERE id = $1 FOR UPDATE", id.0)
@@ -260,14 +276,15 @@ mod server {
             .ok_or_else(|| Error::not_found("account"))?;
         let updated = account_query!(
             "UPDATE accounts SET name = COALESCE($2, name), widget_origins = COALESCE($3, widget_origins),
-                    presence_grace_secs = COALESCE($4, presence_grace_secs)
+                    presence_grace_secs = COALESCE($4, presence_grace_secs), time_zone = COALESCE($5, time_zone)
              WHERE id = $1
              RETURNING ",
             "",
             id.0,
             name.as_deref(),
             origins.as_deref(),
-            changes.presence_grace_secs
+            changes.presence_grace_secs,
+            zone
         )
         .fetch_one(&mut *tx)
         .await?;
@@ -279,9 +296,9 @@ mod server {
                 "account.updated",
                 &id.to_string(),
                 json!({ "old": { "name": current.name, "widget_origins": current.widget_origins,
-                                 "presence_grace_secs": current.presence_grace_secs },
+                                 "presence_grace_secs": current.presence_grace_secs, "time_zone": current.time_zone },
                         "new": { "name": updated.name, "widget_origins": updated.widget_origins,
-                                 "presence_grace_secs": updated.presence_grace_secs } }),
+                                 "presence_grace_secs": updated.presence_grace_secs, "time_zone": updated.time_zone } }),
             )
             .await?;
             outbox::record(

@@ -762,12 +762,23 @@ async fn widget_origins_are_validated_and_scoped_to_the_accounts_admins(pool: Pg
             name: Some("  Acme Support ".into()),
             widget_origins: origins(&["https://Shop.Example.com/", "http://localhost:8080"]),
             presence_grace_secs: Some(120),
+            time_zone: Some(" Europe/Stockholm ".into()),
         },
     )
     .await
     .expect("update");
     assert_eq!(updated.name, "Acme Support");
     assert_eq!(updated.presence_grace_secs, 120);
+    assert_eq!(updated.time_zone, "Europe/Stockholm");
+    let err = accounts::update(
+        &pool,
+        &admin,
+        acc,
+        UpdateAccount { time_zone: Some("Europe/Atlantis".into()), ..Default::default() },
+    )
+    .await
+    .expect_err("no such zone");
+    assert!(matches!(&err, Error::Invalid { field, .. } if field == "time_zone"), "{err:?}");
     let err = accounts::update(
         &pool,
         &admin,

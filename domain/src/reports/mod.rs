@@ -39,9 +39,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::{AccountId, AgentId, ReasonId, SupportTypeId, TagId, text_enum};
 pub use histogram::Histogram;
+use uuid::Uuid;
 
 #[cfg(feature = "server")]
-pub use query::{CountedSession, DrillDown, ExportRow, export_sessions, report, sessions_behind};
+pub use query::{ExportRow, export_sessions, report, sessions_behind};
 
 text_enum!(
     /// How a report's series is grouped.
@@ -70,6 +71,39 @@ text_enum!(
         BotOnly => "bot_only",
     }
 );
+
+/// The sessions behind one figure of a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DrillDown {
+    pub count: Count,
+    /// The figure's period, as the report's series gives it.
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub account_id: Option<AccountId>,
+    pub support_type_id: Option<SupportTypeId>,
+    pub agent_id: Option<AgentId>,
+    pub tag_id: Option<TagId>,
+    /// With `count=reason`: the reason.
+    pub reason_id: Option<ReasonId>,
+}
+
+/// A session a figure counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CountedSession {
+    pub id: Uuid,
+    pub account_id: AccountId,
+    /// The moment the figure counts it at.
+    pub at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub status: String,
+    pub support_type: String,
+    pub customer_name: Option<String>,
+    /// The agent the figure credits.
+    pub agent_name: Option<String>,
+}
 
 /// The longest range a report covers, in days.
 pub const MAX_RANGE_DAYS: i64 = 400;

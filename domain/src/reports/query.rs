@@ -10,7 +10,8 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::{
-    AgentFigures, Count, Grouping, Period, ReasonName, Report, ReportFilter, Source, Tally, TypeFigures,
+    AgentFigures, Count, CountedSession, DrillDown, Grouping, Period, ReasonName, Report, ReportFilter,
+    Source, Tally, TypeFigures,
     facts::{Anchor, Fact, contributions},
     parse_zone,
 };
@@ -19,7 +20,7 @@ use crate::{
     actor::Actor,
     scope::Scope,
     sessions::{Page, page_limit, paginate},
-    types::{AccountId, AgentId, ReasonId, SupportTypeId, TagId},
+    types::{AccountId, AgentId, ReasonId, SupportTypeId},
 };
 
 /// Local midnight of `day` in `tz`, as UTC (the first instant of the day
@@ -347,38 +348,6 @@ async fn from_facts(
         }
     }
     Ok(t)
-}
-
-/// The sessions behind one figure of a report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct DrillDown {
-    pub count: Count,
-    /// The figure's period, as the report's series gives it.
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub account_id: Option<AccountId>,
-    pub support_type_id: Option<SupportTypeId>,
-    pub agent_id: Option<AgentId>,
-    pub tag_id: Option<TagId>,
-    /// With `count=reason`: the reason.
-    pub reason_id: Option<ReasonId>,
-}
-
-/// A session a figure counts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct CountedSession {
-    pub id: Uuid,
-    pub account_id: AccountId,
-    /// The moment the figure counts it at.
-    pub at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub status: String,
-    pub support_type: String,
-    pub customer_name: Option<String>,
-    /// The agent the figure credits.
-    pub agent_name: Option<String>,
 }
 
 impl Count {

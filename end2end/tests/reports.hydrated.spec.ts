@@ -1,0 +1,76 @@
+import { test, expect, type Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { admin, apiLogin, createAgent, createSupportType, openChat, signIn, waitForOwner } from './fixtures';
+
+// Sign-ins may wait out the per-IP rate limit (see fixtures.ts).
+test.describe.configure({ timeout: 120_000 });
+
+async function noSeriousViolations(page: Page, what: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), what).toEqual([]);
+}
+
+/// The CSV's rows as cells (the report table's cells hold no commas or quotes).
+function csvRows(text: string): string[][] {
+  return text.trim().split('\n').map((line) => line.split(','));
+}
+
+test('a resolution shows in the reasons chart, a bar lists exactly its sessions, the CSV has the table\'s numbers', async ({ browser, request, baseURL }) => {
+  const api = await admin(request, baseURL!);
+  const type = await createSupportType(api, { reasons: ['Refund issued', 'Explained the bill', 'Duplicate'] });
+  const agent = await createAgent(api, [type], { online: true });
+  const asAgent = await apiLogin(request, baseURL!, agent.email, agent.password);
+
+  // Two customers, both resolved with the second reason.
+  const chats = [await openChat(api, type, 'My bill is wrong'), await openChat(api, type, 'Why was I charged twice?')];
+  for (const chat of chats) {
+    await waitForOwner(api, chat.sessionId, agent.id);
+    await asAgent.send('POST', `/sessions/${chat.sessionId}/resolve`, { reason_id: type.reasons[1].id }, 200);
+  }
+  // The reports consumer has counted them.
+  await expect
+    .poll(async () => (await api.get(`/reports?support_type_id=${type.id}`)).totals.resolved, { timeout: 15_000 })
+    .toBe(2);
+
+  const manager = await createAgent(api, [], { role: 'supervisor' });
+  const page = await signIn(await browser.newContext(), manager, `/admin/reports?support_type_id=${type.id}`);
+  const report = page.getByTestId('report');
+  await expect(page.getByRole('heading', { level: 1, name: 'Reports' })).toBeVisible();
+
+  // The reasons chart shows today's two resolutions under their reason.
+  const reasons = report.locator('[data-chart="reasons"]');
+  await expect(reasons).toContainText('Explained the bill');
+  await expect(reasons.locator('svg[role="img"] title').first()).toHaveText('Resolution reasons');
+  const reasonRows = reasons.locator('details tbody tr');
+  await expect(reasonRows).toHaveCount(1);
+  await expect(reasonRows.first()).toContainText('Explained the bill');
+  await expect(reasonRows.first().locator('td').last()).toHaveText('2');
+  await noSeriousViolations(page, 'reports page');
+
+  // The CSV has the same cells as the table, row for row.
+  const query = new URL(await page.getByRole('link', { name: 'Download the table (CSV)' }).getAttribute('href') ?? '', baseURL).search;
+  const res = await request.get(`/api/v1/reports/export.csv${query}`, { headers: api.headers() });
+  expect(res.status(), await res.text()).toBe(200);
+  expect(res.headers()['content-type']).toContain('text/csv');
+  const csv = csvRows(await res.text());
+  const table = report.getByTestId('report-table');
+  const header = await table.locator('thead th').allTextContents();
+  expect(csv[0]).toEqual(header);
+  const rows = table.locator('tbody tr');
+  expect(await rows.count()).toBe(csv.length - 1);
+  for (let i = 0; i < csv.length - 1; i++) {
+    expect(await rows.nth(i).locator('td').allTextContents(), `row ${i}`).toEqual(csv[i + 1]);
+  }
+  const total = csv[csv.length - 1];
+  expect(total[0]).toBe('Total');
+  expect(total[header.indexOf('resolved')]).toBe('2');
+
+  // The reason's bar lists exactly the two sessions it counts.
+  await reasons.locator('a').first().click();
+  await expect(page).toHaveURL(/\/admin\/reports\/sessions\?/);
+  const counted = page.getByTestId('counted-sessions').locator('tbody tr');
+  await expect(counted).toHaveCount(2);
+  for (const chat of chats) await expect(page.getByTestId('counted-sessions')).toContainText(chat.customer);
+  await noSeriousViolations(page, 'drill-down page');
+});

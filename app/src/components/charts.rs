@@ -8,7 +8,7 @@
 //! nothing to the WASM bundle.
 //!
 //! Each chart is a `<figure>`: the takeaway above it as the caption, an
-//! `<svg role="img">` with `<title>` and `<desc>`, the definition under it,
+//! `<svg>` (`role="img"`, or `"group"` when its marks are links) with `<title>` and `<desc>`, the definition under it,
 //! and a `<details>` table of the same rows. Every bar can link to the
 //! sessions behind it (drill-down). Colours are Tailwind classes (the CSP
 //! bars inline styles).
@@ -67,11 +67,14 @@ fn Frame(
     headers: Vec<String>,
     rows: Vec<Vec<String>>,
     legend: Vec<String>,
+    /// Whether marks link to their sessions.
+    interactive: bool,
     children: Children,
 ) -> impl IntoView {
     let title_id = format!("{id}-title");
     let desc_id = format!("{id}-desc");
     let labelledby = format!("{title_id} {desc_id}");
+    let role = svg_role(interactive);
     view! {
         <figure class="rounded-xl border border-slate-200 bg-white p-4" data-chart=id.clone()>
             <h3 class="text-sm font-semibold text-slate-900">{title.clone()}</h3>
@@ -86,7 +89,7 @@ fn Frame(
                     }).collect_view()}
                 </ul>
             })}
-            <svg viewBox=format!("0 0 {W} {H}") class="mt-2 h-auto w-full" role="img"
+            <svg viewBox=format!("0 0 {W} {H}") class="mt-2 h-auto w-full" role=role
                 aria-labelledby=labelledby>
                 <title id=title_id>{title}</title>
                 <desc id=desc_id>{desc}</desc>
@@ -112,6 +115,17 @@ fn Frame(
             </details>
         </figure>
     }
+}
+
+/// A chart is an image, unless its marks are links: then it is a labelled
+/// group, so that the links stay reachable (an image has no interactive
+/// children).
+fn svg_role(interactive: bool) -> &'static str {
+    if interactive { "group" } else { "img" }
+}
+
+fn has_links(series: &[Series]) -> bool {
+    series.iter().any(|s| s.links.iter().any(Option::is_some))
 }
 
 /// The y axis: gridlines and their labels.
@@ -197,6 +211,7 @@ pub fn BarChart(
     fmt: fn(f64) -> String,
 ) -> impl IntoView {
     let Scale { max, step, headers, rows, legend } = scale(&labels, &series, fmt);
+    let interactive = has_links(&series);
     let plot_w = W - LEFT - RIGHT;
     let plot_h = H - TOP - BOTTOM;
     let n = labels.len().max(1);
@@ -228,7 +243,7 @@ pub fn BarChart(
     let axis = y_axis(max, step, fmt);
     let xl = x_labels(&labels, |i| LEFT + slot * (i as f64 + 0.5));
     view! {
-        <Frame id title takeaway desc definition headers rows legend>
+        <Frame id title takeaway desc definition headers rows legend interactive>
             {axis}
             {bars}
             {xl}
@@ -249,6 +264,7 @@ pub fn LineChart(
     fmt: fn(f64) -> String,
 ) -> impl IntoView {
     let Scale { max, step, headers, rows, legend } = scale(&labels, &series, fmt);
+    let interactive = has_links(&series);
     let plot_w = W - LEFT - RIGHT;
     let plot_h = H - TOP - BOTTOM;
     let n = labels.len().max(1);
@@ -303,7 +319,7 @@ pub fn LineChart(
     let axis = y_axis(max, step, fmt);
     let xl = x_labels(&labels, x_of);
     view! {
-        <Frame id title takeaway desc definition headers rows legend>
+        <Frame id title takeaway desc definition headers rows legend interactive>
             {axis}
             {lines}
             {xl}
@@ -333,6 +349,7 @@ pub fn HBarChart(
     let title_id = format!("{id}-title");
     let desc_id = format!("{id}-desc");
     let labelledby = format!("{title_id} {desc_id}");
+    let role = svg_role(bars.iter().any(|b| b.2.is_some()));
     let body = bars
         .into_iter()
         .enumerate()
@@ -365,7 +382,7 @@ pub fn HBarChart(
         <figure class="rounded-xl border border-slate-200 bg-white p-4" data-chart=id.clone()>
             <h3 class="text-sm font-semibold text-slate-900">{title.clone()}</h3>
             <figcaption class="mt-1 text-sm text-slate-700" data-takeaway="">{takeaway}</figcaption>
-            <svg viewBox=format!("0 0 {W} {height}") class="mt-2 h-auto w-full" role="img"
+            <svg viewBox=format!("0 0 {W} {height}") class="mt-2 h-auto w-full" role=role
                 aria-labelledby=labelledby>
                 <title id=title_id>{title}</title>
                 <desc id=desc_id>{desc}</desc>

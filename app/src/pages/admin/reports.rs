@@ -65,7 +65,7 @@ pub fn ReportSessionsPage() -> impl IntoView {
         <AdminFrame path="/admin/reports/sessions" section=Section::Reports title="Sessions behind a figure".to_owned()>
             <p class="text-sm text-slate-600">
                 "The sessions this figure counts, in the order it counts them. "
-                <a href="/admin/reports" class="text-indigo-700 hover:underline">"Back to the reports"</a>
+                <a href="/admin/reports" class="text-indigo-700 underline hover:no-underline">"Back to the reports"</a>
             </p>
             <div class="mt-4">
                 <Transition fallback=ListSkeleton>
@@ -381,7 +381,11 @@ mod body {
                 })
             })
             .collect();
-        let top_reason = reasons.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|r| r.0.clone());
+        let mut reasons = reasons;
+        reasons.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let top_reason = reasons.first().map(|r| r.0.clone());
+        let more_reasons = reasons.len().saturating_sub(MAX_REASON_BARS);
+        reasons.truncate(MAX_REASON_BARS);
         let csat_bars: Vec<(String, f64, Option<String>)> =
             (1..=5).map(|s| (format!("{s} of 5"), t.csat.distribution[s - 1] as f64, None)).collect();
         let handoffs: Vec<(String, f64, Option<String>)> =
@@ -489,7 +493,8 @@ mod body {
                 <HBarChart id="reasons".into() title="Resolution reasons".into()
                     takeaway=top_reason.map(|r| format!("The most common reason: {r}.")).unwrap_or_else(|| "No session was resolved with a reason in this period.".into())
                     desc="Sessions resolved per support type and reason.".into()
-                    definition="The reason chosen at the last resolution; archived reasons stay on old sessions. Each bar lists its sessions.".into()
+                    definition=format!("The reason chosen at the last resolution; archived reasons stay on old sessions. Each bar lists its sessions.{}",
+                        if more_reasons > 0 { format!(" The {MAX_REASON_BARS} most common are drawn; {more_reasons} more are in the CSV of every session.") } else { String::new() })
                     bars=reasons fmt=count/>
                 <HBarChart id="csat".into() title="Customer satisfaction".into()
                     takeaway=takeaway("average CSAT", t.csat.mean, p.csat.mean, |v| format!("{v:.2}"), days)
@@ -589,6 +594,9 @@ mod body {
             </details>
         }
     }
+
+    /// The reasons chart draws the most common ones.
+    const MAX_REASON_BARS: usize = 15;
 
     fn per_summary(
         r: &Report,

@@ -16,7 +16,7 @@ function csvRows(text: string): string[][] {
   return text.trim().split('\n').map((line) => line.split(','));
 }
 
-test('a resolution shows in the reasons chart, a bar lists exactly its sessions, the CSV has the table\'s numbers', async ({ browser, request, baseURL }) => {
+test('resolutions show in the reasons chart, live; a bar lists exactly its sessions, the CSV has the table\'s numbers', async ({ browser, request, baseURL }) => {
   const api = await admin(request, baseURL!);
   const type = await createSupportType(api, { reasons: ['Refund issued', 'Explained the bill', 'Duplicate'] });
   const agent = await createAgent(api, [type], { online: true });
@@ -50,6 +50,14 @@ test('a resolution shows in the reasons chart, a bar lists exactly its sessions,
   await expect(reasonRows.first().locator('td').last()).toHaveText('2');
   await noSeriousViolations(page, 'reports page');
 
+  // Live: a third resolution moves the chart without a reload.
+  await expect(page.getByTestId('report-live')).toContainText('Connected');
+  const third = await openChat(api, type, 'A third question');
+  await waitForOwner(api, third.sessionId, agent.id);
+  await asAgent.send('POST', `/sessions/${third.sessionId}/resolve`, { reason_id: type.reasons[1].id }, 200);
+  await expect(reasonRows.first().locator('td').last()).toHaveText('3', { timeout: 15_000 });
+  chats.push(third);
+
   // The CSV has the same cells as the table, row for row.
   const query = new URL(await page.getByRole('link', { name: 'Download the table (CSV)' }).getAttribute('href') ?? '', baseURL).search;
   const res = await request.get(`/api/v1/reports/export.csv${query}`, { headers: api.headers() });
@@ -68,13 +76,13 @@ test('a resolution shows in the reasons chart, a bar lists exactly its sessions,
   }
   const total = csv[csv.length - 1];
   expect(total[0]).toBe('Total');
-  expect(total[header.indexOf('resolved')]).toBe('2');
+  expect(total[header.indexOf('resolved')]).toBe('3');
 
-  // The reason's bar lists exactly the two sessions it counts.
+  // The reason's bar lists exactly the three sessions it counts.
   await reasons.locator('a').first().click();
   await expect(page).toHaveURL(/\/admin\/reports\/sessions\?/);
   const counted = page.getByTestId('counted-sessions').locator('tbody tr');
-  await expect(counted).toHaveCount(2);
+  await expect(counted).toHaveCount(3);
   for (const chat of chats) await expect(page.getByTestId('counted-sessions')).toContainText(chat.customer);
   await noSeriousViolations(page, 'drill-down page');
 });

@@ -37,14 +37,42 @@ fn query_string() -> Memo<String> {
     Memo::new(move |_| location.search.get().trim_start_matches('?').to_owned())
 }
 
-/// `/admin/reports`.
+/// After a session event, how long the page waits before it asks again
+/// (the reports consumer has counted the event by then), and so the most
+/// often it asks.
+const LIVE_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `/admin/reports`. Live: every session or CSAT event of the reader's
+/// accounts that reaches the page over the WebSocket re-renders the report
+/// (at most once per [`LIVE_DELAY`]), so today's figures move by themselves.
 #[component]
 pub fn ReportsPage() -> impl IntoView {
     let query = query_string();
     let html = Resource::new(move || query.get(), report_html);
+    let pending = StoredValue::new(false);
+    let link = crate::live::connect(None, move |frame| {
+        use domain::live::ServerFrame;
+        if !matches!(frame, ServerFrame::Session { .. } | ServerFrame::CsatSubmitted { .. }) {
+            return;
+        }
+        if !pending.get_value() {
+            pending.set_value(true);
+            set_timeout(
+                move || {
+                    pending.set_value(false);
+                    html.refetch();
+                },
+                LIVE_DELAY,
+            );
+        }
+    });
+    let live = move || link.state.get().label();
     view! {
         <Title text="Reports"/>
         <AdminFrame path="/admin/reports" section=Section::Reports title="Reports".to_owned()>
+            <p class="-mt-4 mb-2 text-xs text-slate-500" aria-live="polite" data-testid="report-live">
+                {move || format!("Live updates: {}", live())}
+            </p>
             <Transition fallback=ListSkeleton>
                 {move || html.get().map(|r| match r {
                     Ok(html) => view! { <div data-testid="report" inner_html=html></div> }.into_any(),

@@ -30,6 +30,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 mod answers;
 mod files;
 mod live;
+mod reports;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -45,6 +46,9 @@ async fn main() -> Result<(), Error> {
     domain::db::migrate(&pool).await?;
     if std::env::var("BENCH_ONLY").as_deref() == Ok("answers") {
         return answers::report(&pool).await;
+    }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("reports") {
+        return reports::run(&pool).await;
     }
     let agents = seed(&pool).await?;
 

@@ -16,10 +16,10 @@ use domain::{
 };
 use sqlx::PgPool;
 
-async fn rollups(pool: &PgPool) -> Vec<(String, String, String, String, i16, i64, i64)> {
+async fn rollups(pool: &PgPool) -> Vec<(String, String, String, String, String, i16, i64, i64)> {
     sqlx::query_as(
-        "SELECT account_id::text, support_type_id::text, agent_id::text, metric, bucket, n, total
-           FROM report_rollups WHERE n <> 0 OR total <> 0 ORDER BY 1, 2, 3, 4, 5",
+        "SELECT account_id::text, support_type_id::text, agent_id::text, grain::text, metric, bucket, n, total
+           FROM report_rollups WHERE n <> 0 OR total <> 0 ORDER BY 1, 2, 3, 4, 5, 6",
     )
     .fetch_all(pool)
     .await

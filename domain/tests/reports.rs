@@ -232,6 +232,28 @@ async fn rollup_percentiles_are_within_the_stated_error_of_percentile_cont(pool:
             .expect("agent report from facts");
     assert_eq!(from_rollups.totals, from_facts.totals);
     assert!(from_rollups.totals.resolved > 0 && from_rollups.totals.resolved < 100);
+
+    // A range with a whole month inside: the per-agent and per-type sums
+    // read November's month rows and the days around it, and still equal
+    // the facts.
+    let long = ReportFilter {
+        from: NaiveDate::from_ymd_opt(2026, 10, 20).expect("a date"),
+        to: NaiveDate::from_ymd_opt(2026, 12, 5).expect("a date"),
+        ..filter()
+    };
+    let months = reports::report(&pool, &Actor::System, long.clone()).await.expect("long report");
+    assert_eq!(months.source, Source::Rollups);
+    let facts_long = reports::report(
+        &pool,
+        &Actor::System,
+        ReportFilter { time_zone: Some("Europe/Stockholm".into()), ..long },
+    )
+    .await
+    .expect("long report from facts");
+    assert_eq!(months.totals, facts_long.totals);
+    assert_eq!(months.agents, facts_long.agents);
+    assert_eq!(months.support_types, facts_long.support_types);
+    assert_eq!(months.agents.iter().map(|a| a.figures.resolved).sum::<i64>(), 100);
     let _ = w.acc;
 }
 
@@ -241,9 +263,9 @@ async fn refreshing_twice_changes_nothing_and_equals_a_rebuild(pool: PgPool) {
     let ids: Vec<SessionId> =
         sqlx::query_scalar("SELECT id FROM sessions ORDER BY id").fetch_all(&pool).await.expect("ids");
     let snapshot = || async {
-        sqlx::query_as::<_, (String, String, String, NaiveDate, String, i16, i64, i64)>(
-            "SELECT account_id::text, support_type_id::text, agent_id::text, day, metric, bucket, n, total
-               FROM report_rollups WHERE n <> 0 OR total <> 0 ORDER BY 1, 2, 3, 4, 5, 6",
+        sqlx::query_as::<_, (String, String, String, String, NaiveDate, String, i16, i64, i64)>(
+            "SELECT account_id::text, support_type_id::text, agent_id::text, grain::text, day, metric, bucket, n, total
+               FROM report_rollups WHERE n <> 0 OR total <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7",
         )
         .fetch_all(&pool)
         .await

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -190,12 +190,24 @@ struct Key {
     account_id: Uuid,
     support_type_id: Uuid,
     agent_id: Uuid,
+    /// `d` for a day, `m` for the calendar month that starts on `day`.
+    grain: i8,
     day: NaiveDate,
     metric: String,
     bucket: i16,
 }
 
-/// Adds `sign` × the fact's contributions to `into`, at the four levels.
+/// The grain of a day's rows and of a month's.
+pub const DAY: i8 = b'd' as i8;
+pub const MONTH: i8 = b'm' as i8;
+
+/// The first day of `day`'s month.
+pub fn month_of(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+/// Adds `sign` × the fact's contributions to `into`, at the four levels,
+/// per day and per month.
 fn tally(f: &Fact, sign: i64, into: &mut HashMap<Key, (i64, i64)>) {
     let zone = f.time_zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC);
     for c in contributions(f) {
@@ -209,17 +221,20 @@ fn tally(f: &Fact, sign: i64, into: &mut HashMap<Key, (i64, i64)>) {
         ];
         for (support_type_id, agent_id) in levels {
             let Some(agent_id) = agent_id else { continue };
-            let key = Key {
-                account_id: f.account_id.0,
-                support_type_id,
-                agent_id,
-                day,
-                metric: c.metric.clone(),
-                bucket: c.bucket,
-            };
-            let cell = into.entry(key).or_default();
-            cell.0 += sign * c.n;
-            cell.1 += sign * c.total;
+            for (grain, day) in [(DAY, day), (MONTH, month_of(day))] {
+                let key = Key {
+                    account_id: f.account_id.0,
+                    support_type_id,
+                    agent_id,
+                    grain,
+                    day,
+                    metric: c.metric.clone(),
+                    bucket: c.bucket,
+                };
+                let cell = into.entry(key).or_default();
+                cell.0 += sign * c.n;
+                cell.1 += sign * c.total;
+            }
         }
     }
 }
@@ -312,24 +327,21 @@ async fn apply(conn: &mut PgConnection, deltas: HashMap<Key, (i64, i64)>) -> Res
     let len = deltas.len();
     let (mut acc, mut typ, mut agent, mut day) =
         (Vec::with_capacity(len), Vec::with_capacity(len), Vec::with_capacity(len), Vec::with_capacity(len));
+    let mut grain = Vec::with_capacity(len);
     let (mut metric, mut bucket, mut n, mut total) =
         (Vec::with_capacity(len), Vec::with_capacity(len), Vec::with_capacity(len), Vec::with_capacity(len));
     // Sorted, so that concurrent writers lock rollup rows in one order.
     let mut rows: Vec<_> = deltas.into_iter().collect();
     rows.sort_by(|a, b| {
-        (a.0.account_id, a.0.support_type_id, a.0.agent_id, a.0.day, &a.0.metric, a.0.bucket).cmp(&(
-            b.0.account_id,
-            b.0.support_type_id,
-            b.0.agent_id,
-            b.0.day,
-            &b.0.metric,
-            b.0.bucket,
-        ))
+        (a.0.account_id, a.0.support_type_id, a.0.agent_id, a.0.grain, a.0.day, &a.0.metric, a.0.bucket).cmp(
+            &(b.0.account_id, b.0.support_type_id, b.0.agent_id, b.0.grain, b.0.day, &b.0.metric, b.0.bucket),
+        )
     });
     for (k, (dn, dt)) in rows {
         acc.push(k.account_id);
         typ.push(k.support_type_id);
         agent.push(k.agent_id);
+        grain.push(k.grain);
         day.push(k.day);
         metric.push(k.metric);
         bucket.push(k.bucket);
@@ -337,10 +349,11 @@ async fn apply(conn: &mut PgConnection, deltas: HashMap<Key, (i64, i64)>) -> Res
         total.push(dt);
     }
     sqlx::query!(
-        "INSERT INTO report_rollups (account_id, support_type_id, agent_id, day, metric, bucket, n, total)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::date[], $5::text[], $6::int2[], $7::int8[], $8::int8[])
-         ON CONFLICT (account_id, support_type_id, agent_id, day, metric, bucket)
-         DO UPDATE SET n = report_rollups.n + EXCLUDED.n, total = report_rollups.total + EXCLUDED.total",
+        r#"INSERT INTO report_rollups (account_id, support_type_id, agent_id, grain, day, metric, bucket, n, total)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $9::"char"[], $4::date[], $5::text[], $6::int2[],
+                              $7::int8[], $8::int8[])
+         ON CONFLICT (account_id, support_type_id, agent_id, grain, day, metric, bucket)
+         DO UPDATE SET n = report_rollups.n + EXCLUDED.n, total = report_rollups.total + EXCLUDED.total"#,
         &acc,
         &typ,
         &agent,
@@ -348,7 +361,8 @@ async fn apply(conn: &mut PgConnection, deltas: HashMap<Key, (i64, i64)>) -> Res
         &metric,
         &bucket,
         &n,
-        &total
+        &total,
+        &grain
     )
     .execute(&mut *conn)
     .await?;
@@ -356,14 +370,15 @@ async fn apply(conn: &mut PgConnection, deltas: HashMap<Key, (i64, i64)>) -> Res
 }
 
 /// Rebuilds the facts and rollups from scratch (of one account, or all),
-/// in batches, calling `progress(done, total)` after each. Live refreshes
+/// in batches of sessions in creation order, calling `progress(done, total)`
+/// after each. Live refreshes
 /// may run meanwhile: each batch goes through [`refresh`].
 pub async fn rebuild(
     pool: &PgPool,
     account: Option<AccountId>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<u64> {
-    const BATCH: i64 = 500;
+    const BATCH: usize = 2000;
     let account = account.map(|a| a.0);
     let mut tx = pool.begin().await?;
     // Waits for live refreshes in flight, and holds the next ones off
@@ -382,39 +397,41 @@ pub async fn rebuild(
     )
     .fetch_one(pool)
     .await? as u64;
+    let accounts: Vec<Uuid> = match account {
+        Some(a) => vec![a],
+        None => sqlx::query_scalar!("SELECT id FROM accounts ORDER BY id").fetch_all(pool).await?,
+    };
     let mut done = 0u64;
-    let mut after = Uuid::nil();
     progress(0, total);
-    loop {
+    for account in accounts {
+        // In creation order, so that a batch's sessions share days and
+        // rollup rows: its deltas fold into far fewer upserts.
         let ids: Vec<SessionId> = sqlx::query_scalar!(
-            r#"SELECT id AS "id: SessionId" FROM sessions
-                WHERE ($1::uuid IS NULL OR account_id = $1) AND id > $2 ORDER BY id LIMIT $3"#,
-            account,
-            after,
-            BATCH
+            r#"SELECT id AS "id: SessionId" FROM sessions WHERE account_id = $1 ORDER BY created_at, id"#,
+            account
         )
         .fetch_all(pool)
         .await?;
-        let Some(last) = ids.last() else { break };
-        after = last.0;
-        let mut attempt = 0;
-        loop {
-            let mut tx = pool.begin().await?;
-            match refresh(&mut tx, &ids).await {
-                Ok(_) => {
-                    tx.commit().await?;
-                    break;
+        for batch in ids.chunks(BATCH) {
+            let mut attempt = 0;
+            loop {
+                let mut tx = pool.begin().await?;
+                match refresh(&mut tx, batch).await {
+                    Ok(_) => {
+                        tx.commit().await?;
+                        break;
+                    }
+                    // A live refresh of one of these sessions won the insert.
+                    Err(e) if attempt < 5 => {
+                        attempt += 1;
+                        tracing::debug!(error = %e, attempt, "rollup rebuild batch retried");
+                    }
+                    Err(e) => return Err(e),
                 }
-                // A live refresh of one of these sessions won the insert.
-                Err(e) if attempt < 5 => {
-                    attempt += 1;
-                    tracing::debug!(error = %e, attempt, "rollup rebuild batch retried");
-                }
-                Err(e) => return Err(e),
             }
+            done += batch.len() as u64;
+            progress(done.min(total), total);
         }
-        done += ids.len() as u64;
-        progress(done.min(total), total);
     }
     Ok(done)
 }

@@ -245,22 +245,68 @@ async fn rollup_rows(
     };
     let mut q = QueryBuilder::<Postgres>::new(format!(
         "SELECT r.day, {key} AS key, r.metric, r.bucket, sum(r.n)::bigint AS n, sum(r.total)::bigint AS total
-           FROM report_rollups r WHERE r.day BETWEEN "
+           FROM report_rollups r WHERE "
     ));
-    q.push_bind(from).push(" AND ").push_bind(filter.to);
+    // The series reads days; the per-agent and per-type sums read the full
+    // calendar months of the range and the days at either end.
+    match (level, full_months(from, filter.to)) {
+        (Level::Agents | Level::Types, Some((first, last))) => {
+            let after_last = last.checked_add_months(chrono::Months::new(1)).unwrap_or(last);
+            q.push("((r.grain = 'd' AND (r.day BETWEEN ")
+                .push_bind(from)
+                .push(" AND ")
+                .push_bind(first - Duration::days(1))
+                .push(" OR r.day BETWEEN ")
+                .push_bind(after_last)
+                .push(" AND ")
+                .push_bind(filter.to)
+                .push(")) OR (r.grain = 'm' AND r.day BETWEEN ")
+                .push_bind(first)
+                .push(" AND ")
+                .push_bind(last)
+                .push("))");
+        }
+        _ => {
+            q.push("r.grain = 'd' AND r.day BETWEEN ").push_bind(from).push(" AND ").push_bind(filter.to);
+        }
+    }
     if let Some(a) = account {
         q.push(" AND r.account_id = ").push_bind(a.0);
     }
+    // "Every type" and "every agent" name the account's ones, so that the
+    // primary key is probed per type or agent rather than scanned.
     match (level, type_id) {
-        (Level::Types, None) => q.push(" AND r.support_type_id <> ").push_bind(nil),
+        (Level::Types, None) => q
+            .push(" AND r.support_type_id = ANY(ARRAY(SELECT id FROM support_types WHERE ")
+            .push_bind(account.map(|a| a.0))
+            .push("::uuid IS NULL OR account_id = ")
+            .push_bind(account.map(|a| a.0))
+            .push("))"),
         (_, t) => q.push(" AND r.support_type_id = ").push_bind(t.unwrap_or(nil)),
     };
     match (level, agent_id) {
-        (Level::Agents, None) => q.push(" AND r.agent_id <> ").push_bind(nil),
+        (Level::Agents, None) => q
+            .push(" AND r.agent_id = ANY(ARRAY(SELECT id FROM agents WHERE ")
+            .push_bind(account.map(|a| a.0))
+            .push("::uuid IS NULL OR account_id = ")
+            .push_bind(account.map(|a| a.0))
+            .push("))"),
         (_, a) => q.push(" AND r.agent_id = ").push_bind(a.unwrap_or(nil)),
     };
     q.push(" GROUP BY 1, 2, 3, 4");
     Ok(q.build_query_as::<RollupRow>().fetch_all(pool).await?)
+}
+
+/// The first and last calendar months that lie wholly in `[from, to]`.
+fn full_months(from: NaiveDate, to: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let first = if from.day() == 1 {
+        from
+    } else {
+        super::facts::month_of(from).checked_add_months(chrono::Months::new(1))?
+    };
+    let after_to = to + Duration::days(1);
+    let last = super::facts::month_of(after_to).checked_sub_months(chrono::Months::new(1))?;
+    (first <= last).then_some((first, last))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -587,4 +633,22 @@ pub async fn export_sessions(
     let next =
         (rows.len() as i64 == limit).then(|| rows.last().map(|r| (r.created_at, r.session_id))).flatten();
     Ok((rows, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).expect("a date")
+    }
+
+    #[test]
+    fn full_months_are_the_calendar_months_inside_the_range() {
+        assert_eq!(full_months(d(2026, 9, 4), d(2026, 12, 2)), Some((d(2026, 10, 1), d(2026, 11, 1))));
+        assert_eq!(full_months(d(2026, 10, 1), d(2026, 10, 31)), Some((d(2026, 10, 1), d(2026, 10, 1))));
+        assert_eq!(full_months(d(2026, 10, 2), d(2026, 10, 31)), None);
+        assert_eq!(full_months(d(2026, 11, 9), d(2026, 11, 11)), None);
+        assert_eq!(full_months(d(2026, 12, 1), d(2027, 2, 28)), Some((d(2026, 12, 1), d(2027, 2, 1))));
+    }
 }

@@ -14,7 +14,9 @@ use domain::{
     actor::Actor,
     conversation::{self, SendMessage},
     engine,
-    reports::{self, Count, DrillDown, Grouping, ReportFilter, Source, facts, histogram::RELATIVE_ERROR},
+    reports::{
+        self, Count, DrillDown, Grouping, ReportFilter, ReportSource, facts, histogram::RELATIVE_ERROR,
+    },
     sessions::{self, HandoffNote, ReassignTarget},
     types::*,
 };
@@ -138,7 +140,7 @@ async fn rollup_percentiles_are_within_the_stated_error_of_percentile_cont(pool:
     let w = hundred_sessions(&pool).await;
     facts::rebuild(&pool, None, |_, _| {}).await.expect("rebuild");
     let report = reports::report(&pool, &Actor::System, filter()).await.expect("report");
-    assert_eq!(report.source, Source::Rollups);
+    assert_eq!(report.source, ReportSource::Rollups);
     let t = &report.totals;
     assert_eq!((t.opened, t.resolved, t.abandoned), (100, 100, 0));
 
@@ -218,7 +220,7 @@ async fn rollup_percentiles_are_within_the_stated_error_of_percentile_cont(pool:
     )
     .await
     .expect("report in another zone");
-    assert_eq!(other.source, Source::Facts);
+    assert_eq!(other.source, ReportSource::Facts);
     assert_eq!(other.totals, report.totals);
     assert_eq!(other.agents, report.agents);
     assert_eq!(other.support_types, report.support_types);
@@ -242,7 +244,7 @@ async fn rollup_percentiles_are_within_the_stated_error_of_percentile_cont(pool:
         ..filter()
     };
     let months = reports::report(&pool, &Actor::System, long.clone()).await.expect("long report");
-    assert_eq!(months.source, Source::Rollups);
+    assert_eq!(months.source, ReportSource::Rollups);
     let facts_long = reports::report(
         &pool,
         &Actor::System,

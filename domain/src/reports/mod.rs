@@ -51,7 +51,7 @@ text_enum!(
 
 text_enum!(
     /// Where a report's figures came from.
-    Source {
+    ReportSource {
         /// Sums of daily rollup rows.
         Rollups => "rollups",
         /// The per-session facts, contributed on the fly.
@@ -339,7 +339,7 @@ impl Rate {
 /// CSAT of the sessions resolved in the range.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Csat {
+pub struct CsatFigures {
     pub n: i64,
     pub mean: Option<f64>,
     /// Responses per score, 1 to 5.
@@ -369,7 +369,7 @@ pub struct Figures {
     pub handle: Summary,
     pub queue_sla: Rate,
     pub first_response_sla: Rate,
-    pub csat: Csat,
+    pub csat: CsatFigures,
     pub bot_involved: i64,
     /// Resolved with a bot and no human.
     pub bot_only: i64,
@@ -426,7 +426,7 @@ pub struct Report {
     pub filter: ReportFilter,
     /// The zone the days are counted in.
     pub time_zone: String,
-    pub source: Source,
+    pub source: ReportSource,
     pub totals: Figures,
     /// The same length of time just before, for the takeaways.
     pub previous: Figures,
@@ -533,7 +533,7 @@ impl Tally {
                 met: self.count(metric::FRT_SLA_MET),
                 total: self.count(metric::FRT_SLA_MET) + self.count(metric::FRT_SLA_MISSED),
             },
-            csat: Csat {
+            csat: CsatFigures {
                 n: csat_n,
                 mean: (csat_n > 0).then(|| csat_total as f64 / csat_n as f64),
                 distribution,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{
     AgentFigures, Count, CountedSession, DrillDown, Grouping, Period, ReasonName, Report, ReportFilter,
-    Source, Tally, TypeFigures,
+    ReportSource, Tally, TypeFigures,
     facts::{Anchor, Fact, contributions},
     parse_zone,
 };
@@ -204,7 +204,7 @@ pub async fn report(pool: &PgPool, actor: &Actor, mut filter: ReportFilter) -> R
     Ok(Report {
         filter,
         time_zone: zone_name,
-        source: if rollups { Source::Rollups } else { Source::Facts },
+        source: if rollups { ReportSource::Rollups } else { ReportSource::Facts },
         totals,
         previous: tallies.previous.figures(),
         series,

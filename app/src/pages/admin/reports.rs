@@ -153,7 +153,7 @@ mod body {
     use domain::{
         actor::Actor,
         reports::{
-            self, Count, DrillDown, Figures, Grouping, Report, ReportParams, Source, Summary, change,
+            self, Count, DrillDown, Figures, Grouping, Report, ReportParams, ReportSource, Summary, change,
             histogram, human_duration,
         },
         sessions::Page,
@@ -424,8 +424,9 @@ mod body {
             report.time_zone,
             if f.time_zone.is_none() { " (the account's time zone)" } else { "" },
             match report.source {
-                Source::Rollups => "Read from the daily rollups.",
-                Source::Facts => "Computed from the sessions' facts (a tag, hours or another time zone).",
+                ReportSource::Rollups => "Read from the daily rollups.",
+                ReportSource::Facts =>
+                    "Computed from the sessions' facts (a tag, hours or another time zone).",
             }
         );
         let today = Utc::now().date_naive();

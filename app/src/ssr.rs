@@ -143,3 +143,9 @@ pub fn set_error_status(err: &domain::Error) {
         response.insert_header(header::RETRY_AFTER, HeaderValue::from(secs));
     }
 }
+
+/// The attachments' object store (imports keep their files there).
+pub fn files() -> Result<domain::attachments::Files, AppError> {
+    leptos::prelude::use_context::<domain::attachments::Files>()
+        .ok_or_else(|| AppError::from(domain::Error::internal("context", "no file store in context")))
+}

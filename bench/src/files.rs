@@ -5,11 +5,7 @@
 //! made in this process by the same function (what an upload cannot go
 //! below on this CPU), and the server's cheapest GET (`/healthz`).
 
-use std::{
-    io::Cursor,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{io::Cursor, sync::Arc, time::Instant};
 
 use sqlx::PgPool;
 
@@ -27,19 +23,8 @@ fn screenshot() -> Result<Vec<u8>, Error> {
 }
 
 pub async fn attachments(pool: &PgPool, scale: usize) -> Result<(), Error> {
-    let dir = std::env::temp_dir().join(format!("switchboard-bench-files-{}", std::process::id()));
-    let dir_text = dir.display().to_string();
-    let config = server::config::Config::from_lookup(|name| match name {
-        "LISTEN_ADDR" => Some("127.0.0.1:0".to_owned()),
-        "LOG" => Some("warn".to_owned()),
-        "RATE_LIMIT_SCALE" => Some("1000".to_owned()),
-        "ATTACHMENTS_DIR" => Some(dir_text.clone()),
-        _ => None,
-    })?;
-    let app = server::Application::build_with_pool(config, pool.clone()).await?;
-    let base = format!("http://{}", app.local_addr());
-    let stop = tokio_util::sync::CancellationToken::new();
-    let server = tokio::spawn(app.run(stop.clone()));
+    let server = crate::Server::start(pool, "files", &[("RATE_LIMIT_SCALE", "1000")]).await?;
+    let base = server.base.clone();
 
     let mut chats = Vec::new();
     for _ in 0..32 {
@@ -123,8 +108,6 @@ pub async fn attachments(pool: &PgPool, scale: usize) -> Result<(), Error> {
         .print("fetch a thumbnail (authenticated, scope checked, from the store)");
     run(n, fetch(|_| "/healthz".to_owned())).await?.print("floor: the server's cheapest GET (/healthz)");
 
-    stop.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    server.stop().await;
     Ok(())
 }

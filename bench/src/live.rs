@@ -91,6 +91,7 @@ pub async fn live_delivery(pool: &PgPool, agent: AgentId, connections: usize) ->
             agent,
             &format!("live-at-{micros} reply"),
             &format!("live-{i}"),
+            Vec::new(),
         )
         .await?;
     }

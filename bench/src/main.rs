@@ -29,6 +29,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 mod answers;
 mod files;
+mod imports;
 mod live;
 mod reports;
 
@@ -49,6 +50,9 @@ async fn main() -> Result<(), Error> {
     }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("reports") {
         return reports::run(&pool).await;
+    }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("imports") {
+        return imports::run(&pool).await;
     }
     let agents = seed(&pool).await?;
 
@@ -277,6 +281,39 @@ impl Stats {
             self.pct(0.95),
             self.pct(0.99)
         );
+    }
+}
+
+/// The real server (embedded mode) on `pool`, on a free port, keeping
+/// files in a fresh temporary directory.
+struct Server {
+    base: String,
+    dir: std::path::PathBuf,
+    stop: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    async fn start(pool: &PgPool, name: &str, extra: &[(&str, &str)]) -> Result<Self, Error> {
+        let dir = std::env::temp_dir().join(format!("switchboard-bench-{name}-{}", std::process::id()));
+        let dir_text = dir.display().to_string();
+        let config = server::config::Config::from_lookup(|key| match key {
+            "LISTEN_ADDR" => Some("127.0.0.1:0".to_owned()),
+            "LOG" => Some("warn".to_owned()),
+            "ATTACHMENTS_DIR" => Some(dir_text.clone()),
+            _ => extra.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned()),
+        })?;
+        let app = server::Application::build_with_pool(config, pool.clone()).await?;
+        let base = format!("http://{}", app.local_addr());
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(app.run(stop.clone()));
+        Ok(Self { base, dir, stop, task })
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -128,6 +128,7 @@ async fn start(
             segment,
             support_type_id: Some(support_type),
             rate_per_minute: Some(rate),
+            attachment_id: None,
         },
     )
     .await
@@ -260,6 +261,56 @@ async fn a_send_rolled_back_sends_nothing(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn erased_customers_get_no_blast(pool: PgPool) {
+    let w = world(&pool, "acme").await;
+    let kept = customer(&pool, w.account, "kept").await;
+    let erased_before = customer(&pool, w.account, "erased before").await;
+    let erased_after = customer(&pool, w.account, "erased after").await;
+    let erase = |id: Uuid| {
+        let pool = pool.clone();
+        async move {
+            let files = domain::attachments::Files::connect(
+                &pool,
+                &domain::attachments::Storage::Local(std::env::temp_dir().join(format!("sb-blast-{id}"))),
+            )
+            .await
+            .expect("files");
+            domain::customers::erase(&pool, &files, &Actor::System, domain::types::CustomerId(id))
+                .await
+                .expect("erase");
+        }
+    };
+    erase(erased_before).await;
+    // Not in the snapshot at all.
+    let id = start(&pool, &w, Segment::Account, w.billing, 1_000_000).await;
+    assert_eq!(recipients(&pool, id).await, sorted(vec![kept, erased_after]));
+    // Erased after the snapshot: refused at send time, with the reason.
+    erase(erased_after).await;
+    let mut outcomes = Vec::new();
+    for _ in 0..2 {
+        let mut tx = pool.begin().await.expect("tx");
+        outcomes.push(blasts::send_to_next(&mut tx, id).await.expect("send"));
+        tx.commit().await.expect("commit");
+    }
+    let failed = outcomes.iter().find_map(|s| match s {
+        Step::Failed { customer_id, error } => Some((customer_id.0, error.clone())),
+        _ => None,
+    });
+    let (who, why) = failed.expect("one recipient failed");
+    assert_eq!(who, erased_after);
+    assert!(why.contains("erased"), "{why}");
+    assert_eq!(counters(&pool, id).await, (BlastStatus::Running, 2, 1, 1, 0));
+    let sessions: i64 = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM sessions WHERE customer_id = ANY($1)"#,
+        &[erased_before, erased_after][..]
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("sessions");
+    assert_eq!(sessions, 0, "no outbound session was opened for them");
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn the_rate_limit_holds(pool: PgPool) {
     let w = world(&pool, "acme").await;
     customers(&pool, w.account, 100).await;
@@ -323,6 +374,7 @@ async fn segments_select_by_support_type_account_and_recent_sessions(pool: PgPoo
         segment,
         support_type_id,
         rate_per_minute: None,
+        attachment_id: None,
     };
     let field = |err: domain::Error| match err {
         domain::Error::Invalid { field, .. } => field,

@@ -34,7 +34,7 @@ async fn stalling_server() -> (String, mpsc::Receiver<()>, oneshot::Sender<()>) 
 async fn queue(pool: &PgPool, to: &str) {
     let mut tx = pool.begin().await.expect("begin");
     let added =
-        mail_log::enqueue(&mut tx, uuid::Uuid::new_v4(), to, "Hello", "A body").await.expect("enqueue");
+        mail_log::enqueue(&mut tx, uuid::Uuid::new_v4(), None, to, "Hello", "A body").await.expect("enqueue");
     assert!(added);
     tx.commit().await.expect("commit");
 }

@@ -28,7 +28,10 @@ use crate::types::*;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attachment {
     pub id: AttachmentId,
-    pub session_id: SessionId,
+    /// `None` for a file staged for a blast (`POST
+    /// /accounts/{id}/attachments`): each recipient's message then carries
+    /// its own copy, in its own session.
+    pub session_id: Option<SessionId>,
     /// The message that carries it; `None` until one does.
     pub message_id: Option<i64>,
     pub uploader_kind: SenderKind,
@@ -478,7 +481,7 @@ mod server {
             }
         }
 
-        async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
+        pub(crate) async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
             self.objects
                 .put(&ObjectPath::from(key), PutPayload::from_bytes(bytes))
                 .await
@@ -487,7 +490,7 @@ mod server {
         }
 
         /// The stored bytes under `key`.
-        async fn get(&self, key: &str) -> Result<Bytes> {
+        pub(crate) async fn get(&self, key: &str) -> Result<Bytes> {
             let got = self.objects.get(&ObjectPath::from(key)).await;
             match got {
                 Ok(result) => result.bytes().await.map_err(|e| storage_error("reading an attachment", e)),
@@ -496,8 +499,17 @@ mod server {
             }
         }
 
-        /// Deletes the objects; a missing one is not an error.
-        async fn delete(&self, keys: &[String]) {
+        /// Deletes one object; a missing one is not an error.
+        async fn try_delete(&self, key: &str) -> std::result::Result<(), object_store::Error> {
+            match self.objects.delete(&ObjectPath::from(key)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+
+        /// Deletes the objects no row ever named (an upload whose row did not
+        /// commit), best effort; a missing one is not an error.
+        pub(crate) async fn delete(&self, keys: &[String]) {
             for key in keys {
                 match self.objects.delete(&ObjectPath::from(key.as_str())).await {
                     Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
@@ -618,7 +630,8 @@ mod server {
     /// An attachment row with what only the server needs.
     struct Stored {
         id: AttachmentId,
-        session_id: SessionId,
+        account_id: AccountId,
+        session_id: Option<SessionId>,
         message_id: Option<i64>,
         uploader_kind: SenderKind,
         uploader_agent_id: Option<AgentId>,
@@ -661,7 +674,7 @@ mod server {
             match actor {
                 Actor::System => true,
                 Actor::Customer(c) => {
-                    self.uploader_kind == SenderKind::Customer && c.session_id == self.session_id
+                    self.uploader_kind == SenderKind::Customer && Some(c.session_id) == self.session_id
                 }
                 Actor::Agent(a) => self.uploader_agent_id == Some(a.id),
             }
@@ -674,7 +687,8 @@ mod server {
             sqlx::query_as!(
                 Stored,
                 $before
-                    + r#"id AS "id: AttachmentId", session_id AS "session_id: SessionId", message_id,
+                    + r#"id AS "id: AttachmentId", account_id AS "account_id: AccountId",
+                         session_id AS "session_id: SessionId", message_id,
                          uploader_kind AS "uploader_kind: SenderKind",
                          uploader_agent_id AS "uploader_agent_id: AgentId", file_name, content_type,
                          kind AS "kind: AttachmentKind", size_bytes, sha256, storage_key, width, height,
@@ -711,6 +725,17 @@ mod server {
         if !actor.in_account(account) {
             return Err(Error::not_found("account"));
         }
+        policy_of(&mut *pool.acquire().await?, account).await
+    }
+
+    /// An account's attachment policy for its editor: the account's admins
+    /// (members read it with [`policy`]).
+    pub async fn editable_policy(
+        pool: &PgPool,
+        actor: &Actor,
+        account: AccountId,
+    ) -> Result<AttachmentPolicy> {
+        actor.require_admin_of(account, "account")?;
         policy_of(&mut *pool.acquire().await?, account).await
     }
 
@@ -807,9 +832,59 @@ mod server {
             let policy = policy_of(&mut conn, session.account_id).await?;
             (session, policy)
         };
-        let (uploader_kind, uploader_agent) = crate::conversation::sender(actor, &session)?;
+        let uploader = crate::conversation::sender(actor, &session)?;
+        store(pool, files, session.account_id, Some(session.id), uploader, &policy, input).await
+    }
+
+    /// Stages a file for a blast in `account` (its admins): in no session
+    /// and carried by no message, until a blast takes it
+    /// ([`NewBlast::attachment_id`](crate::blasts::NewBlast)); like any
+    /// upload no message took, it is removed after a day if none does.
+    pub async fn stage_for_blast(
+        pool: &PgPool,
+        files: &Files,
+        actor: &Actor,
+        account: AccountId,
+        input: NewUpload,
+    ) -> Result<Attachment> {
+        let (agent, policy) = blast_upload_rule(pool, actor, account).await?;
+        store(pool, files, account, None, (SenderKind::Agent, Some(agent)), &policy, input).await
+    }
+
+    /// The largest file `actor` may stage for a blast in `account`, after
+    /// checking that they may (the HTTP layer stops reading beyond it).
+    pub async fn blast_upload_limit(pool: &PgPool, actor: &Actor, account: AccountId) -> Result<i64> {
+        Ok(blast_upload_rule(pool, actor, account).await?.1.max_bytes)
+    }
+
+    /// Who may stage a blast's file: an admin (a person or a bot with the
+    /// role) of the account, whose policy applies.
+    async fn blast_upload_rule(
+        pool: &PgPool,
+        actor: &Actor,
+        account: AccountId,
+    ) -> Result<(AgentId, AttachmentPolicy)> {
+        let Some(agent) = actor.agent_id() else {
+            return Err(Error::forbidden("only an admin may attach a file to a blast"));
+        };
+        actor.require_admin_of(account, "account")?;
+        Ok((agent, policy_of(&mut *pool.acquire().await?, account).await?))
+    }
+
+    /// Checks a file against the policy and stores it: the bytes (and a
+    /// raster image's thumbnail), then the row. Nothing is stored when any
+    /// check fails, and the objects go again if the row cannot be written.
+    async fn store(
+        pool: &PgPool,
+        files: &Files,
+        account: AccountId,
+        session: Option<SessionId>,
+        (uploader_kind, uploader_agent): (SenderKind, Option<AgentId>),
+        policy: &AttachmentPolicy,
+        input: NewUpload,
+    ) -> Result<Attachment> {
         let file_name = clean_file_name(&input.file_name)?;
-        let (content_type, kind) = check(&policy, &file_name, input.declared_type.as_deref(), &input.bytes)?;
+        let (content_type, kind) = check(policy, &file_name, input.declared_type.as_deref(), &input.bytes)?;
         files.scan(&input.bytes).await?;
         let sha256 = hex::encode(Sha256::digest(&input.bytes));
         let thumb = if RASTER_TYPES.contains(&content_type) {
@@ -823,7 +898,10 @@ mod server {
             None
         };
         let attachment_id = AttachmentId::new();
-        let storage_key = format!("{}/{}/{attachment_id}", session.account_id, session.id);
+        let storage_key = match session {
+            Some(session) => format!("{account}/{session}/{attachment_id}"),
+            None => format!("{account}/staged/{attachment_id}"),
+        };
         let thumbnail_key = thumb.as_ref().map(|_| format!("{storage_key}.thumbnail"));
         files.put(&storage_key, input.bytes.clone()).await?;
         let mut written = vec![storage_key.clone()];
@@ -843,8 +921,8 @@ mod server {
              RETURNING ",
             "",
             attachment_id.0,
-            session.account_id.0,
-            session.id.0,
+            account.0,
+            session.map(|s| s.0),
             uploader_kind.as_str(),
             uploader_agent.map(|a| a.0),
             file_name,
@@ -877,7 +955,15 @@ mod server {
             .fetch_optional(&mut *conn)
             .await?
             .ok_or_else(|| Error::not_found("attachment"))?;
-        match visible(conn, actor, stored.session_id, Lock::None).await {
+        let Some(session) = stored.session_id else {
+            // Staged for a blast: its account's admins.
+            return if actor.is_admin_of(stored.account_id) {
+                Ok(stored)
+            } else {
+                Err(Error::not_found("attachment"))
+            };
+        };
+        match visible(conn, actor, session, Lock::None).await {
             Ok(_) if stored.message_id.is_some() || stored.uploaded_by(actor) => Ok(stored),
             Ok(_) | Err(Error::NotFound { .. }) => Err(Error::not_found("attachment")),
             Err(e) => Err(e),
@@ -974,7 +1060,9 @@ mod server {
         let mut claimed = Vec::with_capacity(ids.len());
         for id in ids {
             let usable = by_id.remove(id).filter(|s| {
-                s.session_id == session.id && s.uploader_kind == sender.0 && s.uploader_agent_id == sender.1
+                s.session_id == Some(session.id)
+                    && s.uploader_kind == sender.0
+                    && s.uploader_agent_id == sender.1
             });
             let Some(stored) = usable else {
                 return Err(Error::invalid(
@@ -1009,6 +1097,68 @@ mod server {
         Ok(())
     }
 
+    /// Takes a staged file for a blast being created, in the caller's
+    /// transaction: it must be staged in `account` by `author` and taken by
+    /// no other blast.
+    pub(crate) async fn take_for_blast(
+        conn: &mut PgConnection,
+        account: AccountId,
+        author: AgentId,
+        id: AttachmentId,
+    ) -> Result<Attachment> {
+        let stored = stored_query!("SELECT ", " FROM attachments WHERE id = $1 FOR UPDATE", id.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .filter(|s| {
+                s.account_id == account && s.session_id.is_none() && s.uploader_agent_id == Some(author)
+            })
+            .ok_or_else(|| {
+                Error::invalid(
+                    "attachment_id",
+                    format!("attachment {id} is not a file you staged for a blast of this account"),
+                )
+            })?;
+        let taken = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM blasts WHERE attachment_id = $1) AS "taken!""#,
+            id.0
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if taken {
+            return Err(Error::invalid("attachment_id", format!("attachment {id} went with another blast")));
+        }
+        Ok(stored.public())
+    }
+
+    /// A blast's file for one recipient's message: a row of its own in the
+    /// recipient's session, uploaded by the blast's author, naming the same
+    /// objects as the staged file (which the blast keeps, so they stay while
+    /// any copy does). Unreferenced until the caller's message links it.
+    pub(crate) async fn copy_to_session(
+        conn: &mut PgConnection,
+        staged: AttachmentId,
+        session: SessionId,
+        author: AgentId,
+    ) -> Result<Attachment> {
+        let copy = stored_query!(
+            "INSERT INTO attachments (account_id, session_id, uploader_kind, uploader_agent_id, file_name,
+                 content_type, kind, size_bytes, sha256, storage_key, width, height, thumbnail_key,
+                 thumbnail_width, thumbnail_height)
+             SELECT account_id, $2, 'agent', $3, file_name, content_type, kind, size_bytes, sha256,
+                    storage_key, width, height, thumbnail_key, thumbnail_width, thumbnail_height
+             FROM attachments WHERE id = $1 AND session_id IS NULL
+             RETURNING ",
+            "",
+            staged.0,
+            session.0,
+            author.0
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| Error::internal("blast attachment", format!("staged file {staged} is missing")))?;
+        Ok(copy.public())
+    }
+
     /// The attachments of these messages, by message id, in upload order.
     pub(crate) async fn of_messages(
         conn: &mut PgConnection,
@@ -1033,25 +1183,70 @@ mod server {
         Ok(out)
     }
 
-    /// Removes the uploads that no message referenced within `older_than`:
-    /// the rows, then their objects. Returns how many.
+    /// Deletes objects queued in `object_deletions` (by a transaction that
+    /// dropped their rows, so that no committed change leaves a file no row
+    /// names) from the store, up to 1,000 at a time, oldest first; one the store refuses stays queued (its attempts counted) for
+    /// the next drain. Returns how many went.
+    pub async fn drain_deletions(pool: &PgPool, files: &Files) -> Result<u64> {
+        let queued = sqlx::query_scalar!(
+            "SELECT storage_key FROM object_deletions ORDER BY queued_at, storage_key LIMIT 1000"
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut deleted = Vec::with_capacity(queued.len());
+        let mut refused = Vec::new();
+        for key in queued {
+            match files.try_delete(&key).await {
+                Ok(()) => deleted.push(key),
+                Err(e) => {
+                    tracing::warn!(key, error = %e, "an attachment's object could not be deleted; retrying later");
+                    refused.push(key);
+                }
+            }
+        }
+        sqlx::query!("DELETE FROM object_deletions WHERE storage_key = ANY($1)", &deleted)
+            .execute(pool)
+            .await?;
+        sqlx::query!(
+            "UPDATE object_deletions SET attempts = attempts + 1 WHERE storage_key = ANY($1)",
+            &refused
+        )
+        .execute(pool)
+        .await?;
+        Ok(deleted.len() as u64)
+    }
+
+    /// Removes the attachment rows of `sessions` in the caller's
+    /// transaction. Their objects that no other row names (a blast's file
+    /// stays for its other recipients) are queued for deletion by the
+    /// `attachments_deleted` trigger, for [`drain_deletions`] after commit.
+    /// Returns how many rows.
+    pub(crate) async fn remove_of_sessions(conn: &mut PgConnection, sessions: &[uuid::Uuid]) -> Result<i64> {
+        Ok(sqlx::query!("DELETE FROM attachments WHERE session_id = ANY($1)", sessions)
+            .execute(conn)
+            .await?
+            .rows_affected() as i64)
+    }
+
+    /// Removes the uploads that no message referenced within `older_than`
+    /// (and no blast took): the rows, then their objects (queued by the
+    /// `attachments_deleted` trigger; the queue is drained here too).
+    /// Returns how many uploads.
     pub async fn sweep(pool: &PgPool, files: &Files, older_than: chrono::Duration) -> Result<u64> {
         let cutoff = Utc::now() - older_than;
         let removed = sqlx::query!(
             "DELETE FROM attachments
-             WHERE id IN (SELECT id FROM attachments WHERE message_id IS NULL AND created_at < $1
-                          ORDER BY created_at LIMIT 1000 FOR UPDATE SKIP LOCKED)
-             RETURNING storage_key, thumbnail_key",
+             WHERE id IN (SELECT a.id FROM attachments a
+                          WHERE a.message_id IS NULL AND a.created_at < $1
+                            AND NOT EXISTS (SELECT 1 FROM blasts b WHERE b.attachment_id = a.id)
+                          ORDER BY a.created_at LIMIT 1000 FOR UPDATE OF a SKIP LOCKED)",
             cutoff
         )
-        .fetch_all(pool)
-        .await?;
-        let keys: Vec<String> = removed
-            .iter()
-            .flat_map(|r| std::iter::once(r.storage_key.clone()).chain(r.thumbnail_key.clone()))
-            .collect();
-        files.delete(&keys).await;
-        Ok(removed.len() as u64)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        drain_deletions(pool, files).await?;
+        Ok(removed)
     }
 
     #[cfg(test)]
@@ -1145,11 +1340,38 @@ mod server {
             assert_eq!((t.width, t.height, t.thumbnail_width, t.thumbnail_height), (1000, 500, 320, 160));
             let small = thumbnail("image/png", PNG_1X1).expect("1x1");
             assert_eq!((small.thumbnail_width, small.thumbnail_height), (1, 1));
-            // A PNG header claiming 100,000 × 100,000 pixels.
+            // A real, valid PNG of 20,000 × 1 pixels: it decodes without
+            // limits, so only the decoding limits refuse it.
+            let mut wide = Vec::new();
+            image::DynamicImage::new_luma8(20_000, 1)
+                .write_to(&mut Cursor::new(&mut wide), image::ImageFormat::Png)
+                .expect("encode");
+            assert!(image::load_from_memory(&wide).is_ok(), "the file itself is sound");
+            assert_eq!(thumbnail("image/png", &wide).expect_err("too wide").http_status(), 415);
+            // A header claiming 100,000 × 100,000 pixels, with its checksum
+            // fixed, so that the decoder reads it as valid and only the
+            // limits stand between it and a 40 GB allocation.
             let mut bomb = PNG_1X1.to_vec();
             bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
             bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+            assert_eq!(crc32(&PNG_1X1[12..29]), 0x1F15_C489, "the checksum function is PNG's");
+            let crc = crc32(&bomb[12..29]);
+            bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+            let reader = image::ImageReader::new(Cursor::new(&bomb)).with_guessed_format().expect("format");
+            assert_eq!(reader.into_dimensions().expect("a valid header"), (100_000, 100_000));
             assert_eq!(thumbnail("image/png", &bomb).expect_err("bomb").http_status(), 415);
+        }
+
+        /// PNG's chunk checksum (CRC-32, ISO 3309), for the forged header.
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut crc = 0xFFFF_FFFFu32;
+            for b in bytes {
+                crc ^= u32::from(*b);
+                for _ in 0..8 {
+                    crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                }
+            }
+            !crc
         }
     }
 }

@@ -25,6 +25,24 @@ pub struct AuditEntry {
     pub created_at: DateTime<Utc>,
 }
 
+/// Which entries to list: all of them by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditFilter {
+    /// One account's entries (global admins; an account admin may name only
+    /// their own).
+    pub account: Option<AccountId>,
+    /// What one agent did.
+    pub actor: Option<AgentId>,
+    /// Actions starting with this (`login.` for every sign-in entry, or a
+    /// whole action such as `customer.erased`).
+    pub action: Option<String>,
+    /// Entries at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Entries before this time.
+    pub until: Option<DateTime<Utc>>,
+}
+
 #[cfg(feature = "server")]
 pub use server::*;
 
@@ -39,19 +57,38 @@ mod server {
     use sqlx::PgPool;
 
     /// The audit log, newest first, one page of `limit` entries older than
-    /// the entry id `before` (the previous page's `next_cursor`).
+    /// the entry id `before` (the previous page's `next_cursor`), narrowed
+    /// by `filter`.
     ///
     /// A global admin (or the system) reads every entry, or one account's
-    /// with `account`; an account admin reads their own account's only
-    /// (another account is "not found"). Everyone else is refused.
+    /// with `filter.account`; an account admin reads their own account's
+    /// only (another account is "not found"). Everyone else is refused.
     pub async fn list(
         pool: &PgPool,
         actor: &Actor,
-        account: Option<AccountId>,
+        filter: &AuditFilter,
         before: Option<i64>,
         limit: Option<i64>,
     ) -> Result<Page<AuditEntry>> {
         let limit = page_limit(limit)?;
+        let account = filter.account;
+        let action = match filter.action.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(a) if a.len() <= 60 && a.chars().all(|c| c.is_ascii_lowercase() || "._".contains(c)) => {
+                Some(a)
+            }
+            Some(_) => {
+                return Err(Error::invalid(
+                    "action",
+                    "an action is lowercase letters, dots and underscores, such as login.failed",
+                ));
+            }
+        };
+        if let (Some(since), Some(until)) = (filter.since, filter.until)
+            && until <= since
+        {
+            return Err(Error::invalid("until", "must be after since"));
+        }
         let scope = match actor {
             _ if actor.is_global() => account,
             Actor::Agent(a) => {
@@ -74,6 +111,18 @@ mod server {
         );
         if let Some(acc) = scope {
             q.push(" AND account_id = ").push_bind(acc);
+        }
+        if let Some(agent) = filter.actor {
+            q.push(" AND actor_id = ").push_bind(agent);
+        }
+        if let Some(action) = action {
+            q.push(" AND starts_with(action, ").push_bind(action.to_owned()).push(")");
+        }
+        if let Some(since) = filter.since {
+            q.push(" AND created_at >= ").push_bind(since);
+        }
+        if let Some(until) = filter.until {
+            q.push(" AND created_at < ").push_bind(until);
         }
         if let Some(before) = before {
             q.push(" AND id < ").push_bind(before);

@@ -53,6 +53,9 @@ pub struct Blast {
     /// The type of the outbound sessions opened for customers without an
     /// open session.
     pub support_type_id: SupportTypeId,
+    /// The one file every recipient's message carries (staged first with
+    /// `POST /accounts/{id}/attachments`).
+    pub attachment_id: Option<AttachmentId>,
     pub status: BlastStatus,
     pub rate_per_minute: i32,
     /// Recipients, fixed at creation.
@@ -109,6 +112,10 @@ pub struct NewBlast {
     /// 1 to 1,000,000; default 600 (`DEFAULT_RATE_PER_MINUTE`).
     #[serde(default)]
     pub rate_per_minute: Option<i32>,
+    /// One file for every recipient: one the caller staged for a blast of
+    /// this account (`POST /accounts/{id}/attachments`), taken by no other.
+    #[serde(default)]
+    pub attachment_id: Option<AttachmentId>,
 }
 
 /// What one [`send_to_next`] call did.
@@ -155,7 +162,8 @@ mod server {
                     + r#"id AS "id: BlastId", account_id AS "account_id: AccountId",
                          created_by AS "created_by: AgentId", body,
                          segment AS "segment: sqlx::types::Json<Segment>",
-                         support_type_id AS "support_type_id: SupportTypeId", status AS "status: BlastStatus",
+                         support_type_id AS "support_type_id: SupportTypeId",
+                         attachment_id AS "attachment_id: AttachmentId", status AS "status: BlastStatus",
                          rate_per_minute, total, sent, failed, skipped, created_at, started_at, finished_at"#
                     + $after
                 $(, $arg)*
@@ -266,24 +274,30 @@ mod server {
             }
         };
         usable_type(&mut tx, account, outbound_type, "support_type_id").await?;
+        if let Some(file) = new.attachment_id {
+            crate::attachments::take_for_blast(&mut tx, account, author, file).await?;
+        }
 
         let segment = serde_json::to_value(new.segment).map_err(|e| Error::internal("segment json", e))?;
         let id = sqlx::query_scalar!(
-            r#"INSERT INTO blasts (account_id, created_by, body, segment, support_type_id, rate_per_minute)
-               VALUES ($1, $2, $3, $4, $5, $6) RETURNING id AS "id: BlastId""#,
+            r#"INSERT INTO blasts (account_id, created_by, body, segment, support_type_id, rate_per_minute,
+                                   attachment_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id AS "id: BlastId""#,
             account.0,
             author.0,
             &body,
             &segment,
             outbound_type.0,
-            rate
+            rate,
+            new.attachment_id.map(|a| a.0)
         )
         .fetch_one(&mut *tx)
         .await?;
         let recipients = match new.segment {
             Segment::SupportType { support_type_id } => sqlx::query!(
                 "INSERT INTO blast_recipients (blast_id, customer_id)
-                 SELECT DISTINCT $1::uuid, customer_id FROM sessions WHERE support_type_id = $2 AND account_id = $3",
+                 SELECT DISTINCT $1::uuid, s.customer_id FROM sessions s JOIN customers c ON c.id = s.customer_id
+                 WHERE s.support_type_id = $2 AND s.account_id = $3 AND c.erased_at IS NULL",
                 id.0,
                 support_type_id.0,
                 account.0
@@ -293,7 +307,7 @@ mod server {
             .rows_affected(),
             Segment::Account => sqlx::query!(
                 "INSERT INTO blast_recipients (blast_id, customer_id)
-                 SELECT $1::uuid, id FROM customers WHERE account_id = $2",
+                 SELECT $1::uuid, id FROM customers WHERE account_id = $2 AND erased_at IS NULL",
                 id.0,
                 account.0
             )
@@ -302,8 +316,9 @@ mod server {
             .rows_affected(),
             Segment::Recent { days } => sqlx::query!(
                 "INSERT INTO blast_recipients (blast_id, customer_id)
-                 SELECT DISTINCT $1::uuid, customer_id FROM sessions
-                 WHERE account_id = $3 AND created_at > now() - make_interval(days => $2)",
+                 SELECT DISTINCT $1::uuid, s.customer_id FROM sessions s JOIN customers c ON c.id = s.customer_id
+                 WHERE s.account_id = $3 AND s.created_at > now() - make_interval(days => $2)
+                   AND c.erased_at IS NULL",
                 id.0,
                 days,
                 account.0
@@ -329,7 +344,8 @@ mod server {
             actor,
             "blast.created",
             &format!("blast:{id}"),
-            json!({ "segment": segment, "total": recipients, "rate_per_minute": rate }),
+            json!({ "segment": segment, "total": recipients, "rate_per_minute": rate,
+                    "attachment_id": new.attachment_id }),
         )
         .await?;
         let blast = load(&mut tx, id, false).await?;
@@ -445,12 +461,12 @@ mod server {
     pub async fn queue_emails(conn: &mut PgConnection, limit: i64) -> Result<u64> {
         let handed = sqlx::query!(
             "WITH picked AS (
-                 SELECT r.blast_id, r.customer_id FROM blast_recipients r
+                 SELECT r.blast_id, r.customer_id, r.session_id FROM blast_recipients r
                  WHERE r.email_pending ORDER BY r.attempted_at NULLS FIRST LIMIT $1
                  FOR UPDATE OF r SKIP LOCKED),
              queued AS (
-                 INSERT INTO mail_log (event_id, recipient, subject, body)
-                 SELECT b.id, c.email::text, 'A message from ' || a.name, b.body
+                 INSERT INTO mail_log (event_id, session_id, customer_id, recipient, subject, body)
+                 SELECT b.id, p.session_id, p.customer_id, c.email::text, 'A message from ' || a.name, b.body
                  FROM picked p JOIN blasts b ON b.id = p.blast_id
                       JOIN customers c ON c.id = p.customer_id JOIN accounts a ON a.id = b.account_id
                  WHERE c.email IS NOT NULL
@@ -491,7 +507,8 @@ mod server {
                                 + make_interval(secs => 60.0 / rate_per_minute)
                WHERE id = $1 AND status = 'running' AND next_send_at <= clock_timestamp()
                RETURNING account_id AS "account_id: AccountId", created_by AS "created_by: AgentId", body,
-                         support_type_id AS "support_type_id: SupportTypeId""#,
+                         support_type_id AS "support_type_id: SupportTypeId",
+                         attachment_id AS "attachment_id: AttachmentId""#,
             id.0
         )
         .fetch_optional(&mut *conn)
@@ -512,8 +529,14 @@ mod server {
                 _ => Step::Stopped,
             });
         };
-        let (account, author, body, support_type) =
-            (paced.account_id, paced.created_by, paced.body, paced.support_type_id);
+        let outgoing = Outgoing {
+            blast: id,
+            account: paced.account_id,
+            author: paced.created_by,
+            body: paced.body,
+            support_type: paced.support_type_id,
+            attachment: paced.attachment_id,
+        };
 
         let claimed = sqlx::query_scalar!(
             r#"SELECT customer_id AS "customer_id: CustomerId" FROM blast_recipients
@@ -541,7 +564,7 @@ mod server {
         };
 
         let mut savepoint = conn.begin().await?;
-        match post(&mut savepoint, id, account, author, &body, support_type, customer).await {
+        match post(&mut savepoint, &outgoing, customer).await {
             Ok((session_id, message_id, email_pending)) => {
                 savepoint.commit().await?;
                 sqlx::query!(
@@ -582,17 +605,35 @@ mod server {
         }
     }
 
+    /// What each recipient of a blast gets.
+    struct Outgoing {
+        blast: BlastId,
+        account: AccountId,
+        author: AgentId,
+        body: String,
+        support_type: SupportTypeId,
+        attachment: Option<AttachmentId>,
+    }
+
     /// Step 3 of [`send_to_next`]: the session, the message and whether an
     /// e-mail is due.
     async fn post(
         conn: &mut PgConnection,
-        id: BlastId,
-        account: AccountId,
-        author: AgentId,
-        body: &str,
-        support_type: SupportTypeId,
+        out: &Outgoing,
         customer: CustomerId,
     ) -> Result<(SessionId, i64, bool)> {
+        let Outgoing { blast: id, account, author, ref body, support_type, attachment } = *out;
+        // Shared with an erasure (which locks the row to update it): a
+        // customer erased since the snapshot gets nothing.
+        let erased = sqlx::query_scalar!(
+            r#"SELECT erased_at IS NOT NULL AS "erased!" FROM customers WHERE id = $1 FOR SHARE"#,
+            customer.0
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if erased {
+            return Err(Error::conflict("customer_erased", "the customer's data was erased"));
+        }
         let open = sqlx::query_scalar!(
             r#"SELECT id AS "id: SessionId" FROM sessions WHERE customer_id = $1 AND status IN ('queued',
                       'active')
@@ -609,10 +650,20 @@ mod server {
                 crate::sessions::open_outbound_in(conn, account, support_type, customer).await?.id
             }
         };
-        let message =
-            crate::conversation::post_agent_message(conn, session, author, body, &format!("blast:{id}"))
-                .await?
-                .ok_or_else(|| Error::conflict("session_closed", "the session closed meanwhile"))?;
+        let files = match attachment {
+            Some(staged) => vec![crate::attachments::copy_to_session(conn, staged, session, author).await?],
+            None => Vec::new(),
+        };
+        let message = crate::conversation::post_agent_message(
+            conn,
+            session,
+            author,
+            body,
+            &format!("blast:{id}"),
+            files,
+        )
+        .await?
+        .ok_or_else(|| Error::conflict("session_closed", "the session closed meanwhile"))?;
         // Online: a live chat token on an open session of theirs.
         let email_pending = sqlx::query_scalar!(
             r#"SELECT c.email IS NOT NULL AND NOT EXISTS (

@@ -109,6 +109,82 @@ impl BusinessHours {
     }
 }
 
+/// Open spans longer than this are counted to their first ten years: no
+/// report reads further, and the loop below stays bounded.
+const MAX_DAYS: i64 = 3660;
+
+impl BusinessHours {
+    /// The instant of the local wall-clock time `local` where the type
+    /// works. In a daylight-saving gap, the first instant after it; in a
+    /// repeated hour, the earlier one.
+    fn instant(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        use chrono::TimeZone;
+        match (self.time_zone.as_deref().map(str::parse::<chrono_tz::Tz>), self.utc_offset_minutes) {
+            (Some(Ok(zone)), _) => {
+                let mut probe = local;
+                // A gap is at most a few hours; step through it by minutes.
+                for _ in 0..24 * 60 {
+                    if let Some(t) = zone.from_local_datetime(&probe).earliest() {
+                        return t.with_timezone(&Utc);
+                    }
+                    probe += Duration::minutes(1);
+                }
+                local.and_utc()
+            }
+            (_, Some(offset)) => local.and_utc() - Duration::minutes(i64::from(offset)),
+            _ => local.and_utc(),
+        }
+    }
+
+    /// Milliseconds of `[start, end)` during which the type is open: what a
+    /// duration counts in business hours (a wait from Friday 16:00 to
+    /// Monday 10:00 with 09:00–17:00 weekdays is 2 h).
+    pub fn open_ms_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
+        if end <= start {
+            return 0;
+        }
+        let spans: Vec<(Weekday, NaiveTime, NaiveTime)> = DAYS
+            .iter()
+            .zip([
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+                Weekday::Sat,
+                Weekday::Sun,
+            ])
+            .filter_map(|(name, day)| match self.open.get(*name) {
+                Some(Some((from, to))) => match (parse_time(from), parse_time(to)) {
+                    (Ok(f), Ok(t)) if f < t => Some((day, f, t)),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        if spans.is_empty() {
+            return 0;
+        }
+        let (first, last) = (self.local(start).date(), self.local(end).date());
+        let last = last.min(first + Duration::days(MAX_DAYS));
+        let mut total = 0;
+        let mut day = first;
+        while day <= last {
+            for (weekday, from, to) in &spans {
+                if day.weekday() == *weekday {
+                    let (open, close) = (self.instant(day.and_time(*from)), self.instant(day.and_time(*to)));
+                    let (a, b) = (open.max(start), close.min(end));
+                    if b > a {
+                        total += (b - a).num_milliseconds();
+                    }
+                }
+            }
+            day += Duration::days(1);
+        }
+        total
+    }
+}
+
 /// The IANA zone with this fixed offset: `UTC`, or `Etc/GMT±N` (whose sign
 /// is POSIX's, the reverse of ISO's: `Etc/GMT-1` is UTC+01:00). `None` for
 /// offsets that are no whole number of hours or beyond the `Etc` zones.
@@ -191,6 +267,45 @@ mod tests {
         let err = BusinessHours::parse(&serde_json::json!({ "time_zone": "UTC", "utc_offset_minutes": 0 }))
             .expect_err("both");
         assert!(err.contains("not both"), "{err}");
+    }
+
+    #[test]
+    fn durations_count_only_the_open_hours() {
+        // 2026-11-27 is a Friday; open 09:00–17:00 on weekdays, in Berlin (UTC+1 in winter).
+        let hours = BusinessHours::parse(&serde_json::json!({
+            "time_zone": "Europe/Berlin",
+            "open": { "mon": ["09:00", "17:00"], "tue": ["09:00", "17:00"], "wed": ["09:00", "17:00"],
+                      "thu": ["09:00", "17:00"], "fri": ["09:00", "17:00"] },
+        }))
+        .expect("valid");
+        let h = |n: i64| n * 3_600_000;
+        // Friday 16:00 local to Monday 10:00 local: 1 h on Friday, 1 h on Monday.
+        assert_eq!(hours.open_ms_between(at("2026-11-27T15:00:00Z"), at("2026-11-30T09:00:00Z")), h(2));
+        // Wholly inside one day, and wholly outside.
+        assert_eq!(hours.open_ms_between(at("2026-11-30T09:00:00Z"), at("2026-11-30T09:30:00Z")), h(1) / 2);
+        assert_eq!(
+            hours.open_ms_between(at("2026-11-28T09:00:00Z"), at("2026-11-29T20:00:00Z")),
+            0,
+            "a weekend"
+        );
+        assert_eq!(
+            hours.open_ms_between(at("2026-11-30T17:00:00Z"), at("2026-11-30T07:00:00Z")),
+            0,
+            "backwards"
+        );
+        // A whole week is 40 h.
+        assert_eq!(hours.open_ms_between(at("2026-11-30T00:00:00Z"), at("2026-12-07T00:00:00Z")), h(40));
+        // Across the spring change (Sunday 2026-03-29) every weekday still has 8 h.
+        assert_eq!(hours.open_ms_between(at("2026-03-23T00:00:00Z"), at("2026-04-04T00:00:00Z")), h(80));
+        // A type that is never open counts nothing.
+        let closed = BusinessHours::parse(&serde_json::json!({ "open": {} })).expect("valid");
+        assert_eq!(closed.open_ms_between(at("2026-11-30T00:00:00Z"), at("2026-12-07T00:00:00Z")), 0);
+        // The old fixed offset: India's 09:00 is 03:30 UTC.
+        let india = BusinessHours::parse(
+            &serde_json::json!({ "utc_offset_minutes": 330, "open": { "mon": ["09:00", "17:00"] } }),
+        )
+        .expect("valid");
+        assert_eq!(india.open_ms_between(at("2026-11-30T03:00:00Z"), at("2026-11-30T04:30:00Z")), h(1));
     }
 
     #[test]

@@ -257,7 +257,8 @@ mod server {
     /// Posts a message attributed to `agent` (a blast's author) into an
     /// open session, inside the caller's transaction, without the checks of
     /// [`send`] (the caller has authorised it) and without touching the
-    /// first-response clock (it is not a reply). Idempotent by
+    /// first-response clock (it is not a reply), carrying `attachments`
+    /// (rows of this session that no message carries yet). Idempotent by
     /// `client_message_id`. `None` when the session is closed.
     pub async fn post_agent_message(
         conn: &mut PgConnection,
@@ -265,6 +266,7 @@ mod server {
         agent: AgentId,
         body: &str,
         client_message_id: &str,
+        attachments: Vec<Attachment>,
     ) -> Result<Option<Message>> {
         let body = required_text("body", body, 10_000)?;
         let session = crate::sessions::load(conn, id, Lock::Share).await?;
@@ -278,7 +280,7 @@ mod server {
             Some(agent),
             &body,
             Some(client_message_id),
-            Vec::new(),
+            attachments,
         )
         .await?;
         Ok(Some(message))

@@ -18,7 +18,36 @@ pub struct Customer {
     /// Tried first by the assignment engine when eligible.
     pub preferred_agent_id: Option<AgentId>,
     pub created_at: DateTime<Utc>,
+    /// Set once the customer's data is erased: the row then names nobody.
+    pub erased_at: Option<DateTime<Utc>>,
 }
+
+/// What erasing a customer's data did. The sessions stay, with their times,
+/// so that the reports counted from them stay true; nothing in them names
+/// or quotes the customer any more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Erasure {
+    pub customer_id: CustomerId,
+    pub erased_at: DateTime<Utc>,
+    /// The customer's sessions, whose transcripts were blanked.
+    pub sessions: i64,
+    /// Messages and internal notes whose text was replaced by [`ERASED`].
+    pub messages: i64,
+    pub notes: i64,
+    /// Attachments removed, rows and files (with their thumbnails).
+    pub attachments: i64,
+    /// E-mails about the customer's sessions, or to them, removed from the
+    /// mail log (unsent ones are not sent).
+    pub emails: i64,
+}
+
+/// What an erased message or note says instead.
+pub const ERASED: &str = "[erased]";
+
+/// The event written when a customer's data is erased, so that webhook
+/// subscribers can erase their copies.
+pub use crate::outbox::topic::CUSTOMER_ERASED;
 
 /// The event written when a customer's record changes.
 pub use crate::outbox::topic::CUSTOMER_UPDATED;
@@ -29,7 +58,7 @@ pub use server::*;
 #[cfg(feature = "server")]
 mod server {
     use super::*;
-    use crate::{Error, Result, actor::Actor, outbox};
+    use crate::{Error, Result, actor::Actor, attachments, outbox};
     use serde_json::json;
     use sqlx::{PgConnection, PgPool};
 
@@ -42,7 +71,7 @@ mod server {
                 $before
                     + r#"id AS "id: CustomerId", account_id AS "account_id: AccountId", name,
                          email::text AS email, external_ref,
-                         preferred_agent_id AS "preferred_agent_id: AgentId", created_at"#
+                         preferred_agent_id AS "preferred_agent_id: AgentId", created_at, erased_at"#
                     + $after
                 $(, $arg)*
             )
@@ -147,5 +176,177 @@ mod server {
         .await?;
         tx.commit().await?;
         Ok(updated)
+    }
+
+    /// Erases a customer's data: an admin of the customer's account, once
+    /// none of their sessions is open (queued or active: resolve them
+    /// first). In one transaction:
+    ///
+    /// - the customer's name, address, external reference and preferred
+    ///   agent are cleared and `erased_at` set (a CHECK keeps an erased row
+    ///   nameless), and their chat tokens deleted;
+    /// - in their sessions, every message and note says [`ERASED`], CSAT
+    ///   comments, handoff summaries and project references are cleared,
+    ///   agents' alerts say [`ERASED`], and the bot's suggestions and the
+    ///   past answers learnt from them are deleted;
+    /// - their attachments' rows go and their files and thumbnails are
+    ///   queued for deletion (deleted right after commit, and retried by the
+    ///   hourly sweep while the store refuses);
+    /// - the mail about their sessions or to them is deleted (unsent mail is
+    ///   not sent), and the published events and webhook deliveries of their
+    ///   sessions keep their envelope but not their content;
+    /// - an audit row and a `customer.erased` event record it.
+    ///
+    /// The sessions stay, with their times, status and owners, so reports
+    /// stay true. Erasing again is harmless and counts nothing new.
+    pub async fn erase(
+        pool: &PgPool,
+        files: &attachments::Files,
+        actor: &Actor,
+        id: CustomerId,
+    ) -> Result<Erasure> {
+        let mut tx = pool.begin().await?;
+        let customer = visible(&mut tx, actor, id, true).await?;
+        if !actor.is_admin_of(customer.account_id) {
+            return Err(Error::forbidden("only an admin may erase a customer's data"));
+        }
+        // Locked, so that no session of theirs changes state meanwhile.
+        let sessions = sqlx::query!(
+            "SELECT id, status FROM sessions WHERE customer_id = $1 ORDER BY id FOR UPDATE",
+            id.0
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let open = sessions.iter().filter(|s| matches!(s.status.as_str(), "queued" | "active")).count();
+        if open > 0 {
+            return Err(Error::conflict(
+                "customer_has_open_sessions",
+                format!(
+                    "the customer has {open} open session{}; resolve {} before erasing their data",
+                    if open == 1 { "" } else { "s" },
+                    if open == 1 { "it" } else { "them" }
+                ),
+            ));
+        }
+        let ids: Vec<uuid::Uuid> = sessions.iter().map(|s| s.id).collect();
+        let as_text: Vec<String> = ids.iter().map(uuid::Uuid::to_string).collect();
+
+        let messages = sqlx::query!(
+            "UPDATE messages SET body = $2 WHERE session_id = ANY($1) AND body <> $2",
+            &ids,
+            ERASED
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as i64;
+        let notes = sqlx::query!(
+            "UPDATE notes SET body = $2 WHERE session_id = ANY($1) AND body <> $2",
+            &ids,
+            ERASED
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as i64;
+        sqlx::query!(
+            "UPDATE csat SET comment = NULL WHERE session_id = ANY($1) AND comment IS NOT NULL",
+            &ids
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!("UPDATE handoffs SET summary = '' WHERE session_id = ANY($1) AND summary <> ''", &ids)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query!(
+            "UPDATE notifications SET body = $2 WHERE session_id = ANY($1) AND body <> $2",
+            &ids,
+            ERASED
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!("DELETE FROM suggestions WHERE session_id = ANY($1)", &ids).execute(&mut *tx).await?;
+        sqlx::query!("DELETE FROM past_answers WHERE session_id = ANY($1)", &ids).execute(&mut *tx).await?;
+        sqlx::query!(
+            "UPDATE sessions SET project_ref = NULL WHERE id = ANY($1) AND project_ref IS NOT NULL",
+            &ids
+        )
+        .execute(&mut *tx)
+        .await?;
+        let attachments = attachments::remove_of_sessions(&mut tx, &ids).await?;
+        let emails =
+            sqlx::query!("DELETE FROM mail_log WHERE session_id = ANY($1) OR customer_id = $2", &ids, id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() as i64;
+        // Events: the published ones of their sessions, what failed to
+        // process, and what webhooks carry. Events not yet published (the
+        // relay publishes within a second of commit) keep their payload,
+        // which the consumers need.
+        sqlx::query!(
+            r#"UPDATE dead_letters SET payload = '{"erased": true}'
+               WHERE payload <> '{"erased": true}'
+                 AND (payload->>'session_id' = ANY($2)
+                      OR event_id IN (SELECT event_id FROM outbox WHERE session_id = ANY($1)))"#,
+            &ids,
+            &as_text
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            r#"UPDATE outbox SET payload = '{"erased": true}'
+               WHERE session_id = ANY($1) AND published_at IS NOT NULL AND payload <> '{"erased": true}'"#,
+            &ids
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            r#"UPDATE webhook_deliveries SET payload = jsonb_set(payload, '{payload}', '{"erased": true}')
+               WHERE payload->>'session_id' = ANY($1) AND payload->'payload' <> '{"erased": true}'"#,
+            &as_text
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!("DELETE FROM customer_tokens WHERE customer_id = $1", id.0).execute(&mut *tx).await?;
+        let erased_at = sqlx::query_scalar!(
+            "UPDATE customers SET name = NULL, email = NULL, external_ref = NULL, preferred_agent_id = NULL,
+                                  erased_at = coalesce(erased_at, now())
+             WHERE id = $1 RETURNING erased_at AS \"erased_at!\"",
+            id.0
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let erasure = Erasure {
+            customer_id: id,
+            erased_at,
+            sessions: ids.len() as i64,
+            messages,
+            notes,
+            attachments,
+            emails,
+        };
+        let counts = json!({ "sessions": erasure.sessions, "messages": messages, "notes": notes,
+                             "attachments": attachments, "emails": emails });
+        crate::agents::audit(
+            &mut tx,
+            Some(customer.account_id),
+            actor,
+            "customer.erased",
+            &id.to_string(),
+            counts.clone(),
+        )
+        .await?;
+        outbox::record(
+            &mut tx,
+            CUSTOMER_ERASED,
+            Some(customer.account_id),
+            None,
+            json!({ "customer_id": id, "by": actor.agent_id(), "counts": counts }),
+        )
+        .await?;
+        tx.commit().await?;
+        // The files go now; a store that refuses is retried by the sweep.
+        if let Err(e) = attachments::drain_deletions(pool, files).await {
+            tracing::warn!(customer = %id, error = %e, "erased files stay queued for deletion");
+        }
+        Ok(erasure)
     }
 }

@@ -19,6 +19,7 @@ pub mod csat;
 pub mod customers;
 pub mod eligibility;
 pub mod error;
+pub mod import;
 pub mod live;
 pub mod mail_log;
 pub mod notifications;

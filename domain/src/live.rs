@@ -103,6 +103,17 @@ pub enum ServerFrame {
         reader: SenderKind,
         message_id: i64,
     },
+    /// An import run moved (account admins only).
+    ImportProgress {
+        event_id: i64,
+        run_id: uuid::Uuid,
+        status: crate::import::RunStatus,
+        position: i64,
+        total: i64,
+        created: i64,
+        matched: i64,
+        skipped: i64,
+    },
     /// A queued customer's place in line.
     Queue {
         session_id: SessionId,
@@ -129,7 +140,8 @@ impl ServerFrame {
             | Self::Details { event_id, .. }
             | Self::CsatSubmitted { event_id, .. }
             | Self::CsatRequested { event_id, .. }
-            | Self::Presence { event_id, .. } => Some(*event_id),
+            | Self::Presence { event_id, .. }
+            | Self::ImportProgress { event_id, .. } => Some(*event_id),
             _ => None,
         }
     }

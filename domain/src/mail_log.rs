@@ -36,18 +36,21 @@ mod server {
     /// Records a message to send after the caller's transaction commits.
     /// `source` is what caused it (an event id, a blast id); a repeat for
     /// the same source and recipient adds nothing. Returns whether it added
-    /// the message.
+    /// the message. `session` is the session the message is about, so that
+    /// erasing its customer finds it.
     pub async fn enqueue(
         conn: &mut PgConnection,
         source: uuid::Uuid,
+        session: Option<crate::types::SessionId>,
         recipient: &str,
         subject: &str,
         body: &str,
     ) -> Result<bool> {
         let added = sqlx::query!(
-            "INSERT INTO mail_log (event_id, recipient, subject, body) VALUES ($1, $2, $3, $4)
+            "INSERT INTO mail_log (event_id, session_id, recipient, subject, body) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (event_id, recipient) DO NOTHING",
             source,
+            session.map(|s| s.0),
             recipient,
             subject,
             body,

@@ -28,7 +28,19 @@ pub mod topic {
     pub const AGENT_PRESENCE: &str = "agent.presence_changed";
     pub const CONFIG_CHANGED: &str = "config.changed";
     pub const CUSTOMER_UPDATED: &str = "customer.updated";
+    /// A customer's data was erased (for webhook subscribers to erase theirs).
+    pub const CUSTOMER_ERASED: &str = "customer.erased";
     pub const BLAST_CREATED: &str = "blast.created";
+    /// An import run moved (checkpoint, cancel, failure): for the account
+    /// admins' import page only.
+    pub const IMPORT_PROGRESS: &str = "import.progress";
+
+    /// Whether webhooks may receive the topic: not the internal `import.*`
+    /// ones (imported history is quiet, and its progress is no business
+    /// event).
+    pub fn delivered_to_webhooks(topic: &str) -> bool {
+        !topic.starts_with("import.")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

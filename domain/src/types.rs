@@ -165,7 +165,7 @@ text_enum!(
     /// What an attachment is, by its sniffed bytes. An account allows some of these kinds.
     AttachmentKind { Image => "image", Pdf => "pdf", Text => "text", Office => "office" }
 );
-text_enum!(TagSource { Manual => "manual", Rule => "rule", Project => "project" });
+text_enum!(TagSource { Manual => "manual", Rule => "rule", Project => "project", Import => "import" });
 text_enum!(TagRuleKind {
     Keyword => "keyword",
     Regex => "regex",

@@ -452,6 +452,9 @@ mod server {
     /// a repeat adds none.
     pub async fn enqueue_deliveries(conn: &mut PgConnection, event: &Event) -> Result<u64> {
         let Some(account) = event.account_id else { return Ok(0) };
+        if !crate::outbox::topic::delivered_to_webhooks(&event.topic) {
+            return Ok(0);
+        }
         let hooks =
             sqlx::query!("SELECT id, events FROM webhooks WHERE account_id = $1 AND active", account.0)
                 .fetch_all(&mut *conn)

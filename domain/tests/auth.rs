@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use domain::audit::AuditFilter;
 use domain::{
     Error,
     accounts::{self, UpdateAccount},
@@ -874,32 +875,86 @@ async fn admins_read_the_audit_log_of_their_scope_newest_first(pool: PgPool) {
     accounts::rotate_identity_secret(&pool, &Actor::System, acc).await.expect("rotate");
 
     let global = as_actor(AgentId::new(), None, Role::Admin);
-    let all = audit::list(&pool, &global, None, None, None).await.expect("all");
+    let all = audit::list(&pool, &global, &AuditFilter::default(), None, None).await.expect("all");
     let actions: Vec<&str> = all.items.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["identity_secret.rotated", "login.failed", "login.succeeded", "login.succeeded"]);
     assert!(all.items.windows(2).all(|w| w[0].id > w[1].id));
     assert_eq!(all.items[1].account_id, None);
 
     let admin = as_actor(AgentId::new(), Some(acc), Role::Admin);
-    let mine = audit::list(&pool, &admin, None, None, None).await.expect("mine");
+    let mine = audit::list(&pool, &admin, &AuditFilter::default(), None, None).await.expect("mine");
     assert_eq!(mine.items.len(), 2);
     assert!(mine.items.iter().all(|e| e.account_id == Some(acc)));
-    assert_eq!(audit::list(&pool, &admin, Some(acc), None, None).await.expect("named").items, mine.items);
     assert_eq!(
-        audit::list(&pool, &admin, Some(other), None, None).await.expect_err("other").code(),
+        audit::list(&pool, &admin, &AuditFilter { account: Some(acc), ..AuditFilter::default() }, None, None)
+            .await
+            .expect("named")
+            .items,
+        mine.items
+    );
+    assert_eq!(
+        audit::list(
+            &pool,
+            &admin,
+            &AuditFilter { account: Some(other), ..AuditFilter::default() },
+            None,
+            None
+        )
+        .await
+        .expect_err("other")
+        .code(),
         "not_found"
     );
-    let theirs = audit::list(&pool, &global, Some(other), None, None).await.expect("filter");
+    let theirs = audit::list(
+        &pool,
+        &global,
+        &AuditFilter { account: Some(other), ..AuditFilter::default() },
+        None,
+        None,
+    )
+    .await
+    .expect("filter");
     assert_eq!(theirs.items.len(), 1);
     assert_eq!(theirs.items[0].account_id, Some(other));
 
     // Pages by id.
-    let page = audit::list(&pool, &global, None, None, Some(3)).await.expect("page");
+    let page = audit::list(&pool, &global, &AuditFilter::default(), None, Some(3)).await.expect("page");
     assert_eq!(page.items.len(), 3);
     let before: i64 = page.next_cursor.as_deref().expect("more").parse().expect("id");
-    let rest = audit::list(&pool, &global, None, Some(before), Some(3)).await.expect("rest");
+    let rest =
+        audit::list(&pool, &global, &AuditFilter::default(), Some(before), Some(3)).await.expect("rest");
     assert_eq!(rest.items.len(), 1);
     assert_eq!(rest.next_cursor, None);
+
+    // Narrowed by action (a whole one, or its start), actor and time.
+    let filtered = |f: AuditFilter| {
+        let pool = pool.clone();
+        async move { audit::list(&pool, &global, &f, None, None).await }
+    };
+    let logins = filtered(AuditFilter { action: Some("login.".into()), ..AuditFilter::default() }).await;
+    assert_eq!(logins.expect("logins").items.len(), 3);
+    let failed =
+        filtered(AuditFilter { action: Some("login.failed".into()), ..AuditFilter::default() }).await;
+    assert_eq!(
+        failed.expect("failed").items.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["login.failed"]
+    );
+    let ana =
+        all.items.iter().find(|e| e.action == "login.succeeded" && e.account_id == Some(acc)).expect("ana");
+    let by_ana =
+        filtered(AuditFilter { actor: ana.actor_id, ..AuditFilter::default() }).await.expect("actor");
+    assert!(!by_ana.items.is_empty() && by_ana.items.iter().all(|e| e.actor_id == ana.actor_id));
+    let newest = all.items[0].created_at;
+    let since = filtered(AuditFilter { since: Some(newest), ..AuditFilter::default() }).await.expect("since");
+    assert!(since.items.iter().all(|e| e.created_at >= newest) && !since.items.is_empty());
+    let until = filtered(AuditFilter { until: Some(newest), ..AuditFilter::default() }).await.expect("until");
+    assert!(until.items.iter().all(|e| e.created_at < newest));
+    assert_eq!(since.items.len() + until.items.len(), all.items.len(), "the two ranges split the log");
+    let bad = filtered(AuditFilter { action: Some("login%".into()), ..AuditFilter::default() }).await;
+    assert!(matches!(bad, Err(domain::Error::Invalid { ref field, .. }) if field == "action"), "{bad:?}");
+    let backwards =
+        filtered(AuditFilter { since: Some(newest), until: Some(newest), ..AuditFilter::default() }).await;
+    assert!(matches!(backwards, Err(domain::Error::Invalid { ref field, .. }) if field == "until"));
 
     for (who, code) in [
         (as_actor(AgentId::new(), Some(acc), Role::Supervisor), "forbidden"),
@@ -913,6 +968,9 @@ async fn admins_read_the_audit_log_of_their_scope_newest_first(pool: PgPool) {
             "forbidden",
         ),
     ] {
-        assert_eq!(audit::list(&pool, &who, None, None, None).await.expect_err("refused").code(), code);
+        assert_eq!(
+            audit::list(&pool, &who, &AuditFilter::default(), None, None).await.expect_err("refused").code(),
+            code
+        );
     }
 }

@@ -67,26 +67,32 @@ async fn set_times(
     let assigned = created + Duration::milliseconds(wait_ms);
     let replied = assigned + Duration::milliseconds(frt_ms);
     let resolved = assigned + Duration::minutes(handle);
-    sqlx::query("UPDATE sessions SET created_at = $2, queued_at = $2, resolved_at = $3 WHERE id = $1")
-        .bind(s)
-        .bind(created)
-        .bind(resolved)
-        .execute(pool)
-        .await
-        .expect("session times");
-    sqlx::query("UPDATE assignments SET started_at = $2, ended_at = $3 WHERE session_id = $1")
-        .bind(s)
-        .bind(assigned)
-        .bind(resolved)
-        .execute(pool)
-        .await
-        .expect("assignment times");
-    sqlx::query("UPDATE messages SET created_at = $2 WHERE session_id = $1 AND sender_kind = 'agent'")
-        .bind(s)
-        .bind(replied)
-        .execute(pool)
-        .await
-        .expect("message times");
+    sqlx::query!(
+        "UPDATE sessions SET created_at = $2, queued_at = $2, resolved_at = $3 WHERE id = $1",
+        s.0,
+        created,
+        resolved
+    )
+    .execute(pool)
+    .await
+    .expect("session times");
+    sqlx::query!(
+        "UPDATE assignments SET started_at = $2, ended_at = $3 WHERE session_id = $1",
+        s.0,
+        assigned,
+        resolved
+    )
+    .execute(pool)
+    .await
+    .expect("assignment times");
+    sqlx::query!(
+        "UPDATE messages SET created_at = $2 WHERE session_id = $1 AND sender_kind = 'agent'",
+        s.0,
+        replied
+    )
+    .execute(pool)
+    .await
+    .expect("message times");
 }
 
 /// What the reports consumer does on each of the session's events.
@@ -113,11 +119,13 @@ async fn hundred_sessions(pool: &PgPool) -> World {
     let acc = account(pool, "acme").await;
     let billing = support_type(pool, acc, "billing", Routing::RoundRobin).await;
     let tech = support_type(pool, acc, "tech", Routing::RoundRobin).await;
-    sqlx::query("UPDATE support_types SET queue_sla_secs = 300, first_response_sla_secs = 60 WHERE id = $1")
-        .bind(billing)
-        .execute(pool)
-        .await
-        .expect("SLA");
+    sqlx::query!(
+        "UPDATE support_types SET queue_sla_secs = 300, first_response_sla_secs = 60 WHERE id = $1",
+        billing.0
+    )
+    .execute(pool)
+    .await
+    .expect("SLA");
     let a1 = agent(pool, acc, "a1@acme.test", Role::Agent, 100, true, &[billing, tech]).await;
     let a2 = agent(pool, acc, "a2@acme.test", Role::Agent, 100, true, &[billing, tech]).await;
     let reasons = [reason(pool, billing, "Refunded").await, reason(pool, billing, "Explained").await];
@@ -376,9 +384,7 @@ async fn human_first_response_excludes_the_bots_time_and_reopens_count_once(pool
 
     // The bot held it for 10 minutes; the human answered 30 s after taking it.
     let t0 = at(9, 0);
-    sqlx::query("UPDATE sessions SET created_at = $2 WHERE id = $1")
-        .bind(s.id)
-        .bind(t0)
+    sqlx::query!("UPDATE sessions SET created_at = $2 WHERE id = $1", s.id.0, t0)
         .execute(&pool)
         .await
         .expect("fixture");
@@ -386,32 +392,34 @@ async fn human_first_response_excludes_the_bots_time_and_reopens_count_once(pool
         (bot, t0 + Duration::seconds(5), t0 + Duration::minutes(10)),
         (human, t0 + Duration::minutes(10), t0 + Duration::minutes(20)),
     ] {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE assignments SET started_at = $3, ended_at = $4 WHERE session_id = $1 AND agent_id = $2",
+            s.id.0,
+            agent.0,
+            start,
+            end
         )
-        .bind(s.id)
-        .bind(agent)
-        .bind(start)
-        .bind(end)
         .execute(&pool)
         .await
         .expect("fixture");
     }
-    sqlx::query("UPDATE messages SET created_at = $2 WHERE session_id = $1 AND sender_kind = 'bot'")
-        .bind(s.id)
-        .bind(t0 + Duration::seconds(6))
-        .execute(&pool)
-        .await
-        .expect("fixture");
-    sqlx::query("UPDATE messages SET created_at = $2 WHERE session_id = $1 AND sender_kind = 'agent'")
-        .bind(s.id)
-        .bind(t0 + Duration::minutes(10) + Duration::seconds(30))
-        .execute(&pool)
-        .await
-        .expect("fixture");
-    sqlx::query("UPDATE sessions SET resolved_at = $2 WHERE id = $1")
-        .bind(s.id)
-        .bind(t0 + Duration::minutes(20))
+    sqlx::query!(
+        "UPDATE messages SET created_at = $2 WHERE session_id = $1 AND sender_kind = 'bot'",
+        s.id.0,
+        t0 + Duration::seconds(6)
+    )
+    .execute(&pool)
+    .await
+    .expect("fixture");
+    sqlx::query!(
+        "UPDATE messages SET created_at = $2 WHERE session_id = $1 AND sender_kind = 'agent'",
+        s.id.0,
+        t0 + Duration::minutes(10) + Duration::seconds(30)
+    )
+    .execute(&pool)
+    .await
+    .expect("fixture");
+    sqlx::query!("UPDATE sessions SET resolved_at = $2 WHERE id = $1", s.id.0, t0 + Duration::minutes(20))
         .execute(&pool)
         .await
         .expect("fixture");
@@ -443,9 +451,7 @@ async fn human_first_response_excludes_the_bots_time_and_reopens_count_once(pool
     assert_eq!((r.totals.resolved, r.totals.reopened), (0, 0), "a reopened session is not resolved");
     sessions::assign(&pool, &me, s.id, None).await.expect("the human picks it up again");
     sessions::resolve(&pool, &me, s.id, None).await.expect("resolve again");
-    sqlx::query("UPDATE sessions SET resolved_at = $2 WHERE id = $1")
-        .bind(s.id)
-        .bind(t0 + Duration::hours(2))
+    sqlx::query!("UPDATE sessions SET resolved_at = $2 WHERE id = $1", s.id.0, t0 + Duration::hours(2))
         .execute(&pool)
         .await
         .expect("fixture");
@@ -492,4 +498,65 @@ async fn readers_count_only_the_accounts_they_supervise(pool: PgPool) {
     assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
     let page = reports::sessions_behind(&pool, &other_admin, &d, None, None).await.expect("theirs");
     assert!(page.items.is_empty());
+}
+
+/// A type with business hours reports its durations in open hours beside
+/// the wall-clock ones; a type without them adds nothing there; rollups
+/// and facts agree.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn business_hours_durations_count_only_the_open_hours(pool: PgPool) {
+    let acc = account(&pool, "acme").await;
+    let billing = support_type(&pool, acc, "billing", Routing::RoundRobin).await;
+    let tech = support_type(&pool, acc, "tech", Routing::RoundRobin).await;
+    let weekdays: serde_json::Value = serde_json::json!({
+        "time_zone": "UTC",
+        "open": { "mon": ["09:00", "17:00"], "tue": ["09:00", "17:00"], "wed": ["09:00", "17:00"],
+                  "thu": ["09:00", "17:00"], "fri": ["09:00", "17:00"] },
+    });
+    sqlx::query!("UPDATE support_types SET business_hours = $2 WHERE id = $1", billing.0, weekdays)
+        .execute(&pool)
+        .await
+        .expect("hours");
+    agent(&pool, acc, "a1@acme.test", Role::Agent, 10, true, &[billing, tech]).await;
+    let hour = 3_600_000;
+    for slug in ["billing", "tech"] {
+        let s = open(&pool, slug).await;
+        let owner = engine::assign_one(&pool, s.id).await.expect("engine").expect("free");
+        let me = as_agent(owner, acc, Role::Agent);
+        conversation::send(&pool, &me, s.id, say("Hello")).await.expect("reply");
+        sessions::resolve(&pool, &me, s.id, None).await.expect("resolve");
+        // Tuesday 16:00 → assigned Wednesday 10:00 (18 h; 2 h open), first
+        // reply 30 min later, resolved at 11:00 (19 h; 3 h open).
+        set_times(&pool, s.id, at(16, 0), 18 * hour, hour / 2, 60).await;
+        refresh(&pool, s.id).await;
+    }
+    let actor = Actor::System;
+    for group in [Grouping::Day, Grouping::Hour] {
+        let report =
+            reports::report(&pool, &actor, ReportFilter { group, ..filter() }).await.expect("report");
+        let (t, bh) = (&report.totals, &report.totals.business_hours);
+        let what = format!("{group:?} from {:?}", report.source);
+        assert_eq!((t.wait.n, bh.wait.n, bh.first_response.n, bh.resolution.n), (2, 1, 1, 1), "{what}");
+        within(t.wait.p50_ms, (18 * hour) as f64, &format!("{what}: wall-clock wait"));
+        within(bh.wait.p50_ms, (2 * hour) as f64, &format!("{what}: business-hours wait"));
+        within(
+            bh.first_response.p50_ms,
+            (hour / 2) as f64,
+            &format!("{what}: business-hours first response"),
+        );
+        within(bh.resolution.p50_ms, (3 * hour) as f64, &format!("{what}: business-hours resolution"));
+        let by_type: std::collections::BTreeMap<_, _> = report
+            .support_types
+            .iter()
+            .map(|t| (t.support_type_id, t.figures.business_hours.wait.n))
+            .collect();
+        assert_eq!((by_type[&billing], by_type[&tech]), (1, 0), "{what}");
+    }
+    // The CSV's row carries them too.
+    let report = reports::report(&pool, &actor, filter()).await.expect("report");
+    let row = reports::table_row("total", &report.totals);
+    let cell = |name: &str| row.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).expect(name);
+    assert_eq!(cell("wait_bh_n"), "1");
+    let p50: f64 = cell("wait_bh_p50_s").parse().expect("seconds");
+    assert!((p50 - 7200.0).abs() <= 7200.0 * RELATIVE_ERROR + 0.1, "{p50}");
 }

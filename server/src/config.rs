@@ -28,6 +28,9 @@ pub struct Config {
     /// `WEBHOOK_ALLOW_PRIVATE=1`: webhooks may target loopback and private
     /// networks (closed on-premises networks only).
     pub webhook_allow_private: bool,
+    /// `IMPORT_MAX_BYTES`: the largest history file `POST /api/v1/imports`
+    /// takes (default and most 256 MiB); larger uploads get 413.
+    pub import_max_bytes: u64,
     /// `RATE_LIMIT_SCALE`: multiplies every rate limit (default 1). Only for
     /// load tests and end-to-end suites that sign in many times from one
     /// address.
@@ -121,6 +124,20 @@ impl Config {
             engine_sweep: std::time::Duration::from_secs(engine_sweep),
             production,
             webhook_allow_private: lookup("WEBHOOK_ALLOW_PRIVATE").is_some_and(|v| v == "1" || v == "true"),
+            import_max_bytes: match lookup("IMPORT_MAX_BYTES") {
+                None => domain::import::MAX_FILE_BYTES,
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=domain::import::MAX_FILE_BYTES).contains(n))
+                    .ok_or_else(|| ConfigError::Invalid {
+                        name: "IMPORT_MAX_BYTES",
+                        message: format!(
+                            "{v:?} is not a number of bytes from 1 to {}",
+                            domain::import::MAX_FILE_BYTES
+                        ),
+                    })?,
+            },
             rate_limit_scale: match lookup("RATE_LIMIT_SCALE") {
                 None => 1,
                 Some(v) => v.parse::<u32>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {

@@ -32,6 +32,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Where attachments' bytes live.
     pub files: domain::attachments::Files,
+    /// The largest import upload.
+    pub import_limit: api::imports::ImportLimit,
 }
 
 pub struct Application {
@@ -171,6 +173,7 @@ impl Application {
             security,
             hub: hub.clone(),
             metrics: metrics.clone(),
+            import_limit: api::imports::ImportLimit(config.import_max_bytes),
         };
         domain::ratelimit::set_scale(config.rate_limit_scale);
         Ok(Self {
@@ -293,6 +296,18 @@ impl Application {
                 sweep_attachments(pool.clone(), files.clone(), stop)
             }));
         }
+        // Imports uploaded through the browser or the API that a stopped
+        // server left running resume from their checkpoints.
+        {
+            let (pool, files) = (self.pool.clone(), self.files.clone());
+            tokio::spawn(async move {
+                match domain::import::service::resume_interrupted(&pool, &files).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(runs = n, "resumed interrupted imports"),
+                    Err(e) => tracing::warn!(error = %e, "interrupted imports could not be resumed"),
+                }
+            });
+        }
         // The blast fan-out (resumable, rate-limited); with RabbitMQ the
         // sidecar runs it instead.
         if embedded {
@@ -332,9 +347,10 @@ impl Application {
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let (pool, secure) = (state.pool.clone(), state.security.production);
+    let (pool, files, secure) = (state.pool.clone(), state.files.clone(), state.security.production);
     let context = move || {
         provide_context(pool.clone());
+        provide_context(files.clone());
         provide_context(app::ssr::CookiePolicy { secure });
         // Leptos puts this request's CSP nonce on its inline scripts.
         let nonce = use_context::<http::request::Parts>()

@@ -9,6 +9,10 @@
 //! - a file is visible exactly to those who may see its session, and a
 //!   signed link expires;
 //! - uploads no message took are removed after a day;
+//! - a blast carries one file to every recipient: one object in the store,
+//!   a row per recipient's message, kept while any recipient's is;
+//! - erasing a customer's data removes their files (and thumbnails) from
+//!   the store and their words from the sessions, which stay for reports;
 //! - with clamd configured, malware is refused and an unreachable scanner
 //!   stores nothing (local store only: scanning happens before storage).
 
@@ -57,6 +61,8 @@ on_both_stores!(
     bad_uploads_are_refused_and_store_nothing,
     a_file_is_visible_exactly_to_its_session_s_readers,
     uploads_no_message_took_are_removed_after_a_day,
+    erasing_a_customer_removes_their_files_and_words,
+    a_blast_carries_one_file_to_every_recipient,
 );
 
 struct Fixture {
@@ -541,6 +547,229 @@ async fn uploads_no_message_took_are_removed_after_a_day(pool: PgPool, store: St
     assert_eq!(f.download(&f.customer, &fresh).await.status(), StatusCode::OK);
     assert_eq!(f.download(&f.agent, &sent).await.status(), StatusCode::OK);
     assert_eq!((f.rows().await, f.objects().await), (2, 3));
+}
+
+async fn erasing_a_customer_removes_their_files_and_words(pool: PgPool, store: Store) {
+    let f = Fixture::new(pool, store).await;
+    let (_, admin) = seed_agent(&f.pool, Some(&f.acme), "admin", "Ada").await;
+    let globex = seed_account(&f.pool, "globex").await;
+    let (_, stranger) = seed_agent(&f.pool, Some(&globex), "admin", "Gus").await;
+    let shot = f.uploaded(&f.customer, "image.png", &png(400, 300)).await;
+    let pdf = f.uploaded(&f.customer, "invoice.pdf", PDF).await;
+    expect(f.send(&f.customer, "My card is 4111 1111 1111 1111", &[&shot, &pdf]).await, StatusCode::CREATED)
+        .await;
+    let reply = f.uploaded(&f.agent, "steps.pdf", PDF).await;
+    expect(f.send(&f.agent, "Thanks Casey, see the steps", &[&reply]).await, StatusCode::CREATED).await;
+    let notes = format!("/sessions/{}/notes", f.session);
+    expect(
+        f.app.post(&notes, &f.agent, json!({ "body": "Casey lives at 1 Main St" })).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    // Another customer of the account, whose file must survive.
+    let (other_session, other_customer) = open_chat(&f.app, &f.acme, "Robin").await;
+    let kept = upload(&f.app, &other_customer, &other_session, "kept.pdf", None, PDF).await;
+    let kept = expect(kept, StatusCode::CREATED).await;
+    let path = format!("/sessions/{other_session}/messages");
+    let res =
+        f.app.post(&path, &other_customer, json!({ "body": "mine", "attachment_ids": [id(&kept)] })).await;
+    expect(res, StatusCode::CREATED).await;
+    assert_eq!((f.rows().await, f.objects().await), (4, 5), "the screenshot has a thumbnail");
+    // Mail about each session (the mailer is off here, so written directly),
+    // and an event that failed to process.
+    let uuid = |s: &str| uuid::Uuid::parse_str(s).expect("uuid");
+    let mut conn = f.pool.acquire().await.expect("connection");
+    for (session, to) in [(&f.session, "casey@example.test"), (&other_session, "robin@example.test")] {
+        let about = Some(domain::types::SessionId(uuid(session)));
+        domain::mail_log::enqueue(&mut conn, uuid::Uuid::new_v4(), about, to, "Re: your question", "Hi!")
+            .await
+            .expect("mail");
+    }
+    sqlx::query!(
+        "INSERT INTO dead_letters (consumer, event_id, topic, payload, error, attempts)
+         VALUES ('webhooks', gen_random_uuid(), 'message.created', jsonb_build_object('session_id', $1::text,
+                 'body', 'My card is 4111'), 'refused', 3)",
+        f.session
+    )
+    .execute(&mut *conn)
+    .await
+    .expect("dead letter");
+
+    let session =
+        expect(f.app.get(&format!("/sessions/{}", f.session), &f.agent).await, StatusCode::OK).await;
+    let customer_id = session["customer_id"].as_str().expect("customer id").to_owned();
+    let erase = format!("/customers/{customer_id}");
+    // While the session is open, nothing is erased.
+    let refused =
+        expect_error(f.app.delete(&erase, &admin).await, StatusCode::CONFLICT, "customer_has_open_sessions")
+            .await;
+    assert!(refused["message"].as_str().expect("message").contains("1 open session"), "{refused}");
+    let resolve = format!("/sessions/{}/resolve", f.session);
+    expect(f.app.post(&resolve, &f.agent, json!({ "reason_id": f.acme.reason_id })).await, StatusCode::OK)
+        .await;
+    // Only the account's admins may erase.
+    expect_error(f.app.delete(&erase, &f.agent).await, StatusCode::FORBIDDEN, "forbidden").await;
+    expect_error(f.app.delete(&erase, &stranger).await, StatusCode::NOT_FOUND, "not_found").await;
+    expect_error(f.app.delete(&erase, &f.customer).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!((f.rows().await, f.objects().await), (4, 5), "refusals change nothing");
+
+    let erased = expect(f.app.delete(&erase, &admin).await, StatusCode::OK).await;
+    assert_eq!(
+        (&erased["sessions"], &erased["messages"], &erased["notes"], &erased["attachments"]),
+        (&json!(1), &json!(3), &json!(1), &json!(3)),
+        "the greeting, the customer's message and the agent's reply; three files: {erased}"
+    );
+    assert_eq!((f.rows().await, f.objects().await), (1, 1), "only Robin's file is left, in the store too");
+    let queued: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM object_deletions"#)
+        .fetch_one(&f.pool)
+        .await
+        .expect("queue");
+    assert_eq!(queued, 0, "every deletion went through");
+    let mail = sqlx::query_scalar!("SELECT recipient FROM mail_log").fetch_all(&f.pool).await.expect("mail");
+    assert_eq!((mail, &erased["emails"]), (vec!["robin@example.test".to_owned()], &json!(1)));
+    let letter =
+        sqlx::query_scalar!("SELECT payload FROM dead_letters").fetch_one(&f.pool).await.expect("letter");
+    assert_eq!(letter, json!({ "erased": true }));
+    for gone in [&shot, &pdf, &reply] {
+        expect_error(f.download(&admin, gone).await, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let thumbnail = f.app.get(&format!("/attachments/{}/thumbnail", id(&shot)), &admin).await;
+    expect_error(thumbnail, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(
+        f.app.get(&format!("/attachments/{}", id(&kept)), &other_customer).await.status(),
+        StatusCode::OK
+    );
+
+    // The session stays, for the reports, but says nothing of Casey.
+    let history =
+        expect(f.app.get(&format!("/sessions/{}/messages", f.session), &admin).await, StatusCode::OK).await;
+    let items = history["items"].as_array().expect("items");
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|m| m["body"] == "[erased]" && m["attachments"] == json!([])), "{history}");
+    let noted = expect(f.app.get(&notes, &admin).await, StatusCode::OK).await;
+    assert_eq!(noted[0]["body"], "[erased]", "{noted}");
+    let session = expect(f.app.get(&format!("/sessions/{}", f.session), &admin).await, StatusCode::OK).await;
+    assert_eq!(session["status"], "resolved");
+    let customer = expect(f.app.get(&erase, &admin).await, StatusCode::OK).await;
+    assert_eq!((&customer["name"], &customer["email"]), (&Value::Null, &Value::Null));
+    assert_eq!(customer["erased_at"], erased["erased_at"]);
+    // Their chat token is gone; Robin's conversation is untouched.
+    let own = f.app.get(&format!("/sessions/{}/messages", f.session), &f.customer).await;
+    expect_error(own, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    let robin = expect(f.app.get(&path, &other_customer).await, StatusCode::OK).await;
+    assert_eq!(robin["items"][0]["body"], "mine");
+    // Recorded for the audit and for webhook subscribers.
+    let audit = expect(f.app.get("/audit-log?action=customer.", &admin).await, StatusCode::OK).await;
+    let entries = audit["items"].as_array().expect("entries");
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(
+        (&entries[0]["action"], &entries[0]["target"]),
+        (&json!("customer.erased"), &json!(customer_id))
+    );
+    let events: i64 =
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM outbox WHERE topic = 'customer.erased'"#)
+            .fetch_one(&f.pool)
+            .await
+            .expect("events");
+    assert_eq!(events, 1);
+
+    // Again: harmless, nothing new.
+    let again = expect(f.app.delete(&erase, &admin).await, StatusCode::OK).await;
+    assert_eq!((&again["messages"], &again["attachments"]), (&json!(0), &json!(0)));
+    assert_eq!(again["erased_at"], erased["erased_at"]);
+}
+
+async fn a_blast_carries_one_file_to_every_recipient(pool: PgPool, store: Store) {
+    let f = Fixture::new(pool, store).await;
+    let (_, admin) = seed_agent(&f.pool, Some(&f.acme), "admin", "Ada").await;
+    let globex = seed_account(&f.pool, "globex").await;
+    let (_, stranger) = seed_agent(&f.pool, Some(&globex), "admin", "Gus").await;
+    let (robin_session, robin) = open_chat(&f.app, &f.acme, "Robin").await;
+    let stage = |token: String, bytes: &'static [u8]| {
+        let form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name("moving.pdf"));
+        let path = format!("/accounts/{}/attachments", f.acme.id);
+        let request = f.app.request(Method::POST, &path, &token).multipart(form);
+        async move { request.send().await.expect("stage") }
+    };
+
+    // Only the account's admins stage a blast's file; it is in no session.
+    expect_error(stage(f.agent.clone(), PDF).await, StatusCode::FORBIDDEN, "forbidden").await;
+    expect_error(stage(stranger.clone(), PDF).await, StatusCode::NOT_FOUND, "not_found").await;
+    expect_error(stage(f.customer.clone(), PDF).await, StatusCode::FORBIDDEN, "forbidden").await;
+    let refused = stage(admin.clone(), b"MZ\x90\x00\x03\x00\x00\x00\x04\x00").await;
+    expect_error(refused, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type").await;
+    let staged = expect(stage(admin.clone(), PDF).await, StatusCode::CREATED).await;
+    assert_eq!(staged["session_id"], Value::Null);
+    assert_eq!((f.rows().await, f.objects().await), (1, 1));
+    assert_eq!(f.download(&admin, &staged).await.status(), StatusCode::OK, "its admins may look at it");
+    for outsider in [&f.customer, &f.agent, &stranger] {
+        expect_error(f.download(outsider, &staged).await, StatusCode::NOT_FOUND, "not_found").await;
+    }
+
+    // A blast takes it; no other blast may, nor a chat upload go instead.
+    let blast = |file: &Value| {
+        json!({ "body": "We are moving offices: the details are attached", "rate_per_minute": 100000,
+                "segment": { "kind": "support_type", "support_type_id": f.acme.type_id },
+                "attachment_id": id(file) })
+    };
+    let chat_upload = f.uploaded(&f.agent, "steps.pdf", PDF).await;
+    let res = f.app.post("/blasts", &admin, blast(&chat_upload)).await;
+    let wrong = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+    assert_eq!(wrong["field"], "attachment_id", "{wrong}");
+    let created = expect(f.app.post("/blasts", &admin, blast(&staged)).await, StatusCode::CREATED).await;
+    assert_eq!(created["attachment_id"], staged["id"]);
+    let again = f.app.post("/blasts", &admin, blast(&staged)).await;
+    expect_error(again, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
+
+    let path = format!("/blasts/{}", id(&created));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let progress = expect(f.app.get(&path, &admin).await, StatusCode::OK).await;
+        if progress["status"] == "done" {
+            assert_eq!((&progress["sent"], &progress["failed"]), (&json!(2), &json!(0)), "{progress}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not done: {progress}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Each recipient's message carries a file of its own session, with the
+    // same bytes, and the store holds them once.
+    let mut carried = Vec::new();
+    for (session, token) in [(&f.session, &f.customer), (&robin_session, &robin)] {
+        let history =
+            expect(f.app.get(&format!("/sessions/{session}/messages"), token).await, StatusCode::OK).await;
+        let newest = &history["items"][0];
+        assert_eq!(newest["body"], "We are moving offices: the details are attached", "{history}");
+        let file = newest["attachments"][0].clone();
+        assert_eq!((&file["session_id"], &file["sha256"]), (&json!(session), &staged["sha256"]));
+        let res = f.download(token, &file).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(&res.bytes().await.expect("bytes")[..], PDF);
+        carried.push(file);
+    }
+    assert_ne!(carried[0]["id"], carried[1]["id"]);
+    expect_error(f.download(&robin, &carried[0]).await, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!((f.rows().await, f.objects().await), (4, 2), "the staged file, two copies, the chat upload");
+
+    // Erasing Casey removes Casey's copy, not the object Robin's names; the
+    // staged file stays while its blast does, whatever its age.
+    let resolve = format!("/sessions/{}/resolve", f.session);
+    expect(f.app.post(&resolve, &f.agent, json!({ "reason_id": f.acme.reason_id })).await, StatusCode::OK)
+        .await;
+    let session =
+        expect(f.app.get(&format!("/sessions/{}", f.session), &f.agent).await, StatusCode::OK).await;
+    let casey = format!("/customers/{}", session["customer_id"].as_str().expect("customer"));
+    let erased = expect(f.app.delete(&casey, &admin).await, StatusCode::OK).await;
+    assert_eq!(erased["attachments"], 2, "the blast's copy and the chat upload: {erased}");
+    assert_eq!((f.rows().await, f.objects().await), (2, 1));
+    let files = Files::connect(&f.pool, &f.storage).await.expect("files");
+    let swept = attachments::sweep(&f.pool, &files, chrono::Duration::zero()).await.expect("sweep");
+    assert_eq!(swept, 0, "the blast holds its file");
+    let res = f.download(&robin, &carried[1]).await;
+    assert_eq!(&res.bytes().await.expect("bytes")[..], PDF);
+    assert_eq!(f.download(&admin, &staged).await.status(), StatusCode::OK);
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]

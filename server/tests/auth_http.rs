@@ -340,6 +340,7 @@ async fn the_admin_page_shows_blasts_with_a_progress_bar(pool: PgPool) {
         segment: domain::blasts::Segment::Account,
         support_type_id: Some(domain::types::SupportTypeId(acme.type_id)),
         rate_per_minute: Some(1),
+        attachment_id: None,
     };
     let created = domain::blasts::create(&pool, &actor, blast).await.expect("blast");
     let app = spawn_app(pool.clone()).await;

@@ -77,6 +77,8 @@ enum Arg {
     Attachment,
     /// A suggested reply shown to Alice in the active session.
     Suggestion,
+    /// An import run A's admin uploaded (ready, not applied).
+    Import,
 }
 
 /// Account A's values for each [`Arg`]; or, for the probe, values that exist
@@ -103,6 +105,7 @@ struct Ids {
     notification: String,
     attachment: String,
     suggestion: String,
+    import: String,
 }
 
 impl Ids {
@@ -127,6 +130,7 @@ impl Ids {
             Arg::Notification => &self.notification,
             Arg::Attachment => &self.attachment,
             Arg::Suggestion => &self.suggestion,
+            Arg::Import => &self.import,
         }
     }
 
@@ -154,10 +158,11 @@ impl Ids {
             notification: i64::MAX.to_string(),
             attachment: new(),
             suggestion: i64::MAX.to_string(),
+            import: new(),
         }
     }
 
-    fn values(&self) -> [&str; 20] {
+    fn values(&self) -> [&str; 21] {
         [
             &self.active_session,
             &self.queued_session,
@@ -179,6 +184,7 @@ impl Ids {
             &self.notification,
             &self.attachment,
             &self.suggestion,
+            &self.import,
         ]
     }
 }
@@ -388,6 +394,8 @@ fn routes() -> Vec<Route> {
             .expect(NotFound, SAME_ACCOUNT, Forbidden),
         route("GET", "/audit-log", &[]).expect(Own, SAME_ACCOUNT, Forbidden),
         route("GET", "/audit-log", &[]).query("account_id", Account).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        // Naming A's agent as the actor shows B's admin nothing of A's.
+        route("GET", "/audit-log", &[]).query("actor_id", Agent).expect(Own, SAME_ACCOUNT, Forbidden),
         // ---- Reports: whole-account readers only ----
         route("GET", "/reports", &[]).expect(Own, SAME_ACCOUNT, Forbidden),
         route("GET", "/reports", &[]).query("account_id", Account).expect(NotFound, SAME_ACCOUNT, Forbidden),
@@ -577,6 +585,9 @@ fn routes() -> Vec<Route> {
         route("PATCH", "/customers/{id}", &[Customer])
             .body(|_| Some(json!({ "preferred_agent_id": null })))
             .expect(NotFound, SAME_ACCOUNT, NotFound),
+        // Erasure: admins of the customer's account (A's target customer has
+        // open sessions, so even they would get 409 here).
+        route("DELETE", "/customers/{id}", &[Customer]).expect(NotFound, NotFound, NotFound),
         // ---- Blasts: admins of the account; customers refused before any lookup ----
         route("GET", "/blasts", &[]).expect(Own, SAME_ACCOUNT, Forbidden),
         route("GET", "/blasts", &[]).query("account_id", Account).expect(NotFound, SAME_ACCOUNT, Forbidden),
@@ -587,6 +598,23 @@ fn routes() -> Vec<Route> {
             })
             .expect(NotFound, SAME_ACCOUNT, Forbidden),
         route("GET", "/blasts/{id}", &[Blast]).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        // A blast's file: staged by the account's admins, checked before the
+        // upload is read.
+        route("POST", "/accounts/{id}/attachments", &[Account]).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        // ---- Imports: admins of the account, checked before the upload is read ----
+        route("GET", "/imports", &[]).expect(Own, SAME_ACCOUNT, Forbidden),
+        route("GET", "/imports", &[]).query("account_id", Account).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("POST", "/imports", &[]).fixed("format=jsonl").query("account_id", Account).expect(
+            NotFound,
+            SAME_ACCOUNT,
+            Forbidden,
+        ),
+        route("GET", "/imports/{id}", &[Import]).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("PUT", "/imports/{id}/mapping", &[Import])
+            .body(|_| Some(json!({})))
+            .expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("POST", "/imports/{id}/apply", &[Import]).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("POST", "/imports/{id}/cancel", &[Import]).expect(NotFound, SAME_ACCOUNT, Forbidden),
         route("POST", "/blasts/{id}/cancel", &[Blast]).expect(NotFound, SAME_ACCOUNT, Forbidden),
         // ---- Webhooks (admins of the account) and notifications (the agent's own) ----
         route("GET", "/webhooks", &[]).expect(Own, SAME_ACCOUNT, Forbidden),
@@ -873,6 +901,16 @@ impl World {
         .expect("suggestion");
         drop(conn);
 
+        // An import run of A, uploaded and not applied.
+        let import: Uuid = sqlx::query_scalar(
+            "INSERT INTO import_runs (account_id, format, source, file_name, file_sha256, file_bytes)
+             VALUES ($1, 'jsonl', 'jsonl', 'history.jsonl', sha256('x'), 1) RETURNING id",
+        )
+        .bind(a.id)
+        .fetch_one(pool)
+        .await
+        .expect("import run");
+
         // The customer of another session of A (same type: the same queue).
         let res = app
             .app
@@ -936,6 +974,7 @@ impl World {
             notification: alert.id.to_string(),
             attachment: attachment.clone(),
             suggestion: suggestion.to_string(),
+            import: import.to_string(),
         };
 
         // What only those who work the target sessions may see.

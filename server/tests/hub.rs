@@ -393,6 +393,7 @@ async fn a_slow_client_is_dropped_and_the_others_keep_up(pool: PgPool) {
             domain::types::AgentId(agent_id),
             &format!("{i} {body}"),
             &format!("flood-{i}"),
+            Vec::new(),
         )
         .await
         .expect("send");
@@ -485,4 +486,66 @@ async fn a_changed_agent_gets_the_new_scope_without_reconnecting(pool: PgPool) {
     expect(res, reqwest::StatusCode::OK).await;
     assert_eq!(sam_ws.until("error").await["code"], "unauthenticated");
     assert_eq!(sam_ws.close_code().await, Some(4401));
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn import_progress_reaches_the_accounts_admins_and_nobody_else(pool: PgPool) {
+    let acme = seed_account(&pool, "acme").await;
+    let globex = seed_account(&pool, "globex").await;
+    let (_, admin) = seed_agent(&pool, Some(&acme), "admin", "Ada").await;
+    let (_, agent) = seed_agent(&pool, Some(&acme), "agent", "Dana").await;
+    let (_, other_admin) = seed_agent(&pool, Some(&globex), "admin", "Gloria").await;
+    let app = spawn_app(pool.clone()).await;
+    let mut ada = agent_ws(&app, &admin).await;
+    let mut dana = agent_ws(&app, &agent).await;
+    let mut gloria = agent_ws(&app, &other_admin).await;
+
+    let path = format!("{}/../end2end/fixtures/import/generic.jsonl", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).expect("fixture");
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(bytes).file_name("generic.jsonl"));
+    let res = app
+        .client
+        .post(format!("{}/api/v1/imports?format=jsonl", app.base))
+        .bearer_auth(&admin)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let run = expect(res, reqwest::StatusCode::CREATED).await;
+    let run_id = run["id"].as_str().expect("id").to_owned();
+    post(&app, &format!("/imports/{run_id}/apply"), &admin, json!({})).await;
+
+    // The admin's page follows the run to its end.
+    let done = loop {
+        let frame = ada.until("import_progress").await;
+        assert_eq!(frame["run_id"], run_id.as_str());
+        if frame["status"] == "completed" {
+            break frame;
+        }
+    };
+    // "technical-support" names no type of this account: skipped.
+    assert_eq!(
+        (
+            done["position"].as_i64(),
+            done["total"].as_i64(),
+            done["created"].as_i64(),
+            done["skipped"].as_i64()
+        ),
+        (Some(3), Some(3), Some(2), Some(1))
+    );
+    // Neither an agent of the account nor another account's admin hears of
+    // it, and the imported history made no session frames.
+    for ws in [&mut dana, &mut gloria] {
+        let frames = ws.drain().await;
+        assert!(
+            frames.iter().all(|f| f["type"] != "import_progress" && f["type"] != "session"),
+            "{frames:?}"
+        );
+    }
+    let rest = ada.drain().await;
+    assert!(
+        rest.iter().all(|f| f["type"] != "session" && f["type"] != "message"),
+        "imported history is quiet: {rest:?}"
+    );
 }

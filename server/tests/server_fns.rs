@@ -57,7 +57,8 @@ const CHAT_FORM: &str = "token=sc_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&bo
 
 /// Each server function with its rule and its form body: `{session}`,
 /// `{type}`, `{reason}` and `{tag}` stand for account A's session, support
-/// type, resolution reason and the tag "vip" (once it exists); `{account}`
+/// type, resolution reason and the tag "vip" (once it exists), `{import}`
+/// for an import run of A's; `{account}`
 /// and `{slug}` for A itself and its type's slug.
 const SERVER_FNS: &[(&str, Rule, &str)] = &[
     ("/api/system_status", Rule::Public, ""),
@@ -94,6 +95,19 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
     ("/api/chat/send", Rule::ChatToken, CHAT_FORM),
     ("/api/chat/end", Rule::ChatToken, CHAT_FORM),
     ("/api/chat/rate", Rule::ChatToken, CHAT_FORM),
+    // A's uploaded import: read, planned again, cancelled while ready, then
+    // applied (in the background: nothing after it reads A's sessions).
+    ("/api/admin/imports", Rule::AdminList, ""),
+    ("/api/admin/import", Rule::AdminOfA, "id={import}"),
+    ("/api/admin/import/mapping", Rule::AdminOfA, "id={import}&mapping=%7B%7D"),
+    ("/api/admin/import/cancel", Rule::AdminOfA, "id={import}"),
+    ("/api/admin/import/apply", Rule::AdminOfA, "id={import}"),
+    ("/api/admin/attachment-policy", Rule::AdminOfA, "account={account}"),
+    (
+        "/api/admin/attachment-policy/save",
+        Rule::AdminOfA,
+        "form[account_id]={account}&form[max_mib]=2.5&form[max_per_message]=4&form[pdf]=on&form[image]=on",
+    ),
     // Last: the archive leaves A's type archived (restored after the loop).
     ("/api/admin/support-types", Rule::AdminList, ""),
     ("/api/admin/support-type", Rule::AdminOfA, "id={type}"),
@@ -111,6 +125,8 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
          &form[escalation_priority_bump]=5&form[greeting]=Welcome+back&form[csat_enabled]=on",
     ),
     ("/api/admin/support-type/archive", Rule::AdminOfA, "id={type}&archived=true"),
+    // After everything that reads the conversation: A's customer's data goes.
+    ("/api/agent/erase-customer", Rule::OneSessionChange, "id={session}"),
 ];
 
 async fn signed_in(pool: &PgPool, account: &Account, email: &str, role: Role) -> String {
@@ -213,6 +229,26 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     .await
     .expect("chat");
     let app = spawn_app(pool.clone()).await;
+    // An import of A's, uploaded by A's admin.
+    let import: uuid::Uuid = {
+        let file =
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/fixtures/import/generic.jsonl"))
+                .expect("fixture");
+        let form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(file).file_name("generic.jsonl"));
+        let res = app
+            .client
+            .post(format!("{}/api/v1/imports?format=jsonl", app.base))
+            .header(header::ORIGIN, &app.base)
+            .header(header::COOKIE, format!("sb_session={a_admin}"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+        let run: serde_json::Value = res.json().await.expect("run");
+        run["id"].as_str().expect("id").parse().expect("uuid")
+    };
 
     let body_for = |template: &str| {
         let pool = pool.clone();
@@ -227,6 +263,7 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
                     .expect("tag");
             template
                 .replace("{session}", &a_session.id.to_string())
+                .replace("{import}", &import.to_string())
                 .replace("{type}", &a.type_id.to_string())
                 .replace("{reason}", &a.reason_id.to_string())
                 .replace("{tag}", &tag.unwrap_or_default().to_string())
@@ -397,6 +434,30 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     .await
     .expect("counts");
     assert_eq!(counts, (1, 1, 0), "one message, one note, the tag added then removed");
+    let policy = sqlx::query!(
+        "SELECT max_bytes, max_per_message, kinds FROM attachment_policies WHERE account_id = $1",
+        a.id
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("policy");
+    let (max_bytes, per_message, kinds) = (policy.max_bytes, policy.max_per_message, policy.kinds);
+    assert_eq!(
+        (max_bytes, per_message, kinds),
+        (2_621_440, 4, vec!["image".into(), "pdf".into()]),
+        "saved once, by A's admin"
+    );
+    let erasure = sqlx::query!(
+        r#"SELECT c.erased_at IS NOT NULL AS "erased!",
+                  array(SELECT DISTINCT body FROM messages WHERE session_id = s.id) AS "texts!"
+           FROM sessions s JOIN customers c ON c.id = s.customer_id WHERE s.id = $1"#,
+        a_session.id.0
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("erasure");
+    let (erased, texts) = (erasure.erased, erasure.texts);
+    assert_eq!((erased, texts), (true, vec!["[erased]".to_owned()]), "A's admin erased the customer's data");
     let b_presence: Vec<String> =
         sqlx::query_scalar("SELECT presence FROM agents WHERE email LIKE '%@globex.test' ORDER BY email")
             .fetch_all(&pool)

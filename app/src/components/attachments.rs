@@ -120,50 +120,22 @@ impl Tray {
 
     #[cfg(feature = "hydrate")]
     fn start(self, key: u64, file: web_sys::File) {
-        use wasm_bindgen::{JsCast, closure::Closure};
-        let fail = move |why: &str| self.set(key, UploadState::Failed(why.to_owned()));
-        let (Ok(xhr), Ok(form)) = (web_sys::XmlHttpRequest::new(), web_sys::FormData::new()) else {
-            return fail("This browser cannot upload files.");
-        };
         let url = format!("/api/v1/sessions/{}/attachments", self.session);
-        if xhr.open_with_async("POST", &url, true).is_err()
-            || form.append_with_blob_and_filename("file", &file, &file.name()).is_err()
-        {
-            return fail("This browser cannot upload files.");
-        }
-        if let Some(token) = self.bearer.and_then(|b| b.get_untracked()) {
-            let _ = xhr.set_request_header("Authorization", &format!("Bearer {token}"));
-        }
-        let progress =
-            Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
-                if ev.length_computable() && ev.total() > 0.0 {
-                    // Stay below 1 until the server has answered.
-                    self.set(key, UploadState::Uploading((ev.loaded() / ev.total()).min(0.99)));
-                }
-            });
-        if let Ok(upload) = xhr.upload() {
-            upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
-        }
-        let answered = xhr.clone();
-        // Runs once, on success, error or abort alike; it owns the progress
-        // callback, which is freed with it.
-        let done = Closure::once_into_js(move || {
-            drop(progress);
-            let status = answered.status().unwrap_or(0);
-            let text = answered.response_text().ok().flatten().unwrap_or_default();
-            match status {
-                201 => match serde_json::from_str::<Attachment>(&text) {
-                    Ok(a) => self.set(key, UploadState::Done(a)),
-                    Err(_) => fail("The server's answer could not be read."),
-                },
-                0 => fail("The server could not be reached. Check your connection and try again."),
-                _ => fail(&error_message(&text).unwrap_or_else(|| format!("The upload failed ({status})."))),
-            }
-        });
-        xhr.set_onloadend(Some(done.unchecked_ref()));
-        if xhr.send_with_opt_form_data(Some(&form)).is_err() {
-            fail("The upload could not start.");
-        }
+        crate::components::upload::post_file(
+            &url,
+            &file,
+            self.bearer.and_then(|b| b.get_untracked()),
+            // Stay below 1 until the server has answered.
+            move |share| self.set(key, UploadState::Uploading(share.min(0.99))),
+            move |answer| {
+                let state = match answer.map(|text| serde_json::from_str::<Attachment>(&text)) {
+                    Ok(Ok(a)) => UploadState::Done(a),
+                    Ok(Err(_)) => UploadState::Failed("The server's answer could not be read.".to_owned()),
+                    Err(why) => UploadState::Failed(why),
+                };
+                self.set(key, state);
+            },
+        );
     }
 
     /// A paste into the composer: pasted files (a screenshot) join the
@@ -346,43 +318,58 @@ fn FileView(a: Attachment, links: Option<Links>) -> impl IntoView {
 }
 
 /// Fetches signed links for the files of `attachments` that have none yet.
+/// Each link is asked for again shortly before it expires, so that a page
+/// left open for hours keeps showing its images.
 pub fn fetch_links(links: Links, token: String, attachments: Vec<AttachmentId>) {
     #[cfg(feature = "hydrate")]
     for id in attachments {
-        thread_local! {
-            /// Links asked for and not answered yet: asked once, not on every change of the transcript.
-            static ASKED: std::cell::RefCell<std::collections::HashSet<AttachmentId>> = Default::default();
-        }
-        if links.with_untracked(|m| m.contains_key(&id)) || !ASKED.with(|a| a.borrow_mut().insert(id)) {
+        if links.with_untracked(|m| m.contains_key(&id)) {
             continue;
         }
-        let token = token.clone();
-        let Ok(xhr) = web_sys::XmlHttpRequest::new() else { return };
-        if xhr.open_with_async("GET", &format!("/api/v1/attachments/{id}/links"), true).is_err() {
-            return;
-        }
-        let _ = xhr.set_request_header("Authorization", &format!("Bearer {token}"));
-        let answered = xhr.clone();
-        let done = wasm_bindgen::closure::Closure::once_into_js(move || {
-            ASKED.with(|a| a.borrow_mut().remove(&id));
-            if answered.status().ok() == Some(200)
-                && let Some(link) = answered
-                    .response_text()
-                    .ok()
-                    .flatten()
-                    .and_then(|t| serde_json::from_str::<AttachmentLink>(&t).ok())
-            {
-                links.update(|m| {
-                    m.insert(id, link);
-                });
-            }
-        });
-        use wasm_bindgen::JsCast;
-        xhr.set_onloadend(Some(done.unchecked_ref()));
-        let _ = xhr.send();
+        request_link(links, token.clone(), id);
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (links, token, attachments);
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// Links asked for and not answered yet: asked once, not on every change of the transcript.
+    static ASKED: std::cell::RefCell<std::collections::HashSet<AttachmentId>> = Default::default();
+}
+
+/// Asks for `id`'s links; on the answer, stores them and asks again five
+/// minutes before they expire (while the page holds them).
+#[cfg(feature = "hydrate")]
+fn request_link(links: Links, token: String, id: AttachmentId) {
+    use wasm_bindgen::JsCast;
+    if !ASKED.with(|a| a.borrow_mut().insert(id)) {
+        return;
+    }
+    let Ok(xhr) = web_sys::XmlHttpRequest::new() else { return };
+    if xhr.open_with_async("GET", &format!("/api/v1/attachments/{id}/links"), true).is_err() {
+        return;
+    }
+    let _ = xhr.set_request_header("Authorization", &format!("Bearer {token}"));
+    let answered = xhr.clone();
+    let done = wasm_bindgen::closure::Closure::once_into_js(move || {
+        ASKED.with(|a| a.borrow_mut().remove(&id));
+        let Some(link) = (answered.status().ok() == Some(200))
+            .then(|| answered.response_text().ok().flatten())
+            .flatten()
+            .and_then(|t| serde_json::from_str::<AttachmentLink>(&t).ok())
+        else {
+            return;
+        };
+        let renew_in = link.expires_at.timestamp_millis() as f64 - js_sys::Date::now() - 5.0 * 60_000.0;
+        // The page may be gone by now: then nothing is kept or renewed.
+        if links.try_update(|m| m.insert(id, link)).is_some() {
+            let wait = std::time::Duration::from_millis(renew_in.max(30_000.0) as u64);
+            set_timeout(move || request_link(links, token, id), wait);
+        }
+    });
+    xhr.set_onloadend(Some(done.unchecked_ref()));
+    let _ = xhr.send();
 }
 
 #[cfg(test)]

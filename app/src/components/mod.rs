@@ -7,3 +7,4 @@ pub mod charts;
 pub mod dialog;
 pub mod shell;
 pub mod toast;
+pub mod upload;

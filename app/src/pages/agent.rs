@@ -288,6 +288,13 @@ impl Ws {
         });
     }
 
+    /// Reloads the open conversation from scratch: its stored messages
+    /// changed in place (an erasure), which a refresh would keep.
+    pub fn reload_conversation(&self) {
+        self.transcript_of.set(None);
+        self.refresh_conversation();
+    }
+
     pub fn refresh_details(&self) {
         let Some(id) = self.open_session() else { return };
         let ws = *self;

@@ -85,7 +85,8 @@ impl Handler for Notifications {
                 tracing::debug!(event = %event.event_id, topic = %event.topic, queued, "webhook deliveries queued");
             }
             if let Some(mail) = mail.filter(|_| self.mailer.is_some()) {
-                mail_log::enqueue(tx, event.event_id, &mail.to, &mail.subject, &mail.body).await?;
+                mail_log::enqueue(tx, event.event_id, event.session_id, &mail.to, &mail.subject, &mail.body)
+                    .await?;
             }
             Ok(())
         })

@@ -124,6 +124,10 @@ pub mod metric {
     pub const RESOLUTION: &str = "resolution";
     pub const REOPENED: &str = "reopened";
     pub const HANDLE: &str = "handle";
+    /// The same durations counted in the type's business hours only.
+    pub const WAIT_BH: &str = "wait_bh";
+    pub const FRT_BH: &str = "frt_bh";
+    pub const RESOLUTION_BH: &str = "resolution_bh";
     /// Bucket = the score (1–5), total = the score.
     pub const CSAT: &str = "csat";
     pub const BOT_INVOLVED: &str = "bot_involved";
@@ -294,6 +298,13 @@ pub fn table_row(label: &str, f: &Figures) -> Vec<(&'static str, String)> {
         ("resolution_p50_s", secs(f.resolution.p50_ms)),
         ("resolution_p90_s", secs(f.resolution.p90_ms)),
         ("resolution_mean_s", secs(f.resolution.mean_ms)),
+        ("wait_bh_n", f.business_hours.wait.n.to_string()),
+        ("wait_bh_p50_s", secs(f.business_hours.wait.p50_ms)),
+        ("wait_bh_p90_s", secs(f.business_hours.wait.p90_ms)),
+        ("first_response_bh_p50_s", secs(f.business_hours.first_response.p50_ms)),
+        ("first_response_bh_p90_s", secs(f.business_hours.first_response.p90_ms)),
+        ("resolution_bh_p50_s", secs(f.business_hours.resolution.p50_ms)),
+        ("resolution_bh_p90_s", secs(f.business_hours.resolution.p90_ms)),
         ("queue_sla_met", f.queue_sla.met.to_string()),
         ("queue_sla_total", f.queue_sla.total.to_string()),
         ("first_response_sla_met", f.first_response_sla.met.to_string()),
@@ -381,6 +392,20 @@ pub struct Figures {
     pub reasons: BTreeMap<ReasonId, i64>,
     /// The wait's histogram: bucket → count ([`histogram`]).
     pub wait_histogram: BTreeMap<i16, i64>,
+    /// The three durations counted in business hours only, over the
+    /// sessions of types that have business hours (n says how many).
+    pub business_hours: BusinessHoursFigures,
+}
+
+/// Durations in business hours: the time the type was open, within each
+/// wall-clock duration (a wait from Friday 16:00 to Monday 10:00, open
+/// 09:00–17:00 on weekdays, is 2 h).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BusinessHoursFigures {
+    pub wait: Summary,
+    pub first_response: Summary,
+    pub resolution: Summary,
 }
 
 /// One point of the series.
@@ -545,6 +570,11 @@ impl Tally {
             handoffs,
             reasons,
             wait_histogram: wait_h.counts.into_iter().filter(|(_, n)| *n > 0).collect(),
+            business_hours: BusinessHoursFigures {
+                wait: self.summary(metric::WAIT_BH),
+                first_response: self.summary(metric::FRT_BH),
+                resolution: self.summary(metric::RESOLUTION_BH),
+            },
         }
     }
 }

@@ -243,8 +243,16 @@ async fn rollup_rows(
         Level::Agents => "r.agent_id",
         Level::Types => "r.support_type_id",
     };
+    // The series needs each day; the per-agent and per-type sums do not, so
+    // they are summed over the range in the database: tens of thousands of
+    // rows come back instead of hundreds of thousands (the day reported is
+    // the range's first with data, unused).
+    let (day, group) = match level {
+        Level::Account => ("r.day", "1, 2, 3, 4"),
+        Level::Agents | Level::Types => ("min(r.day)", "2, 3, 4"),
+    };
     let mut q = QueryBuilder::<Postgres>::new(format!(
-        "SELECT r.day, {key} AS key, r.metric, r.bucket, sum(r.n)::bigint AS n, sum(r.total)::bigint AS total
+        "SELECT {day} AS day, {key} AS key, r.metric, r.bucket, sum(r.n)::bigint AS n, sum(r.total)::bigint AS total
            FROM report_rollups r WHERE "
     ));
     // The series reads days; the per-agent and per-type sums read the full
@@ -252,15 +260,18 @@ async fn rollup_rows(
     match (level, full_months(from, filter.to)) {
         (Level::Agents | Level::Types, Some((first, last))) => {
             let after_last = last.checked_add_months(chrono::Months::new(1)).unwrap_or(last);
-            q.push("((r.grain = 'd' AND (r.day BETWEEN ")
+            // Three plain ranges, each with its grain, so that every arm of
+            // the OR is an index range of its own (a day range nested in an
+            // OR is no index bound: the scan matched every day of every agent).
+            q.push("((r.grain = 'd' AND r.day BETWEEN ")
                 .push_bind(from)
                 .push(" AND ")
                 .push_bind(first - Duration::days(1))
-                .push(" OR r.day BETWEEN ")
+                .push(") OR (r.grain = 'd' AND r.day BETWEEN ")
                 .push_bind(after_last)
                 .push(" AND ")
                 .push_bind(filter.to)
-                .push(")) OR (r.grain = 'm' AND r.day BETWEEN ")
+                .push(") OR (r.grain = 'm' AND r.day BETWEEN ")
                 .push_bind(first)
                 .push(" AND ")
                 .push_bind(last)
@@ -293,7 +304,7 @@ async fn rollup_rows(
             .push("))"),
         (_, a) => q.push(" AND r.agent_id = ").push_bind(a.unwrap_or(nil)),
     };
-    q.push(" GROUP BY 1, 2, 3, 4");
+    q.push(" GROUP BY ").push(group);
     Ok(q.build_query_as::<RollupRow>().fetch_all(pool).await?)
 }
 
@@ -324,15 +335,21 @@ async fn from_rollups(
     prev_from: NaiveDate,
 ) -> Result<Tallies> {
     let mut t = Tallies { series: vec![Tally::default(); slots.len()], ..Tallies::default() };
-    for row in rollup_rows(pool, account, Level::Account, filter, prev_from).await? {
+    // Three independent reads, each on a connection of its own.
+    let (days, agents, types) = tokio::try_join!(
+        rollup_rows(pool, account, Level::Account, filter, prev_from),
+        rollup_rows(pool, account, Level::Agents, filter, filter.from),
+        rollup_rows(pool, account, Level::Types, filter, filter.from),
+    )?;
+    for row in days {
         if row.day < filter.from {
             t.previous.add(&row.metric, row.bucket, row.n, row.total);
         } else if let Some(i) = slots.iter().position(|s| s.first_day <= row.day && row.day <= s.last_day) {
             t.series[i].add(&row.metric, row.bucket, row.n, row.total);
         }
     }
-    for (level, into) in [(Level::Agents, &mut t.agents), (Level::Types, &mut t.types)] {
-        for row in rollup_rows(pool, account, level, filter, filter.from).await? {
+    for (rows, into) in [(agents, &mut t.agents), (types, &mut t.types)] {
+        for row in rows {
             into.entry(row.key).or_default().add(&row.metric, row.bucket, row.n, row.total);
         }
     }

@@ -60,6 +60,14 @@ pub async fn upload(
 ) -> ApiResult<(StatusCode, Json<Attachment>)> {
     // Who may write here, and how much, before a byte of the body is read.
     let limit = usize::try_from(attachments::upload_limit(&pool, &actor, id).await?).unwrap_or(usize::MAX);
+    let upload = read_upload(multipart, limit).await?;
+    let attachment = attachments::upload(&pool, &files, &actor, id, upload).await?;
+    Ok((StatusCode::CREATED, Json(attachment)))
+}
+
+/// Reads the one file of an upload form, keeping at most `limit` bytes (a
+/// larger file is a 413 naming the limit, once the body has been read).
+async fn read_upload(multipart: Result<Multipart, MultipartRejection>, limit: usize) -> ApiResult<NewUpload> {
     let mut multipart = multipart.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let mut upload = None;
     while let Some(mut field) = multipart.next_field().await.map_err(bad_form)? {
@@ -89,9 +97,29 @@ pub async fn upload(
         }
         upload = Some(NewUpload { file_name, declared_type, bytes: bytes.freeze() });
     }
-    let upload = upload
-        .ok_or_else(|| ApiError::BadRequest("the form has no field \"file\" with a file in it".into()))?;
-    let attachment = attachments::upload(&pool, &files, &actor, id, upload).await?;
+    upload.ok_or_else(|| ApiError::BadRequest("the form has no field \"file\" with a file in it".into()))
+}
+
+/// Stages a file for a blast of the account (its admins): the one file that
+/// every recipient's message will carry, named by `attachment_id` in `POST
+/// /blasts` within a day. The same checks and limits as a session's upload.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/attachments", tag = "blasts", params(("id" = Uuid, Path)),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = Attachment), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 413, description = "Larger than the account's limit, which the message names (`too_large`).", body = ErrorBody),
+        (status = 415, description = "A type the account does not accept, or bytes that do not match the file's name or declared type (`unsupported_type`).", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn stage_for_blast(
+    State(pool): State<PgPool>,
+    State(files): State<Files>,
+    ApiActor(actor): ApiActor,
+    ApiPath(account): ApiPath<AccountId>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<Attachment>)> {
+    let limit = attachments::blast_upload_limit(&pool, &actor, account).await?;
+    let upload = read_upload(multipart, usize::try_from(limit).unwrap_or(usize::MAX)).await?;
+    let attachment = attachments::stage_for_blast(&pool, &files, &actor, account, upload).await?;
     Ok((StatusCode::CREATED, Json(attachment)))
 }
 

@@ -3,7 +3,8 @@
 use axum::{Json, extract::State, http::StatusCode};
 use domain::{
     accounts::{self, Account, NewAccount, UpdateAccount},
-    customers::{self, Customer},
+    attachments::Files,
+    customers::{self, Customer, Erasure},
     types::{AccountId, AgentId, CustomerId},
 };
 use serde::{Deserialize, Deserializer};
@@ -86,6 +87,23 @@ pub async fn update_customer(
         None => customers::get(&pool, &actor, id).await?,
     };
     Ok(Json(customer))
+}
+
+/// Erases a customer's data: their name and address, the text of their
+/// sessions' messages and notes, their files, the mail about them. The
+/// sessions stay, with their times, so reports stay true. Admins of the
+/// customer's account, once none of the customer's sessions is open (409
+/// otherwise); erasing again is harmless.
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "accounts", params(("id" = Uuid, Path)),
+    responses((status = 200, body = domain::customers::Erasure), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn erase_customer(
+    State(pool): State<PgPool>,
+    State(files): State<Files>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<CustomerId>,
+) -> ApiResult<Json<Erasure>> {
+    Ok(Json(customers::erase(&pool, &files, &actor, id).await?))
 }
 
 /// Renames an account or replaces the origins allowed to embed its chat widget.

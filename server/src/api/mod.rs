@@ -14,6 +14,7 @@ pub mod csat;
 pub mod directory;
 pub mod docs;
 pub mod error;
+pub mod imports;
 pub mod openapi;
 pub mod reports;
 pub mod sessions;
@@ -138,8 +139,26 @@ pub fn router() -> Router<AppState> {
         .route("/accounts", get(directory::accounts).post(directory::create_account))
         .route("/accounts/{id}", get(directory::account).patch(directory::update_account))
         .route("/accounts/{id}/attachment-policy", get(attachments::policy).put(attachments::set_policy))
+        .route(
+            "/accounts/{id}/attachments",
+            post(attachments::stage_for_blast)
+                .layer(axum::extract::DefaultBodyLimit::max(attachments::UPLOAD_BODY_LIMIT)),
+        )
         .route("/accounts/{id}/identity-secret", post(directory::rotate_identity_secret))
-        .route("/customers/{id}", get(directory::customer).patch(directory::update_customer))
+        .route(
+            "/customers/{id}",
+            get(directory::customer).patch(directory::update_customer).delete(directory::erase_customer),
+        )
+        .route(
+            "/imports",
+            get(imports::list)
+                .post(imports::create)
+                .layer(axum::extract::DefaultBodyLimit::max(imports::ImportLimit::HARD.body_limit())),
+        )
+        .route("/imports/{id}", get(imports::get))
+        .route("/imports/{id}/mapping", put(imports::set_mapping))
+        .route("/imports/{id}/apply", post(imports::apply))
+        .route("/imports/{id}/cancel", post(imports::cancel))
         .route("/blasts", get(blasts::list).post(blasts::create))
         .route("/blasts/{id}", get(blasts::get))
         .route("/blasts/{id}/cancel", post(blasts::cancel))

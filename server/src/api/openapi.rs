@@ -14,8 +14,8 @@ use utoipa::{
 };
 
 use super::{
-    agents, assist, attachments, audit, blasts, config, conversation, csat, directory, error, reports,
-    sessions, signin, support_types, tokens, webhooks,
+    agents, assist, attachments, audit, blasts, config, conversation, csat, directory, error, imports,
+    reports, sessions, signin, support_types, tokens, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -35,7 +35,7 @@ use super::{
         conversation::history, conversation::send, conversation::notes, conversation::add_note,
         conversation::tags, conversation::tag, conversation::untag, assist::suggestions, assist::outcome,
         attachments::upload, attachments::download, attachments::thumbnail, attachments::links,
-        attachments::policy, attachments::set_policy,
+        attachments::policy, attachments::set_policy, attachments::stage_for_blast,
         csat::get, csat::submit, csat::request,
         agents::list, agents::create, agents::get, agents::update, agents::set_presence, agents::heartbeat,
         agents::skills, agents::set_skills, tokens::create, tokens::list, tokens::revoke,
@@ -47,10 +47,12 @@ use super::{
         config::delete_canned,
         directory::accounts, directory::create_account, directory::account, directory::update_account,
         directory::rotate_identity_secret, directory::customer, directory::update_customer,
+        directory::erase_customer,
         signin::login, signin::logout, signin::me, signin::change_password, signin::open_chat,
         audit::list,
         reports::report, reports::sessions, reports::export_periods, reports::export_sessions,
         blasts::list, blasts::create, blasts::get, blasts::cancel,
+        imports::create, imports::list, imports::get, imports::set_mapping, imports::apply, imports::cancel,
         webhooks::list, webhooks::create, webhooks::update, webhooks::delete, webhooks::deliveries,
         webhooks::notifications, webhooks::mark_read,
     ),
@@ -70,6 +72,7 @@ use super::{
         (name = "webhooks", description = "Outgoing webhooks: signed event deliveries, retries and the delivery log"),
         (name = "notifications", description = "The calling agent's in-app notifications"),
         (name = "reports", description = "Reports for admins and supervisors: percentiles, drill-downs and CSV exports"),
+        (name = "imports", description = "Importing another helpdesk's history: upload, dry run, mapping, apply, cancel"),
     )
 )]
 pub struct ApiDoc;

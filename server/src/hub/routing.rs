@@ -28,6 +28,8 @@ enum Audience {
     AgentConversation,
     /// An agent's own presence.
     OwnPresence(AgentId),
+    /// The account's admins (import progress).
+    AccountAdmins,
     /// No frame; only refreshes what the hub keeps about an agent.
     Nobody,
 }
@@ -98,6 +100,12 @@ impl Routed {
     pub fn reaches(&self, who: &Who, scope: &Scope, subscribed: impl Fn(SessionId) -> bool) -> bool {
         match (self.audience, who) {
             (Audience::OwnPresence(id), Who::Agent(a)) => return a.id == id,
+            (Audience::AccountAdmins, Who::Agent(a)) => {
+                return self
+                    .account_id
+                    .is_some_and(|account| domain::actor::Actor::Agent(*a).is_admin_of(account));
+            }
+            (Audience::AccountAdmins, Who::Customer(_)) => return false,
             (Audience::Nobody | Audience::OwnPresence(_), _) => return false,
             (Audience::AgentConversation, Who::Customer(_)) => return false,
             _ => {}
@@ -176,6 +184,17 @@ struct PresencePayload {
     agent_id: AgentId,
     new: Presence,
     reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ImportPayload {
+    run_id: uuid::Uuid,
+    status: domain::import::RunStatus,
+    position: i64,
+    total: i64,
+    created: i64,
+    matched: i64,
+    skipped: i64,
 }
 
 #[derive(Deserialize)]
@@ -293,6 +312,23 @@ pub async fn route(hub: &Hub, event: &Event) -> domain::Result<Option<Routed>> {
                 refresh_scope_of: Some(p.agent_id),
                 ..Routed::new(event.account_id, Audience::Nobody, ServerFrame::Pong)
             }))
+        }
+        topic::IMPORT_PROGRESS => {
+            let p: ImportPayload = serde_json::from_value(event.payload.clone()).map_err(bad)?;
+            Ok(Some(Routed::new(
+                event.account_id,
+                Audience::AccountAdmins,
+                ServerFrame::ImportProgress {
+                    event_id: event.id,
+                    run_id: p.run_id,
+                    status: p.status,
+                    position: p.position,
+                    total: p.total,
+                    created: p.created,
+                    matched: p.matched,
+                    skipped: p.skipped,
+                },
+            )))
         }
         _ => Ok(None),
     }

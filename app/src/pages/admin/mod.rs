@@ -7,6 +7,8 @@
 //! actions (logins, failures, tokens, role changes, supervisor
 //! reassignments). Support types live in [`support_types`].
 
+pub mod attachments;
+pub mod import;
 pub mod reports;
 pub mod support_type_form;
 pub mod support_types;
@@ -22,10 +24,44 @@ use crate::{
 };
 
 #[server(endpoint = "admin/audit")]
-pub async fn audit_log(before: Option<i64>) -> Result<Page<AuditEntry>, AppError> {
+pub async fn audit_log(
+    before: Option<i64>,
+    filter: Option<domain::audit::AuditFilter>,
+) -> Result<Page<AuditEntry>, AppError> {
     let me = crate::ssr::require_agent().await?;
     let pool = crate::ssr::pool()?;
-    Ok(domain::audit::list(&pool, &domain::actor::Actor::Agent(me.actor), None, before, Some(50)).await?)
+    let filter = filter.unwrap_or_default();
+    Ok(domain::audit::list(&pool, &domain::actor::Actor::Agent(me.actor), &filter, before, Some(50)).await?)
+}
+
+/// The audit page's filters as its address carries them (`?action=login.&from=2026-12-01&to=2026-12-04`):
+/// whole days in UTC, `to` included.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub action: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl AuditQuery {
+    /// The domain's filter, or the field that cannot be read.
+    pub fn filter(&self) -> Result<domain::audit::AuditFilter, domain::Error> {
+        let day = |field: &str, text: &str| -> Result<Option<chrono::NaiveDate>, domain::Error> {
+            match text.trim() {
+                "" => Ok(None),
+                t => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                    .map(Some)
+                    .map_err(|_| domain::Error::invalid(field, "use a date such as 2026-12-01")),
+            }
+        };
+        let start = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+        Ok(domain::audit::AuditFilter {
+            action: Some(self.action.trim().to_owned()).filter(|a| !a.is_empty()),
+            since: day("since", &self.from)?.and_then(start),
+            until: day("until", &self.to)?.and_then(|d| d.succ_opt()).and_then(start),
+            ..Default::default()
+        })
+    }
 }
 
 /// The caller's account's blasts, newest first, with their progress.
@@ -43,14 +79,18 @@ pub enum Section {
     SupportTypes,
     Blasts,
     Reports,
+    Import,
+    Attachments,
     AuditLog,
 }
 
-const SECTIONS: [(Section, &str, &str); 5] = [
+const SECTIONS: [(Section, &str, &str); 7] = [
     (Section::Overview, "Overview", "/admin"),
     (Section::SupportTypes, "Support types", "/admin/support-types"),
     (Section::Blasts, "Blasts", "/admin/blasts"),
     (Section::Reports, "Reports", "/admin/reports"),
+    (Section::Import, "Import", "/admin/import"),
+    (Section::Attachments, "Attachments", "/admin/attachments"),
     (Section::AuditLog, "Audit log", "/admin/audit"),
 ];
 
@@ -129,7 +169,7 @@ pub fn page_error(what: &str, err: AppError) -> AnyView {
 #[component]
 pub fn AdminOverview() -> impl IntoView {
     let (before, set_before) = signal(None::<i64>);
-    let page = Resource::new(move || before.get(), audit_log);
+    let page = Resource::new(move || before.get(), |before| audit_log(before, None));
     let blasts = Resource::new(|| (), |()| blast_list());
     view! {
         <Title text="Admin"/>
@@ -159,15 +199,60 @@ pub fn BlastsPage() -> impl IntoView {
     }
 }
 
-/// `/admin/audit`.
+/// `/admin/audit`, narrowed by action and days (a GET form, so it works
+/// without JavaScript and the address can be shared).
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let read = move || {
+        let q = query.read();
+        let get = |k: &str| q.get(k).unwrap_or_default();
+        AuditQuery { action: get("action"), from: get("from"), to: get("to") }
+    };
     // Created once, outside the guard's reactive closure (see AgentPage).
     let (before, set_before) = signal(None::<i64>);
-    let page = Resource::new(move || before.get(), audit_log);
+    let page = Resource::new(
+        move || (before.get(), read()),
+        |(before, q)| async move {
+            let filter = q.filter().map_err(AppError::Domain)?;
+            audit_log(before, Some(filter)).await
+        },
+    );
+    // A new filter starts from the newest entries.
+    Effect::new(move |_| {
+        read();
+        set_before.set(None);
+    });
+    const INPUT: &str = "mt-1 block rounded-lg border border-slate-300 px-3 py-2 text-sm focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
     view! {
         <Title text="Audit log"/>
         <AdminFrame path="/admin/audit" section=Section::AuditLog title="Audit log".to_owned()>
+            <form method="get" action="/admin/audit" aria-label="Filter the audit log" class="mb-6 flex flex-wrap items-end gap-3">
+                <div>
+                    <label for="audit-action" class="block text-sm font-medium text-slate-700">"Action starts with"</label>
+                    <input id="audit-action" name="action" list="audit-actions" placeholder="login." class=INPUT
+                        prop:value=move || read().action/>
+                    <datalist id="audit-actions">
+                        {["login.", "login.failed", "password.", "token.", "agent.", "customer.erased", "blast.created",
+                          "attachment_policy.updated", "identity_secret.rotated"]
+                            .into_iter().map(|a| view! { <option value=a></option> }).collect_view()}
+                    </datalist>
+                </div>
+                <div>
+                    <label for="audit-from" class="block text-sm font-medium text-slate-700">"From (UTC)"</label>
+                    <input id="audit-from" name="from" type="date" class=INPUT prop:value=move || read().from/>
+                </div>
+                <div>
+                    <label for="audit-to" class="block text-sm font-medium text-slate-700">"To (UTC, included)"</label>
+                    <input id="audit-to" name="to" type="date" class=INPUT prop:value=move || read().to/>
+                </div>
+                <button type="submit" class="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">
+                    "Filter"
+                </button>
+                <a href="/admin/audit" class="rounded-lg px-3 py-2 text-sm text-indigo-700 hover:bg-indigo-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+                    "Clear"
+                </a>
+            </form>
             <AuditLog page set_before/>
         </AdminFrame>
     }
@@ -180,7 +265,7 @@ const WIDTHS: [&str; 13] = [
 ];
 
 /// The width class for `done` of `total`, rounded down (full only when done).
-fn width_class(done: i32, total: i32) -> &'static str {
+pub(crate) fn width_class(done: i32, total: i32) -> &'static str {
     if total <= 0 {
         return WIDTHS[12];
     }
@@ -311,4 +396,21 @@ fn AuditTable(entries: Vec<AuditEntry>) -> impl IntoView {
             </table>
         </div>
     }.into_any()
+}
+
+#[cfg(test)]
+mod audit_query_tests {
+    use super::AuditQuery;
+
+    #[test]
+    fn days_are_whole_and_the_last_one_is_included() {
+        let q = AuditQuery { action: " login. ".into(), from: "2026-12-01".into(), to: "2026-12-04".into() };
+        let f = q.filter().expect("filter");
+        assert_eq!(f.action.as_deref(), Some("login."));
+        assert_eq!(f.since.map(|t| t.to_rfc3339()), Some("2026-12-01T00:00:00+00:00".into()));
+        assert_eq!(f.until.map(|t| t.to_rfc3339()), Some("2026-12-05T00:00:00+00:00".into()));
+        assert_eq!(AuditQuery::default().filter().expect("empty"), Default::default());
+        let bad = AuditQuery { to: "04/12/2026".into(), ..AuditQuery::default() };
+        assert!(matches!(bad.filter(), Err(domain::Error::Invalid { field, .. }) if field == "until"));
+    }
 }

@@ -493,6 +493,8 @@ mod body {
                 {kpi("CSAT", t.csat.mean.map(|m| format!("{m:.2}")).unwrap_or_else(|| "–".into()), format!("{} responses ({} of resolved)", t.csat.n, pct(t.csat.response_rate)))}
             </dl>
 
+            {business_hours(&t)}
+
             <div class="mt-6 grid gap-4 lg:grid-cols-2">
                 <BarChart id="volume".into() title="Sessions opened, resolved and abandoned".into()
                     takeaway=takeaway("sessions opened", Some(t.opened as f64), (p.opened > 0).then_some(p.opened as f64), count, days)
@@ -622,6 +624,52 @@ mod body {
                 </div>
             </details>
         }
+    }
+
+    /// Wall-clock durations beside the same durations counted in business
+    /// hours, when the range has sessions of types with business hours.
+    fn business_hours(t: &Figures) -> Option<impl IntoView + use<>> {
+        let bh = &t.business_hours;
+        if bh.wait.n + bh.first_response.n + bh.resolution.n == 0 {
+            return None;
+        }
+        let cell = |s: &Summary| match (s.p50_ms, s.p90_ms) {
+            (Some(p50), Some(p90)) => format!("p50 {} · p90 {} (n {})", secs(p50), secs(p90), s.n),
+            _ => "–".to_owned(),
+        };
+        let rows = [
+            ("Wait", cell(&t.wait), cell(&bh.wait)),
+            ("Human first response", cell(&t.first_response), cell(&bh.first_response)),
+            ("Resolution", cell(&t.resolution), cell(&bh.resolution)),
+        ];
+        Some(view! {
+            <section aria-labelledby="bh-heading" class="mt-6 rounded-xl border border-slate-200 bg-white p-4" data-testid="business-hours">
+                <h2 id="bh-heading" class="text-sm font-semibold text-slate-900">"In business hours"</h2>
+                <p class="mt-1 text-xs text-slate-500">
+                    "The same durations counting only the hours the session's support type was open, for the types that have business hours (n says how many sessions); wall-clock values count every session."
+                </p>
+                <div class="mt-2 overflow-x-auto">
+                    <table class="min-w-full text-sm">
+                        <thead class="text-left text-xs uppercase tracking-wide text-slate-500">
+                            <tr>
+                                <th scope="col" class="px-2 py-1">"Duration"</th>
+                                <th scope="col" class="px-2 py-1">"Wall clock"</th>
+                                <th scope="col" class="px-2 py-1">"Business hours"</th>
+                            </tr>
+                        </thead>
+                        <tbody class="divide-y divide-slate-100">
+                            {rows.into_iter().map(|(label, wall, open)| view! {
+                                <tr>
+                                    <th scope="row" class="px-2 py-1 text-left font-medium">{label}</th>
+                                    <td class="px-2 py-1 tabular-nums">{wall}</td>
+                                    <td class="px-2 py-1 tabular-nums">{open}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </section>
+        })
     }
 
     /// The reasons chart draws the most common ones.

@@ -315,7 +315,7 @@ pub fn NewSupportTypePage() -> impl IntoView {
 }
 
 #[component]
-fn SubmitButton(pending: Memo<bool>, label: &'static str, busy: &'static str) -> impl IntoView {
+pub(crate) fn SubmitButton(pending: Memo<bool>, label: &'static str, busy: &'static str) -> impl IntoView {
     view! {
         <button type="submit" disabled=move || pending.get()
             class="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 disabled:opacity-60 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">
@@ -489,12 +489,15 @@ fn EmbedSnippet(ty: SupportType, toasts: Toasts) -> impl IntoView {
     }
 }
 
-const INPUT: &str = "mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
+pub(crate) const INPUT: &str = "mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
 const CHECKBOX: &str =
     "h-4 w-4 rounded border-slate-300 text-indigo-600 focus-visible:ring-2 focus-visible:ring-indigo-500";
 
 /// The domain's message for `field`, if the last attempt failed on it.
-fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> impl Fn() -> Option<String> + Copy {
+pub(crate) fn field_error(
+    error: Signal<Option<AppError>>,
+    field: &'static str,
+) -> impl Fn() -> Option<String> + Copy {
     move || match error.get() {
         Some(AppError::Domain(domain::Error::Invalid { field: f, message })) if f == field => Some(message),
         _ => None,
@@ -521,7 +524,7 @@ const FIELDS: [&str; 13] = [
 /// A labelled field: label above, help under the label, the control, and
 /// the domain's error under it (`aria-describedby` names both).
 #[component]
-fn Field(
+pub(crate) fn Field(
     field: &'static str,
     label: &'static str,
     #[prop(optional)] help: Option<&'static str>,
@@ -542,7 +545,7 @@ fn Field(
 }
 
 /// `aria-describedby` for a field's control.
-fn described_by(
+pub(crate) fn described_by(
     field: &'static str,
     help: bool,
     error: Signal<Option<AppError>>,

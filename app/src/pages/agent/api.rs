@@ -55,6 +55,15 @@ pub struct SessionDetails {
     pub notes: Vec<Note>,
     pub participants: Vec<Participant>,
     pub tags: Vec<SessionTag>,
+    /// The caller administers the customer's account, so may erase their data.
+    pub may_erase: bool,
+}
+
+/// What erasing the customer of the open session did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErasedView {
+    pub session_id: SessionId,
+    pub erasure: domain::customers::Erasure,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,7 +185,20 @@ pub async fn details(id: SessionId) -> Result<SessionDetails, AppError> {
     let notes = conversation::notes(&pool, &actor, id).await?;
     let participants = workspace::participants(&pool, &actor, id).await?;
     let tags = conversation::tags(&pool, &actor, id).await?;
-    Ok(SessionDetails { session_id: id, customer, previous, notes, participants, tags })
+    let may_erase = actor.is_admin_of(customer.account_id);
+    Ok(SessionDetails { session_id: id, customer, previous, notes, participants, tags, may_erase })
+}
+
+/// Erases the data of the session's customer (`domain::customers::erase`:
+/// admins of the account, once none of the customer's sessions is open).
+#[server(endpoint = "agent/erase-customer")]
+pub async fn erase_customer(id: SessionId) -> Result<ErasedView, AppError> {
+    use domain::{customers, sessions};
+    let (actor, pool) = caller().await?;
+    let session = sessions::get(&pool, &actor, id).await?;
+    let files = crate::ssr::files()?;
+    let erasure = customers::erase(&pool, &files, &actor, session.customer_id).await?;
+    Ok(ErasedView { session_id: id, erasure })
 }
 
 #[server(endpoint = "agent/targets")]

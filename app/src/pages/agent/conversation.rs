@@ -227,7 +227,8 @@ fn Transcript(id: SessionId) -> impl IntoView {
             </Show>
             <ol data-testid="transcript" class="space-y-3 px-4 py-4">
                 <For each=move || ws.transcript.get()
-                    key=|e| (e.id, e.client_id.clone(), match &e.delivery { Delivery::Sent => 0, Delivery::Sending => 1, Delivery::Failed(_) => 2 })
+                    // The text too: a stored message changes in place only when erased.
+                    key=|e| (e.id, e.client_id.clone(), match &e.delivery { Delivery::Sent => 0, Delivery::Sending => 1, Delivery::Failed(_) => 2 }, e.body.clone(), e.attachments.len())
                     let:entry>
                     <MessageRow id entry seen/>
                 </For>

@@ -67,6 +67,14 @@ fn Loaded(id: SessionId) -> impl IntoView {
                 {with(|d| customer_label(d.customer.name.as_deref(), d.customer.email.as_deref()))}
             </p>
             {move || email().map(|e| view! { <p class="break-all text-sm text-slate-600">{e}</p> })}
+            {move || ws.details.with(|d| d.as_ref().and_then(|d| d.customer.erased_at)).map(|at| view! {
+                <p class="text-sm text-slate-600" data-testid="customer-erased">
+                    "Their data was erased on " {at.format("%Y-%m-%d").to_string()} "."
+                </p>
+            })}
+            <Show when=move || ws.details.with(|d| d.as_ref().is_some_and(|d| d.may_erase && d.customer.erased_at.is_none()))>
+                <EraseCustomer id/>
+            </Show>
         </section>
         <Actions id/>
         <section class=CARD aria-labelledby="previous-heading">
@@ -405,6 +413,71 @@ fn TransferDialog(id: SessionId, open: RwSignal<bool>) -> impl IntoView {
         </Modal>
     }
     .into_any()
+}
+
+/// An admin's button and dialog to erase the customer's data.
+#[component]
+fn EraseCustomer(id: SessionId) -> impl IntoView {
+    let ws = expect_context::<Ws>();
+    let open = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let name = move || {
+        ws.details.with(|d| {
+            d.as_ref().map(|d| customer_label(d.customer.name.as_deref(), d.customer.email.as_deref()))
+        })
+    };
+    let confirm = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match api::erase_customer(id).await {
+                Ok(api::ErasedView { erasure: e, .. }) => {
+                    open.set(false);
+                    ws.toasts.success(format!(
+                        "Erased: {} message{}, {} note{} and {} file{} across {} session{}.",
+                        e.messages,
+                        plural(e.messages),
+                        e.notes,
+                        plural(e.notes),
+                        e.attachments,
+                        plural(e.attachments),
+                        e.sessions,
+                        plural(e.sessions)
+                    ));
+                    ws.refresh_details();
+                    ws.reload_conversation();
+                }
+                Err(e) => error.set(Some(e.user_message())),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <button type="button" on:click=move |_| { error.set(None); open.set(true); }
+            class=format!("rounded-lg px-2 py-1 text-sm text-rose-700 hover:bg-rose-50 {FOCUS}")>
+            "Erase customer data…"
+        </button>
+        <Modal open title="Erase customer data" id="erase-dialog">
+            <p class="text-sm text-slate-700">
+                "This removes " <strong>{name}</strong> "'s name and e-mail, the text of every message and note in "
+                "their sessions, their files and the mail about them. The sessions stay, without their words, so "
+                "that reports keep counting them. This cannot be undone."
+            </p>
+            {move || error.get().map(|e| view! { <p role="alert" class="text-sm text-rose-700">{e}</p> })}
+            <div class="flex justify-end gap-2">
+                <button type="button" on:click=move |_| open.set(false) class=format!("{BUTTON} {FOCUS}")>"Cancel"</button>
+                <button type="button" on:click=confirm disabled=move || busy.get()
+                    class=format!("rounded-lg bg-rose-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-rose-700 disabled:opacity-60 {FOCUS} focus-visible:ring-offset-2")>
+                    "Erase their data"
+                </button>
+            </div>
+        </Modal>
+    }
+    .into_any()
+}
+
+fn plural(n: i64) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 #[component]

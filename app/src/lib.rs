@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
                 // is complete without JavaScript.
                 <Route path=StaticSegment("") view=pages::home::Home ssr=SsrMode::Async/>
                 <Route path=StaticSegment("login") view=pages::login::LoginPage/>
+                <Route path=StaticSegment("search") view=pages::search::SearchPage ssr=SsrMode::Async/>
                 // Async: the support type's name and greeting are in the first HTML.
                 <Route path=(StaticSegment("chat"), ParamSegment("slug")) view=pages::chat::ChatPage ssr=SsrMode::Async/>
                 // Async: the sign-in guard answers with a real redirect.

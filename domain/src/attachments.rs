@@ -871,23 +871,59 @@ mod server {
         Ok((agent, policy_of(&mut *pool.acquire().await?, account).await?))
     }
 
-    /// Checks a file against the policy and stores it: the bytes (and a
-    /// raster image's thumbnail), then the row. Nothing is stored when any
-    /// check fails, and the objects go again if the row cannot be written.
-    async fn store(
-        pool: &PgPool,
+    /// A file that passed every check (name, type from the bytes, the
+    /// policy, the scanner), with its digest and a raster image's
+    /// thumbnail: ready to be put in the store under [`Processed::keys`].
+    #[derive(Debug, Clone)]
+    pub struct Processed {
+        pub id: AttachmentId,
+        pub file_name: String,
+        pub content_type: &'static str,
+        pub kind: AttachmentKind,
+        /// The file's bytes until they are stored (see [`Processed::release`]).
+        pub bytes: Bytes,
+        pub size: i64,
+        pub sha256: String,
+        pub thumbnail: Option<Thumbnail>,
+        /// Where the bytes go, and the thumbnail's bytes if there is one.
+        pub storage_key: String,
+        pub thumbnail_key: Option<String>,
+    }
+
+    impl Processed {
+        /// The objects it puts in the store.
+        pub fn keys(&self) -> Vec<String> {
+            std::iter::once(self.storage_key.clone()).chain(self.thumbnail_key.clone()).collect()
+        }
+
+        /// Drops the bytes once stored (the row needs only their size and
+        /// digest), so that a batch of imported files is not held in memory.
+        pub fn release(&mut self) {
+            self.bytes = Bytes::new();
+            if let Some(t) = &mut self.thumbnail {
+                t.bytes = Vec::new();
+            }
+        }
+
+        fn dims(&self, f: fn(&Thumbnail) -> u32) -> Option<i32> {
+            self.thumbnail.as_ref().map(|t| f(t) as i32)
+        }
+    }
+
+    /// Checks a file against the policy and the scanner and makes its
+    /// thumbnail; nothing is stored yet. `key_prefix` is where its objects
+    /// will live (`{account}/{session}`, `{account}/staged`, …).
+    pub(crate) async fn process(
         files: &Files,
-        account: AccountId,
-        session: Option<SessionId>,
-        (uploader_kind, uploader_agent): (SenderKind, Option<AgentId>),
         policy: &AttachmentPolicy,
+        key_prefix: &str,
         input: NewUpload,
-    ) -> Result<Attachment> {
+    ) -> Result<Processed> {
         let file_name = clean_file_name(&input.file_name)?;
         let (content_type, kind) = check(policy, &file_name, input.declared_type.as_deref(), &input.bytes)?;
         files.scan(&input.bytes).await?;
         let sha256 = hex::encode(Sha256::digest(&input.bytes));
-        let thumb = if RASTER_TYPES.contains(&content_type) {
+        let thumbnail = if RASTER_TYPES.contains(&content_type) {
             let bytes = input.bytes.clone();
             Some(
                 tokio::task::spawn_blocking(move || thumbnail(content_type, &bytes))
@@ -897,55 +933,129 @@ mod server {
         } else {
             None
         };
-        let attachment_id = AttachmentId::new();
-        let storage_key = match session {
-            Some(session) => format!("{account}/{session}/{attachment_id}"),
-            None => format!("{account}/staged/{attachment_id}"),
-        };
-        let thumbnail_key = thumb.as_ref().map(|_| format!("{storage_key}.thumbnail"));
-        files.put(&storage_key, input.bytes.clone()).await?;
-        let mut written = vec![storage_key.clone()];
-        if let (Some(t), Some(key)) = (&thumb, &thumbnail_key) {
-            if let Err(e) = files.put(key, Bytes::from(t.bytes.clone())).await {
-                files.delete(&written).await;
-                return Err(e);
-            }
-            written.push(key.clone());
-        }
-        let dims = |f: fn(&Thumbnail) -> u32| thumb.as_ref().map(|t| f(t) as i32);
-        let inserted = stored_query!(
-            "INSERT INTO attachments (id, account_id, session_id, uploader_kind, uploader_agent_id, file_name,
-                 content_type, kind, size_bytes, sha256, storage_key, width, height, thumbnail_key,
-                 thumbnail_width, thumbnail_height)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-             RETURNING ",
-            "",
-            attachment_id.0,
-            account.0,
-            session.map(|s| s.0),
-            uploader_kind.as_str(),
-            uploader_agent.map(|a| a.0),
+        let id = AttachmentId::new();
+        let storage_key = format!("{key_prefix}/{id}");
+        let thumbnail_key = thumbnail.as_ref().map(|_| format!("{storage_key}.thumbnail"));
+        Ok(Processed {
+            id,
             file_name,
             content_type,
-            kind.as_str(),
-            input.bytes.len() as i64,
+            kind,
+            size: input.bytes.len() as i64,
+            bytes: input.bytes,
             sha256,
+            thumbnail,
             storage_key,
-            dims(|t| t.width),
-            dims(|t| t.height),
             thumbnail_key,
-            dims(|t| t.thumbnail_width),
-            dims(|t| t.thumbnail_height),
-        )
-        .fetch_one(pool)
-        .await;
-        match inserted {
-            Ok(stored) => Ok(stored.public()),
-            Err(e) => {
-                files.delete(&written).await;
-                Err(e.into())
-            }
+        })
+    }
+
+    /// Puts a processed file's objects in the store: both, or (after a
+    /// failure) neither.
+    pub(crate) async fn put_processed(files: &Files, p: &Processed) -> Result<()> {
+        files.put(&p.storage_key, p.bytes.clone()).await?;
+        if let (Some(t), Some(key)) = (&p.thumbnail, &p.thumbnail_key)
+            && let Err(e) = files.put(key, Bytes::from(t.bytes.clone())).await
+        {
+            files.delete(std::slice::from_ref(&p.storage_key)).await;
+            return Err(e);
         }
+        Ok(())
+    }
+
+    /// Attachment rows for processed files whose objects are stored, in
+    /// the caller's transaction: one statement for any number. `message`
+    /// is each file's message (with its session), or `None` for an upload
+    /// no message carries yet.
+    pub(crate) struct NewRow<'a> {
+        pub processed: &'a Processed,
+        pub session: Option<SessionId>,
+        pub message_id: Option<i64>,
+        pub uploader: (SenderKind, Option<AgentId>),
+        pub created_at: DateTime<Utc>,
+    }
+
+    pub(crate) async fn insert_rows(
+        conn: &mut PgConnection,
+        account: AccountId,
+        rows: &[NewRow<'_>],
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let col = |f: &dyn Fn(&NewRow<'_>) -> Option<i32>| rows.iter().map(f).collect::<Vec<_>>();
+        sqlx::query!(
+            "INSERT INTO attachments (id, account_id, session_id, message_id, uploader_kind, uploader_agent_id,
+                 file_name, content_type, kind, size_bytes, sha256, storage_key, width, height, thumbnail_key,
+                 thumbnail_width, thumbnail_height, created_at)
+             SELECT u.id, $1, u.session_id, u.message_id, u.uploader_kind, u.uploader_agent_id, u.file_name,
+                    u.content_type, u.kind, u.size_bytes, u.sha256, u.storage_key, u.width, u.height,
+                    u.thumbnail_key, u.thumbnail_width, u.thumbnail_height, u.created_at
+               FROM UNNEST($2::uuid[], $3::uuid[], $4::int8[], $5::text[], $6::uuid[], $7::text[], $8::text[],
+                           $9::text[], $10::int8[], $11::text[], $12::text[], $13::int4[], $14::int4[],
+                           $15::text[], $16::int4[], $17::int4[], $18::timestamptz[])
+                    AS u(id, session_id, message_id, uploader_kind, uploader_agent_id, file_name, content_type,
+                         kind, size_bytes, sha256, storage_key, width, height, thumbnail_key, thumbnail_width,
+                         thumbnail_height, created_at)",
+            account.0,
+            &rows.iter().map(|r| r.processed.id.0).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.session.map(|s| s.0)).collect::<Vec<_>>() as &[Option<uuid::Uuid>],
+            &rows.iter().map(|r| r.message_id).collect::<Vec<_>>() as &[Option<i64>],
+            &rows.iter().map(|r| r.uploader.0.as_str().to_owned()).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.uploader.1.map(|a| a.0)).collect::<Vec<_>>() as &[Option<uuid::Uuid>],
+            &rows.iter().map(|r| r.processed.file_name.clone()).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.processed.content_type.to_owned()).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.processed.kind.as_str().to_owned()).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.processed.size).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.processed.sha256.clone()).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.processed.storage_key.clone()).collect::<Vec<_>>(),
+            &col(&|r| r.processed.dims(|t| t.width)) as &[Option<i32>],
+            &col(&|r| r.processed.dims(|t| t.height)) as &[Option<i32>],
+            &rows.iter().map(|r| r.processed.thumbnail_key.clone()).collect::<Vec<_>>() as &[Option<String>],
+            &col(&|r| r.processed.dims(|t| t.thumbnail_width)) as &[Option<i32>],
+            &col(&|r| r.processed.dims(|t| t.thumbnail_height)) as &[Option<i32>],
+            &rows.iter().map(|r| r.created_at).collect::<Vec<_>>(),
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Checks a file against the policy and stores it: the bytes (and a
+    /// raster image's thumbnail), then the row. Nothing is stored when any
+    /// check fails, and the objects go again if the row cannot be written.
+    async fn store(
+        pool: &PgPool,
+        files: &Files,
+        account: AccountId,
+        session: Option<SessionId>,
+        uploader: (SenderKind, Option<AgentId>),
+        policy: &AttachmentPolicy,
+        input: NewUpload,
+    ) -> Result<Attachment> {
+        let prefix = match session {
+            Some(session) => format!("{account}/{session}"),
+            None => format!("{account}/staged"),
+        };
+        let processed = process(files, policy, &prefix, input).await?;
+        put_processed(files, &processed).await?;
+        let row =
+            NewRow { processed: &processed, session, message_id: None, uploader, created_at: Utc::now() };
+        let mut conn = match pool.acquire().await {
+            Ok(c) => c,
+            Err(e) => {
+                files.delete(&processed.keys()).await;
+                return Err(e.into());
+            }
+        };
+        if let Err(e) = insert_rows(&mut conn, account, std::slice::from_ref(&row)).await {
+            files.delete(&processed.keys()).await;
+            return Err(e);
+        }
+        let stored = stored_query!("SELECT ", " FROM attachments WHERE id = $1", processed.id.0)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(stored.public())
     }
 
     /// The attachment, if `actor` may see it: they may see its session, and
@@ -1185,11 +1295,14 @@ mod server {
 
     /// Deletes objects queued in `object_deletions` (by a transaction that
     /// dropped their rows, so that no committed change leaves a file no row
-    /// names) from the store, up to 1,000 at a time, oldest first; one the store refuses stays queued (its attempts counted) for
-    /// the next drain. Returns how many went.
+    /// names; or by an import before it stores a file, until the batch that
+    /// commits its row takes it off, see `not_before`) from the store, up to
+    /// 1,000 at a time, oldest first; one the store refuses stays queued
+    /// (its attempts counted) for the next drain. Returns how many went.
     pub async fn drain_deletions(pool: &PgPool, files: &Files) -> Result<u64> {
         let queued = sqlx::query_scalar!(
-            "SELECT storage_key FROM object_deletions ORDER BY queued_at, storage_key LIMIT 1000"
+            "SELECT storage_key FROM object_deletions WHERE not_before <= now()
+              ORDER BY queued_at, storage_key LIMIT 1000"
         )
         .fetch_all(pool)
         .await?;

@@ -27,6 +27,7 @@ pub mod outbox;
 pub mod ratelimit;
 pub mod reports;
 pub mod scope;
+pub mod search;
 pub mod sessions;
 pub mod support_types;
 pub mod system;
@@ -40,6 +41,8 @@ pub mod workspace;
 pub mod db;
 #[cfg(feature = "server")]
 pub mod engine;
+#[cfg(feature = "server")]
+pub mod outbound;
 #[cfg(feature = "server")]
 pub mod sla;
 

@@ -603,11 +603,11 @@ mod server {
         Page { items: rows, next_cursor }
     }
 
-    fn encode_cursor(at: DateTime<Utc>, id: uuid::Uuid) -> String {
+    pub(crate) fn encode_cursor(at: DateTime<Utc>, id: uuid::Uuid) -> String {
         format!("{}_{}", at.timestamp_micros(), id.simple())
     }
 
-    fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, uuid::Uuid)> {
+    pub(crate) fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, uuid::Uuid)> {
         let bad = || Error::invalid("cursor", "not a cursor returned by this API");
         let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
         let at = DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?;

@@ -28,6 +28,10 @@ pub struct Config {
     /// `WEBHOOK_ALLOW_PRIVATE=1`: webhooks may target loopback and private
     /// networks (closed on-premises networks only).
     pub webhook_allow_private: bool,
+    /// `IMPORT_FETCH_ALLOW_PRIVATE=1`: an import may fetch its files from
+    /// loopback and private networks (a helpdesk hosted on the company's
+    /// own network). Off by default.
+    pub import_fetch_allow_private: bool,
     /// `IMPORT_MAX_BYTES`: the largest history file `POST /api/v1/imports`
     /// takes (default and most 256 MiB); larger uploads get 413.
     pub import_max_bytes: u64,
@@ -124,6 +128,8 @@ impl Config {
             engine_sweep: std::time::Duration::from_secs(engine_sweep),
             production,
             webhook_allow_private: lookup("WEBHOOK_ALLOW_PRIVATE").is_some_and(|v| v == "1" || v == "true"),
+            import_fetch_allow_private: lookup("IMPORT_FETCH_ALLOW_PRIVATE")
+                .is_some_and(|v| v == "1" || v == "true"),
             import_max_bytes: match lookup("IMPORT_MAX_BYTES") {
                 None => domain::import::MAX_FILE_BYTES,
                 Some(v) => v

@@ -129,6 +129,7 @@ impl Application {
         pool: PgPool,
         hub_config: HubConfig,
     ) -> Result<Self, StartupError> {
+        domain::import::files::allow_private_sources(config.import_fetch_allow_private);
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| StartupError::Listen { addr: config.listen_addr, source })?;

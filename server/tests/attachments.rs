@@ -13,6 +13,9 @@
 //!   a row per recipient's message, kept while any recipient's is;
 //! - erasing a customer's data removes their files (and thumbnails) from
 //!   the store and their words from the sessions, which stay for reports;
+//! - an imported export keeps its messages' files: fetched from their URLs
+//!   (or skipped, each with its reason), stored like uploads, and fetched
+//!   once however often the file is imported;
 //! - with clamd configured, malware is refused and an unreachable scanner
 //!   stores nothing (local store only: scanning happens before storage).
 
@@ -63,6 +66,7 @@ on_both_stores!(
     uploads_no_message_took_are_removed_after_a_day,
     erasing_a_customer_removes_their_files_and_words,
     a_blast_carries_one_file_to_every_recipient,
+    an_import_keeps_its_files,
 );
 
 struct Fixture {
@@ -84,7 +88,10 @@ impl Fixture {
             Store::Local => Vec::new(),
             Store::S3 => common::s3::bucket_config().await,
         };
-        let config = test_config_with(&store_config);
+        // The import scenario's source serves its files on loopback.
+        let mut config_pairs = store_config.clone();
+        config_pairs.push(("IMPORT_FETCH_ALLOW_PRIVATE", "1".to_owned()));
+        let config = test_config_with(&config_pairs);
         let storage = config.attachments.clone();
         let app = Api { app: spawn_app_with(config, pool.clone()).await };
         let acme = seed_account(&pool, "acme").await;
@@ -806,4 +813,190 @@ async fn with_a_scanner_malware_is_refused_and_a_silent_scanner_stores_nothing(p
         .await
         .expect("count");
     assert_eq!(stored, 1, "only the clean file");
+}
+
+/// The helpdesk being replaced, as far as its files go: serves a
+/// screenshot, an executable and a 404, and counts the screenshot's
+/// downloads.
+async fn file_source(screenshot: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::{Router, http::StatusCode as S, routing::get};
+    use std::sync::{Arc, atomic::AtomicUsize, atomic::Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let router = Router::new()
+        .route(
+            "/files/screenshot.png",
+            get(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let body = screenshot.clone();
+                async move { body }
+            }),
+        )
+        .route(
+            "/files/tool.exe",
+            get(|| async { b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff".to_vec() }),
+        )
+        .route("/files/gone.pdf", get(|| async { S::NOT_FOUND }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("file source") });
+    (format!("http://{addr}"), hits)
+}
+
+async fn an_import_keeps_its_files(pool: PgPool, store: Store) {
+    let f = Fixture::new(pool, store).await;
+    let (_, admin) = seed_agent(&f.pool, Some(&f.acme), "admin", "Ada").await;
+    let screenshot = png(400, 300);
+    let (source, hits) = file_source(screenshot.clone()).await;
+    let b64 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(PDF)
+    };
+    // A Zendesk export: the customer sends a screenshot and a file the
+    // source lost; the agent answers with an executable and a PDF carried
+    // in the export; an internal note carries a file too. The ticket is in
+    // the file twice (exports overlap), which must change nothing.
+    let ticket = json!({
+        "id": 501, "status": "solved", "group_id": 1, "requester_id": 10, "assignee_id": 20,
+        "created_at": "2024-05-02T09:00:00Z", "updated_at": "2024-05-02T10:00:00Z",
+        "comments": [
+            {"id": 1, "author_id": 10, "public": true, "created_at": "2024-05-02T09:00:00Z",
+             "plain_body": "The export fails, see the screenshot",
+             "attachments": [
+                {"file_name": "screenshot.png", "content_type": "image/png",
+                 "content_url": format!("{source}/files/screenshot.png")},
+                {"file_name": "gone.pdf", "content_url": format!("{source}/files/gone.pdf")}]},
+            {"id": 2, "author_id": 20, "public": true, "created_at": "2024-05-02T09:10:00Z",
+             "plain_body": "",
+             "attachments": [
+                {"file_name": "fix.exe", "content_url": format!("{source}/files/tool.exe")},
+                {"file_name": "steps.pdf", "data": b64}]},
+            {"id": 3, "author_id": 20, "public": false, "created_at": "2024-05-02T09:11:00Z",
+             "plain_body": "Sent the customer the steps",
+             "attachments": [{"file_name": "internal.png", "content_url": format!("{source}/files/screenshot.png")}]}
+        ]
+    });
+    let export = json!({
+        "tickets": [ticket.clone(), ticket],
+        "users": [
+            {"id": 10, "name": "Casey Customer", "email": "casey@example.com", "role": "end-user"},
+            {"id": 20, "name": "Dana", "email": "dana@acme-billing.test", "role": "agent"}
+        ],
+        "groups": [{"id": 1, "name": "Billing"}]
+    });
+    let bytes = serde_json::to_vec(&export).expect("json");
+    let upload_export = || {
+        let form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(bytes.clone()).file_name("zendesk.json"));
+        f.app.request(Method::POST, "/imports?format=zendesk", &admin).multipart(form).send()
+    };
+    let objects_before = f.objects().await;
+    let run = expect(upload_export().await.expect("upload"), StatusCode::CREATED).await;
+    // The dry run fetches nothing: it counts the files it will try, and
+    // names the note's, which cannot be imported.
+    let counts = &run["plan"]["counts"];
+    assert_eq!((counts["files"].as_u64(), counts["files_skipped"].as_u64()), (Some(4), Some(1)), "{run}");
+    assert_eq!(run["plan"]["file_skips"][0]["file_name"], "internal.png");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let run_id = id(&run).to_owned();
+    expect(f.app.post(&format!("/imports/{run_id}/apply"), &admin, json!({})).await, StatusCode::ACCEPTED)
+        .await;
+    let done = wait_for_import(&f.app, &admin, &run_id).await;
+
+    // Two files stored: the screenshot (fetched) and the PDF (inline); three
+    // not, each with its reason.
+    assert_eq!(done["created"], 1, "{done}");
+    let mut reasons: Vec<(String, String)> = done["file_skips"]
+        .as_array()
+        .expect("file skips")
+        .iter()
+        .map(|s| {
+            (
+                s["file_name"].as_str().unwrap_or_default().to_owned(),
+                s["reason"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert_eq!(reasons[0].0, "fix.exe");
+    assert!(reasons[0].1.contains("application/"), "the executable is refused by its bytes: {reasons:?}");
+    assert_eq!(reasons[1].0, "gone.pdf");
+    assert!(reasons[1].1.contains("404"), "{reasons:?}");
+    assert_eq!(reasons[2].0, "internal.png");
+    assert!(reasons[2].1.contains("note"), "{reasons:?}");
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "fetched once, though the ticket is there twice"
+    );
+
+    // The history carries them on their original messages, as any upload.
+    let session = sqlx::query_scalar!(
+        "SELECT local_id FROM import_map WHERE kind = 'session' AND source_id = 'ticket:501'"
+    )
+    .fetch_one(&f.pool)
+    .await
+    .expect("imported session");
+    let history =
+        expect(f.app.get(&format!("/sessions/{session}/messages?limit=50"), &admin).await, StatusCode::OK)
+            .await;
+    let items = history["items"].as_array().expect("items");
+    let customer = items.iter().find(|m| m["sender_kind"] == "customer").expect("customer message");
+    assert_eq!(customer["attachments"].as_array().map(Vec::len), Some(1), "{customer}");
+    let shot = &customer["attachments"][0];
+    assert_eq!((shot["file_name"].as_str(), shot["width"].as_i64()), (Some("screenshot.png"), Some(400)));
+    assert!(
+        customer["body"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("(Attached in the source, not imported: gone.pdf)"),
+        "{customer}"
+    );
+    assert_eq!(shot["created_at"], customer["created_at"], "the file keeps the message's original time");
+    let answer = items.iter().find(|m| m["sender_kind"] == "agent").expect("agent message");
+    assert_eq!(answer["attachments"][0]["file_name"], "steps.pdf");
+    assert_eq!(answer["body"], "(Attached in the source, not imported: fix.exe)");
+    let got = f.download(&admin, shot).await;
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.bytes().await.expect("bytes").as_ref(), screenshot.as_slice(), "byte-identical");
+    let got = f.download(&admin, &answer["attachments"][0]).await;
+    assert_eq!(got.bytes().await.expect("bytes").as_ref(), PDF);
+    let thumb = f.app.get(&format!("/attachments/{}/thumbnail", id(shot)), &admin).await;
+    assert_eq!(thumb.status(), StatusCode::OK);
+
+    // Exactly their objects are in the store (the export itself went when
+    // the run completed), and nothing waits in the deletion queue.
+    assert_eq!(f.rows().await, 2);
+    assert_eq!(f.objects().await, objects_before + 3, "screenshot, its thumbnail, the PDF");
+    let queued = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM object_deletions"#)
+        .fetch_one(&f.pool)
+        .await
+        .expect("queue");
+    assert_eq!(queued, 0);
+
+    // Importing the same export again creates nothing and fetches nothing.
+    let again = expect(upload_export().await.expect("upload"), StatusCode::CREATED).await;
+    let again_id = id(&again).to_owned();
+    expect(f.app.post(&format!("/imports/{again_id}/apply"), &admin, json!({})).await, StatusCode::ACCEPTED)
+        .await;
+    let done = wait_for_import(&f.app, &admin, &again_id).await;
+    assert_eq!((done["created"].as_i64(), done["matched"].as_i64()), (Some(0), Some(2)), "{done}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(f.rows().await, 2);
+    assert_eq!(f.objects().await, objects_before + 3);
+}
+
+async fn wait_for_import(app: &Api, token: &str, run: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let got = expect(app.get(&format!("/imports/{run}"), token).await, StatusCode::OK).await;
+        match got["status"].as_str() {
+            Some("completed") => return got,
+            Some("failed" | "cancelled") => panic!("the import ended {}: {got}", got["status"]),
+            _ => {}
+        }
+        assert!(std::time::Instant::now() < deadline, "still {}: {got}", got["status"]);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -425,6 +425,7 @@ fn routes() -> Vec<Route> {
                 Forbidden,
             ),
         route("GET", "/sessions", &[]).expect(Own, Own, Forbidden),
+        route("GET", "/search", &[]).fixed("status=active").expect(Own, Own, Forbidden),
         route("GET", "/sessions", &[]).query("account_id", Account).expect(NotFound, Own, Forbidden),
         route("GET", "/sessions", &[]).query("customer_id", Customer).expect(Own, Own, Forbidden),
         route("GET", "/sessions/{id}", &[ActiveSession]).expect(NotFound, NotFound, NotFound),

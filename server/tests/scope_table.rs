@@ -56,6 +56,7 @@ const REST: &[(&str, Reach)] = &[
     ("/sessions/{s}/csat", Reach::Status),
     ("/sessions?limit=200", Reach::AgentsListed),
     ("/sessions?queue=true&limit=200", Reach::AgentsListed),
+    ("/search?q=Hello&limit=200", Reach::AgentsListed),
     ("/customers/{c}", Reach::Status),
     ("/attachments/{a}", Reach::Status),
     ("/attachments/{a}/thumbnail", Reach::Status),
@@ -75,6 +76,7 @@ const SERVER_FNS: &[(&str, &str, Reach)] = &[
     ("/api/agent/details", "id={s}", Reach::PeopleStatus),
     ("/api/agent/targets", "id={s}", Reach::PeopleStatus),
     ("/api/agent/board", "", Reach::PeopleListed),
+    ("/api/agent/search", "q=Hello", Reach::PeopleListed),
     ("/api/chat/state", "token={token}", Reach::CustomersListed),
     (
         "/api/admin/report-sessions",
@@ -549,6 +551,7 @@ async fn every_read_path_has_an_entry(pool: PgPool) {
         .map(|(p, _)| p.strip_prefix("/api/v1").expect("under /api/v1").to_owned())
         .filter(|p| {
             p.starts_with("/sessions")
+                || p.starts_with("/search")
                 || p.starts_with("/customers")
                 || p.starts_with("/attachments")
                 || p.starts_with("/reports/sessions")
@@ -567,7 +570,7 @@ async fn every_read_path_has_an_entry(pool: PgPool) {
         .collect();
     assert_eq!(
         served, listed,
-        "every GET under /sessions, /customers, /attachments and /reports/sessions needs an entry in REST"
+        "every GET under /sessions, /search, /customers, /attachments and /reports/sessions needs an entry in REST"
     );
 
     // Server functions: each is a session read here, or says why it is not.

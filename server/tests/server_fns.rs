@@ -74,6 +74,7 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
     ),
     ("/api/admin/blasts", Rule::SignedIn, ""),
     ("/api/agent/board", Rule::SignedIn, ""),
+    ("/api/agent/search", Rule::SignedIn, "q=hello"),
     ("/api/agent/presence", Rule::SignedIn, "presence=online"),
     ("/api/agent/item", Rule::OneSession, "id={session}"),
     ("/api/agent/conversation", Rule::OneSession, "id={session}"),

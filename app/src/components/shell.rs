@@ -45,6 +45,11 @@ fn SignedIn(me: Me) -> impl IntoView {
                     <a href="/agent" class="rounded-lg px-2 py-1 text-slate-600 hover:text-slate-900 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">"Workspace"</a>
                     <a href="/admin" class="rounded-lg px-2 py-1 text-slate-600 hover:text-slate-900 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">"Admin"</a>
                 </nav>
+                <form method="get" action="/search" role="search" aria-label="Search sessions" class="order-last w-full sm:order-none sm:w-auto">
+                    <label for="header-search" class="sr-only">"Search sessions"</label>
+                    <input id="header-search" name="q" type="search" maxlength="200" placeholder="Search sessions…"
+                        class="w-full rounded-lg border border-slate-300 px-3 py-1.5 text-sm sm:w-64 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"/>
+                </form>
                 <div class="flex items-center gap-3 text-sm">
                     <span class="text-slate-600" data-testid="signed-in-as">
                         {me.display_name.clone()} " · " {me.role.to_string()}

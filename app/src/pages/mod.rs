@@ -6,3 +6,4 @@ pub mod chat;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod search;

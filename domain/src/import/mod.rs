@@ -37,6 +37,8 @@ use serde::{Deserialize, Serialize};
 use crate::types::{AgentId, SupportTypeId, text_enum};
 
 #[cfg(feature = "server")]
+pub mod files;
+#[cfg(feature = "server")]
 pub mod parse;
 #[cfg(feature = "server")]
 pub mod run;
@@ -109,6 +111,19 @@ pub struct Skip {
     pub reason: String,
 }
 
+/// A file of an imported message that was not imported (its conversation
+/// was): unreachable, refused by the account's limits or the scanner, on
+/// an internal note, or not described in the export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FileSkip {
+    /// The conversation's place in the file: "tickets[3]", "line 7".
+    pub record: String,
+    pub source_id: Option<String>,
+    pub file_name: String,
+    pub reason: String,
+}
+
 /// What to do with an agent the account does not have.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", content = "agent_id", rename_all = "snake_case")]
@@ -178,6 +193,7 @@ pub struct GroupRow {
 /// Counts of what applying did, or would do.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
 pub struct Counts {
     pub conversations: u64,
     /// Sessions created.
@@ -192,6 +208,11 @@ pub struct Counts {
     pub customers_created: u64,
     pub customers_matched: u64,
     pub agents_created: u64,
+    /// Files of messages stored (applying), or named and obtainable by
+    /// URL or inline data (a dry run, which fetches nothing).
+    pub files: u64,
+    /// Files not imported, each listed with its reason.
+    pub files_skipped: u64,
 }
 
 impl Counts {
@@ -207,6 +228,8 @@ impl Counts {
         self.customers_created += o.customers_created;
         self.customers_matched += o.customers_matched;
         self.agents_created += o.agents_created;
+        self.files += o.files;
+        self.files_skipped += o.files_skipped;
     }
 }
 
@@ -219,6 +242,10 @@ pub struct Plan {
     pub skipped_by_kind: BTreeMap<String, u64>,
     /// The first [`MAX_LISTED_SKIPS`], with their reasons.
     pub skips: Vec<Skip>,
+    /// Files already known to be unobtainable (the rest are fetched when
+    /// applying), the first [`MAX_LISTED_SKIPS`].
+    #[serde(default)]
+    pub file_skips: Vec<FileSkip>,
     pub agents: Vec<AgentRow>,
     pub groups: Vec<GroupRow>,
 }
@@ -242,6 +269,8 @@ pub struct Run {
     pub matched: i32,
     pub skipped: i32,
     pub skips: Vec<Skip>,
+    /// The first [`MAX_LISTED_SKIPS`] files not imported, with reasons.
+    pub file_skips: Vec<FileSkip>,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,

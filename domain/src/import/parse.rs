@@ -36,11 +36,34 @@ pub enum Author {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Msg {
     pub author: Author,
-    /// Plain text, trimmed; never empty.
+    /// Plain text, trimmed; empty only when the message carries files.
     pub body: String,
     pub created_at: DateTime<Utc>,
     /// An internal note rather than a message the customer saw.
     pub note: bool,
+    /// The files it carried in the source, in order.
+    pub files: Vec<FileRef>,
+}
+
+/// A file a message carried in the source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRef {
+    /// The name the source gives it ("attachment-2" when it gives none).
+    pub name: String,
+    /// The type the source declares: checked against the bytes, like any
+    /// upload's.
+    pub declared_type: Option<String>,
+    pub source: FileSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileSource {
+    /// Fetched when the conversation is imported (through the SSRF guard).
+    Url(String),
+    /// Carried in the export itself: base64 data or a `data:` URL.
+    Inline(Vec<u8>),
+    /// Named but not obtainable; the reason is listed with the skipped files.
+    Unavailable(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +275,123 @@ impl<'a> Rec<'a> {
     }
 }
 
+/// The files of one message: its `attachments` (or `files`) array. Each
+/// item is an object with a name (`file_name`, `filename`, `name`,
+/// `title`), a URL (`content_url`, `download_url`, `data_url`, `file_url`,
+/// `url`; a `data:` URL is inline) or base64 `data`, and an optional type
+/// (`content_type`, `mime_type`); DeskPro nests the file in `blob`, and its
+/// API v2 names attachments by id, resolved through `linked`. A file that
+/// cannot be read never makes its conversation unreadable: it becomes
+/// [`FileSource::Unavailable`] with the reason.
+fn files(r: &Rec<'_>, path: &str, linked: &Linked) -> Vec<FileRef> {
+    let items = match r.get(path).or_else(|| r.get("files")) {
+        Some(Value::Array(items)) => items.as_slice(),
+        _ => return Vec::new(),
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(k, item)| {
+            let fallback = format!("attachment-{}", k + 1);
+            let (item, blob) = match item {
+                Value::Object(_) => (Some(item), None),
+                v => match scalar(v).and_then(|id| linked.attachments.get(&id).map(|a| (id, a))) {
+                    Some((_, a)) => (Some(a), None),
+                    None => (None, scalar(v)),
+                },
+            };
+            let Some(item) = item else {
+                return FileRef {
+                    name: fallback,
+                    declared_type: None,
+                    source: FileSource::Unavailable(format!(
+                        "attachment {} is not described in the export",
+                        blob.unwrap_or_default()
+                    )),
+                };
+            };
+            let nested = match item.get("blob") {
+                Some(b @ Value::Object(_)) => Some(b),
+                Some(v) => scalar(v).and_then(|id| linked.blobs.get(&id)),
+                None => None,
+            };
+            let pick = |fields: &[&str]| {
+                [Some(item), nested]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|v| fields.iter().find_map(|f| Rec(v).text(f).ok().flatten()))
+            };
+            let url = pick(&["content_url", "download_url", "data_url", "file_url", "url"]);
+            let name = pick(&["file_name", "filename", "name", "title"])
+                .or_else(|| url.as_deref().and_then(name_from_url))
+                .unwrap_or(fallback);
+            let declared_type = pick(&["content_type", "mime_type", "mimetype"]).filter(|t| t.contains('/'));
+            let source = match (pick(&["data", "content_base64", "base64"]), url) {
+                (Some(data), _) => decode_base64(&data),
+                (None, Some(url)) if url.starts_with("data:") => data_url(&url),
+                (None, Some(url)) => FileSource::Url(url),
+                (None, None) => FileSource::Unavailable("the export gives no URL and no data for it".into()),
+            };
+            FileRef { name, declared_type, source }
+        })
+        .collect()
+}
+
+/// The last segment of an http(s) URL's path, decoded.
+fn name_from_url(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "http" | "https"))?;
+    let last = parsed.path_segments()?.next_back()?;
+    Some(percent_encoding::percent_decode_str(last).decode_utf8_lossy().into_owned())
+        .filter(|n| !n.is_empty())
+}
+
+fn decode_base64(data: &str) -> FileSource {
+    use base64::Engine as _;
+    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
+        Ok(bytes) if !bytes.is_empty() => FileSource::Inline(bytes),
+        Ok(_) => FileSource::Unavailable("its data is empty".into()),
+        Err(e) => FileSource::Unavailable(format!("its data is not base64 ({e})")),
+    }
+}
+
+/// `data:[type][;base64],payload`.
+fn data_url(url: &str) -> FileSource {
+    let Some((head, payload)) = url["data:".len()..].split_once(',') else {
+        return FileSource::Unavailable("its data: URL has no comma".into());
+    };
+    if head.ends_with(";base64") {
+        decode_base64(payload)
+    } else {
+        let bytes: Vec<u8> = percent_encoding::percent_decode_str(payload).collect();
+        if bytes.is_empty() {
+            FileSource::Unavailable("its data: URL is empty".into())
+        } else {
+            FileSource::Inline(bytes)
+        }
+    }
+}
+
+/// DeskPro API v2's attachments and blobs by id (`linked.attachment`,
+/// `linked.blob`, or the export's `attachments` and `blobs`); empty for
+/// the other formats, whose messages carry their files inline.
+#[derive(Default)]
+struct Linked {
+    attachments: HashMap<String, Value>,
+    blobs: HashMap<String, Value>,
+}
+
+impl Linked {
+    fn by_id(list: Option<&Value>) -> HashMap<String, Value> {
+        let items: Vec<&Value> = match list {
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(Value::Object(o)) => o.values().collect(),
+            _ => Vec::new(),
+        };
+        items.into_iter().filter_map(|v| Rec(v).text("id").ok().flatten().map(|id| (id, v.clone()))).collect()
+    }
+}
+
 fn scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
@@ -361,6 +501,7 @@ struct Directory {
     people: HashMap<String, Person>,
     agents: HashMap<String, Person>,
     groups: HashMap<String, String>,
+    linked: Linked,
 }
 
 impl Directory {
@@ -493,6 +634,12 @@ fn deskpro(doc: &Value) -> Result<Vec<Entry>> {
     dir.add_people(doc.get("people").or_else(|| linked.and_then(|l| l.get("person"))), false);
     dir.add_people(doc.get("agents").or_else(|| linked.and_then(|l| l.get("agent"))), true);
     dir.add_groups(doc.get("departments").or_else(|| linked.and_then(|l| l.get("department"))));
+    dir.linked = Linked {
+        attachments: Linked::by_id(
+            doc.get("attachments").or_else(|| linked.and_then(|l| l.get("attachment"))),
+        ),
+        blobs: Linked::by_id(doc.get("blobs").or_else(|| linked.and_then(|l| l.get("blob")))),
+    };
     let name = if doc.get("tickets").is_some() { "tickets" } else { "data" };
     let mut out = Vec::new();
     for (i, t) in tickets.and_then(Value::as_array).into_iter().flatten().enumerate() {
@@ -516,7 +663,8 @@ fn deskpro_messages(dir: &Directory, r: &Rec<'_>) -> Result<Vec<Msg>, Bad> {
             None => String::new(),
             Some(_) => return Err(bad(&field("message"), "must be a string")),
         };
-        if body.is_empty() {
+        let files = files(&mr, "attachments", &dir.linked);
+        if body.is_empty() && files.is_empty() {
             continue;
         }
         let note = mr.flag("is_agent_note").map_err(|b| bad(&field("is_agent_note"), b.message))?;
@@ -533,7 +681,7 @@ fn deskpro_messages(dir: &Directory, r: &Rec<'_>) -> Result<Vec<Msg>, Bad> {
         } else {
             Author::Customer
         };
-        messages.push(Msg { author, body, created_at, note });
+        messages.push(Msg { author, body, created_at, note, files });
     }
     Ok(sorted(messages))
 }
@@ -678,7 +826,8 @@ fn zendesk(doc: &Value) -> Result<Vec<Entry>> {
                     (_, _, Ok(Some(b))) => plain(&b),
                     _ => String::new(),
                 };
-                if body.is_empty() {
+                let files = files(&cr, "attachments", &Linked::default());
+                if body.is_empty() && files.is_empty() {
                     continue;
                 }
                 let public = match cr.get("public") {
@@ -698,7 +847,7 @@ fn zendesk(doc: &Value) -> Result<Vec<Entry>> {
                     // Zendesk writes automated comments as user -1.
                     _ => Author::System,
                 };
-                messages.push(Msg { author, body, created_at: at, note: !public });
+                messages.push(Msg { author, body, created_at: at, note: !public, files });
             }
             let messages = sorted(messages);
             let status = r.text("status")?.unwrap_or_default().to_ascii_lowercase();
@@ -786,7 +935,8 @@ fn chatwoot(doc: &Value) -> Result<Vec<Entry>> {
                 let body = plain(
                     &mr.text("content").map_err(|b| bad(&field("content"), b.message))?.unwrap_or_default(),
                 );
-                if body.is_empty() {
+                let files = files(&mr, "attachments", &Linked::default());
+                if body.is_empty() && files.is_empty() {
                     continue;
                 }
                 let note = mr.flag("private").map_err(|b| bad(&field("private"), b.message))?;
@@ -819,7 +969,7 @@ fn chatwoot(doc: &Value) -> Result<Vec<Entry>> {
                         ));
                     }
                 };
-                messages.push(Msg { author, body, created_at: at, note });
+                messages.push(Msg { author, body, created_at: at, note, files });
             }
             let messages = sorted(messages);
             let status = r.text("status")?.unwrap_or_default().to_ascii_lowercase();
@@ -874,11 +1024,12 @@ struct GenericMsg {
     body: String,
     html: bool,
     created_at: Option<DateTime<Utc>>,
+    files: Vec<FileRef>,
 }
 
 fn generic_msg(m: GenericMsg, field: &dyn Fn(&str) -> String) -> Result<Option<Msg>, Bad> {
     let body = if m.html { html_to_text(&m.body) } else { plain(&m.body) };
-    if body.is_empty() {
+    if body.is_empty() && m.files.is_empty() {
         return Ok(None);
     }
     let created_at = m.created_at.ok_or_else(|| bad(&field("created_at"), "is missing"))?;
@@ -897,7 +1048,7 @@ fn generic_msg(m: GenericMsg, field: &dyn Fn(&str) -> String) -> Result<Option<M
             return Err(bad(&field("from"), format!("{other:?} is not customer, agent, note or system")));
         }
     };
-    Ok(Some(Msg { author, body, created_at, note }))
+    Ok(Some(Msg { author, body, created_at, note, files: m.files }))
 }
 
 fn generic_status(
@@ -966,6 +1117,7 @@ fn jsonl(bytes: &[u8]) -> Result<Vec<Entry>> {
                     },
                     html: mr.flag("html").map_err(|b| bad(&field("html"), b.message))?,
                     created_at: mr.time("created_at").map_err(|b| bad(&field("created_at"), b.message))?,
+                    files: files(&mr, "attachments", &Linked::default()),
                 };
                 if let Some(m) = generic_msg(msg, &field)? {
                     messages.push(m);
@@ -1029,7 +1181,22 @@ pub const CSV_COLUMNS: &[&str] = &[
     "message_body",
     "message_html",
     "message_created_at",
+    "message_attachments",
 ];
+
+/// The CSV's `message_attachments`: URLs separated by whitespace, each
+/// named by the last segment of its path.
+fn csv_files(urls: &str) -> Vec<FileRef> {
+    urls.split_whitespace()
+        .enumerate()
+        .map(|(k, url)| {
+            let name = name_from_url(url).unwrap_or_else(|| format!("attachment-{}", k + 1));
+            let source =
+                if url.starts_with("data:") { data_url(url) } else { FileSource::Url(url.to_owned()) };
+            FileRef { name, declared_type: None, source }
+        })
+        .collect()
+}
 
 fn csv_rows(bytes: &[u8]) -> Result<Vec<Entry>> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
@@ -1109,6 +1276,7 @@ fn csv_rows(bytes: &[u8]) -> Result<Vec<Entry>> {
                     body: cell(row, "message_body").unwrap_or_default(),
                     html: matches!(cell(row, "message_html").as_deref(), Some("1" | "true" | "yes")),
                     created_at: time("message_created_at", cell(row, "message_created_at"), *line)?,
+                    files: cell(row, "message_attachments").map(|urls| csv_files(&urls)).unwrap_or_default(),
                 };
                 let prefixed = |f: &str| field(&format!("message_{f}"));
                 if let Some(m) = generic_msg(msg, &prefixed)? {
@@ -1246,5 +1414,58 @@ mod tests {
         let Entry::Broken(skip) = &entries[2] else { panic!("{:?}", entries[2]) };
         assert_eq!(skip.record, "line 5");
         assert_eq!(skip.field.as_deref(), Some("message_from (line 5)"));
+    }
+
+    fn first_message(entries: &[Entry]) -> &Msg {
+        let Entry::Conversation(c) = &entries[0] else { panic!("{:?}", entries[0]) };
+        &c.messages[0]
+    }
+
+    #[test]
+    fn deskpro_attachments_resolve_through_linked_blobs() {
+        let doc = br#"{"data": [{"id": 7, "status": "resolved", "person": 5, "date_created": "2024-01-01T10:00:00+0000",
+            "messages": [{"id": 1, "person": 5, "date_created": "2024-01-01T10:00:00+0000", "message": "",
+                          "attachments": [31, 32, {"blob": {"filename": "inline.txt", "download_url": "https://desk.example.com/file.php/inline"}}, 99]}]}],
+            "linked": {"person": {"5": {"id": 5, "primary_email": "a@example.com"}},
+                       "attachment": {"31": {"id": 31, "blob": 41}, "32": {"id": 32, "blob": {"filename": "b.pdf", "content_type": "application/pdf", "download_url": "https://desk.example.com/b"}}},
+                       "blob": {"41": {"id": 41, "filename": "a.png", "download_url": "https://desk.example.com/a"}}}}"#;
+        let entries = parse(Format::Deskpro, doc).expect("parses");
+        let m = first_message(&entries);
+        assert_eq!(m.body, "", "a message of files alone is kept");
+        let names: Vec<&str> = m.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["a.png", "b.pdf", "inline.txt", "attachment-4"]);
+        assert_eq!(m.files[0].source, FileSource::Url("https://desk.example.com/a".into()));
+        assert_eq!(m.files[1].declared_type.as_deref(), Some("application/pdf"));
+        assert!(
+            matches!(&m.files[3].source, FileSource::Unavailable(why) if why.contains("99")),
+            "an id the export does not describe is named: {:?}",
+            m.files[3]
+        );
+    }
+
+    #[test]
+    fn inline_files_and_names_from_urls() {
+        let line = serde_json::json!({"id": "c1", "type": "billing", "created_at": "2024-01-01T10:00:00Z",
+            "customer": {"email": "a@example.com"},
+            "messages": [{"from": "customer", "created_at": "2024-01-01T10:00:00Z", "body": "see",
+                          "attachments": [{"name": "hi.txt", "data": "aGVs\nbG8="},
+                                          {"url": "data:text/plain,a%20b"},
+                                          {"url": "https://cdn.example.com/x/Invoice%20May.pdf?sig=1"},
+                                          {"name": "broken", "data": "***"},
+                                          {"name": "nothing"}]}]})
+        .to_string();
+        let line = line.as_bytes();
+        let entries = parse(Format::Jsonl, line).expect("parses");
+        let files = &first_message(&entries).files;
+        assert_eq!(files[0].source, FileSource::Inline(b"hello".to_vec()));
+        assert_eq!(files[1].source, FileSource::Inline(b"a b".to_vec()));
+        assert_eq!(files[2].name, "Invoice May.pdf");
+        assert!(matches!(&files[3].source, FileSource::Unavailable(why) if why.contains("base64")));
+        assert!(matches!(&files[4].source, FileSource::Unavailable(why) if why.contains("no URL")));
+        let csv = "conversation_id,message_from,message_body,message_created_at,message_attachments\n\
+                   c1,customer,,2024-01-01 10:00:00,https://x.example.com/a.png https://x.example.com/b/\n";
+        let entries = parse(Format::Csv, csv.as_bytes()).expect("parses");
+        let files = &first_message(&entries).files;
+        assert_eq!(files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["a.png", "attachment-2"]);
     }
 }

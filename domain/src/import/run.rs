@@ -17,17 +17,35 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{
-    AgentAction, AgentRow, BATCH, Counts, Format, GroupRow, MAX_LISTED_SKIPS, Mapping, Plan, Run, RunStatus,
-    Skip, SkipKind, Unmatched,
-    parse::{Author, Conversation, Entry, Outcome, Person},
+    AgentAction, AgentRow, BATCH, Counts, FileSkip, Format, GroupRow, MAX_LISTED_SKIPS, Mapping, Plan, Run,
+    RunStatus, Skip, SkipKind, Unmatched,
+    files::{self, ImportFiles},
+    parse::{Author, Conversation, Entry, FileRef, FileSource, Outcome, Person},
     validate_source,
 };
 use crate::{
     Error, Result,
     actor::Actor,
+    attachments::{self, AttachmentPolicy, NewRow, Processed},
     reports::facts,
-    types::{AccountId, AgentId, CustomerId, SessionId, SupportTypeId, TagId},
+    types::{AccountId, AgentId, CustomerId, SenderKind, SessionId, SupportTypeId, TagId},
 };
+
+/// The files obtained for the batch being written, by (entry, message,
+/// file) index: stored, or the reason they were not.
+type Fetched = HashMap<(usize, usize, usize), std::result::Result<Processed, String>>;
+
+/// A stored file on its way into the batch: (its message's row, the file,
+/// the uploader, the message's time).
+type Attached<'a> = (usize, &'a Processed, (SenderKind, Option<AgentId>), DateTime<Utc>);
+
+/// What one batch did, or would do.
+#[derive(Default)]
+struct BatchResult {
+    counts: Counts,
+    skips: Vec<Skip>,
+    file_skips: Vec<FileSkip>,
+}
 
 /// The longest body a message or note holds; longer ones are split.
 const MAX_BODY: usize = 10_000;
@@ -83,6 +101,8 @@ enum AgentRef {
 
 /// A conversation the context accepted, before customer lookup.
 struct Candidate<'a> {
+    /// Its place in the file.
+    index: usize,
     conv: &'a Conversation,
     support_type: SupportTypeId,
     assignee: Option<AgentRef>,
@@ -127,6 +147,8 @@ struct Context {
     /// Source ids met in this run (a file may repeat a record).
     seen: HashSet<String>,
     pending: Pending,
+    /// The account's limits on files, which imported files meet too.
+    policy: AttachmentPolicy,
 }
 
 fn agents_of(entries: &[Entry]) -> impl Iterator<Item = &Person> {
@@ -176,6 +198,21 @@ fn tag_name(label: &str) -> Option<String> {
 fn split_body(body: &str) -> Vec<String> {
     let chars: Vec<char> = body.chars().collect();
     chars.chunks(MAX_BODY).map(|c| c.iter().collect::<String>()).collect()
+}
+
+/// A message's text with the files that were not imported named at its
+/// end, so that the history still says they existed.
+fn with_missing_files(body: &str, missing: &[&FileRef]) -> String {
+    if missing.is_empty() {
+        return body.to_owned();
+    }
+    let names: Vec<&str> = missing.iter().map(|f| f.name.as_str()).collect();
+    let line = format!("(Attached in the source, not imported: {})", names.join(", "));
+    if body.is_empty() { line } else { format!("{body}\n\n{line}") }
+}
+
+fn too_many_files(policy: &AttachmentPolicy) -> String {
+    format!("more than {} files on one message (this account's limit)", policy.max_per_message)
 }
 
 fn clip(s: &str, max: usize) -> String {
@@ -286,6 +323,7 @@ impl Context {
             };
             groups.insert(name, resolved);
         }
+        let policy = attachments::policy_of(&mut *conn, account).await?;
         Ok(Self {
             account,
             account_slug,
@@ -300,7 +338,22 @@ impl Context {
             tags: HashMap::new(),
             seen: HashSet::new(),
             pending: Pending::default(),
+            policy,
         })
+    }
+
+    /// The conversations among `ids` that an earlier run imported.
+    async fn imported(&self, conn: &mut PgConnection, ids: &[String]) -> Result<HashSet<String>> {
+        Ok(sqlx::query_scalar!(
+            "SELECT source_id FROM import_map WHERE account_id = $1 AND source = $2 AND kind = 'session' AND source_id = ANY($3)",
+            self.account.0,
+            self.source,
+            ids
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect())
     }
 
     fn agent(&self, p: &Person) -> AgentRef {
@@ -385,7 +438,7 @@ impl Context {
                 ),
             ));
         }
-        Ok(Candidate { conv: c, support_type, assignee, authors })
+        Ok(Candidate { index: 0, conv: c, support_type, assignee, authors })
     }
 
     fn customer_keys(p: &Person) -> Vec<String> {
@@ -436,7 +489,9 @@ impl Context {
     }
 
     /// Resolves (and with `write`, writes) the batch `entries[range]`.
-    /// Returns the counts and the skips, in file order.
+    /// Returns the counts and the skips, in file order. Applying passes
+    /// the files obtained for the batch (`fetched`); a dry run fetches
+    /// nothing and counts the files it would.
     async fn batch(
         &mut self,
         conn: &mut PgConnection,
@@ -444,32 +499,25 @@ impl Context {
         range: std::ops::Range<usize>,
         write: bool,
         run_id: Option<Uuid>,
-    ) -> Result<(Counts, Vec<Skip>)> {
+        fetched: Option<&Fetched>,
+    ) -> Result<BatchResult> {
         let mut counts = Counts::default();
         let mut skips = Vec::new();
+        let mut file_skips = Vec::new();
         let mut candidates = Vec::new();
         for index in range {
             counts.conversations += 1;
             match &entries[index] {
                 Entry::Broken(s) => skips.push(s.clone()),
                 Entry::Conversation(c) => match self.accept(c) {
-                    Ok(cand) => candidates.push(cand),
+                    Ok(cand) => candidates.push(Candidate { index, ..cand }),
                     Err(s) => skips.push(s),
                 },
             }
         }
         // Already imported, by an earlier run or earlier in this one.
         let ids: Vec<String> = candidates.iter().map(|c| c.conv.source_id.clone()).collect();
-        let existing: HashSet<String> = sqlx::query_scalar!(
-            "SELECT source_id FROM import_map WHERE account_id = $1 AND source = $2 AND kind = 'session' AND source_id = ANY($3)",
-            self.account.0,
-            self.source,
-            &ids
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .collect();
+        let existing = self.imported(conn, &ids).await?;
         let mut fresh = Vec::new();
         for c in candidates {
             let id = &c.conv.source_id;
@@ -491,6 +539,7 @@ impl Context {
         let mut n = MessageRows::default();
         let mut a = AssignmentRows::default();
         let mut csat = CsatRows::default();
+        let mut attached: Vec<Attached<'_>> = Vec::new();
         let mut tagged: Vec<(Uuid, String)> = Vec::new();
         let mut map_sessions: (Vec<String>, Vec<Uuid>) = (Vec::new(), Vec::new());
         for (c, customer) in fresh.iter().zip(&customers) {
@@ -553,12 +602,25 @@ impl Context {
                 a.ended_at.push(resolved_at.unwrap_or(last).max(conv.created_at));
                 a.end_reason.push(if resolved_at.is_some() { "resolved" } else { "abandoned" }.to_owned());
             }
-            for (msg, who) in conv.messages.iter().zip(&c.authors) {
+            let skipped = |file: &FileRef, reason: String| FileSkip {
+                record: conv.record.clone(),
+                source_id: Some(conv.source_id.clone()),
+                file_name: file.name.clone(),
+                reason,
+            };
+            for (j, (msg, who)) in conv.messages.iter().zip(&c.authors).enumerate() {
                 let agent = agent_of(who);
                 if msg.note {
                     // A note needs an agent author: its writer, else the owner.
                     let Some(author) = agent.or(owner) else { continue };
-                    for part in split_body(&msg.body) {
+                    for file in &msg.files {
+                        file_skips.push(skipped(
+                            file,
+                            "an internal note carries no files here; the note is kept".into(),
+                        ));
+                    }
+                    let body = with_missing_files(&msg.body, &msg.files.iter().collect::<Vec<_>>());
+                    for part in split_body(&body) {
                         n.session.push(id);
                         n.kind.push(String::new());
                         n.agent.push(Some(author.0));
@@ -569,16 +631,56 @@ impl Context {
                     continue;
                 }
                 let (kind, agent) = match (&msg.author, agent) {
-                    (Author::Customer, _) => ("customer", None),
-                    (Author::Agent(_), Some(agent)) => ("agent", Some(agent.0)),
-                    _ => ("system", None),
+                    (Author::Customer, _) => (SenderKind::Customer, None),
+                    (Author::Agent(_), Some(agent)) => (SenderKind::Agent, Some(agent)),
+                    _ => (SenderKind::System, None),
                 };
-                for part in split_body(&msg.body) {
+                // Its files: stored ones ride on its first part; the others
+                // are named in the text and listed with their reasons.
+                let mut stored: Vec<&Processed> = Vec::new();
+                let mut missing: Vec<&FileRef> = Vec::new();
+                for (k, file) in msg.files.iter().enumerate() {
+                    let over = k >= self.policy.max_per_message as usize;
+                    let outcome = match fetched.map(|f| f.get(&(c.index, j, k))) {
+                        Some(Some(Ok(p))) => Ok(p),
+                        Some(Some(Err(why))) => Err(why.clone()),
+                        Some(None) => Err("no attachment store was given to this import".into()),
+                        // A dry run: what applying will find without fetching.
+                        None => match &file.source {
+                            FileSource::Unavailable(why) => Err(why.clone()),
+                            _ if over => Err(too_many_files(&self.policy)),
+                            _ => {
+                                counts.files += 1;
+                                continue;
+                            }
+                        },
+                    };
+                    match outcome {
+                        Ok(p) => stored.push(p),
+                        Err(why) => {
+                            file_skips.push(skipped(file, why));
+                            missing.push(file);
+                        }
+                    }
+                }
+                let body = with_missing_files(&msg.body, &missing);
+                let mut parts = split_body(&body);
+                if parts.is_empty() {
+                    // Files alone (no text): one message carries them.
+                    parts.push(String::new());
+                }
+                for (pi, part) in parts.into_iter().enumerate() {
+                    let files = if pi == 0 { stored.as_slice() } else { &[] };
+                    for p in files {
+                        attached.push((m.session.len(), p, (kind, agent), msg.created_at));
+                        counts.files += 1;
+                    }
                     m.session.push(id);
-                    m.kind.push(kind.to_owned());
-                    m.agent.push(agent);
+                    m.kind.push(kind.as_str().to_owned());
+                    m.agent.push(agent.map(|a| a.0));
                     m.body.push(part);
                     m.created_at.push(msg.created_at);
+                    m.attachments.push(files.len() as i16);
                     counts.messages += 1;
                 }
             }
@@ -601,20 +703,34 @@ impl Context {
             counts.created += 1;
         }
         counts.skipped += skips.len() as u64;
+        counts.files_skipped += file_skips.len() as u64;
         if !write {
-            return Ok((counts, skips));
+            return Ok(BatchResult { counts, skips, file_skips });
         }
         self.write_agents(conn, &new_agents, run_id).await?;
         s.insert(conn, self.account).await?;
         a.insert(conn).await?;
-        m.insert_messages(conn).await?;
+        let message_ids = m.insert_messages(conn).await?;
+        let rows: Vec<NewRow<'_>> = attached
+            .iter()
+            .map(|(row, p, uploader, at)| NewRow {
+                processed: p,
+                session: Some(SessionId(m.session[*row])),
+                message_id: Some(message_ids[*row]),
+                uploader: *uploader,
+                created_at: *at,
+            })
+            .collect();
+        attachments::insert_rows(conn, self.account, &rows).await?;
+        let keys: Vec<String> = attached.iter().flat_map(|(_, p, _, _)| p.keys()).collect();
+        files::committed(conn, &keys).await?;
         n.insert_notes(conn).await?;
         csat.insert(conn).await?;
         self.write_tags(conn, &tagged).await?;
         self.write_map(conn, "session", &map_sessions.0, &map_sessions.1, run_id).await?;
         let sessions: Vec<SessionId> = s.id.iter().map(|id| SessionId(*id)).collect();
         facts::refresh(conn, &sessions).await?;
-        Ok((counts, skips))
+        Ok(BatchResult { counts, skips, file_skips })
     }
 
     /// The customer of each fresh conversation: cached, mapped by an
@@ -931,25 +1047,42 @@ struct MessageRows {
     agent: Vec<Option<Uuid>>,
     body: Vec<String>,
     created_at: Vec<DateTime<Utc>>,
+    /// Files each message carries (messages only).
+    attachments: Vec<i16>,
 }
 
 impl MessageRows {
-    async fn insert_messages(&self, conn: &mut PgConnection) -> Result<()> {
+    /// Inserts the messages and returns their ids, row by row. The ids are
+    /// drawn from the identity's sequence first, in ascending order, so
+    /// that the files can name their messages and each history stays in
+    /// the order written (history pages by id).
+    async fn insert_messages(&self, conn: &mut PgConnection) -> Result<Vec<i64>> {
         if self.session.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
+        let mut ids = sqlx::query_scalar!(
+            r#"SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS "id!" FROM generate_series(1, $1::int)"#,
+            self.session.len() as i32
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        ids.sort_unstable();
         sqlx::query!(
-            "INSERT INTO messages (session_id, sender_kind, sender_agent_id, body, created_at)
-             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::timestamptz[])",
+            "INSERT INTO messages (id, session_id, sender_kind, sender_agent_id, body, created_at, attachment_count)
+             OVERRIDING SYSTEM VALUE
+             SELECT * FROM UNNEST($1::int8[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::timestamptz[],
+                                  $7::int2[])",
+            &ids,
             &self.session,
             &self.kind,
             &self.agent as &[Option<Uuid>],
             &self.body,
-            &self.created_at
+            &self.created_at,
+            &self.attachments
         )
         .execute(conn)
         .await?;
-        Ok(())
+        Ok(ids)
     }
 
     async fn insert_notes(&self, conn: &mut PgConnection) -> Result<()> {
@@ -1046,8 +1179,11 @@ pub async fn plan(
     let mut start = 0;
     while start < entries.len() {
         let end = (start + BATCH * 4).min(entries.len());
-        let (counts, skips) = ctx.batch(&mut conn, entries, start..end, false, None).await?;
+        let BatchResult { counts, skips, file_skips } =
+            ctx.batch(&mut conn, entries, start..end, false, None, None).await?;
         plan.counts.add(&counts);
+        let room = MAX_LISTED_SKIPS.saturating_sub(plan.file_skips.len());
+        plan.file_skips.extend(file_skips.into_iter().take(room));
         for s in skips {
             *plan.skipped_by_kind.entry(s.kind.as_str().to_owned()).or_default() += 1;
             if plan.skips.len() < MAX_LISTED_SKIPS {
@@ -1097,6 +1233,8 @@ pub struct Progress {
     pub counts: Counts,
     /// This batch's skips.
     pub skips: Vec<Skip>,
+    /// This batch's files not imported.
+    pub file_skips: Vec<FileSkip>,
 }
 
 /// Applies one file. Holds the account's import lock (a session advisory
@@ -1112,6 +1250,10 @@ pub struct Importer {
     counts: Counts,
     /// Batches this process committed, for [`Importer::refresh_statistics`].
     batches: u64,
+    /// Where messages' files go; without it they are listed as skipped.
+    files: Option<ImportFiles>,
+    /// The files of the batch being written.
+    fetched: Fetched,
 }
 
 /// How a run ended.
@@ -1237,7 +1379,7 @@ impl Importer {
         let ctx = Context::load(&mut tx, file.account, &source, mapping, &entries).await?;
         progress_event(&mut tx, run_id).await?;
         tx.commit().await?;
-        Ok(Self { pool: pool.clone(), lock, ctx, entries, run_id, position, counts, batches: 0 })
+        Ok(Self::new(pool, lock, ctx, entries, run_id, position, counts))
     }
 
     /// Starts the uploaded run `run_id` (or resumes it from its
@@ -1272,20 +1414,102 @@ impl Importer {
         progress_event(&mut tx, run_id).await?;
         tx.commit().await?;
         let counts = serde_json::from_value(counts).unwrap_or_default();
-        Ok(Self {
+        Ok(Self::new(pool, lock, ctx, entries, run_id, run.position as usize, counts))
+    }
+
+    fn new(
+        pool: &PgPool,
+        lock: PgConnection,
+        ctx: Context,
+        entries: Vec<Entry>,
+        run_id: Uuid,
+        position: usize,
+        counts: Counts,
+    ) -> Self {
+        Self {
             pool: pool.clone(),
             lock,
             ctx,
             entries,
             run_id,
-            position: run.position as usize,
+            position,
             counts,
             batches: 0,
-        })
+            files: None,
+            fetched: Fetched::new(),
+        }
+    }
+
+    /// Imports messages' files into `files.store`, fetching linked ones
+    /// with `files.fetcher`.
+    pub fn with_files(mut self, files: ImportFiles) -> Self {
+        self.files = Some(files);
+        self
     }
 
     pub fn run_id(&self) -> Uuid {
         self.run_id
+    }
+
+    /// Obtains and stores the files of the conversations in `range` that
+    /// this batch will create (not those an earlier run imported), before
+    /// the batch's transaction: fetching inside it would hold its locks
+    /// across the network.
+    async fn fetch(&mut self, range: std::ops::Range<usize>) -> Result<()> {
+        self.fetched.clear();
+        let Some(files) = self.files.clone() else { return Ok(()) };
+        let wanted: Vec<usize> = range
+            .filter(|i| match &self.entries[*i] {
+                Entry::Conversation(c) => {
+                    c.messages.iter().any(|m| !m.note && !m.files.is_empty()) && self.ctx.accept(c).is_ok()
+                }
+                Entry::Broken(_) => false,
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let source_id = |i: usize| match &self.entries[i] {
+            Entry::Conversation(c) => c.source_id.clone(),
+            Entry::Broken(_) => String::new(),
+        };
+        let ids: Vec<String> = wanted.iter().map(|i| source_id(*i)).collect();
+        let existing = self.ctx.imported(&mut *self.pool.acquire().await?, &ids).await?;
+        let prefix = format!("{}/import/{}", self.ctx.account, self.run_id);
+        let policy = self.ctx.policy.clone();
+        // A record the file repeats is imported once (its first copy).
+        let mut first = HashSet::new();
+        for i in wanted {
+            let Entry::Conversation(c) = &self.entries[i] else { continue };
+            if existing.contains(&c.source_id)
+                || self.ctx.seen.contains(&c.source_id)
+                || !first.insert(c.source_id.clone())
+            {
+                continue;
+            }
+            for (j, msg) in c.messages.iter().enumerate().filter(|(_, m)| !m.note) {
+                for (k, file) in msg.files.iter().enumerate() {
+                    let outcome = if k >= policy.max_per_message as usize {
+                        Err(too_many_files(&policy))
+                    } else {
+                        files::obtain(&self.pool, &files, &policy, &prefix, file).await?
+                    };
+                    self.fetched.insert((i, j, k), outcome);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The files fetched for conversations that did not commit (skipped,
+    /// refused, cancelled) go now; committed ones are off the queue.
+    async fn discard_fetched(&mut self) -> Result<()> {
+        let keys: Vec<String> =
+            self.fetched.drain().filter_map(|(_, f)| f.ok()).flat_map(|p| p.keys()).collect();
+        match &self.files {
+            Some(files) => files::discard(&self.pool, &files.store, &keys).await,
+            None => Ok(()),
+        }
     }
 
     /// An import into a young database outgrows the planner's statistics
@@ -1321,16 +1545,28 @@ impl Importer {
             return Ok(None);
         }
         let end = (self.position + BATCH).min(self.entries.len());
-        let mut skips = Vec::new();
         self.refresh_statistics().await?;
+        self.fetch(self.position..end).await?;
+        let written = self.write(end).await;
+        self.discard_fetched().await?;
+        written
+    }
+
+    /// Commits `position..end` (see [`Importer::step`]).
+    async fn write(&mut self, end: usize) -> Result<Option<Progress>> {
+        let mut skips = Vec::new();
+        let mut file_skips = Vec::new();
         match self.commit_range(self.position..end).await {
-            Ok(Some(s)) => skips = s,
+            Ok(Some((s, f))) => (skips, file_skips) = (s, f),
             Ok(None) => return Ok(None),
             Err(Error::Invalid { .. } | Error::Conflict { .. }) => {
                 // One record the database refuses: find it, keep the rest.
                 for i in self.position..end {
                     match self.commit_range(i..i + 1).await {
-                        Ok(Some(s)) => skips.extend(s),
+                        Ok(Some((s, f))) => {
+                            skips.extend(s);
+                            file_skips.extend(f);
+                        }
                         Ok(None) => return Ok(None),
                         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
                             let (record, source_id) = match &self.entries[i] {
@@ -1359,19 +1595,26 @@ impl Importer {
             total: self.entries.len() as u64,
             counts: self.counts,
             skips,
+            file_skips,
         }))
     }
 
     /// Locks the run row (seeing a cancel), writes `range`, moves the
     /// checkpoint. `Ok(None)` when the run was cancelled instead.
-    async fn commit_range(&mut self, range: std::ops::Range<usize>) -> Result<Option<Vec<Skip>>> {
+    async fn commit_range(
+        &mut self,
+        range: std::ops::Range<usize>,
+    ) -> Result<Option<(Vec<Skip>, Vec<FileSkip>)>> {
         let mut tx = self.pool.begin().await?;
         if !self.lock_run(&mut tx).await? {
             tx.commit().await?;
             return Ok(None);
         }
-        let result = self.ctx.batch(&mut tx, &self.entries, range.clone(), true, Some(self.run_id)).await;
-        let (counts, skips) = match result {
+        let result = self
+            .ctx
+            .batch(&mut tx, &self.entries, range.clone(), true, Some(self.run_id), Some(&self.fetched))
+            .await;
+        let BatchResult { counts, skips, file_skips } = match result {
             Ok(r) => r,
             Err(e) => {
                 drop(tx);
@@ -1381,7 +1624,7 @@ impl Importer {
         };
         let mut total = self.counts;
         total.add(&counts);
-        if let Err(e) = self.checkpoint(&mut tx, range.end, &total, &skips).await {
+        if let Err(e) = self.checkpoint(&mut tx, range.end, &total, &skips, &file_skips).await {
             drop(tx);
             self.ctx.forget_pending();
             return Err(e);
@@ -1393,7 +1636,7 @@ impl Importer {
         self.ctx.keep_pending();
         self.counts = total;
         self.position = range.end;
-        Ok(Some(skips))
+        Ok(Some((skips, file_skips)))
     }
 
     async fn commit_skip(&mut self, index: usize, skip: Skip) -> Result<()> {
@@ -1401,7 +1644,7 @@ impl Importer {
         let mut total = self.counts;
         total.conversations += 1;
         total.skipped += 1;
-        self.checkpoint(&mut tx, index + 1, &total, std::slice::from_ref(&skip)).await?;
+        self.checkpoint(&mut tx, index + 1, &total, std::slice::from_ref(&skip), &[]).await?;
         tx.commit().await?;
         self.counts = total;
         self.position = index + 1;
@@ -1433,8 +1676,11 @@ impl Importer {
         position: usize,
         counts: &Counts,
         skips: &[Skip],
+        file_skips: &[FileSkip],
     ) -> Result<()> {
         let skips = serde_json::to_value(skips).map_err(|e| Error::internal("import skips", e))?;
+        let file_skips =
+            serde_json::to_value(file_skips).map_err(|e| Error::internal("import file skips", e))?;
         let counts_json = serde_json::to_value(counts).map_err(|e| Error::internal("import counts", e))?;
         let done = position >= self.entries.len();
         sqlx::query!(
@@ -1443,6 +1689,10 @@ impl Importer {
                     skips = skips || (SELECT coalesce(jsonb_agg(e.v ORDER BY e.n), '[]'::jsonb)
                                         FROM jsonb_array_elements($8::jsonb) WITH ORDINALITY AS e(v, n)
                                        WHERE e.n <= $7 - jsonb_array_length(import_runs.skips)),
+                    file_skips = file_skips
+                        || (SELECT coalesce(jsonb_agg(e.v ORDER BY e.n), '[]'::jsonb)
+                              FROM jsonb_array_elements($10::jsonb) WITH ORDINALITY AS e(v, n)
+                             WHERE e.n <= $7 - jsonb_array_length(import_runs.file_skips)),
                     status = CASE WHEN $9 THEN 'completed' ELSE status END,
                     finished_at = CASE WHEN $9 THEN now() END,
                     updated_at = now()
@@ -1455,7 +1705,8 @@ impl Importer {
             counts_json,
             MAX_LISTED_SKIPS as i32,
             skips,
-            done
+            done,
+            file_skips
         )
         .execute(&mut *conn)
         .await?;
@@ -1605,7 +1856,7 @@ pub async fn mapping_from_names(
 pub async fn get(pool: &PgPool, actor: &Actor, run_id: Uuid) -> Result<Run> {
     let row = sqlx::query!(
         r#"SELECT id, account_id, format, source, file_name, file_bytes, status, mapping, plan, total, position,
-                  created, matched, skipped, skips, error, created_at, started_at, finished_at
+                  created, matched, skipped, skips, file_skips, error, created_at, started_at, finished_at
              FROM import_runs WHERE id = $1"#,
         run_id
     )
@@ -1631,6 +1882,7 @@ pub async fn get(pool: &PgPool, actor: &Actor, run_id: Uuid) -> Result<Run> {
         matched: row.matched,
         skipped: row.skipped,
         skips: serde_json::from_value(row.skips).map_err(|e| json("import skips", e))?,
+        file_skips: serde_json::from_value(row.file_skips).map_err(|e| json("import file skips", e))?,
         error: row.error,
         created_at: row.created_at,
         started_at: row.started_at,

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::files::ImportFiles;
 use super::{
     Format, Mapping, Run, RunStatus,
     parse::{self, Entry},
@@ -157,7 +158,7 @@ pub async fn prepare(pool: &PgPool, files: &Files, actor: &Actor, run_id: Uuid) 
         ));
     }
     let entries = entries_of(files, &run, file_key(pool, run_id).await?).await?;
-    Importer::resume(pool, actor, run_id, entries).await
+    Ok(Importer::resume(pool, actor, run_id, entries).await?.with_files(ImportFiles::configured(files)))
 }
 
 /// Starts the run in the background (or resumes it from its checkpoint)

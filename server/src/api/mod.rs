@@ -90,6 +90,7 @@ pub fn router() -> Router<AppState> {
         .route("/reports/export.csv", get(reports::export_periods))
         .route("/reports/sessions.csv", get(reports::export_sessions))
         .route("/sessions", post(sessions::open).get(sessions::list))
+        .route("/search", get(sessions::search))
         .route("/sessions/{id}", get(sessions::get))
         .route("/sessions/{id}/assign", post(sessions::assign))
         .route("/sessions/{id}/reassign", post(sessions::reassign))

@@ -30,7 +30,7 @@ use super::{
                        come from this site's Origin)."
     ),
     paths(
-        sessions::open, sessions::list, sessions::get, sessions::assign, sessions::reassign,
+        sessions::open, sessions::list, sessions::search, sessions::get, sessions::assign, sessions::reassign,
         sessions::escalate, sessions::resolve, sessions::reopen, sessions::abandon,
         conversation::history, conversation::send, conversation::notes, conversation::add_note,
         conversation::tags, conversation::tag, conversation::untag, assist::suggestions, assist::outcome,

@@ -91,6 +91,42 @@ pub async fn list(
     Ok(Json(sessions::list(&pool, &actor, filter, q.cursor.as_deref(), q.limit).await?))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchSessions {
+    /// Words of a message (`websearch_to_tsquery`: every word, `"a phrase"`,
+    /// `or`, `-word`), or part of the customer's name or e-mail.
+    pub q: Option<String>,
+    pub status: Option<SessionStatus>,
+    pub support_type_id: Option<SupportTypeId>,
+    /// A tag's name.
+    pub tag: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 200; default 50.
+    pub limit: Option<i64>,
+}
+
+/// Searches the sessions the caller may see, newest first: by the words of
+/// their messages (the newest match highlighted) and by the customer's name
+/// or e-mail, narrowed by status, support type and tag.
+#[utoipa::path(get, path = "/api/v1/search", tag = "sessions", params(SearchSessions),
+    responses((status = 200, body = domain::sessions::Page<domain::search::SearchHit>), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn search(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(q): ApiQuery<SearchSessions>,
+) -> ApiResult<Json<Page<domain::search::SearchHit>>> {
+    let query = domain::search::SearchQuery {
+        q: q.q.unwrap_or_default(),
+        status: q.status,
+        support_type_id: q.support_type_id,
+        tag: q.tag,
+    };
+    Ok(Json(domain::search::search(&pool, &actor, query, q.cursor.as_deref(), q.limit).await?))
+}
+
 /// A session as its reader may see it: the record for agents, the
 /// customer's view (no agent ids) for a chat token.
 #[derive(Debug, Serialize, ToSchema)]

@@ -6,8 +6,11 @@ use std::path::Path;
 
 use domain::{
     actor::Actor,
+    attachments::Files,
     import::{
-        Counts, Format, Mapping, Plan, parse,
+        Counts, Format, Mapping, Plan,
+        files::ImportFiles,
+        parse,
         run::{self, FileInfo, Finish, Importer},
     },
     types::AccountId,
@@ -17,8 +20,10 @@ use sqlx::PgPool;
 /// How many skips the terminal lists (all are counted).
 const LISTED: usize = 20;
 
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     pool: &PgPool,
+    files: &Files,
     account: AccountId,
     file: &Path,
     format: Format,
@@ -37,7 +42,9 @@ pub async fn run(
         print_plan(&plan);
         return Ok(());
     }
-    let importer = Importer::start(pool, &Actor::System, &info, entries, mapping).await?;
+    let importer = Importer::start(pool, &Actor::System, &info, entries, mapping)
+        .await?
+        .with_files(ImportFiles::configured(files));
     let run_id = importer.run_id();
     if importer.position() > 0 {
         println!("resuming import {run_id} at {}/{}", importer.position(), importer.total());
@@ -58,6 +65,7 @@ pub async fn run(
         .progress_chars("=> "),
     );
     let mut skips = Vec::new();
+    let mut file_skips = Vec::new();
     let started = std::time::Instant::now();
     let result = importer
         .run(|p| {
@@ -66,6 +74,11 @@ pub async fn run(
             for s in &p.skips {
                 if skips.len() < LISTED {
                     skips.push(format!("  {}: {}", s.record, s.reason));
+                }
+            }
+            for f in &p.file_skips {
+                if file_skips.len() < LISTED {
+                    file_skips.push(format!("  {}: {}: {}", f.record, f.file_name, f.reason));
                 }
             }
         })
@@ -85,6 +98,12 @@ pub async fn run(
             println!("{s}");
         }
     }
+    if !file_skips.is_empty() {
+        println!("files not imported (the first {}):", file_skips.len());
+        for f in &file_skips {
+            println!("{f}");
+        }
+    }
     Ok(())
 }
 
@@ -98,6 +117,7 @@ fn print_counts(c: &Counts) {
     println!("  skipped        {}", c.skipped);
     println!("  customers      {} created, {} matched", c.customers_created, c.customers_matched);
     println!("  agents         {} created (deactivated)", c.agents_created);
+    println!("  files          {} imported, {} not (listed on the run)", c.files, c.files_skipped);
 }
 
 fn print_plan(plan: &Plan) {

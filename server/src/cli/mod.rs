@@ -124,6 +124,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Box<dyn std::error::Err
         return Ok(());
     }
     let pool = startup::connect_and_migrate(&config).await?;
+    domain::import::files::allow_private_sources(config.import_fetch_allow_private);
     match command {
         Command::Serve => unreachable!("handled above"),
         Command::Migrate => println!("migrations applied"),
@@ -189,7 +190,10 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Box<dyn std::error::Err
                 &unmatched_agents,
             )
             .await?;
-            import::run(&pool, account, &file, format, source, dry_run, mapping).await?;
+            let files = domain::attachments::Files::connect(&pool, &config.attachments)
+                .await?
+                .with_scanner(config.clamd_addr.clone());
+            import::run(&pool, &files, account, &file, format, source, dry_run, mapping).await?;
         }
         Command::Rollups { action: RollupsCommand::Rebuild { account } } => {
             let account = match account {

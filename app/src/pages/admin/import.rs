@@ -573,6 +573,7 @@ fn RunDetail(
                 <section aria-labelledby="done-heading" class="space-y-2">
                     <h2 id="done-heading" class="text-base font-semibold">"What was imported"</h2>
                     <Skips skips=run.skips.clone() by_kind=BTreeMap::new()/>
+                    <FileSkips skips=run.file_skips.clone() title="Files not imported"/>
                 </section>
             })}
             <section aria-labelledby="plan-heading" class="space-y-3">
@@ -580,6 +581,7 @@ fn RunDetail(
                 <p class="text-sm text-slate-600">"What applying this file with the mapping below does. Nothing is written until you apply it."</p>
                 <PlanCounts counts=plan.counts/>
                 <Skips skips=plan.skips.clone() by_kind=plan.skipped_by_kind.clone()/>
+                <FileSkips skips=plan.file_skips.clone() title="Files that cannot be imported"/>
             </section>
             <MappingForm run_id mapping=run.mapping.clone() plan types agents editable dirty toasts reload/>
         </div>
@@ -600,6 +602,8 @@ fn PlanCounts(counts: Counts) -> impl IntoView {
         ("Customers to create", counts.customers_created),
         ("Customers matched", counts.customers_matched),
         ("Agents to create (deactivated)", counts.agents_created),
+        ("Files", counts.files),
+        ("Files not imported", counts.files_skipped),
     ];
     view! {
         <dl class="grid grid-cols-2 gap-3 sm:grid-cols-4" data-testid="import-plan">
@@ -631,8 +635,7 @@ fn Skips(skips: Vec<domain::import::Skip>, by_kind: BTreeMap<String, u64>) -> im
     if skips.is_empty() && by_kind.is_empty() {
         return view! { <p class="text-sm text-slate-500">"Nothing is skipped."</p> }.into_any();
     }
-    let shown = skips.len().min(200);
-    let more = skips.len() - shown;
+    let total = skips.len();
     view! {
         <div class="space-y-2">
             {(!by_kind.is_empty()).then(|| view! {
@@ -644,41 +647,80 @@ fn Skips(skips: Vec<domain::import::Skip>, by_kind: BTreeMap<String, u64>) -> im
                     }).collect_view()}
                 </ul>
             })}
-            <details class="rounded-xl border border-slate-200 bg-white" open=shown <= 20>
-                <summary class=format!("cursor-pointer px-4 py-2 text-sm font-medium {FOCUS}")>
-                    {format!("Skipped records ({})", thousands(skips.len() as i64))}
-                </summary>
-                <div class="overflow-x-auto">
-                    <table class="min-w-full text-sm" data-testid="import-skips">
-                        <thead class="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-                            <tr>
-                                <th scope="col" class="px-4 py-2">"Record"</th>
-                                <th scope="col" class="px-4 py-2">"Why"</th>
-                                <th scope="col" class="px-4 py-2">"Field"</th>
-                                <th scope="col" class="px-4 py-2">"Reason"</th>
-                            </tr>
-                        </thead>
-                        <tbody class="divide-y divide-slate-100">
-                            {skips.into_iter().take(shown).map(|s| view! {
-                                <tr>
-                                    <td class="whitespace-nowrap px-4 py-2 font-mono text-xs">
-                                        {s.record}{s.source_id.map(|id| format!(" (id {id})"))}
-                                    </td>
-                                    <td class="px-4 py-2">{kind_label(s.kind.as_str()).to_owned()}</td>
-                                    <td class="px-4 py-2 font-mono text-xs">{s.field.unwrap_or_default()}</td>
-                                    <td class="px-4 py-2 text-slate-700">{s.reason}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
-                {(more > 0).then(|| view! {
-                    <p class="px-4 py-2 text-xs text-slate-500">{format!("and {} more (the API lists the first 1,000)", thousands(more as i64))}</p>
-                })}
-            </details>
+            <SkipTable summary=format!("Skipped records ({})", thousands(total as i64)) testid="import-skips" total
+                headers=&["Record", "Why", "Field", "Reason"]
+                rows=skips.into_iter().take(SHOWN).map(|s| view! {
+                    <tr>
+                        <td class="whitespace-nowrap px-4 py-2 font-mono text-xs">
+                            {s.record}{s.source_id.map(|id| format!(" (id {id})"))}
+                        </td>
+                        <td class="px-4 py-2">{kind_label(s.kind.as_str()).to_owned()}</td>
+                        <td class="px-4 py-2 font-mono text-xs">{s.field.unwrap_or_default()}</td>
+                        <td class="px-4 py-2 text-slate-700">{s.reason}</td>
+                    </tr>
+                }.into_any()).collect()/>
         </div>
     }
     .into_any()
+}
+
+/// Messages' files that were not imported (their conversations were),
+/// with the reasons: unreachable, refused by the account's limits, on a
+/// note.
+#[component]
+fn FileSkips(skips: Vec<domain::import::FileSkip>, title: &'static str) -> impl IntoView {
+    if skips.is_empty() {
+        return ().into_any();
+    }
+    let total = skips.len();
+    view! {
+        <SkipTable summary=format!("{title} ({})", thousands(total as i64)) testid="import-file-skips" total
+            headers=&["Record", "File", "Reason"]
+            rows=skips.into_iter().take(SHOWN).map(|s| view! {
+                <tr>
+                    <td class="whitespace-nowrap px-4 py-2 font-mono text-xs">
+                        {s.record}{s.source_id.map(|id| format!(" (id {id})"))}
+                    </td>
+                    <td class="px-4 py-2">{s.file_name}</td>
+                    <td class="px-4 py-2 text-slate-700">{s.reason}</td>
+                </tr>
+            }.into_any()).collect()/>
+    }
+    .into_any()
+}
+
+/// How many skipped records or files a page lists (the API has the first 1,000).
+const SHOWN: usize = 200;
+
+/// A list of skipped things as a table that opens by itself when short;
+/// `rows` are the first [`SHOWN`] of `total`.
+#[component]
+fn SkipTable(
+    summary: String,
+    testid: &'static str,
+    total: usize,
+    headers: &'static [&'static str],
+    rows: Vec<AnyView>,
+) -> impl IntoView {
+    let more = total.saturating_sub(rows.len());
+    view! {
+        <details class="rounded-xl border border-slate-200 bg-white" open=total <= 20>
+            <summary class=format!("cursor-pointer px-4 py-2 text-sm font-medium {FOCUS}")>{summary}</summary>
+            <div class="overflow-x-auto">
+                <table class="min-w-full text-sm" data-testid=testid>
+                    <thead class="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
+                        <tr>
+                            {headers.iter().map(|h| view! { <th scope="col" class="px-4 py-2">{*h}</th> }).collect_view()}
+                        </tr>
+                    </thead>
+                    <tbody class="divide-y divide-slate-100">{rows}</tbody>
+                </table>
+            </div>
+            {(more > 0).then(|| view! {
+                <p class="px-4 py-2 text-xs text-slate-500">{format!("and {} more (the API lists the first 1,000)", thousands(more as i64))}</p>
+            })}
+        </details>
+    }
 }
 
 /// The mapping screen: each group to a support type, each unmatched agent

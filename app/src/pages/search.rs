@@ -1,0 +1,203 @@
+//! `/search?q=…`: the one search box's results, for agents and admins —
+//! sessions by the words of their messages (highlighted) and by the
+//! customer's name or address, narrowed by status and tag, within what the
+//! reader may see (the scope rule, in `domain::search`). A plain GET form
+//! and links, so it works without JavaScript and a search can be shared by
+//! its address.
+
+use domain::{search::SearchHit, sessions::Page};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::{
+    AppError,
+    components::{alert::ErrorAlert, shell::RequireSignIn},
+    pages::agent::ListSkeleton,
+};
+
+/// The form's fields as they come (flat, so that a plain form post reads
+/// the same); the status is read here, the rest is the domain's to check.
+#[server(endpoint = "agent/search")]
+pub async fn search_sessions(
+    q: String,
+    status: Option<String>,
+    tag: Option<String>,
+    cursor: Option<String>,
+) -> Result<Page<SearchHit>, AppError> {
+    let me = crate::ssr::require_agent().await?;
+    let pool = crate::ssr::pool()?;
+    let actor = domain::actor::Actor::Agent(me.actor);
+    let status = match status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(s.parse::<domain::types::SessionStatus>().map_err(|_| {
+            domain::Error::invalid("status", format!("{s:?} is not queued, active, resolved or abandoned"))
+        })?),
+    };
+    let query = domain::search::SearchQuery { q, status, support_type_id: None, tag };
+    let cursor = cursor.filter(|c| !c.is_empty());
+    Ok(domain::search::search(&pool, &actor, query, cursor.as_deref(), Some(25)).await?)
+}
+
+/// The search as its address carries it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Asked {
+    q: String,
+    status: String,
+    tag: String,
+    cursor: String,
+}
+
+impl Asked {
+    /// The address of the next page.
+    fn next(&self, cursor: &str) -> String {
+        let enc = |s: &str| percent_encode(s);
+        format!(
+            "/search?q={}&status={}&tag={}&cursor={}",
+            enc(&self.q),
+            enc(&self.status),
+            enc(&self.tag),
+            enc(cursor)
+        )
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+const INPUT: &str = "mt-1 block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm dark:border-slate-700 dark:bg-slate-900 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
+
+#[component]
+pub fn SearchPage() -> impl IntoView {
+    let params = use_query_map();
+    let asked = move || {
+        let p = params.read();
+        let get = |k: &str| p.get(k).unwrap_or_default();
+        Asked { q: get("q"), status: get("status"), tag: get("tag"), cursor: get("cursor") }
+    };
+    let results = Resource::new(asked, |a| async move {
+        if a.q.trim().is_empty() && a.status.is_empty() && a.tag.trim().is_empty() {
+            return Ok(None);
+        }
+        search_sessions(a.q, Some(a.status), Some(a.tag), Some(a.cursor)).await.map(Some)
+    });
+    view! {
+        <Title text="Search"/>
+        <RequireSignIn path="/search" render=move |_| view! {
+            <main class="mx-auto max-w-4xl space-y-6 px-4 py-6 sm:px-6">
+                <h1 class="text-xl font-semibold tracking-tight">"Search sessions"</h1>
+                <form method="get" action="/search" role="search" aria-label="Search sessions"
+                    class="grid gap-3 sm:grid-cols-[1fr_10rem_10rem_auto] sm:items-end">
+                    <div>
+                        <label for="search-q" class="block text-sm font-medium">"Words, a name or an e-mail"</label>
+                        <input id="search-q" name="q" type="search" maxlength="200" class=INPUT
+                            aria-describedby="search-help" prop:value=move || asked().q/>
+                    </div>
+                    <div>
+                        <label for="search-status" class="block text-sm font-medium">"Status"</label>
+                        <select id="search-status" name="status" class=INPUT prop:value=move || asked().status>
+                            <option value="">"Any"</option>
+                            {["queued", "active", "resolved", "abandoned"].into_iter().map(|s| view! {
+                                <option value=s selected=move || asked().status == s>{s}</option>
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <div>
+                        <label for="search-tag" class="block text-sm font-medium">"Tag"</label>
+                        <input id="search-tag" name="tag" class=INPUT prop:value=move || asked().tag/>
+                    </div>
+                    <button type="submit" class="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">
+                        "Search"
+                    </button>
+                    <p id="search-help" class="text-xs text-slate-500 sm:col-span-4 dark:text-slate-400">
+                        "Every word must appear; \"a phrase\" in quotes, refund or return for either, -word to leave one out."
+                    </p>
+                </form>
+                <Transition fallback=ListSkeleton>
+                    {move || results.get().map(|r| match r {
+                        Ok(None) => view! {
+                            <p class="text-sm text-slate-500 dark:text-slate-400">"Type a few words of a message, or a customer's name or e-mail."</p>
+                        }.into_any(),
+                        Ok(Some(page)) => view! { <Results page asked=asked()/> }.into_any(),
+                        Err(e) => view! { <ErrorAlert title="Cannot search" message=e.user_message()/> }.into_any(),
+                    })}
+                </Transition>
+            </main>
+        }/>
+    }
+}
+
+#[component]
+fn Results(page: Page<SearchHit>, asked: Asked) -> impl IntoView {
+    if page.items.is_empty() {
+        return view! {
+            <p class="text-sm text-slate-500 dark:text-slate-400" role="status">
+                "No sessions match. Try fewer words, or \"this or that\"."
+            </p>
+        }
+        .into_any();
+    }
+    let next = page.next_cursor.as_deref().map(|c| asked.next(c));
+    view! {
+        <ol class="divide-y divide-slate-100 rounded-xl border border-slate-200 bg-white dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900"
+            aria-label="Sessions found" data-testid="search-results">
+            {page.items.into_iter().map(|hit| view! { <Hit hit/> }).collect_view()}
+        </ol>
+        {next.map(|href| view! {
+            <a href=href class="inline-block rounded-lg border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 dark:border-slate-700 dark:hover:bg-slate-800">
+                "Older sessions"
+            </a>
+        })}
+    }
+    .into_any()
+}
+
+#[component]
+fn Hit(hit: SearchHit) -> impl IntoView {
+    let who = hit
+        .customer_name
+        .clone()
+        .or(hit.customer_email.clone())
+        .unwrap_or_else(|| "Anonymous customer".to_owned());
+    let email = hit.customer_email.clone().filter(|_| hit.customer_name.is_some());
+    view! {
+        <li>
+            <a href=format!("/agent/sessions/{}", hit.session_id)
+                class="block px-4 py-3 hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-inset focus-visible:ring-indigo-500 dark:hover:bg-slate-800">
+                <div class="flex flex-wrap items-baseline justify-between gap-2">
+                    <span class="font-medium">{who}{email.map(|e| view! { <span class="ml-2 text-sm font-normal text-slate-500 dark:text-slate-400">{e}</span> })}</span>
+                    <span class="text-xs text-slate-500 dark:text-slate-400">
+                        {hit.support_type_name.clone()} " · " {hit.status.to_string()} " · "
+                        <time datetime=hit.created_at.to_rfc3339()>{hit.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</time>
+                    </span>
+                </div>
+                {(!hit.snippet.is_empty()).then(|| view! {
+                    <p class="mt-1 text-sm text-slate-700 dark:text-slate-300" data-testid="search-snippet">
+                        {hit.snippet.into_iter().map(|h| if h.hit {
+                            view! { <mark class="rounded bg-amber-100 px-0.5 text-slate-900 dark:bg-amber-400/30 dark:text-slate-100">{h.text}</mark> }.into_any()
+                        } else {
+                            view! { <span>{h.text}</span> }.into_any()
+                        }).collect_view()}
+                    </p>
+                })}
+            </a>
+        </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_page_keeps_the_search() {
+        let asked = Asked {
+            q: "invoice & co".into(),
+            status: "queued".into(),
+            tag: String::new(),
+            cursor: String::new(),
+        };
+        assert_eq!(asked.next("17_ab"), "/search?q=invoice%20%26%20co&status=queued&tag=&cursor=17%5Fab");
+    }
+}

@@ -1,0 +1,273 @@
+//! One search box over sessions: by the words of their messages and by the
+//! customer's name or e-mail, narrowed by tag, support type and status.
+//! Results are the sessions the caller may see (the scope rule,
+//! [`Scope::push_sql`](crate::scope::Scope)), newest first, by cursor, each
+//! with the newest message that matched and its matching words marked.
+//!
+//! Message text is matched with PostgreSQL full-text search:
+//! `websearch_to_tsquery` (every word; `"a phrase"`, `or`, `-word`) over
+//! the `simple` configuration, through a GIN expression index (migration
+//! 0020). `simple` rather than a language's: one account's conversations
+//! mix languages, and a stemmer of the wrong one mangles the names, order
+//! numbers and error codes agents search for most. The cost: "refund" does
+//! not find "refunds" (ask for "refund or refunds"). Names and addresses
+//! match anywhere in them (`ILIKE`, trigram-indexed).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::types::{SessionId, SessionStatus, SupportTypeId};
+
+/// The longest query taken, in characters.
+pub const MAX_QUERY: usize = 200;
+
+/// What to look for. At least one of the text and the filters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchQuery {
+    /// Words of a message, or part of the customer's name or e-mail.
+    #[serde(default)]
+    pub q: String,
+    pub status: Option<SessionStatus>,
+    pub support_type_id: Option<SupportTypeId>,
+    /// A tag's name.
+    pub tag: Option<String>,
+}
+
+/// A run of a snippet's text, marked when it is a matching word.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Highlight {
+    pub text: String,
+    pub hit: bool,
+}
+
+/// One session found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SearchHit {
+    pub session_id: SessionId,
+    pub status: SessionStatus,
+    pub support_type_id: SupportTypeId,
+    pub support_type_name: String,
+    pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The newest message whose words matched, if one did (else the
+    /// customer's name or address matched).
+    pub message_id: Option<i64>,
+    /// That message, cut around the matches, which are marked.
+    pub snippet: Vec<Highlight>,
+}
+
+/// Marks put around matching words by `ts_headline`: control characters
+/// that are removed from the text first, so no text can forge them.
+pub const START: char = '\u{2}';
+pub const STOP: char = '\u{3}';
+
+/// Splits a headline into marked and unmarked runs.
+pub fn highlights(headline: &str) -> Vec<Highlight> {
+    let mut out = Vec::new();
+    let mut run = String::new();
+    let mut hit = false;
+    for c in headline.chars() {
+        if c == START || c == STOP {
+            let next = c == START;
+            if next != hit && !run.is_empty() {
+                out.push(Highlight { text: std::mem::take(&mut run), hit });
+            }
+            hit = next;
+        } else {
+            run.push(c);
+        }
+    }
+    if !run.is_empty() {
+        out.push(Highlight { text: run, hit });
+    }
+    out
+}
+
+impl SearchQuery {
+    /// The query as searched: trimmed, at most [`MAX_QUERY`] characters,
+    /// and something to search for.
+    pub fn checked(mut self) -> crate::Result<Self> {
+        self.q = self.q.trim().to_owned();
+        if self.q.chars().count() > MAX_QUERY {
+            return Err(crate::Error::invalid("q", format!("at most {MAX_QUERY} characters")));
+        }
+        self.tag = self.tag.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        if self.q.is_empty() && self.tag.is_none() && self.support_type_id.is_none() && self.status.is_none()
+        {
+            return Err(crate::Error::invalid("q", "type something to search for, or choose a filter"));
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(feature = "server")]
+pub use server::search;
+
+#[cfg(feature = "server")]
+mod server {
+    use sqlx::{PgPool, Postgres, QueryBuilder};
+
+    use super::*;
+    use crate::{
+        Error, Result,
+        actor::Actor,
+        scope::Scope,
+        sessions::{Page, decode_cursor, encode_cursor, page_limit, paginate},
+    };
+
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: uuid::Uuid,
+        status: SessionStatus,
+        support_type_id: uuid::Uuid,
+        support_type_name: String,
+        customer_name: Option<String>,
+        customer_email: Option<String>,
+        created_at: DateTime<Utc>,
+        message_id: Option<i64>,
+        headline: Option<String>,
+    }
+
+    /// `%text%` for `ILIKE`, with the pattern characters in it escaped.
+    fn contains_pattern(text: &str) -> String {
+        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        format!("%{escaped}%")
+    }
+
+    /// Pushes the filters shared by the matching messages and the sessions
+    /// (over the `sessions` row aliased `s`): the scope rule first.
+    fn push_filters(q: &mut QueryBuilder<'_, Postgres>, scope: &Scope, query: &SearchQuery) {
+        scope.push_sql(q);
+        if let Some(st) = query.status {
+            q.push(" AND s.status = ").push_bind(st);
+        }
+        if let Some(t) = query.support_type_id {
+            q.push(" AND s.support_type_id = ").push_bind(t);
+        }
+        if let Some(tag) = &query.tag {
+            q.push(
+                " AND EXISTS (SELECT 1 FROM session_tags stg JOIN tags t ON t.id = stg.tag_id
+                               WHERE stg.session_id = s.id AND t.name = ",
+            )
+            .push_bind(tag.clone())
+            .push("::citext)");
+        }
+    }
+
+    /// The sessions `actor` may see that match, newest first.
+    pub async fn search(
+        pool: &PgPool,
+        actor: &Actor,
+        query: SearchQuery,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<SearchHit>> {
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("customers cannot search sessions"));
+        }
+        let limit = page_limit(limit)?;
+        let cursor = cursor.map(decode_cursor).transpose()?;
+        let query = query.checked()?;
+        let scope = Scope::load(pool, actor).await?;
+        // Built at run time: the scope's predicate and the filters present
+        // are pushed by QueryBuilder, so each shape gets its own plan.
+        let mut q = QueryBuilder::<Postgres>::new("");
+        let text = !query.q.is_empty();
+        if text {
+            // The sessions whose messages match, in scope, with their newest
+            // matching message (the GIN index finds the messages).
+            q.push("WITH tsq AS (SELECT websearch_to_tsquery('simple', ").push_bind(query.q.clone()).push(
+                ") AS q),
+                 hits AS (SELECT m.session_id, max(m.id) AS message_id
+                            FROM messages m JOIN sessions s ON s.id = m.session_id, tsq
+                           WHERE to_tsvector('simple', m.body) @@ tsq.q",
+            );
+            push_filters(&mut q, &scope, &query);
+            q.push(" GROUP BY m.session_id) ");
+        }
+        q.push(
+            "SELECT s.id, s.status, s.support_type_id, st.name AS support_type_name,
+                    c.name AS customer_name, c.email::text AS customer_email, s.created_at, ",
+        );
+        if text {
+            q.push(
+                "h.message_id,
+                 (SELECT ts_headline('simple', translate(m.body, E'\\x02\\x03', ''), tsq.q,
+                                     'StartSel=\"\x02\", StopSel=\"\x03\", MaxWords=30, MinWords=10, \
+                                      MaxFragments=2, FragmentDelimiter=\" … \"')
+                    FROM messages m, tsq WHERE m.id = h.message_id) AS headline
+               FROM sessions s
+               JOIN support_types st ON st.id = s.support_type_id
+               JOIN customers c ON c.id = s.customer_id
+               LEFT JOIN hits h ON h.session_id = s.id
+              WHERE (h.session_id IS NOT NULL OR c.name ILIKE ",
+            )
+            .push_bind(contains_pattern(&query.q))
+            .push(" OR c.email::text ILIKE ")
+            .push_bind(contains_pattern(&query.q))
+            .push(")");
+        } else {
+            q.push(
+                "NULL::int8 AS message_id, NULL::text AS headline
+               FROM sessions s
+               JOIN support_types st ON st.id = s.support_type_id
+               JOIN customers c ON c.id = s.customer_id
+              WHERE true",
+            );
+        }
+        push_filters(&mut q, &scope, &query);
+        if let Some((at, id)) = cursor {
+            q.push(" AND (s.created_at, s.id) < (").push_bind(at).push(", ").push_bind(id).push(")");
+        }
+        q.push(" ORDER BY s.created_at DESC, s.id DESC LIMIT ").push_bind(limit + 1);
+        let rows = q.build_query_as::<Row>().fetch_all(pool).await?;
+        let hits = rows
+            .into_iter()
+            .map(|r| SearchHit {
+                session_id: SessionId(r.id),
+                status: r.status,
+                support_type_id: SupportTypeId(r.support_type_id),
+                support_type_name: r.support_type_name,
+                customer_name: r.customer_name,
+                customer_email: r.customer_email,
+                created_at: r.created_at,
+                message_id: r.message_id,
+                snippet: r.headline.as_deref().map(highlights).unwrap_or_default(),
+            })
+            .collect();
+        Ok(paginate(hits, limit, |h| encode_cursor(h.created_at, h.session_id.0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headlines_split_into_marked_runs() {
+        let h = highlights("my \u{2}invoice\u{3} 4711 and \u{2}invoice\u{3}");
+        assert_eq!(
+            h,
+            vec![
+                Highlight { text: "my ".into(), hit: false },
+                Highlight { text: "invoice".into(), hit: true },
+                Highlight { text: " 4711 and ".into(), hit: false },
+                Highlight { text: "invoice".into(), hit: true },
+            ]
+        );
+        assert_eq!(highlights(""), vec![]);
+        assert_eq!(highlights("plain"), vec![Highlight { text: "plain".into(), hit: false }]);
+    }
+
+    #[test]
+    fn a_query_needs_text_or_a_filter_and_has_a_length() {
+        assert!(SearchQuery { q: "  ".into(), ..Default::default() }.checked().is_err());
+        assert!(SearchQuery { q: "x".repeat(MAX_QUERY + 1), ..Default::default() }.checked().is_err());
+        let q = SearchQuery { q: " invoice ".into(), ..Default::default() }.checked().expect("ok");
+        assert_eq!(q.q, "invoice");
+        assert!(SearchQuery { tag: Some("vip".into()), ..Default::default() }.checked().is_ok());
+    }
+}

@@ -107,6 +107,123 @@ impl SearchQuery {
 pub use server::search;
 
 #[cfg(feature = "server")]
+pub mod sql {
+    //! The search's SQL, built once here for the domain and for the
+    //! query-plan test.
+
+    use chrono::{DateTime, Utc};
+    use sqlx::{Postgres, QueryBuilder};
+
+    use super::SearchQuery;
+    use crate::scope::Scope;
+
+    /// `%text%` for `ILIKE`, with the pattern characters in it escaped.
+    pub fn contains_pattern(text: &str) -> String {
+        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        format!("%{escaped}%")
+    }
+
+    /// The filters shared by every part (over the `sessions` row aliased
+    /// `s`): the scope rule first.
+    fn push_filters(q: &mut QueryBuilder<'_, Postgres>, scope: &Scope, query: &SearchQuery) {
+        scope.push_sql(q);
+        if let Some(st) = query.status {
+            q.push(" AND s.status = ").push_bind(st);
+        }
+        if let Some(t) = query.support_type_id {
+            q.push(" AND s.support_type_id = ").push_bind(t);
+        }
+        if let Some(tag) = &query.tag {
+            q.push(
+                " AND EXISTS (SELECT 1 FROM session_tags stg JOIN tags t ON t.id = stg.tag_id
+                               WHERE stg.session_id = s.id AND t.name = ",
+            )
+            .push_bind(tag.clone())
+            .push("::citext)");
+        }
+    }
+
+    /// The whole search (a checked query). With text, the sessions come
+    /// from two index lookups, never from a walk over every session in
+    /// scope: the messages whose words match (the GIN index), and the
+    /// customers whose name or address matches (the trigram indexes), each
+    /// narrowed by the scope and the filters; then they are ordered newest
+    /// first. Without text, the filters alone, in scope.
+    pub fn push_query(
+        q: &mut QueryBuilder<'_, Postgres>,
+        scope: &Scope,
+        query: &SearchQuery,
+        cursor: Option<(DateTime<Utc>, uuid::Uuid)>,
+        limit: i64,
+    ) {
+        let text = !query.q.is_empty();
+        if text {
+            // Each matching message's session is looked up by its key, in
+            // scope (`OFFSET 0` keeps the planner from turning the lookups
+            // into a scan of every session when it misjudges how many
+            // messages match, as it does without statistics for the words).
+            q.push(
+                "WITH hits AS (SELECT m.session_id, max(m.id) AS message_id
+                                 FROM messages m
+                                 CROSS JOIN LATERAL (SELECT 1 FROM sessions s WHERE s.id = m.session_id",
+            );
+            push_filters(q, scope, query);
+            q.push(
+                " OFFSET 0) in_scope
+                                WHERE to_tsvector('simple', m.body) @@ websearch_to_tsquery('simple', ",
+            )
+            .push_bind(query.q.clone())
+            .push(
+                ")
+                                GROUP BY m.session_id),
+                 people AS (SELECT s.id AS session_id FROM customers c JOIN sessions s ON s.customer_id = c.id
+                             WHERE (c.name ILIKE ",
+            )
+            .push_bind(contains_pattern(&query.q))
+            .push(" OR c.email::text ILIKE ")
+            .push_bind(contains_pattern(&query.q))
+            .push(")");
+            push_filters(q, scope, query);
+            q.push(
+                "),
+                 found AS (SELECT session_id FROM hits UNION SELECT session_id FROM people)
+                SELECT s.id, s.status, s.support_type_id, st.name AS support_type_name,
+                       c.name AS customer_name, c.email::text AS customer_email, s.created_at, h.message_id,
+                       (SELECT ts_headline('simple', translate(m.body, E'\\x02\\x03', ''),
+                                           websearch_to_tsquery('simple', ",
+            )
+            .push_bind(query.q.clone())
+            .push(
+                "), 'StartSel=\"\x02\", StopSel=\"\x03\", MaxWords=30, MinWords=10, \
+                     MaxFragments=2, FragmentDelimiter=\" … \"')
+                          FROM messages m WHERE m.id = h.message_id) AS headline
+                  FROM found f
+                  CROSS JOIN LATERAL (SELECT * FROM sessions s WHERE s.id = f.session_id OFFSET 0) s
+                  JOIN support_types st ON st.id = s.support_type_id
+                  JOIN customers c ON c.id = s.customer_id
+                  LEFT JOIN hits h ON h.session_id = s.id
+                 WHERE true",
+            );
+        } else {
+            q.push(
+                "SELECT s.id, s.status, s.support_type_id, st.name AS support_type_name,
+                        c.name AS customer_name, c.email::text AS customer_email, s.created_at,
+                        NULL::int8 AS message_id, NULL::text AS headline
+                   FROM sessions s
+                   JOIN support_types st ON st.id = s.support_type_id
+                   JOIN customers c ON c.id = s.customer_id
+                  WHERE true",
+            );
+            push_filters(q, scope, query);
+        }
+        if let Some((at, id)) = cursor {
+            q.push(" AND (s.created_at, s.id) < (").push_bind(at).push(", ").push_bind(id).push(")");
+        }
+        q.push(" ORDER BY s.created_at DESC, s.id DESC LIMIT ").push_bind(limit + 1);
+    }
+}
+
+#[cfg(feature = "server")]
 mod server {
     use sqlx::{PgPool, Postgres, QueryBuilder};
 
@@ -131,32 +248,6 @@ mod server {
         headline: Option<String>,
     }
 
-    /// `%text%` for `ILIKE`, with the pattern characters in it escaped.
-    fn contains_pattern(text: &str) -> String {
-        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        format!("%{escaped}%")
-    }
-
-    /// Pushes the filters shared by the matching messages and the sessions
-    /// (over the `sessions` row aliased `s`): the scope rule first.
-    fn push_filters(q: &mut QueryBuilder<'_, Postgres>, scope: &Scope, query: &SearchQuery) {
-        scope.push_sql(q);
-        if let Some(st) = query.status {
-            q.push(" AND s.status = ").push_bind(st);
-        }
-        if let Some(t) = query.support_type_id {
-            q.push(" AND s.support_type_id = ").push_bind(t);
-        }
-        if let Some(tag) = &query.tag {
-            q.push(
-                " AND EXISTS (SELECT 1 FROM session_tags stg JOIN tags t ON t.id = stg.tag_id
-                               WHERE stg.session_id = s.id AND t.name = ",
-            )
-            .push_bind(tag.clone())
-            .push("::citext)");
-        }
-    }
-
     /// The sessions `actor` may see that match, newest first.
     pub async fn search(
         pool: &PgPool,
@@ -175,54 +266,7 @@ mod server {
         // Built at run time: the scope's predicate and the filters present
         // are pushed by QueryBuilder, so each shape gets its own plan.
         let mut q = QueryBuilder::<Postgres>::new("");
-        let text = !query.q.is_empty();
-        if text {
-            // The sessions whose messages match, in scope, with their newest
-            // matching message (the GIN index finds the messages).
-            q.push("WITH tsq AS (SELECT websearch_to_tsquery('simple', ").push_bind(query.q.clone()).push(
-                ") AS q),
-                 hits AS (SELECT m.session_id, max(m.id) AS message_id
-                            FROM messages m JOIN sessions s ON s.id = m.session_id, tsq
-                           WHERE to_tsvector('simple', m.body) @@ tsq.q",
-            );
-            push_filters(&mut q, &scope, &query);
-            q.push(" GROUP BY m.session_id) ");
-        }
-        q.push(
-            "SELECT s.id, s.status, s.support_type_id, st.name AS support_type_name,
-                    c.name AS customer_name, c.email::text AS customer_email, s.created_at, ",
-        );
-        if text {
-            q.push(
-                "h.message_id,
-                 (SELECT ts_headline('simple', translate(m.body, E'\\x02\\x03', ''), tsq.q,
-                                     'StartSel=\"\x02\", StopSel=\"\x03\", MaxWords=30, MinWords=10, \
-                                      MaxFragments=2, FragmentDelimiter=\" … \"')
-                    FROM messages m, tsq WHERE m.id = h.message_id) AS headline
-               FROM sessions s
-               JOIN support_types st ON st.id = s.support_type_id
-               JOIN customers c ON c.id = s.customer_id
-               LEFT JOIN hits h ON h.session_id = s.id
-              WHERE (h.session_id IS NOT NULL OR c.name ILIKE ",
-            )
-            .push_bind(contains_pattern(&query.q))
-            .push(" OR c.email::text ILIKE ")
-            .push_bind(contains_pattern(&query.q))
-            .push(")");
-        } else {
-            q.push(
-                "NULL::int8 AS message_id, NULL::text AS headline
-               FROM sessions s
-               JOIN support_types st ON st.id = s.support_type_id
-               JOIN customers c ON c.id = s.customer_id
-              WHERE true",
-            );
-        }
-        push_filters(&mut q, &scope, &query);
-        if let Some((at, id)) = cursor {
-            q.push(" AND (s.created_at, s.id) < (").push_bind(at).push(", ").push_bind(id).push(")");
-        }
-        q.push(" ORDER BY s.created_at DESC, s.id DESC LIMIT ").push_bind(limit + 1);
+        super::sql::push_query(&mut q, &scope, &query, cursor, limit);
         let rows = q.build_query_as::<Row>().fetch_all(pool).await?;
         let hits = rows
             .into_iter()

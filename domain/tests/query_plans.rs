@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use domain::{conversation, engine, scope::Scope, sessions, types::*, workspace};
+use domain::{conversation, engine, scope::Scope, search, sessions, types::*, workspace};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -138,19 +138,24 @@ fn assert_indexed(name: &str, plan: &[(String, String)]) {
     );
 }
 
+/// The agent's account, the agent's scope (three types) and the account's.
+async fn scopes(pool: &PgPool, types: &[SupportTypeId], agent: AgentId) -> (AccountId, Scope, Scope) {
+    let account: AccountId = sqlx::query_scalar("SELECT account_id FROM agents WHERE id = $1")
+        .bind(agent)
+        .fetch_one(pool)
+        .await
+        .expect("a");
+    let agent_scope = Scope::Agent { account, agent, serves: types.iter().take(3).copied().collect() };
+    (account, agent_scope, Scope::Account { account })
+}
+
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn hot_queries_use_indexes_over_100k_sessions(pool: PgPool) {
     let (types, agent, session) = seed(&pool).await;
     let count: i64 =
         sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&pool).await.expect("count");
     assert_eq!(count, SESSIONS);
-    let account: AccountId = sqlx::query_scalar("SELECT account_id FROM agents WHERE id = $1")
-        .bind(agent)
-        .fetch_one(&pool)
-        .await
-        .expect("a");
-    let agent_scope = Scope::Agent { account, agent, serves: types.iter().take(3).copied().collect() };
-    let account_scope = Scope::Account { account };
+    let (account, agent_scope, account_scope) = scopes(&pool, &types, agent).await;
     for generic in [false, true] {
         for (who, scope) in [("agent", &agent_scope), ("supervisor", &account_scope)] {
             let inbox = explain_built(&pool, generic, |q| {
@@ -190,5 +195,47 @@ async fn hot_queries_use_indexes_over_100k_sessions(pool: PgPool) {
         // The pick reads agents and skills only; it must never touch sessions.
         assert!(pick.iter().all(|(_, rel)| rel != "sessions" && rel != "messages"), "next agent: {pick:?}");
         assert!(!pick.is_empty());
+    }
+}
+
+/// Search never walks every session in scope: a selective word is found
+/// through the messages' GIN index, a name through the customers' trigram
+/// index, for an agent and for a whole account, under both plans.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn search_uses_indexes_over_100k_sessions(pool: PgPool) {
+    let (types, agent, _) = seed(&pool).await;
+    // Every message gets a word of its own beside the common ones, and the
+    // sessions belong to 20,000 customers (the shared seed gives them one).
+    sqlx::query("UPDATE messages SET body = body || ' order ' || id").execute(&pool).await.expect("words");
+    sqlx::query(
+        "INSERT INTO customers (account_id, name, email)
+         SELECT (SELECT account_id FROM support_types LIMIT 1), 'Customer ' || g, 'c' || g || '@example.com'
+           FROM generate_series(1, 20000) g",
+    )
+    .execute(&pool)
+    .await
+    .expect("customers");
+    sqlx::query(
+        "UPDATE sessions s SET customer_id = c.id
+           FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM customers WHERE name IS NOT NULL) c
+          WHERE c.n = 1 + (abs(hashtext(s.id::text)) % 20000)",
+    )
+    .execute(&pool)
+    .await
+    .expect("spread");
+    sqlx::query("ANALYZE").execute(&pool).await.expect("analyze");
+    let word: i64 =
+        sqlx::query_scalar("SELECT max(id) / 2 FROM messages").fetch_one(&pool).await.expect("id");
+    let (_, agent_scope, account_scope) = scopes(&pool, &types, agent).await;
+    for generic in [false, true] {
+        for (who, scope) in [("agent", &agent_scope), ("supervisor", &account_scope)] {
+            for text in [format!("order {word}"), "Customer 1234".to_owned(), "c777@example".to_owned()] {
+                let query = search::SearchQuery { q: text.clone(), ..Default::default() };
+                let plan =
+                    explain_built(&pool, generic, |q| search::sql::push_query(q, scope, &query, None, 50))
+                        .await;
+                assert_indexed(&format!("search {text:?} ({who})"), &plan);
+            }
+        }
     }
 }

@@ -20,6 +20,9 @@ use crate::types::{SessionId, SessionStatus, SupportTypeId};
 
 /// The longest query taken, in characters.
 pub const MAX_QUERY: usize = 200;
+/// The shortest text matched against names and addresses (their trigram
+/// indexes need three characters).
+pub const MIN_NAME_QUERY: usize = 3;
 
 /// What to look for. At least one of the text and the filters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +117,7 @@ pub mod sql {
     use chrono::{DateTime, Utc};
     use sqlx::{Postgres, QueryBuilder};
 
-    use super::SearchQuery;
+    use super::{MIN_NAME_QUERY, SearchQuery};
     use crate::scope::Scope;
 
     /// `%text%` for `ILIKE`, with the pattern characters in it escaped.
@@ -173,16 +176,28 @@ pub mod sql {
                                 WHERE to_tsvector('simple', m.body) @@ websearch_to_tsquery('simple', ",
             )
             .push_bind(query.q.clone())
+            // A query of exclusions alone (`-word`) has nothing the index
+            // can look up: it would match almost every message of every
+            // account, so it finds no words (a one-time filter, no scan).
+            .push(") AND querytree(websearch_to_tsquery('simple', ")
+            .push_bind(query.q.clone())
             .push(
-                ")
+                ")) <> 'T'
                                 GROUP BY m.session_id),
                  people AS (SELECT s.id AS session_id FROM customers c JOIN sessions s ON s.customer_id = c.id
-                             WHERE (c.name ILIKE ",
-            )
-            .push_bind(contains_pattern(&query.q))
-            .push(" OR c.email::text ILIKE ")
-            .push_bind(contains_pattern(&query.q))
-            .push(")");
+                             WHERE ",
+            );
+            if query.q.chars().count() >= MIN_NAME_QUERY {
+                q.push("(c.name ILIKE ")
+                    .push_bind(contains_pattern(&query.q))
+                    .push(" OR c.email::text ILIKE ")
+                    .push_bind(contains_pattern(&query.q))
+                    .push(")");
+            } else {
+                // Trigram indexes need three characters; shorter text
+                // would read every account's customers.
+                q.push("false");
+            }
             push_filters(q, scope, query);
             q.push(
                 "),

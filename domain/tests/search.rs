@@ -101,6 +101,11 @@ async fn search_finds_words_and_people_within_the_callers_scope(pool: PgPool) {
     assert_eq!(ids(&found(&pool, &admin, text("kim@example")).await), vec![unrelated]);
     let by_name = &found(&pool, &admin, text("Kim Park")).await[0];
     assert_eq!((by_name.message_id, by_name.snippet.len()), (None, 0), "no message matched");
+    // Exclusions alone find nothing (they would match every message), and
+    // names need three characters.
+    assert!(found(&pool, &admin, text("-zzz")).await.is_empty());
+    assert!(found(&pool, &admin, text("Ki")).await.is_empty());
+    assert_eq!(ids(&found(&pool, &admin, text("invoice -4711")).await), vec![tech]);
     // LIKE's wildcards are plain characters here.
     assert!(found(&pool, &admin, text("%")).await.is_empty());
     assert!(found(&pool, &admin, text("_")).await.is_empty());

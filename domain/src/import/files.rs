@@ -31,6 +31,11 @@ pub const MAX_REDIRECTS: usize = 5;
 /// How long a stored file may wait for its batch to commit its row before
 /// the sweep deletes it.
 const UNCOMMITTED_TTL_SECS: f64 = 24.0 * 3600.0;
+/// How long one batch may spend fetching its files; the rest of the
+/// batch's files are listed as not fetched. Far inside the queue's day, so
+/// a file stored early in a slow batch is never swept before its row
+/// commits.
+pub const FETCH_BUDGET: Duration = Duration::from_secs(3600);
 
 /// Fetches the files an export links to.
 #[derive(Clone)]

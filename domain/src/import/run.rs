@@ -1477,20 +1477,24 @@ impl Importer {
         let existing = self.ctx.imported(&mut *self.pool.acquire().await?, &ids).await?;
         let prefix = format!("{}/import/{}", self.ctx.account, self.run_id);
         let policy = self.ctx.policy.clone();
-        // A record the file repeats is imported once (its first copy).
-        let mut first = HashSet::new();
+        // Every copy of a record the file repeats is fetched: which copy
+        // commits is known only when the batch does (the first may be
+        // refused); the others' files are discarded after it.
+        let started = std::time::Instant::now();
         for i in wanted {
             let Entry::Conversation(c) = &self.entries[i] else { continue };
-            if existing.contains(&c.source_id)
-                || self.ctx.seen.contains(&c.source_id)
-                || !first.insert(c.source_id.clone())
-            {
+            if existing.contains(&c.source_id) || self.ctx.seen.contains(&c.source_id) {
                 continue;
             }
             for (j, msg) in c.messages.iter().enumerate().filter(|(_, m)| !m.note) {
                 for (k, file) in msg.files.iter().enumerate() {
                     let outcome = if k >= policy.max_per_message as usize {
                         Err(too_many_files(&policy))
+                    } else if started.elapsed() > files::FETCH_BUDGET {
+                        Err(format!(
+                            "not fetched: this batch's files took over {} minutes (the source is slow)",
+                            files::FETCH_BUDGET.as_secs() / 60
+                        ))
                     } else {
                         files::obtain(&self.pool, &files, &policy, &prefix, file).await?
                     };
@@ -1548,7 +1552,12 @@ impl Importer {
         self.refresh_statistics().await?;
         self.fetch(self.position..end).await?;
         let written = self.write(end).await;
-        self.discard_fetched().await?;
+        // The batch has committed (or not) by now: a failure to discard
+        // its leftovers must not turn it into a failed run. They stay
+        // queued, due within a day, for the sweep.
+        if let Err(e) = self.discard_fetched().await {
+            tracing::warn!(run_id = %self.run_id, error = %e, "an import's unused files could not be discarded yet");
+        }
         written
     }
 

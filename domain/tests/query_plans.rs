@@ -140,11 +140,11 @@ fn assert_indexed(name: &str, plan: &[(String, String)]) {
 
 /// The agent's account, the agent's scope (three types) and the account's.
 async fn scopes(pool: &PgPool, types: &[SupportTypeId], agent: AgentId) -> (AccountId, Scope, Scope) {
-    let account: AccountId = sqlx::query_scalar("SELECT account_id FROM agents WHERE id = $1")
-        .bind(agent)
-        .fetch_one(pool)
-        .await
-        .expect("a");
+    let account =
+        sqlx::query_scalar!(r#"SELECT account_id AS "id!: AccountId" FROM agents WHERE id = $1"#, agent.0)
+            .fetch_one(pool)
+            .await
+            .expect("a");
     let agent_scope = Scope::Agent { account, agent, serves: types.iter().take(3).copied().collect() };
     (account, agent_scope, Scope::Account { account })
 }
@@ -206,26 +206,28 @@ async fn search_uses_indexes_over_100k_sessions(pool: PgPool) {
     let (types, agent, _) = seed(&pool).await;
     // Every message gets a word of its own beside the common ones, and the
     // sessions belong to 20,000 customers (the shared seed gives them one).
-    sqlx::query("UPDATE messages SET body = body || ' order ' || id").execute(&pool).await.expect("words");
-    sqlx::query(
+    sqlx::query!("UPDATE messages SET body = body || ' order ' || id").execute(&pool).await.expect("words");
+    sqlx::query!(
         "INSERT INTO customers (account_id, name, email)
          SELECT (SELECT account_id FROM support_types LIMIT 1), 'Customer ' || g, 'c' || g || '@example.com'
-           FROM generate_series(1, 20000) g",
+           FROM generate_series(1, 20000) g"
     )
     .execute(&pool)
     .await
     .expect("customers");
-    sqlx::query(
+    sqlx::query!(
         "UPDATE sessions s SET customer_id = c.id
            FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM customers WHERE name IS NOT NULL) c
-          WHERE c.n = 1 + (abs(hashtext(s.id::text)) % 20000)",
+          WHERE c.n = 1 + (abs(hashtext(s.id::text)) % 20000)"
     )
     .execute(&pool)
     .await
     .expect("spread");
-    sqlx::query("ANALYZE").execute(&pool).await.expect("analyze");
-    let word: i64 =
-        sqlx::query_scalar("SELECT max(id) / 2 FROM messages").fetch_one(&pool).await.expect("id");
+    sqlx::query!("ANALYZE").execute(&pool).await.expect("analyze");
+    let word = sqlx::query_scalar!(r#"SELECT max(id) / 2 AS "word!" FROM messages"#)
+        .fetch_one(&pool)
+        .await
+        .expect("id");
     let (_, agent_scope, account_scope) = scopes(&pool, &types, agent).await;
     for generic in [false, true] {
         for (who, scope) in [("agent", &agent_scope), ("supervisor", &account_scope)] {

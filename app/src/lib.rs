@@ -88,6 +88,19 @@ pub fn App() -> impl IntoView {
                     view=pages::admin::support_types::EditSupportTypePage
                     ssr=SsrMode::Async
                 />
+                <Route path=(StaticSegment("admin"), StaticSegment("agents")) view=pages::admin::agents::AgentsPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("admin"), StaticSegment("tags")) view=pages::admin::tags::TagsPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("admin"), StaticSegment("canned")) view=pages::admin::canned::CannedPage ssr=SsrMode::Async/>
+                <Route
+                    path=(StaticSegment("admin"), StaticSegment("agents"), StaticSegment("new"))
+                    view=pages::admin::agents::NewAgentPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=(StaticSegment("admin"), StaticSegment("agents"), ParamSegment("id"))
+                    view=pages::admin::agents::EditAgentPage
+                    ssr=SsrMode::Async
+                />
                 <Route path=(StaticSegment("admin"), StaticSegment("blasts")) view=pages::admin::BlastsPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=pages::admin::AuditPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("admin"), StaticSegment("reports")) view=pages::admin::reports::ReportsPage ssr=SsrMode::Async/>

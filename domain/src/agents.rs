@@ -93,6 +93,14 @@ pub struct Skill {
     pub tier: Option<i16>,
 }
 
+/// An agent with the support types they serve: a row of the admin
+/// console's list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RosterEntry {
+    pub agent: Agent,
+    pub skills: Vec<Skill>,
+}
+
 pub const DEFAULT_MAX_CONCURRENT: i32 = 5;
 pub const MAX_CONCURRENT_LIMIT: i32 = 1000;
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -306,6 +314,18 @@ mod server {
     /// Creates an agent. Admins create agents in their account; a global
     /// caller names the account, or creates a global admin by naming none.
     pub async fn create(pool: &PgPool, actor: &Actor, new: NewAgent) -> Result<Agent> {
+        create_with_skills(pool, actor, new, Vec::new()).await.map(|(agent, _)| agent)
+    }
+
+    /// Creates an agent who serves `skills` from the start: both or neither
+    /// (the admin console's form; the rules are [`set_skills`]'s).
+    pub async fn create_with_skills(
+        pool: &PgPool,
+        actor: &Actor,
+        new: NewAgent,
+        skills: Vec<Skill>,
+    ) -> Result<(Agent, Vec<Skill>)> {
+        check_skills(&skills)?;
         if matches!(actor, Actor::Customer(_)) {
             return Err(Error::forbidden("customers cannot create agents"));
         }
@@ -364,6 +384,12 @@ mod server {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| Error::conflict("email_taken", "an agent with that e-mail address already exists"))?;
+        let skills = match account {
+            Some(account) if !skills.is_empty() => write_skills(&mut tx, account, agent.id, &skills).await?,
+            Some(_) => Vec::new(),
+            None if skills.is_empty() => Vec::new(),
+            None => return Err(no_account_no_skills()),
+        };
         audit(
             &mut tx,
             account,
@@ -379,11 +405,12 @@ mod server {
             account,
             None,
             json!({ "agent_id": agent.id, "account_id": account, "display_name": agent.display_name,
-                    "role": agent.role, "max_concurrent": agent.max_concurrent, "by": actor.agent_id() }),
+                    "role": agent.role, "max_concurrent": agent.max_concurrent, "skills": skills,
+                    "by": actor.agent_id() }),
         )
         .await?;
         tx.commit().await?;
-        Ok(agent)
+        Ok((agent, skills))
     }
 
     /// The agent with this e-mail address, if the caller may see it.
@@ -431,6 +458,48 @@ mod server {
         .fetch_all(pool)
         .await?;
         Ok(rows)
+    }
+
+    /// The admin console's list: every agent the caller administers (their
+    /// account's; every account's for a global admin), deactivated ones
+    /// too, each with their skills. Admins only.
+    pub async fn roster(pool: &PgPool, actor: &Actor) -> Result<Vec<RosterEntry>> {
+        match actor {
+            Actor::Customer(_) => return Err(Error::forbidden("customers cannot list agents")),
+            Actor::Agent(a) => {
+                if let Some(own) = a.account_id {
+                    actor.require_admin_of(own, "the agents' settings")?;
+                }
+            }
+            Actor::System => {}
+        }
+        let agents = list(pool, actor, AgentFilter::default()).await?;
+        let ids: Vec<uuid::Uuid> = agents.iter().map(|a| a.id.0).collect();
+        let mut skills: std::collections::HashMap<AgentId, Vec<Skill>> = std::collections::HashMap::new();
+        for row in sqlx::query!(
+            r#"SELECT agent_id AS "agent_id: AgentId", support_type_id AS "support_type_id: SupportTypeId", tier
+               FROM agent_skills WHERE agent_id = ANY($1) ORDER BY agent_id, support_type_id"#,
+            &ids
+        )
+        .fetch_all(pool)
+        .await?
+        {
+            skills
+                .entry(row.agent_id)
+                .or_default()
+                .push(Skill { support_type_id: row.support_type_id, tier: row.tier });
+        }
+        Ok(agents
+            .into_iter()
+            .map(|agent| RosterEntry { skills: skills.remove(&agent.id).unwrap_or_default(), agent })
+            .collect())
+    }
+
+    /// One agent whose account the caller administers: "not found" outside
+    /// the caller's account, "forbidden" to the account's non-admins.
+    pub async fn get_administered(pool: &PgPool, actor: &Actor, id: AgentId) -> Result<Agent> {
+        let mut conn = pool.acquire().await?;
+        administered(&mut conn, actor, id, false).await
     }
 
     /// Changes an agent's name, role, limit or activation. Admins of the
@@ -531,6 +600,65 @@ mod server {
         }
         tx.commit().await?;
         Ok(updated)
+    }
+
+    /// The rules a set of skills keeps on its own: each type once, tiers 1 to 9.
+    fn check_skills(skills: &[Skill]) -> Result<()> {
+        let mut ids: Vec<uuid::Uuid> = skills.iter().map(|s| s.support_type_id.0).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() != skills.len() {
+            return Err(Error::invalid("skills", "a support type is listed twice"));
+        }
+        if skills.iter().any(|s| s.tier.is_some_and(|t| !(1..=9).contains(&t))) {
+            return Err(Error::invalid("skills", "a tier is between 1 and 9"));
+        }
+        Ok(())
+    }
+
+    fn no_account_no_skills() -> Error {
+        Error::invalid("skills", "a global admin has no account, so serves no support types")
+    }
+
+    /// Adds `skills` (checked by [`check_skills`]) to an agent of `account`
+    /// who has none, inside the caller's transaction; every type must be
+    /// the account's. Returns what is stored.
+    async fn write_skills(
+        tx: &mut PgConnection,
+        account: AccountId,
+        id: AgentId,
+        skills: &[Skill],
+    ) -> Result<Vec<Skill>> {
+        let types: Vec<uuid::Uuid> = skills.iter().map(|s| s.support_type_id.0).collect();
+        let found = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM support_types WHERE account_id = $1 AND id = ANY($2)"#,
+            account.0,
+            &types
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if found != types.len() as i64 {
+            return Err(Error::invalid("skills", "every support type must exist in the agent's account"));
+        }
+        let tiers: Vec<Option<i16>> = skills.iter().map(|s| s.tier).collect();
+        sqlx::query!(
+            "INSERT INTO agent_skills (agent_id, support_type_id, tier)
+             SELECT $1, t.id, t.tier FROM UNNEST($2::uuid[], $3::int2[]) AS t (id, tier)",
+            id.0,
+            &types,
+            // An int2[] with NULLs: the macro's check knows only `&[i16]`.
+            &tiers as &[Option<i16>]
+        )
+        .execute(&mut *tx)
+        .await?;
+        Ok(sqlx::query_as!(
+            Skill,
+            r#"SELECT support_type_id AS "support_type_id: SupportTypeId", tier FROM agent_skills
+               WHERE agent_id = $1 ORDER BY support_type_id"#,
+            id.0
+        )
+        .fetch_all(&mut *tx)
+        .await?)
     }
 
     fn limit_below_load(active: i32) -> Error {
@@ -681,55 +809,14 @@ mod server {
         id: AgentId,
         skills: Vec<Skill>,
     ) -> Result<Vec<Skill>> {
-        let mut ids: Vec<uuid::Uuid> = skills.iter().map(|s| s.support_type_id.0).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        if ids.len() != skills.len() {
-            return Err(Error::invalid("skills", "a support type is listed twice"));
-        }
-        if skills.iter().any(|s| s.tier.is_some_and(|t| !(1..=9).contains(&t))) {
-            return Err(Error::invalid("skills", "a tier is between 1 and 9"));
-        }
-
+        check_skills(&skills)?;
         let mut tx = pool.begin().await?;
         let agent = administered(&mut tx, actor, id, true).await?;
         let Some(account) = agent.account_id else {
-            return Err(Error::invalid(
-                "skills",
-                "a global admin has no account, so serves no support types",
-            ));
+            return Err(no_account_no_skills());
         };
-        let found = sqlx::query_scalar!(
-            r#"SELECT count(*) AS "n!" FROM support_types WHERE account_id = $1 AND id = ANY($2)"#,
-            account.0,
-            &ids
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if found != ids.len() as i64 {
-            return Err(Error::invalid("skills", "every support type must exist in the agent's account"));
-        }
         sqlx::query!("DELETE FROM agent_skills WHERE agent_id = $1", id.0).execute(&mut *tx).await?;
-        let tiers: Vec<Option<i16>> = skills.iter().map(|s| s.tier).collect();
-        let types: Vec<uuid::Uuid> = skills.iter().map(|s| s.support_type_id.0).collect();
-        sqlx::query!(
-            "INSERT INTO agent_skills (agent_id, support_type_id, tier)
-             SELECT $1, t.id, t.tier FROM UNNEST($2::uuid[], $3::int2[]) AS t (id, tier)",
-            id.0,
-            &types,
-            // An int2[] with NULLs: the macro's check knows only `&[i16]`.
-            &tiers as &[Option<i16>]
-        )
-        .execute(&mut *tx)
-        .await?;
-        let stored = sqlx::query_as!(
-            Skill,
-            r#"SELECT support_type_id AS "support_type_id: SupportTypeId", tier FROM agent_skills
-               WHERE agent_id = $1 ORDER BY support_type_id"#,
-            id.0
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let stored = write_skills(&mut tx, account, id, &skills).await?;
         outbox::record(
             &mut tx,
             topic::AGENT_UPDATED,

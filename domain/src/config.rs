@@ -451,7 +451,13 @@ mod server {
         .await?)
     }
 
-    pub async fn create_tag_rule(pool: &PgPool, actor: &Actor, input: NewTagRule) -> Result<TagRule> {
+    /// A rule as an admin wrote it, checked: the account (which the caller
+    /// must administer), the tag's name and the normalized pattern.
+    async fn checked_rule(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        input: &NewTagRule,
+    ) -> Result<(AccountId, String, String)> {
         let account = actor.target_account(input.account_id)?;
         actor.require_admin_of(account, "tag rule")?;
         let tag = validate_tag_name(&input.tag).map_err(|e| match e {
@@ -462,10 +468,41 @@ mod server {
         if input.kind == TagRuleKind::SupportType && input.support_type_id.is_none() {
             return Err(Error::invalid("support_type_id", "a support type rule names its support type"));
         }
-        let mut tx = pool.begin().await?;
         if let Some(type_id) = input.support_type_id {
-            require_type_in_account(&mut tx, account, type_id, "support_type_id").await?;
+            require_type_in_account(conn, account, type_id, "support_type_id").await?;
         }
+        Ok((account, tag, pattern))
+    }
+
+    /// Whether the rule, as written and not yet saved, would tag a session
+    /// of the rule's support type (any type when it names none) on
+    /// `sample`: a customer's message, or for a project rule the session's
+    /// project reference. The same checks as [`create_tag_rule`] and the
+    /// same [`rule_matches`] as the tagging consumer. Admins of the account.
+    pub async fn preview_tag_rule(
+        pool: &PgPool,
+        actor: &Actor,
+        input: &NewTagRule,
+        sample: &str,
+    ) -> Result<bool> {
+        let mut conn = pool.acquire().await?;
+        let (account_id, _, pattern) = checked_rule(&mut conn, actor, input).await?;
+        let support_type_id = input.support_type_id.unwrap_or_default();
+        let rule = TagRule {
+            id: TagRuleId::new(),
+            account_id,
+            tag_id: TagId::new(),
+            kind: input.kind,
+            pattern,
+            support_type_id: input.support_type_id,
+            created_at: Utc::now(),
+        };
+        Ok(rule_matches(&rule, sample, Some(sample), support_type_id))
+    }
+
+    pub async fn create_tag_rule(pool: &PgPool, actor: &Actor, input: NewTagRule) -> Result<TagRule> {
+        let mut tx = pool.begin().await?;
+        let (account, tag, pattern) = checked_rule(&mut tx, actor, &input).await?;
         let tag_id = ensure_tag(&mut tx, account, &tag).await?;
         let rule = tag_rule_query!(
             "INSERT INTO tag_rules (account_id, tag_id, kind, pattern, support_type_id)

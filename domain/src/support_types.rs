@@ -210,6 +210,15 @@ pub struct EditorChoices {
     pub bots: Vec<EditorChoice>,
 }
 
+/// Moves `item` to the 1-based `position` of `order` (clamped to its end);
+/// the others keep their order. How a reason moves among its type's
+/// reasons, here so that the console's optimistic order is the domain's.
+pub fn move_to<T: PartialEq>(order: &mut Vec<T>, item: T, position: i32) {
+    order.retain(|x| *x != item);
+    let index = usize::try_from(position - 1).unwrap_or(0).min(order.len());
+    order.insert(index, item);
+}
+
 #[cfg(feature = "server")]
 pub use server::*;
 
@@ -890,9 +899,7 @@ mod server {
             )
             .fetch_all(&mut *tx)
             .await?;
-            order.retain(|id| *id != reason_id.0);
-            let index = usize::try_from(position - 1).unwrap_or(0).min(order.len());
-            order.insert(index, reason_id.0);
+            move_to(&mut order, reason_id.0, position);
             let positions: Vec<i32> = (1..).take(order.len()).collect();
             sqlx::query!(
                 "UPDATE resolution_reasons r SET position = v.position
@@ -1030,5 +1037,26 @@ mod server {
         .fetch_all(&mut *conn)
         .await?;
         Ok(EditorChoices { accounts, support_types, bots })
+    }
+}
+
+#[cfg(test)]
+mod move_to_tests {
+    use super::move_to;
+
+    #[test]
+    fn an_item_lands_at_its_position_and_the_rest_keep_their_order() {
+        let moved = |position| {
+            let mut order = vec!['a', 'b', 'c', 'd'];
+            move_to(&mut order, 'b', position);
+            order.into_iter().collect::<String>()
+        };
+        assert_eq!(moved(1), "bacd");
+        assert_eq!(moved(2), "abcd");
+        assert_eq!(moved(3), "acbd");
+        assert_eq!(moved(4), "acdb");
+        // Past the end is the end; before the start is the start.
+        assert_eq!(moved(99), "acdb");
+        assert_eq!(moved(0), "bacd");
     }
 }

@@ -347,6 +347,77 @@ async fn skills_are_replaced_and_stay_in_the_account(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn an_agent_is_created_with_their_skills_or_not_at_all(pool: PgPool) {
+    let a = account(&pool, "acme").await;
+    let b = account(&pool, "globex").await;
+    let admin = actor_of(&agent(&pool, a.id, "admin@acme.test", Role::Admin).await);
+    let billing = support_type(&pool, a.id, "billing").await;
+    let foreign = support_type(&pool, b.id, "globex-billing").await;
+
+    let (ann, skills) = agents::create_with_skills(
+        &pool,
+        &admin,
+        new_agent(None, "ann@acme.test", Role::Agent),
+        vec![Skill { support_type_id: billing, tier: Some(1) }],
+    )
+    .await
+    .expect("create");
+    assert_eq!(skills, vec![Skill { support_type_id: billing, tier: Some(1) }]);
+    assert_eq!(agents::skills(&pool, &admin, ann.id).await.expect("skills"), skills);
+
+    // Another account's type, a type twice, a tier of 10: no agent at all.
+    for (email, bad) in [
+        ("bob@acme.test", vec![Skill { support_type_id: foreign, tier: None }]),
+        (
+            "cy@acme.test",
+            vec![
+                Skill { support_type_id: billing, tier: None },
+                Skill { support_type_id: billing, tier: None },
+            ],
+        ),
+        ("di@acme.test", vec![Skill { support_type_id: billing, tier: Some(10) }]),
+    ] {
+        let err = agents::create_with_skills(&pool, &admin, new_agent(None, email, Role::Agent), bad)
+            .await
+            .expect_err(email);
+        assert_eq!((err.code(), err.to_string().starts_with("skills")), ("invalid", true), "{email}: {err}");
+        assert_eq!(count(&pool, "SELECT count(*) FROM agents WHERE email = $1", email).await, 0, "{email}");
+    }
+    assert_eq!(events(&pool, "agent.created").await, 2, "the admin's and Ann's only");
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_roster_is_for_admins_and_their_own_account(pool: PgPool) {
+    let a = account(&pool, "acme").await;
+    let b = account(&pool, "globex").await;
+    let admin = actor_of(&agent(&pool, a.id, "admin@acme.test", Role::Admin).await);
+    let ann = agent(&pool, a.id, "ann@acme.test", Role::Agent).await;
+    let supervisor = actor_of(&agent(&pool, a.id, "sue@acme.test", Role::Supervisor).await);
+    agent(&pool, b.id, "bob@globex.test", Role::Agent).await;
+    let billing = support_type(&pool, a.id, "billing").await;
+    agents::set_skills(&pool, &admin, ann.id, vec![Skill { support_type_id: billing, tier: Some(3) }])
+        .await
+        .expect("skills");
+
+    let roster = agents::roster(&pool, &admin).await.expect("roster");
+    let emails: Vec<&str> = roster.iter().map(|e| e.agent.email.as_str()).collect();
+    assert_eq!(emails, ["admin@acme.test", "ann@acme.test", "sue@acme.test"]);
+    assert_eq!(roster[1].skills, vec![Skill { support_type_id: billing, tier: Some(3) }]);
+    assert!(roster[0].skills.is_empty());
+    for who in [actor_of(&ann), supervisor] {
+        assert_eq!(agents::roster(&pool, &who).await.expect_err("not an admin").code(), "forbidden");
+    }
+    assert_eq!(agents::roster(&pool, &global_admin()).await.expect("global").len(), 4);
+
+    assert_eq!(agents::get_administered(&pool, &admin, ann.id).await.expect("own").id, ann.id);
+    let err = agents::get_administered(&pool, &actor_of(&ann), ann.id).await.expect_err("self");
+    assert_eq!(err.code(), "forbidden");
+    let bob_admin = actor_of(&agent(&pool, b.id, "admin@globex.test", Role::Admin).await);
+    let err = agents::get_administered(&pool, &bob_admin, ann.id).await.expect_err("other account");
+    assert_eq!(err.code(), "not_found");
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn tokens_authenticate_until_revoked(pool: PgPool) {
     let a = account(&pool, "acme").await;
     let admin = actor_of(&agent(&pool, a.id, "admin@acme.test", Role::Admin).await);

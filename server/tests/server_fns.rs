@@ -11,7 +11,7 @@ use domain::{
     actor::Actor,
     agents::{self, NewAgent},
     auth::{self, LoginInput},
-    types::{AccountId, Role},
+    types::{AccountId, AgentId, Role},
 };
 use reqwest::header;
 use sqlx::PgPool;
@@ -58,7 +58,10 @@ const CHAT_FORM: &str = "token=sc_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&bo
 /// Each server function with its rule and its form body: `{session}`,
 /// `{type}`, `{reason}` and `{tag}` stand for account A's session, support
 /// type, resolution reason and the tag "vip" (once it exists), `{import}`
-/// for an import run of A's; `{account}`
+/// for an import run of A's, `{agent}`, `{bot}` and `{token}` for an agent,
+/// the bot and the bot's API token of A's, `{rule}` and `{canned}` for A's
+/// first tag rule and canned reply;
+/// `{account}`
 /// and `{slug}` for A itself and its type's slug.
 const SERVER_FNS: &[(&str, Rule, &str)] = &[
     ("/api/system_status", Rule::Public, ""),
@@ -109,6 +112,72 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
         Rule::AdminOfA,
         "form[account_id]={account}&form[max_mib]=2.5&form[max_per_message]=4&form[pdf]=on&form[image]=on",
     ),
+    // The agents of A: `{agent}` is a plain agent of A's who never signs in
+    // here (a new password signs them out), `{bot}` A's bot, `{token}` its
+    // API token.
+    ("/api/admin/agents", Rule::AdminList, ""),
+    ("/api/admin/agent-choices", Rule::AdminList, ""),
+    ("/api/admin/agent", Rule::AdminOfA, "id={agent}"),
+    (
+        "/api/admin/agent/create",
+        Rule::AdminOfA,
+        "form[account_id]={account}&form[display_name]=Made+here&form[email]=made@acme.test&form[role]=agent\
+         &form[password]=long+enough+password&form[skills][type-{type}][on]=on&form[skills][type-{type}][tier]=2",
+    ),
+    (
+        "/api/admin/agent/save",
+        Rule::AdminOfA,
+        "id={agent}&form[display_name]=Staff&form[role]=agent&form[max_concurrent]=4",
+    ),
+    (
+        "/api/admin/agent/skills",
+        Rule::AdminOfA,
+        "id={agent}&skills[type-{type}][on]=on&skills[type-{type}][tier]=",
+    ),
+    ("/api/admin/agent/activation", Rule::AdminOfA, "id={agent}&active=true"),
+    ("/api/admin/agent/password", Rule::AdminOfA, "id={agent}&password=another+long+password"),
+    ("/api/admin/agent/token/create", Rule::AdminOfA, "id={bot}&label=ci"),
+    ("/api/admin/agent/token/revoke", Rule::AdminOfA, "token_id={token}"),
+    ("/api/admin/reason/add", Rule::AdminOfA, "type_id={type}&label=Refunded+here"),
+    (
+        "/api/admin/reason/save",
+        Rule::AdminOfA,
+        "type_id={type}&reason_id={reason}&position=1&label=Renamed+here",
+    ),
+    // Tags and rules of A: `{tag}` is "vip", tagged on A's session above.
+    ("/api/admin/tags", Rule::AdminList, ""),
+    (
+        "/api/admin/tag/create",
+        Rule::AdminOfA,
+        "form[account_id]={account}&form[name]=made-here&form[color]=rose",
+    ),
+    (
+        "/api/admin/tag-rule/test",
+        Rule::AdminOfA,
+        "form[account_id]={account}&form[tag]=refunds&form[kind]=keyword&form[pattern]=refund\
+         &form[support_type_id]={type}&sample=I+want+a+refund",
+    ),
+    (
+        "/api/admin/tag-rule/create",
+        Rule::AdminOfA,
+        "form[account_id]={account}&form[tag]=refunds&form[kind]=keyword&form[pattern]=refund",
+    ),
+    ("/api/admin/tag-rule/delete", Rule::AdminOfA, "id={rule}"),
+    ("/api/admin/tag/delete", Rule::AdminOfA, "id={tag}"),
+    // Canned replies of A: `{canned}` is A's first one (made here).
+    ("/api/admin/canned", Rule::AdminList, ""),
+    (
+        "/api/admin/canned/create",
+        Rule::AdminOfA,
+        "form[account_id]={account}&form[support_type_id]={type}&form[shortcut]=thanks\
+         &form[title]=Thanks&form[body]=Thank+you%21",
+    ),
+    (
+        "/api/admin/canned/save",
+        Rule::AdminOfA,
+        "id={canned}&form[shortcut]=thanks&form[title]=Thanks+again&form[body]=Thank+you+again%21",
+    ),
+    ("/api/admin/canned/delete", Rule::AdminOfA, "id={canned}"),
     // Last: the archive leaves A's type archived (restored after the loop).
     ("/api/admin/support-types", Rule::AdminList, ""),
     ("/api/admin/support-type", Rule::AdminOfA, "id={type}"),
@@ -215,6 +284,31 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
         .execute(&pool)
         .await
         .expect("bump");
+    let a_staff = agents::create(
+        &pool,
+        &Actor::System,
+        NewAgent {
+            account_id: Some(AccountId(a.id)),
+            email: "staff@acme.test".into(),
+            display_name: "Staff".into(),
+            role: Role::Agent,
+            max_concurrent: None,
+            password: None,
+        },
+    )
+    .await
+    .expect("staff")
+    .id;
+    let a_bot_id =
+        sqlx::query_scalar!(r#"SELECT id AS "id: AgentId" FROM agents WHERE email = 'bot@acme.test'"#)
+            .fetch_one(&pool)
+            .await
+            .expect("bot id");
+    let (a_token, _) =
+        domain::tokens::create(&pool, &Actor::System, a_bot_id, "existing").await.expect("token");
+    // What A's admin gets back names one of A's own: the account, its type
+    // (reasons) or its bot (tokens).
+    let a_own = [a.id.to_string(), a.type_id.to_string(), a_bot_id.to_string()];
     let secrets = [
         a.id.to_string(),
         a_session.id.to_string(),
@@ -262,10 +356,29 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
                     .fetch_optional(&pool)
                     .await
                     .expect("tag");
+            let rule: Option<uuid::Uuid> = sqlx::query_scalar(
+                "SELECT id FROM tag_rules WHERE account_id = $1 ORDER BY created_at LIMIT 1",
+            )
+            .bind(a.id)
+            .fetch_optional(&pool)
+            .await
+            .expect("rule");
+            let canned: Option<uuid::Uuid> = sqlx::query_scalar(
+                "SELECT id FROM canned_responses WHERE account_id = $1 ORDER BY created_at LIMIT 1",
+            )
+            .bind(a.id)
+            .fetch_optional(&pool)
+            .await
+            .expect("canned");
             template
+                .replace("{canned}", &canned.unwrap_or_default().to_string())
                 .replace("{session}", &a_session.id.to_string())
+                .replace("{rule}", &rule.unwrap_or_default().to_string())
                 .replace("{import}", &import.to_string())
                 .replace("{type}", &a.type_id.to_string())
+                .replace("{agent}", &a_staff.to_string())
+                .replace("{bot}", &a_bot_id.to_string())
+                .replace("{token}", &a_token.id.to_string())
                 .replace("{reason}", &a.reason_id.to_string())
                 .replace("{tag}", &tag.unwrap_or_default().to_string())
                 .replace("{account}", &account)
@@ -356,7 +469,7 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
                 no_leak("B's admin", path, &text);
                 let (status, text) = call(path, body().await, Some(&a_admin)).await;
                 assert!(
-                    status.is_success() && text.contains(&a.id.to_string()),
+                    status.is_success() && a_own.iter().any(|id| text.contains(id.as_str())),
                     "{path} as A's admin: {status} {text}"
                 );
             }
@@ -465,4 +578,63 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
             .await
             .expect("presence");
     assert_eq!(b_presence, ["online", "online"], "presence is the caller's own");
+
+    // The agents, reasons and tags pages' changes: A's admin's, each once.
+    let console: (i64, i64, String, i32, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM agents a JOIN agent_skills k ON k.agent_id = a.id
+                  WHERE a.email = 'made@acme.test' AND a.account_id = $1 AND k.support_type_id = $2 AND k.tier = 2),
+                (SELECT count(*) FROM agent_skills WHERE agent_id = $3 AND support_type_id = $2 AND tier IS NULL),
+                (SELECT display_name FROM agents WHERE id = $3),
+                (SELECT max_concurrent FROM agents WHERE id = $3),
+                (SELECT count(*) FROM api_tokens WHERE agent_id = $4 AND label = 'ci' AND revoked_at IS NULL),
+                (SELECT count(*) FROM api_tokens WHERE agent_id = $4 AND label = 'existing' AND revoked_at IS NOT NULL)",
+    )
+    .bind(a.id)
+    .bind(a.type_id)
+    .bind(a_staff.0)
+    .bind(a_bot_id.0)
+    .fetch_one(&pool)
+    .await
+    .expect("agents");
+    assert_eq!(console, (1, 1, "Staff".to_owned(), 4, 1, 1));
+    let password_set: bool = sqlx::query_scalar("SELECT password_hash IS NOT NULL FROM agents WHERE id = $1")
+        .bind(a_staff.0)
+        .fetch_one(&pool)
+        .await
+        .expect("password");
+    assert!(password_set, "A's admin set the staff member's password");
+    let reasons: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT label, position FROM resolution_reasons WHERE support_type_id = $1 ORDER BY position",
+    )
+    .bind(a.type_id)
+    .fetch_all(&pool)
+    .await
+    .expect("reasons");
+    assert_eq!(reasons.first().map(|r| r.0.as_str()), Some("Renamed here"), "{reasons:?}");
+    assert_eq!(reasons.iter().filter(|r| r.0 == "Refunded here").count(), 1, "{reasons:?}");
+    let tags: Vec<String> =
+        sqlx::query_scalar("SELECT name::text FROM tags WHERE account_id = $1 ORDER BY name")
+            .bind(a.id)
+            .fetch_all(&pool)
+            .await
+            .expect("tags");
+    // (Other tags come with the applied import.)
+    let has = |name: &str| tags.iter().any(|t| t == name);
+    assert_eq!(
+        (has("made-here"), has("refunds"), has("vip")),
+        (true, true, false),
+        "vip deleted; the rule's tag stays when the rule goes: {tags:?}"
+    );
+    let rules: i64 = sqlx::query_scalar("SELECT count(*) FROM tag_rules WHERE account_id = $1")
+        .bind(a.id)
+        .fetch_one(&pool)
+        .await
+        .expect("rules");
+    assert_eq!(rules, 0, "created, then deleted");
+    let canned: i64 = sqlx::query_scalar("SELECT count(*) FROM canned_responses WHERE account_id = $1")
+        .bind(a.id)
+        .fetch_one(&pool)
+        .await
+        .expect("canned");
+    assert_eq!(canned, 0, "created, then deleted");
 }

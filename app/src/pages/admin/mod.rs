@@ -5,13 +5,19 @@
 //! This module holds the frame and the two oldest pages: the account's
 //! blasts with their progress, and the audit log of security-relevant
 //! actions (logins, failures, tokens, role changes, supervisor
-//! reassignments). Support types live in [`support_types`].
+//! reassignments). Support types (with their resolution reasons) live in
+//! [`support_types`], agents and bots in [`agents`].
 
+pub mod agent_form;
+pub mod agents;
 pub mod attachments;
+pub mod canned;
 pub mod import;
+pub mod reasons;
 pub mod reports;
 pub mod support_type_form;
 pub mod support_types;
+pub mod tags;
 
 use domain::{audit::AuditEntry, blasts::BlastProgress, sessions::Page};
 use leptos::prelude::*;
@@ -22,6 +28,14 @@ use crate::{
     components::{alert::ErrorAlert, shell::RequireSignIn},
     pages::agent::ListSkeleton,
 };
+
+/// The signed-in agent as the domain's actor, with the pool: what every
+/// console server function starts with.
+#[cfg(feature = "ssr")]
+pub(crate) async fn caller() -> Result<(sqlx::PgPool, domain::actor::Actor), AppError> {
+    let me = crate::ssr::require_agent().await?;
+    Ok((crate::ssr::pool()?, domain::actor::Actor::Agent(me.actor)))
+}
 
 #[server(endpoint = "admin/audit")]
 pub async fn audit_log(
@@ -77,6 +91,9 @@ pub async fn blast_list() -> Result<Vec<BlastProgress>, AppError> {
 pub enum Section {
     Overview,
     SupportTypes,
+    Agents,
+    Tags,
+    Canned,
     Blasts,
     Reports,
     Import,
@@ -84,9 +101,12 @@ pub enum Section {
     AuditLog,
 }
 
-const SECTIONS: [(Section, &str, &str); 7] = [
+const SECTIONS: [(Section, &str, &str); 10] = [
     (Section::Overview, "Overview", "/admin"),
     (Section::SupportTypes, "Support types", "/admin/support-types"),
+    (Section::Agents, "Agents", "/admin/agents"),
+    (Section::Tags, "Tags and rules", "/admin/tags"),
+    (Section::Canned, "Canned replies", "/admin/canned"),
     (Section::Blasts, "Blasts", "/admin/blasts"),
     (Section::Reports, "Reports", "/admin/reports"),
     (Section::Import, "Import", "/admin/import"),

@@ -1,11 +1,12 @@
 //! `/admin/support-types`: the account's support types with how busy they
 //! are (searchable, sortable), and the editor for every setting of one
 //! (`/new` and `/{id}`): routing, SLAs, escalation, CSAT, greeting,
-//! business hours, the bot that answers first, archive and unarchive, and
-//! the widget's embed snippet. Creating works without JavaScript.
+//! business hours, the bot that answers first, archive and unarchive, the
+//! resolution reasons ([`super::reasons`]) and the widget's embed snippet.
+//! Creating works without JavaScript.
 
 use domain::{
-    support_types::{EditorChoices, SupportType, SupportTypeLoad},
+    support_types::{EditorChoices, ResolutionReason, SupportType, SupportTypeLoad},
     types::{Routing, SupportTypeId},
 };
 use leptos::prelude::*;
@@ -13,8 +14,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "ssr")]
+use super::caller;
 use super::{
     AdminFrame, Section, page_error,
+    reasons::ReasonsEditor,
     support_type_form::{SupportTypeForm, WEEKDAYS},
 };
 use crate::{
@@ -32,12 +36,8 @@ use crate::{
 pub struct Editor {
     pub support_type: Option<SupportType>,
     pub choices: EditorChoices,
-}
-
-#[cfg(feature = "ssr")]
-async fn caller() -> Result<(sqlx::PgPool, domain::actor::Actor), AppError> {
-    let me = crate::ssr::require_agent().await?;
-    Ok((crate::ssr::pool()?, domain::actor::Actor::Agent(me.actor)))
+    /// The type's resolution reasons, archived ones too.
+    pub reasons: Vec<ResolutionReason>,
 }
 
 /// Every type the caller administers, archived ones too, with its load.
@@ -58,7 +58,11 @@ pub async fn support_type_editor(id: Option<SupportTypeId>) -> Result<Editor, Ap
     };
     let account = support_type.as_ref().map(|t| t.account_id);
     let choices = domain::support_types::editor_choices(&pool, &actor, account).await?;
-    Ok(Editor { support_type, choices })
+    let reasons = match id {
+        Some(id) => domain::support_types::list_reasons(&pool, &actor, id, true).await?,
+        None => Vec::new(),
+    };
+    Ok(Editor { support_type, choices, reasons })
 }
 
 /// Creates a type and goes to its editor (a real redirect without JavaScript).
@@ -376,7 +380,7 @@ pub fn EditSupportTypePage() -> impl IntoView {
             })}
             <Transition fallback=ListSkeleton>
                 {move || editor.get().map(|r| match r {
-                    Ok(Editor { support_type: Some(ty), choices }) => {
+                    Ok(Editor { support_type: Some(ty), choices, reasons }) => {
                         let form = SupportTypeForm::from_type(Some(&ty));
                         let id = ty.id;
                         view! {
@@ -389,6 +393,7 @@ pub fn EditSupportTypePage() -> impl IntoView {
                                     <SubmitButton pending=save.pending() label="Save changes" busy="Saving…"/>
                                 </div>
                             </ActionForm>
+                            <ReasonsEditor type_id=id reasons toasts/>
                             <EmbedSnippet ty toasts/>
                         </div>
                     }.into_any()},

@@ -1,19 +1,8 @@
-import { test, expect, type Page } from '@playwright/test';
-import AxeBuilder from '@axe-core/playwright';
-import { admin, createAgent, createSupportType, openChat, signIn, unique } from './fixtures';
+import { test, expect } from '@playwright/test';
+import { admin, consoleReady, createAgent, createSupportType, noSeriousViolations, openChat, signIn, unique } from './fixtures';
 
 // Sign-ins may wait out the per-IP rate limit (see fixtures.ts).
 test.describe.configure({ timeout: 150_000 });
-
-async function consoleReady(page: Page): Promise<void> {
-  await expect(page.locator('main[data-hydrated="true"]')).toBeAttached({ timeout: 15_000 });
-}
-
-async function noSeriousViolations(page: Page, what: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), what).toEqual([]);
-}
 
 test('an admin gives a type three reasons, reorders them, and creates an agent who sees its queue', async ({ browser, request, baseURL }) => {
   const api = await admin(request, baseURL!);

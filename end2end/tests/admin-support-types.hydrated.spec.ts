@@ -1,20 +1,8 @@
-import { test, expect, type Page } from '@playwright/test';
-import AxeBuilder from '@axe-core/playwright';
-import { admin, createAgent, signIn, unique } from './fixtures';
+import { test, expect } from '@playwright/test';
+import { admin, consoleReady, createAgent, noSeriousViolations, signIn, unique } from './fixtures';
 
 // Sign-ins may wait out the per-IP rate limit (see fixtures.ts).
 test.describe.configure({ timeout: 120_000 });
-
-/// The console page has hydrated: its controls react from now on.
-async function consoleReady(page: Page): Promise<void> {
-  await expect(page.locator('main[data-hydrated="true"]')).toBeAttached({ timeout: 15_000 });
-}
-
-async function noSeriousViolations(page: Page, what: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), what).toEqual([]);
-}
 
 test('an admin creates a support type, finds it, edits it, archives and unarchives it', async ({ browser, request, baseURL }) => {
   const api = await admin(request, baseURL!);
@@ -100,4 +88,15 @@ test('an agent is told the console is for administrators', async ({ browser }) =
   const page = await signIn(await browser.newContext(), { email: 'agent3@example.com', password: 'demo-password' }, '/admin/support-types');
   await expect(page.getByRole('alert')).toContainText('Administrators only');
   await expect(page.getByTestId('support-types')).toHaveCount(0);
+  // Every console page that lists or edits settings says the same, and shows none of them.
+  for (const [path, list] of [
+    ['/admin/agents', 'agents'],
+    ['/admin/agents/new', 'skills'],
+    ['/admin/tags', 'tag-rules'],
+    ['/admin/canned', 'canned'],
+  ]) {
+    await page.goto(path);
+    await expect(page.getByRole('alert').filter({ hasText: 'Administrators only' }), path).toBeVisible();
+    await expect(page.getByTestId(list), path).toHaveCount(0);
+  }
 });

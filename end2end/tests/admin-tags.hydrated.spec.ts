@@ -1,12 +1,7 @@
-import { test, expect, type Page } from '@playwright/test';
-import AxeBuilder from '@axe-core/playwright';
-import { admin, createAgent, createSupportType, openChat, signIn, unique, waitForOwner } from './fixtures';
+import { test, expect } from '@playwright/test';
+import { admin, consoleReady, createAgent, createSupportType, noSeriousViolations, openChat, signIn, unique, waitForOwner } from './fixtures';
 
 test.describe.configure({ timeout: 150_000 });
-
-async function consoleReady(page: Page): Promise<void> {
-  await expect(page.locator('main[data-hydrated="true"]')).toBeAttached({ timeout: 15_000 });
-}
 
 test('an admin tests a tag rule on samples, saves it, and it tags a chat the agent then resolves', async ({ browser, request, baseURL }) => {
   const api = await admin(request, baseURL!);
@@ -38,9 +33,7 @@ test('an admin tests a tag rule on samples, saves it, and it tags a chat the age
   await form.getByLabel('Tags a session when').selectOption('keyword');
   await form.getByLabel('Word, expression or reference').fill('refund');
 
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+  await noSeriousViolations(page, 'console');
 
   await form.getByRole('button', { name: 'Add rule' }).click();
   await expect(page.getByTestId('toasts')).toContainText('Rule added');
@@ -92,9 +85,7 @@ test('an admin adds a canned reply with its preview, edits it, and agents of its
   await expect(item).toContainText('Shipping times');
   await expect(item).toContainText(type.name);
 
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+  await noSeriousViolations(page, 'console');
 
   await item.getByRole('button', { name: 'Edit Shipping times' }).click();
   await page.getByRole('form', { name: 'Edit Shipping times' }).getByLabel('Title').fill('Shipping and delivery');

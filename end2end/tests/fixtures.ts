@@ -14,6 +14,7 @@
 // domain/tests/auth.rs and server/tests/auth_http.rs, on a clock they control.)
 
 import { expect, type APIRequestContext, type APIResponse, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 
 export const DEMO_PASSWORD = 'demo-password';
 /// Passwords for agents the tests create (12 characters at least).
@@ -267,4 +268,18 @@ export async function agentSends(agent: Page, text: string): Promise<void> {
   await composer.fill(text);
   await composer.press('Enter');
   await expect(agent.getByTestId('transcript')).toContainText(text);
+}
+
+// ---- The admin console ----
+
+/// The console page has hydrated: its controls react from now on.
+export async function consoleReady(page: Page): Promise<void> {
+  await expect(page.locator('main[data-hydrated="true"]')).toBeAttached({ timeout: 15_000 });
+}
+
+/// axe-core finds nothing serious or critical on the page as it is now.
+export async function noSeriousViolations(page: Page, what: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), what).toEqual([]);
 }

@@ -57,3 +57,35 @@ pub fn Modal(
     }
     .into_any()
 }
+
+/// A question before a change that cannot be taken back lightly: the
+/// dialog's text, Cancel, and the button that does it (red, named after
+/// what it does). Closes itself either way.
+#[component]
+pub fn ConfirmDialog(
+    open: RwSignal<bool>,
+    #[prop(into)] title: String,
+    #[prop(into)] id: String,
+    /// The confirming button's label ("Archive Billing").
+    #[prop(into)]
+    confirm: Signal<String>,
+    on_confirm: Callback<()>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <Modal open title id>
+            <div class="text-sm text-slate-600">{children()}</div>
+            <div class="flex justify-end gap-2">
+                <button type="button" on:click=move |_| open.set(false)
+                    class="rounded-lg border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+                    "Cancel"
+                </button>
+                <button type="button"
+                    on:click=move |_| { on_confirm.run(()); open.set(false); }
+                    class="rounded-lg bg-rose-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-rose-700 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+                    {move || confirm.get()}
+                </button>
+            </div>
+        </Modal>
+    }
+}

@@ -6,5 +6,6 @@ pub mod attachments;
 pub mod charts;
 pub mod dialog;
 pub mod shell;
+pub mod table;
 pub mod toast;
 pub mod upload;

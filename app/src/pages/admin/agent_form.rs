@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 
 use domain::{
     agents::{NewAgent, Skill, UpdateAgent},
-    types::{AccountId, Role, SupportTypeId},
+    types::{Role, SupportTypeId},
 };
 use serde::{Deserialize, Serialize};
 
-type Parsed<T> = Result<T, domain::Error>;
+use super::support_type_form::{Parsed, id, number};
 
 /// One support type in the skills picker: served or not, and its tier.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,16 +60,6 @@ fn role(value: &str) -> Parsed<Role> {
     value.parse().map_err(|_| domain::Error::invalid("role", "choose agent, supervisor, admin or bot"))
 }
 
-fn limit(value: &str) -> Parsed<Option<i32>> {
-    match value.trim() {
-        "" => Ok(None),
-        v => v
-            .parse()
-            .map(Some)
-            .map_err(|_| domain::Error::invalid("max_concurrent", "enter a whole number of sessions")),
-    }
-}
-
 /// The ticked types with their tiers.
 pub fn skills(form: &SkillsForm) -> Parsed<Vec<Skill>> {
     form.iter()
@@ -104,13 +94,7 @@ pub fn skills_form(skills: &[Skill]) -> SkillsForm {
 
 impl AgentForm {
     pub fn into_new(self) -> Parsed<(NewAgent, Vec<Skill>)> {
-        let account_id = match self.account_id.trim() {
-            "" => None,
-            id => Some(AccountId(
-                id.parse()
-                    .map_err(|_| domain::Error::invalid("account_id", "choose an account from the list"))?,
-            )),
-        };
+        let account_id = id("account_id", &self.account_id)?;
         let skills = skills(&self.skills)?;
         let password = Some(self.password).filter(|p| !p.is_empty());
         Ok((
@@ -119,7 +103,7 @@ impl AgentForm {
                 email: self.email,
                 display_name: self.display_name,
                 role: role(&self.role)?,
-                max_concurrent: limit(&self.max_concurrent)?,
+                max_concurrent: number("max_concurrent", &self.max_concurrent)?,
                 password,
             },
             skills,
@@ -132,7 +116,7 @@ impl AgentSettingsForm {
         Ok(UpdateAgent {
             display_name: Some(self.display_name),
             role: Some(role(&self.role)?),
-            max_concurrent: limit(&self.max_concurrent)?,
+            max_concurrent: number("max_concurrent", &self.max_concurrent)?,
             ..Default::default()
         })
     }

@@ -28,7 +28,8 @@ use super::{
 use crate::{
     AppError,
     components::{
-        dialog::Modal,
+        dialog::ConfirmDialog,
+        table::TableHead,
         toast::{ToastRegion, Toasts},
     },
     pages::agent::ListSkeleton,
@@ -215,16 +216,7 @@ fn AgentTable(roster: Roster, search: RwSignal<String>) -> impl IntoView {
     view! {
         <div class="overflow-x-auto rounded-xl border border-slate-200 bg-white">
             <table class="min-w-full text-sm" data-testid="agents">
-                <thead class="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-                    <tr>
-                        <th scope="col" class="px-4 py-2">"Agent"</th>
-                        <th scope="col" class="px-4 py-2">"Role"</th>
-                        <th scope="col" class="px-4 py-2">"Presence"</th>
-                        <th scope="col" class="px-4 py-2">"Load"</th>
-                        <th scope="col" class="px-4 py-2">"Serves"</th>
-                        <th scope="col" class="px-4 py-2">"State"</th>
-                    </tr>
-                </thead>
+                <TableHead columns=&["Agent", "Role", "Presence", "Load", "Serves", "State"]/>
                 <tbody class="divide-y divide-slate-100">
                     {move || agents.with_value(|list| list.iter().filter(|e| matches(e, &search.get())).cloned().collect::<Vec<_>>())
                         .into_iter().map(|e| {
@@ -425,7 +417,7 @@ fn SkillsPicker(
                     </ul>
                 }.into_any()
             }}
-            <p id="st-skills-error" class="text-sm text-rose-600" hidden=move || message().is_none()>{message}</p>
+            <p id="st-skills-error" class="text-sm text-rose-700" hidden=move || message().is_none()>{message}</p>
         </fieldset>
     }
 }
@@ -600,19 +592,10 @@ fn ActivationBar(agent: Agent, activation: ServerAction<SetAgentActive>) -> impl
                 "Deactivate"
             </button>
         </div>
-        <Modal open title=format!("Deactivate {name}?") id="deactivate-agent">
-            <p class="text-sm text-slate-600">
-                "They go offline, cannot sign in, and get no new sessions. Sessions they hold stay with them until reassigned. You can reactivate them later."
-            </p>
-            <div class="flex justify-end gap-2">
-                <button type="button" class=SECONDARY on:click=move |_| open.set(false)>"Cancel"</button>
-                <button type="button"
-                    on:click=move |_| { activation.dispatch(SetAgentActive { id, active: false }); open.set(false); }
-                    class="rounded-lg bg-rose-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-rose-700 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-                    {format!("Deactivate {name}")}
-                </button>
-            </div>
-        </Modal>
+        <ConfirmDialog open title=format!("Deactivate {name}?") id="deactivate-agent" confirm=format!("Deactivate {name}")
+            on_confirm=Callback::new(move |()| { activation.dispatch(SetAgentActive { id, active: false }); })>
+            "They go offline, cannot sign in, and get no new sessions. Sessions they hold stay with them until reassigned. You can reactivate them later."
+        </ConfirmDialog>
     }
     .into_any()
 }
@@ -693,14 +676,7 @@ fn Tokens(agent: AgentId, tokens: Vec<ApiToken>, toasts: Toasts) -> impl IntoVie
                 view! {
                     <div class="overflow-x-auto rounded-xl border border-slate-200 bg-white">
                         <table class="min-w-full text-sm" data-testid="tokens">
-                            <thead class="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-                                <tr>
-                                    <th scope="col" class="px-4 py-2">"Label"</th>
-                                    <th scope="col" class="px-4 py-2">"Created"</th>
-                                    <th scope="col" class="px-4 py-2">"Last used"</th>
-                                    <th scope="col" class="px-4 py-2"><span class="sr-only">"Actions"</span></th>
-                                </tr>
-                            </thead>
+                            <TableHead columns=&["Label", "Created", "Last used", ""]/>
                             <tbody class="divide-y divide-slate-100">
                                 {tokens.into_iter().map(|t| {
                                     let token_id = t.id;

@@ -215,7 +215,7 @@ fn PolicyEditor(
                                 </label>
                             }).collect_view()}
                         </div>
-                        <p id="st-kinds-error" class="mt-1 text-sm text-rose-600" hidden=move || kinds_message().is_none()>
+                        <p id="st-kinds-error" class="mt-1 text-sm text-rose-700" hidden=move || kinds_message().is_none()>
                             {kinds_message}
                         </p>
                     </fieldset>

@@ -6,7 +6,7 @@
 use domain::{
     config::{CannedResponse, NewCannedResponse, UpdateCannedResponse},
     support_types::{EditorChoice, EditorChoices},
-    types::{AccountId, CannedResponseId, SupportTypeId},
+    types::{CannedResponseId, SupportTypeId},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,12 +16,13 @@ use serde::{Deserialize, Serialize};
 use super::caller;
 use super::{
     AdminFrame, Section, page_error,
+    support_type_form::{Parsed, id},
     support_types::{Field, INPUT, SubmitButton, described_by, field_error},
 };
 use crate::{
     AppError,
     components::{
-        dialog::Modal,
+        dialog::ConfirmDialog,
         toast::{ToastRegion, Toasts},
     },
     pages::agent::ListSkeleton,
@@ -45,20 +46,11 @@ pub struct CannedForm {
     pub body: String,
 }
 
-type Parsed<T> = Result<T, domain::Error>;
-
-fn optional_id(field: &str, value: &str) -> Parsed<Option<uuid::Uuid>> {
-    match value.trim() {
-        "" => Ok(None),
-        v => v.parse().map(Some).map_err(|_| domain::Error::invalid(field, "choose one from the list")),
-    }
-}
-
 impl CannedForm {
     pub fn into_new(self) -> Parsed<NewCannedResponse> {
         Ok(NewCannedResponse {
-            account_id: optional_id("account_id", &self.account_id)?.map(AccountId),
-            support_type_id: optional_id("support_type_id", &self.support_type_id)?.map(SupportTypeId),
+            account_id: id("account_id", &self.account_id)?,
+            support_type_id: id("support_type_id", &self.support_type_id)?,
             shortcut: self.shortcut,
             title: self.title,
             body: self.body,
@@ -68,7 +60,7 @@ impl CannedForm {
     /// Every field as the form holds it: an empty type makes the reply
     /// offered for every type.
     pub fn into_update(self) -> Parsed<UpdateCannedResponse> {
-        let support_type_id = optional_id("support_type_id", &self.support_type_id)?.map(SupportTypeId);
+        let support_type_id = id("support_type_id", &self.support_type_id)?;
         Ok(UpdateCannedResponse {
             shortcut: Some(self.shortcut),
             title: Some(self.title),
@@ -256,27 +248,14 @@ fn ReplyList(
                 </ul>
             }.into_any()
         }}
-        <Modal open title="Delete this canned reply?" id="delete-canned">
-            <p class="text-sm text-slate-600">
-                {move || confirm.get().map(|c| format!("/{} ({}) is no longer offered to agents. Messages already sent keep their text.", c.shortcut, c.title))}
-            </p>
-            <div class="flex justify-end gap-2">
-                <button type="button" on:click=move |_| open.set(false)
-                    class="rounded-lg border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-                    "Cancel"
-                </button>
-                <button type="button"
-                    on:click=move |_| {
-                        if let Some(c) = confirm.get_untracked() {
-                            remove.dispatch(DeleteCanned { id: c.id });
-                        }
-                        open.set(false);
-                    }
-                    class="rounded-lg bg-rose-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-rose-700 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-                    "Delete reply"
-                </button>
-            </div>
-        </Modal>
+        <ConfirmDialog open title="Delete this canned reply?" id="delete-canned" confirm="Delete reply".to_owned()
+            on_confirm=Callback::new(move |()| {
+                if let Some(c) = confirm.get_untracked() {
+                    remove.dispatch(DeleteCanned { id: c.id });
+                }
+            })>
+            {move || confirm.get().map(|c| format!("/{} ({}) is no longer offered to agents. Messages already sent keep their text.", c.shortcut, c.title))}
+        </ConfirmDialog>
     }
 }
 

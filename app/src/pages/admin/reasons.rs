@@ -237,10 +237,10 @@ pub fn ReasonsEditor(
                         on:input=move |ev| new_label.set(event_target_value(&ev))
                         aria-invalid=move || add_message().is_some().then_some("true")
                         aria-describedby=move || add_message().is_some().then_some("new-reason-error")/>
-                    <p id="new-reason-error" class="mt-1 text-sm text-rose-600" hidden=move || add_message().is_none()>
+                    <p id="new-reason-error" class="mt-1 text-sm text-rose-700" hidden=move || add_message().is_none()>
                         {add_message}
                     </p>
-                    <p role="alert" class="mt-1 text-sm text-rose-600" hidden=move || add_other().is_none()>{add_other}</p>
+                    <p role="alert" class="mt-1 text-sm text-rose-700" hidden=move || add_other().is_none()>{add_other}</p>
                 </div>
                 <button type="submit" disabled=move || add.pending().get()
                     class="rounded-lg border border-indigo-600 px-3 py-2 text-sm font-medium text-indigo-700 hover:bg-indigo-50 disabled:opacity-60 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">

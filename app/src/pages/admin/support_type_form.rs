@@ -58,9 +58,10 @@ pub struct SupportTypeForm {
     pub days: BTreeMap<String, DayForm>,
 }
 
-type Parsed<T> = Result<T, domain::Error>;
+pub(crate) type Parsed<T> = Result<T, domain::Error>;
 
-fn number(field: &str, value: &str) -> Parsed<Option<i32>> {
+/// A whole number, or none for an empty field.
+pub(crate) fn number(field: &str, value: &str) -> Parsed<Option<i32>> {
     let value = value.trim();
     if value.is_empty() {
         return Ok(None);
@@ -68,7 +69,8 @@ fn number(field: &str, value: &str) -> Parsed<Option<i32>> {
     value.parse().map(Some).map_err(|_| domain::Error::invalid(field, "enter a whole number"))
 }
 
-fn id<T: From<uuid::Uuid>>(field: &str, value: &str) -> Parsed<Option<T>> {
+/// An id picked from a list, or none for an empty field.
+pub(crate) fn id<T: From<uuid::Uuid>>(field: &str, value: &str) -> Parsed<Option<T>> {
     let value = value.trim();
     if value.is_empty() {
         return Ok(None);

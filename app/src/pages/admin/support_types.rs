@@ -25,7 +25,7 @@ use crate::{
     AppError,
     components::{
         alert::ErrorAlert,
-        dialog::Modal,
+        dialog::ConfirmDialog,
         toast::{ToastRegion, Toasts},
     },
     pages::agent::ListSkeleton,
@@ -433,22 +433,10 @@ fn ArchiveBar(ty: SupportType, archive: ServerAction<SetSupportTypeArchived>) ->
                 "Archive"
             </button>
         </div>
-        <Modal open title=format!("Archive {name}?") id="archive-type">
-            <p class="text-sm text-slate-600">
-                "Customers can no longer start chats of this type. Open sessions are not affected, and you can unarchive it later."
-            </p>
-            <div class="flex justify-end gap-2">
-                <button type="button" on:click=move |_| open.set(false)
-                    class="rounded-lg border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-                    "Cancel"
-                </button>
-                <button type="button"
-                    on:click=move |_| { archive.dispatch(SetSupportTypeArchived { id, archived: true }); open.set(false); }
-                    class="rounded-lg bg-rose-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-rose-700 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-                    {format!("Archive {name}")}
-                </button>
-            </div>
-        </Modal>
+        <ConfirmDialog open title=format!("Archive {name}?") id="archive-type" confirm=format!("Archive {name}")
+            on_confirm=Callback::new(move |()| { archive.dispatch(SetSupportTypeArchived { id, archived: true }); })>
+            "Customers can no longer start chats of this type. Open sessions are not affected, and you can unarchive it later."
+        </ConfirmDialog>
     }
     .into_any()
 }
@@ -542,7 +530,7 @@ pub(crate) fn Field(
             <label for=format!("st-{field}") class="block text-sm font-medium text-slate-700">{label}</label>
             {help.map(|h| view! { <p id=format!("st-{field}-help") class="mt-0.5 text-xs text-slate-500">{h}</p> })}
             {children()}
-            <p id=format!("st-{field}-error") class="mt-1 text-sm text-rose-600" hidden=move || message().is_none()>
+            <p id=format!("st-{field}-error") class="mt-1 text-sm text-rose-700" hidden=move || message().is_none()>
                 {message}
             </p>
         </div>
@@ -697,7 +685,7 @@ fn SupportTypeFields(
                 <input id="st-business_hours" name="form[business_hours]" type="checkbox" checked=form.business_hours.is_some() class=CHECKBOX/>
                 <label for="st-business_hours" class="text-sm text-slate-700">"Open only during business hours"</label>
             </div>
-            <p id="st-business_hours-error" class="text-sm text-rose-600" hidden=move || field_error(error, "business_hours")().is_none()>
+            <p id="st-business_hours-error" class="text-sm text-rose-700" hidden=move || field_error(error, "business_hours")().is_none()>
                 {field_error(error, "business_hours")}
             </p>
             <div class="space-y-4">

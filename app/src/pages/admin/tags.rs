@@ -17,12 +17,14 @@ use serde::{Deserialize, Serialize};
 use super::caller;
 use super::{
     AdminFrame, Section, page_error,
+    support_type_form::{Parsed, id},
     support_types::{Field, INPUT, SubmitButton, described_by, field_error},
 };
 use crate::{
     AppError,
     components::{
-        dialog::Modal,
+        dialog::ConfirmDialog,
+        table::TableHead,
         toast::{ToastRegion, Toasts},
     },
     pages::agent::ListSkeleton,
@@ -56,22 +58,10 @@ pub struct TagRuleForm {
     pub support_type_id: String,
 }
 
-type Parsed<T> = Result<T, domain::Error>;
-
-fn optional_id<T>(field: &str, value: &str, wrap: fn(uuid::Uuid) -> T) -> Parsed<Option<T>> {
-    match value.trim() {
-        "" => Ok(None),
-        v => v
-            .parse()
-            .map(|u| Some(wrap(u)))
-            .map_err(|_| domain::Error::invalid(field, "choose one from the list")),
-    }
-}
-
 impl TagForm {
     pub fn into_new(self) -> Parsed<NewTag> {
         Ok(NewTag {
-            account_id: optional_id("account_id", &self.account_id, AccountId)?,
+            account_id: id("account_id", &self.account_id)?,
             name: self.name,
             color: Some(self.color).filter(|c| !c.is_empty()),
         })
@@ -81,14 +71,14 @@ impl TagForm {
 impl TagRuleForm {
     pub fn into_new(self) -> Parsed<NewTagRule> {
         Ok(NewTagRule {
-            account_id: optional_id("account_id", &self.account_id, AccountId)?,
+            account_id: id("account_id", &self.account_id)?,
             tag: self.tag,
             kind: self
                 .kind
                 .parse()
                 .map_err(|_| domain::Error::invalid("kind", "choose what the rule looks at"))?,
             pattern: self.pattern,
-            support_type_id: optional_id("support_type_id", &self.support_type_id, SupportTypeId)?,
+            support_type_id: id("support_type_id", &self.support_type_id)?,
         })
     }
 }
@@ -302,7 +292,7 @@ fn TagsSection(
                     <input id="tag-name" name="form[name]" class=INPUT
                         aria-invalid=move || name_error().is_some().then_some("true")
                         aria-describedby=move || name_error().is_some().then_some("tag-name-error")/>
-                    <p id="tag-name-error" class="mt-1 text-sm text-rose-600" hidden=move || name_error().is_none()>{name_error}</p>
+                    <p id="tag-name-error" class="mt-1 text-sm text-rose-700" hidden=move || name_error().is_none()>{name_error}</p>
                 </div>
                 <div>
                     <label for="tag-color" class="block text-sm font-medium text-slate-700">"Colour"</label>
@@ -312,27 +302,14 @@ fn TagsSection(
                 </div>
                 <SubmitButton pending=add_tag.pending() label="Add tag" busy="Adding…"/>
             </ActionForm>
-            <Modal open title="Delete this tag?" id="delete-tag">
-                <p class="text-sm text-slate-600">
-                    {move || confirm.get().map(|t| format!("\u{201c}{}\u{201d} goes from every session that has it, with the rules that add it. This cannot be undone.", t.name))}
-                </p>
-                <div class="flex justify-end gap-2">
-                    <button type="button" on:click=move |_| open.set(false)
-                        class="rounded-lg border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-                        "Cancel"
-                    </button>
-                    <button type="button"
-                        on:click=move |_| {
-                            if let Some(t) = confirm.get_untracked() {
-                                remove_tag.dispatch(DeleteTag { id: t.id });
-                            }
-                            open.set(false);
-                        }
-                        class="rounded-lg bg-rose-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-rose-700 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-                        "Delete tag"
-                    </button>
-                </div>
-            </Modal>
+            <ConfirmDialog open title="Delete this tag?" id="delete-tag" confirm="Delete tag".to_owned()
+                on_confirm=Callback::new(move |()| {
+                    if let Some(t) = confirm.get_untracked() {
+                        remove_tag.dispatch(DeleteTag { id: t.id });
+                    }
+                })>
+                {move || confirm.get().map(|t| format!("\u{201c}{}\u{201d} goes from every session that has it, with the rules that add it. This cannot be undone.", t.name))}
+            </ConfirmDialog>
         </section>
     }
 }
@@ -420,14 +397,7 @@ fn RulesSection(
                 view! {
                     <div class="overflow-x-auto rounded-xl border border-slate-200 bg-white">
                         <table class="min-w-full text-sm" data-testid="tag-rules">
-                            <thead class="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-                                <tr>
-                                    <th scope="col" class="px-4 py-2">"Tag"</th>
-                                    <th scope="col" class="px-4 py-2">"When"</th>
-                                    <th scope="col" class="px-4 py-2">"Type"</th>
-                                    <th scope="col" class="px-4 py-2"><span class="sr-only">"Actions"</span></th>
-                                </tr>
-                            </thead>
+                            <TableHead columns=&["Tag", "When", "Type", ""]/>
                             <tbody class="divide-y divide-slate-100">
                                 {rules.into_iter().map(|r| {
                                     let tag_name = tags.iter().find(|t| t.id == r.tag_id).map(|t| t.name.clone()).unwrap_or_default();

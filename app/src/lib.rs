@@ -91,6 +91,12 @@ pub fn App() -> impl IntoView {
                 <Route path=(StaticSegment("admin"), StaticSegment("agents")) view=pages::admin::agents::AgentsPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("admin"), StaticSegment("tags")) view=pages::admin::tags::TagsPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("admin"), StaticSegment("canned")) view=pages::admin::canned::CannedPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("admin"), StaticSegment("accounts")) view=pages::admin::accounts::AccountsPage ssr=SsrMode::Async/>
+                <Route
+                    path=(StaticSegment("admin"), StaticSegment("accounts"), ParamSegment("id"))
+                    view=pages::admin::accounts::AccountPage
+                    ssr=SsrMode::Async
+                />
                 <Route
                     path=(StaticSegment("admin"), StaticSegment("agents"), StaticSegment("new"))
                     view=pages::admin::agents::NewAgentPage

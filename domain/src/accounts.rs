@@ -237,6 +237,28 @@ mod server {
         Ok(rows)
     }
 
+    /// The accounts the caller administers: every one for a global admin,
+    /// their own for an account's admin; "forbidden" to everyone else. The
+    /// admin console's list.
+    pub async fn administered(pool: &PgPool, actor: &Actor) -> Result<Vec<Account>> {
+        if !actor.is_global() {
+            let own = actor
+                .agent()
+                .and_then(|a| a.account_id)
+                .ok_or_else(|| Error::forbidden("only admins manage accounts"))?;
+            actor.require_admin_of(own, "the account's settings")?;
+        }
+        list(pool, actor).await
+    }
+
+    /// One account whose settings the caller administers: "not found"
+    /// outside the caller's account, "forbidden" to its non-admins.
+    pub async fn get_administered(pool: &PgPool, actor: &Actor, id: AccountId) -> Result<Account> {
+        let account = get(pool, actor, id).await?;
+        actor.require_admin_of(id, "the account's settings")?;
+        Ok(account)
+    }
+
     /// One account, if the caller may see it; otherwise "not found".
     pub async fn get(pool: &PgPool, actor: &Actor, id: AccountId) -> Result<Account> {
         if matches!(actor, Actor::Customer(_)) {

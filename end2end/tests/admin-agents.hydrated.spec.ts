@@ -35,6 +35,9 @@ test('an admin gives a type three reasons, reorders them, and creates an agent w
   await up.focus();
   await page.keyboard.press('Enter');
   await expect(shown.nth(1)).toHaveAttribute('data-reason', 'Escalated to billing');
+  // The focus stays on the button that moved it, and the move is announced.
+  await expect(page.getByRole('button', { name: 'Move Escalated to billing up' })).toBeFocused();
+  await expect(page.getByTestId('reasons-announcement')).toHaveText('Escalated to billing moved to place 2 of 3');
   await expect.poll(stored).toEqual(['Answered', 'Escalated to billing', 'Refund issued']);
 
   // By drag and drop: "Refund issued" onto the first.
@@ -135,6 +138,7 @@ test("a bot's API token is shown once, works, and stops working when revoked", a
   await expect(page.locator('body')).not.toContainText(secret);
 
   await page.getByRole('button', { name: 'Revoke production' }).click();
+  await page.getByRole('dialog', { name: 'Revoke this token?' }).getByRole('button', { name: 'Revoke the token' }).click();
   await expect(page.getByTestId('toasts')).toContainText('Revoked production');
   await expect(page.getByTestId('tokens')).toContainText('Revoked');
   expect((await me()).status()).toBe(401);

@@ -94,6 +94,7 @@ test('an agent is told the console is for administrators', async ({ browser }) =
     ['/admin/agents/new', 'skills'],
     ['/admin/tags', 'tag-rules'],
     ['/admin/canned', 'canned'],
+    ['/admin/accounts', 'accounts'],
   ]) {
     await page.goto(path);
     await expect(page.getByRole('alert').filter({ hasText: 'Administrators only' }), path).toBeVisible();

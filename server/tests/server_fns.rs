@@ -48,6 +48,9 @@ enum Rule {
     /// A): refused to A's agent (403) and to a bot (401); B's admin gets
     /// "not found"; A's admin succeeds.
     AdminOfA,
+    /// Global admins only: refused to a bot (401), and to A's agent, A's
+    /// admin and B's admin alike (403); a global admin succeeds.
+    GlobalAdmin,
 }
 
 /// Chat calls with a well-formed token that is not one, an unknown type,
@@ -178,6 +181,17 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
         "id={canned}&form[shortcut]=thanks&form[title]=Thanks+again&form[body]=Thank+you+again%21",
     ),
     ("/api/admin/canned/delete", Rule::AdminOfA, "id={canned}"),
+    // Accounts: A's own settings for its admin; creating one is global.
+    ("/api/admin/accounts", Rule::AdminList, ""),
+    ("/api/admin/account", Rule::AdminOfA, "id={account}"),
+    (
+        "/api/admin/account/save",
+        Rule::AdminOfA,
+        "id={account}&form[name]=Acme+renamed&form[time_zone]=Europe/Berlin&form[presence_grace_secs]=120\
+         &form[widget_origins]=HTTPS://Shop.Acme.test/",
+    ),
+    ("/api/admin/account/identity-secret", Rule::AdminOfA, "id={account}"),
+    ("/api/admin/account/create", Rule::GlobalAdmin, "slug=made-here&name=Made+here"),
     // Last: the archive leaves A's type archived (restored after the loop).
     ("/api/admin/support-types", Rule::AdminList, ""),
     ("/api/admin/support-type", Rule::AdminOfA, "id={type}"),
@@ -249,6 +263,35 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     let a_admin = signed_in(&pool, &a, "admin@acme.test", Role::Admin).await;
     let b_admin = signed_in(&pool, &b, "admin@globex.test", Role::Admin).await;
     let b_agent = signed_in(&pool, &b, "agent@globex.test", Role::Agent).await;
+    let global = {
+        agents::create(
+            &pool,
+            &Actor::System,
+            NewAgent {
+                account_id: None,
+                email: "root@switchboard.test".into(),
+                display_name: "Root".into(),
+                role: Role::Admin,
+                max_concurrent: None,
+                password: Some("long enough password".into()),
+            },
+        )
+        .await
+        .expect("global admin");
+        auth::login(
+            &pool,
+            LoginInput {
+                email: "root@switchboard.test".into(),
+                password: "long enough password".into(),
+                ip: None,
+                user_agent: None,
+                replace_session: None,
+            },
+        )
+        .await
+        .expect("global login")
+        .token
+    };
     let a_agent = signed_in(&pool, &a, "agent@acme.test", Role::Agent).await;
     // A bot has no password and cannot sign in: a session of an agent who
     // then became a bot stands for a bot's browser cookie.
@@ -473,6 +516,18 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
                     "{path} as A's admin: {status} {text}"
                 );
             }
+            Rule::GlobalAdmin => {
+                let (status, text) = call(path, body().await, Some(&a_bot)).await;
+                assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{path} as a bot: {text}");
+                for (who, cookie) in
+                    [("A's agent", &a_agent), ("A's admin", &a_admin), ("B's admin", &b_admin)]
+                {
+                    let (status, text) = call(path, body().await, Some(cookie)).await;
+                    assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "{path} as {who}: {text}");
+                }
+                let (status, text) = call(path, body().await, Some(&global)).await;
+                assert!(status.is_success(), "{path} as a global admin: {status} {text}");
+            }
             Rule::SignedIn => {
                 let (status, text) = call(path, body().await, None).await;
                 assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{path} anonymous");
@@ -496,6 +551,17 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     assert!(status.is_success() && text.contains(&chat.session.id.to_string()), "{status} {text}");
     let (status, text) = call("/api/agent/board", String::new(), Some(&a_admin)).await;
     assert!(status.is_success() && text.contains(&a_waiting.id.to_string()), "{status} {text}");
+
+    // A rule's test answers for the sample: a word at the start of a word matches, inside one not.
+    for (sample, matches) in [("I+want+a+refund", true), ("about+prefunding", false)] {
+        let (status, text) = call(
+            "/api/admin/tag-rule/test",
+            format!("form[tag]=refunds&form[kind]=keyword&form[pattern]=refund&sample={sample}"),
+            Some(&a_admin),
+        )
+        .await;
+        assert!(status.is_success() && text.contains(&format!(r#""matches":{matches}"#)), "{sample}: {text}");
+    }
 
     // The console's changes went through for A's admin only.
     let (status, text) =
@@ -637,4 +703,22 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
         .await
         .expect("canned");
     assert_eq!(canned, 0, "created, then deleted");
+    let account: (String, String, i32, Vec<String>, bool) = sqlx::query_as(
+        "SELECT name, time_zone, presence_grace_secs, widget_origins, identity_secret IS NOT NULL
+         FROM accounts WHERE id = $1",
+    )
+    .bind(a.id)
+    .fetch_one(&pool)
+    .await
+    .expect("account");
+    assert_eq!(
+        account,
+        ("Acme renamed".into(), "Europe/Berlin".into(), 120, vec!["https://shop.acme.test".into()], true),
+        "saved (the origin normalised) and a secret set, by A's admin"
+    );
+    let made: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE slug = 'made-here'")
+        .fetch_one(&pool)
+        .await
+        .expect("made");
+    assert_eq!(made, 1, "created once, by the global admin");
 }

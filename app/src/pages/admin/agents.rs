@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use super::caller;
 use super::{
-    AdminFrame, Section,
+    AccountChoice, AdminFrame, Section,
     agent_form::{AgentForm, AgentSettingsForm, SkillsForm, skill_key, skills_form},
     page_error,
     support_types::{Field, INPUT, SubmitButton, described_by, field_error},
@@ -307,13 +307,8 @@ pub fn NewAgentPage() -> impl IntoView {
                             <p role="alert" class="rounded-lg border border-rose-200 bg-rose-50 p-3 text-sm text-rose-800" hidden=move || other().is_none()>
                                 {other}
                             </p>
-                            {(choices.accounts.len() > 1).then(|| view! {
-                                <Field field="account_id" label="Account" error>
-                                    <select id="st-account_id" name="form[account_id]" class=INPUT aria-describedby=described_by("account_id", false, error)>
-                                        {choices.accounts.iter().map(|a| view! { <option value=a.id.to_string()>{a.name.clone()}</option> }).collect_view()}
-                                    </select>
-                                </Field>
-                            })}
+                            <AccountChoice accounts=choices.accounts.clone() name="form[account_id]" id="st-account_id"
+                                none="No account: a global admin" error/>
                             <TextField field="display_name" label="Name" kind="text" autocomplete="off" error/>
                             <TextField field="email" label="E-mail address" kind="email" autocomplete="off" error/>
                             <RoleField current=Role::Agent error/>
@@ -380,10 +375,21 @@ fn SkillsPicker(
 ) -> impl IntoView {
     let message = field_error(error, "skills");
     let ticked = skills_form(&chosen);
+    // Skills on archived types (not offered here) are kept as they are.
+    let kept: Vec<Skill> =
+        chosen.iter().filter(|s| !types.iter().any(|t| t.id == s.support_type_id.0)).copied().collect();
     view! {
-        <fieldset aria-describedby="st-skills-help" class="space-y-2">
+        <fieldset class="space-y-2"
+            aria-describedby=move || if message().is_some() { "st-skills-help st-skills-error" } else { "st-skills-help" }>
             <legend class="text-sm font-medium text-slate-700">"Serves these support types"</legend>
             <p id="st-skills-help" class="text-xs text-slate-500">"Tier 1 is asked first; leave the tier empty to serve without one."</p>
+            {kept.into_iter().map(|s| {
+                let key = skill_key(s.support_type_id);
+                view! {
+                    <input type="hidden" name=format!("{name_prefix}[{key}][on]") value="on"/>
+                    <input type="hidden" name=format!("{name_prefix}[{key}][tier]") value=s.tier.map(|t| t.to_string()).unwrap_or_default()/>
+                }
+            }).collect_view()}
             {if types.is_empty() {
                 view! { <p class="text-sm text-slate-500">"The account has no support types yet."</p> }.into_any()
             } else {
@@ -609,6 +615,9 @@ fn Tokens(agent: AgentId, tokens: Vec<ApiToken>, toasts: Toasts) -> impl IntoVie
     let revoke = ServerAction::<RevokeAgentToken>::new();
     let shown = RwSignal::new(None::<String>);
     let label = RwSignal::new(String::new());
+    // The token the revoke dialog asks about.
+    let asked = RwSignal::new(None::<TokenId>);
+    let open = RwSignal::new(false);
     Effect::new(move |_| match create.value().get() {
         Some(Ok(CreatedToken { token, secret })) => {
             list.update(|l| l.insert(0, token));
@@ -692,7 +701,7 @@ fn Tokens(agent: AgentId, tokens: Vec<ApiToken>, toasts: Toasts) -> impl IntoVie
                                                 } else {
                                                     view! {
                                                         <button type="button" class=SECONDARY aria-label=format!("Revoke {name}")
-                                                            on:click=move |_| { revoke.dispatch(RevokeAgentToken { token_id }); }>
+                                                            on:click=move |_| { asked.set(Some(token_id)); open.set(true); }>
                                                             "Revoke"
                                                         </button>
                                                     }.into_any()
@@ -706,6 +715,14 @@ fn Tokens(agent: AgentId, tokens: Vec<ApiToken>, toasts: Toasts) -> impl IntoVie
                     </div>
                 }.into_any()
             }}
+            <ConfirmDialog open title="Revoke this token?" id="revoke-token" confirm="Revoke the token".to_owned()
+                on_confirm=Callback::new(move |()| {
+                    if let Some(token_id) = asked.get_untracked() {
+                        revoke.dispatch(RevokeAgentToken { token_id });
+                    }
+                })>
+                "Requests signed with it fail from now on. The bot needs another token to call the API."
+            </ConfirmDialog>
         </section>
     }
 }

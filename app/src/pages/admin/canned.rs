@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use super::caller;
 use super::{
-    AdminFrame, Section, page_error,
+    AccountChoice, AdminFrame, Section, page_error,
     support_type_form::{Parsed, id},
     support_types::{Field, INPUT, SubmitButton, described_by, field_error},
 };
@@ -171,7 +171,24 @@ pub fn CannedPage() -> impl IntoView {
                                     <input id="canned-search" type="search" placeholder="Shortcut or title" class=INPUT
                                         on:input=move |ev| search.set(event_target_value(&ev))/>
                                 </div>
-                                <ReplyList current search editing save remove/>
+                                // The reply being edited, outside the list: searching or
+                                // deleting another reply does not rebuild its form.
+                                {move || editing.get().and_then(|id| {
+                                    let data = current.get_untracked();
+                                    data.replies.into_iter().find(|r| r.id == id).map(|r| view! {
+                                        <section aria-labelledby="edit-canned-heading" class="space-y-3 rounded-xl border border-indigo-200 bg-white p-4">
+                                            <div class="flex items-center justify-between">
+                                                <h2 id="edit-canned-heading" class="text-base font-semibold">{format!("Editing /{}", r.shortcut)}</h2>
+                                                <button type="button" on:click=move |_| editing.set(None)
+                                                    class="rounded-lg border border-slate-300 px-3 py-1 text-xs font-medium hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+                                                    "Cancel"
+                                                </button>
+                                            </div>
+                                            <EditReply reply=r types=data.choices.support_types save/>
+                                        </section>
+                                    })
+                                })}
+                                <ReplyList current search editing remove/>
                                 // One reply form at a time (their fields share ids).
                                 {move || editing.get().is_none().then(|| view! { <NewReply current create/> })}
                             </div>
@@ -190,7 +207,6 @@ fn ReplyList(
     current: Signal<CannedPageData>,
     search: RwSignal<String>,
     editing: RwSignal<Option<CannedResponseId>>,
-    save: ServerAction<SaveCanned>,
     remove: ServerAction<DeleteCanned>,
 ) -> impl IntoView {
     let confirm = RwSignal::new(None::<CannedResponse>);
@@ -214,7 +230,6 @@ fn ReplyList(
                         let title = r.title.clone();
                         let body = r.body.clone();
                         let reply = r.clone();
-                        let types = types.clone();
                         let shortcut = r.shortcut.clone();
                         let slash = format!("/{}", r.shortcut);
                         view! {
@@ -237,11 +252,7 @@ fn ReplyList(
                                         </button>
                                     </div>
                                 </div>
-                                {move || if editing.get() == Some(id) {
-                                    view! { <EditReply reply=r.clone() types=types.clone() save/> }.into_any()
-                                } else {
-                                    view! { <Bubble body=body.clone()/> }.into_any()
-                                }}
+                                <Bubble body=body.clone()/>
                             </li>
                         }
                     }).collect_view()}
@@ -283,13 +294,7 @@ fn ReplyFields(
     let chosen = form.support_type_id.clone();
     view! {
         <p role="alert" class="rounded-lg border border-rose-200 bg-rose-50 p-3 text-sm text-rose-800" hidden=move || other().is_none()>{other}</p>
-        {(accounts.len() > 1).then(|| view! {
-            <Field field="account_id" label="Account" error>
-                <select id="st-account_id" name=format!("{prefix}[account_id]") class=INPUT>
-                    {accounts.iter().map(|a| view! { <option value=a.id.to_string()>{a.name.clone()}</option> }).collect_view()}
-                </select>
-            </Field>
-        })}
+        <AccountChoice accounts name="form[account_id]" id="st-account_id" none="Choose an account" error/>
         <div class="grid gap-4 sm:grid-cols-2">
             <Field field="shortcut" label="Shortcut" help="Typed after / in the composer: lowercase letters, digits, _ or -." error>
                 <input id="st-shortcut" name=format!("{prefix}[shortcut]") value=form.shortcut class=INPUT
@@ -312,9 +317,9 @@ fn ReplyFields(
                 aria-invalid=invalid("title") aria-describedby=described_by("title", false, error)/>
         </Field>
         <Field field="body" label="Reply" error>
-            <textarea id="st-body" name=format!("{prefix}[body]") rows="4" class=INPUT
+            <textarea id="st-body" name=format!("{prefix}[body]") rows="4" class=INPUT prop:value=form.body
                 on:input=move |ev| body.set(event_target_value(&ev))
-                aria-invalid=invalid("body") aria-describedby=described_by("body", false, error)>{form.body}</textarea>
+                aria-invalid=invalid("body") aria-describedby=described_by("body", false, error)></textarea>
         </Field>
         <div class="space-y-1">
             <p class="text-xs font-medium uppercase tracking-wide text-slate-500">"Preview"</p>
@@ -330,10 +335,10 @@ fn NewReply(current: Signal<CannedPageData>, create: ServerAction<CreateCanned>)
         <section aria-labelledby="new-canned-heading" class="space-y-3">
             <h2 id="new-canned-heading" class="text-base font-semibold">"New canned reply"</h2>
             <ActionForm action=create attr:class="space-y-4 rounded-xl border border-slate-200 bg-white p-4" attr:aria-label="New canned reply">
-                {move || {
-                    let choices = current.get().choices;
+                {
+                    let choices = current.get_untracked().choices;
                     view! { <ReplyFields form=CannedForm::default() types=choices.support_types accounts=choices.accounts error prefix="form"/> }
-                }}
+                }
                 <div class="flex justify-end">
                     <SubmitButton pending=create.pending() label="Add canned reply" busy="Adding…"/>
                 </div>

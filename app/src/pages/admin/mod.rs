@@ -8,6 +8,7 @@
 //! reassignments). Support types (with their resolution reasons) live in
 //! [`support_types`], agents and bots in [`agents`].
 
+pub mod accounts;
 pub mod agent_form;
 pub mod agents;
 pub mod attachments;
@@ -94,6 +95,7 @@ pub enum Section {
     Agents,
     Tags,
     Canned,
+    Accounts,
     Blasts,
     Reports,
     Import,
@@ -101,12 +103,13 @@ pub enum Section {
     AuditLog,
 }
 
-const SECTIONS: [(Section, &str, &str); 10] = [
+const SECTIONS: [(Section, &str, &str); 11] = [
     (Section::Overview, "Overview", "/admin"),
     (Section::SupportTypes, "Support types", "/admin/support-types"),
     (Section::Agents, "Agents", "/admin/agents"),
     (Section::Tags, "Tags and rules", "/admin/tags"),
     (Section::Canned, "Canned replies", "/admin/canned"),
+    (Section::Accounts, "Accounts", "/admin/accounts"),
     (Section::Blasts, "Blasts", "/admin/blasts"),
     (Section::Reports, "Reports", "/admin/reports"),
     (Section::Import, "Import", "/admin/import"),
@@ -166,6 +169,46 @@ pub fn AdminFrame(
                 </main>
             </div>
         }/>
+    }
+}
+
+/// The account a new thing belongs to: a select when the caller
+/// administers several (a global admin), otherwise that one account as a
+/// hidden field, so that the form always names it.
+#[component]
+pub(crate) fn AccountChoice(
+    accounts: Vec<domain::support_types::EditorChoice>,
+    /// The posted name (`form[account_id]`) and the select's id.
+    name: &'static str,
+    id: &'static str,
+    /// The select's empty choice ("Choose an account").
+    none: &'static str,
+    error: Signal<Option<AppError>>,
+    /// Told of each choice, for a form's live preview.
+    #[prop(optional)]
+    on_pick: Option<Callback<String>>,
+) -> impl IntoView {
+    let message = support_types::field_error(error, "account_id");
+    match accounts.as_slice() {
+        [] => ().into_any(),
+        [one] => view! { <input type="hidden" name=name value=one.id.to_string()/> }.into_any(),
+        many => {
+            let options = many.to_vec();
+            view! {
+                <div>
+                    <label for=id class="block text-sm font-medium text-slate-700">"Account"</label>
+                    <select id=id name=name class=support_types::INPUT
+                        aria-invalid=move || message().is_some().then_some("true")
+                        aria-describedby=move || message().is_some().then(|| format!("{id}-error"))
+                        on:change=move |ev| if let Some(cb) = on_pick { cb.run(event_target_value(&ev)) }>
+                        <option value="">{none}</option>
+                        {options.into_iter().map(|a| view! { <option value=a.id.to_string()>{a.name}</option> }).collect_view()}
+                    </select>
+                    <p id=format!("{id}-error") class="mt-1 text-sm text-rose-700" hidden=move || message().is_none()>{message}</p>
+                </div>
+            }
+            .into_any()
+        }
     }
 }
 

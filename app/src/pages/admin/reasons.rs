@@ -120,8 +120,9 @@ pub fn ReasonsEditor(
 
     let change =
         move |reason_id: ReasonId, label: Option<String>, position: Option<i32>, archived: Option<bool>| {
+            // A refused change (a move, or a label) is rolled back to this.
+            before.set_value(Some(list.get_untracked()));
             if let Some(position) = position {
-                before.set_value(Some(list.get_untracked()));
                 list.update(|l| *l = reordered(l, reason_id, position));
             }
             save.dispatch(SaveReason { type_id, reason_id, label, position, archived });
@@ -133,6 +134,34 @@ pub fn ReasonsEditor(
         let at = active.iter().position(|r| r.id == id)?;
         let to = at.checked_add_signed(step)?;
         active.get(to).map(|r| r.position)
+    };
+    // What a screen reader hears after a move.
+    let announced = RwSignal::new(String::new());
+    // A move by keyboard keeps the focus on the button that moved the
+    // reason (the list is drawn anew), and says where it went.
+    let moved = move |id: ReasonId, step: isize, button: &'static str| {
+        let Some(position) = neighbour(id, step) else { return };
+        change(id, None, Some(position), None);
+        let active: Vec<ResolutionReason> =
+            list.get_untracked().into_iter().filter(|r| r.archived_at.is_none()).collect();
+        if let Some(at) = active.iter().position(|r| r.id == id) {
+            announced.set(format!("{} moved to place {} of {}", active[at].label, at + 1, active.len()));
+        }
+        #[cfg(feature = "hydrate")]
+        set_timeout(
+            move || {
+                use wasm_bindgen::JsCast;
+                if let Some(el) = document()
+                    .get_element_by_id(&format!("reason-{button}-{id}"))
+                    .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                {
+                    let _ = el.focus();
+                }
+            },
+            std::time::Duration::ZERO,
+        );
+        #[cfg(not(feature = "hydrate"))]
+        let _ = button;
     };
     let on_drop = move |target: ReasonId| {
         let Some(from) = dragging.get_untracked() else { return };
@@ -148,6 +177,7 @@ pub fn ReasonsEditor(
     view! {
         <section aria-labelledby="reasons-heading" class="space-y-3">
             <h2 id="reasons-heading" class="text-base font-semibold">"Resolution reasons"</h2>
+            <p class="sr-only" aria-live="polite" data-testid="reasons-announcement">{move || announced.get()}</p>
             <p id="reasons-help" class="text-sm text-slate-600">
                 "Agents pick one when they resolve a session of this type, in this order. Drag a reason, or use Move up and Move down, to reorder. Archived reasons stay on the sessions resolved with them."
             </p>
@@ -182,14 +212,14 @@ pub fn ReasonsEditor(
                                             let text = event_target_value(&ev);
                                             change(id, Some(text), None, None);
                                         }/>
-                                    <button type="button" class=SMALL_BUTTON disabled=i == 0
+                                    <button type="button" class=SMALL_BUTTON disabled=i == 0 id=format!("reason-up-{id}")
                                         aria-label=format!("Move {label} up")
-                                        on:click=move |_| if let Some(p) = neighbour(id, -1) { change(id, None, Some(p), None) }>
+                                        on:click=move |_| moved(id, -1, "up")>
                                         "↑"
                                     </button>
-                                    <button type="button" class=SMALL_BUTTON disabled=i == last
+                                    <button type="button" class=SMALL_BUTTON disabled=i == last id=format!("reason-down-{id}")
                                         aria-label=format!("Move {label} down")
-                                        on:click=move |_| if let Some(p) = neighbour(id, 1) { change(id, None, Some(p), None) }>
+                                        on:click=move |_| moved(id, 1, "down")>
                                         "↓"
                                     </button>
                                     <button type="button" class=SMALL_BUTTON aria-label=format!("Archive {label}")

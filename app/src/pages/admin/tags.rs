@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use super::caller;
 use super::{
-    AdminFrame, Section, page_error,
+    AccountChoice, AdminFrame, Section, page_error,
     support_type_form::{Parsed, id},
     support_types::{Field, INPUT, SubmitButton, described_by, field_error},
 };
@@ -228,23 +228,6 @@ pub fn TagsPage() -> impl IntoView {
 }
 
 #[component]
-fn AccountField(
-    accounts: Vec<EditorChoice>,
-    error: Signal<Option<AppError>>,
-    prefix: &'static str,
-) -> impl IntoView {
-    (accounts.len() > 1).then(|| {
-        view! {
-            <Field field="account_id" label="Account" error>
-                <select id="st-account_id" name=format!("{prefix}[account_id]") class=INPUT aria-describedby=described_by("account_id", false, error)>
-                    {accounts.iter().map(|a| view! { <option value=a.id.to_string()>{a.name.clone()}</option> }).collect_view()}
-                </select>
-            </Field>
-        }
-    })
-}
-
-#[component]
 fn TagsSection(
     current: Signal<TagPageData>,
     add_tag: ServerAction<CreateTag>,
@@ -286,7 +269,8 @@ fn TagsSection(
                 }.into_any()
             }}
             <ActionForm action=add_tag attr:class="flex flex-wrap items-end gap-3" attr:aria-label="Add a tag">
-                {move || view! { <AccountField accounts=current.get().choices.accounts error prefix="form"/> }}
+                <AccountChoice accounts=current.get_untracked().choices.accounts name="form[account_id]" id="tag-account"
+                    none="Choose an account" error/>
                 <div class="min-w-0 flex-1">
                     <label for="tag-name" class="block text-sm font-medium text-slate-700">"Tag name"</label>
                     <input id="tag-name" name="form[name]" class=INPUT
@@ -324,8 +308,15 @@ fn RulesSection(
     remove_rule: ServerAction<DeleteTagRule>,
 ) -> impl IntoView {
     let test = ServerAction::<TestTagRule>::new();
+    // The rule the delete dialog asks about.
+    let rule_asked = RwSignal::new(None::<TagRuleId>);
+    let rule_open = RwSignal::new(false);
     // The form's values, for "Test this rule" (the form still posts itself).
-    let account = RwSignal::new(String::new());
+    // With one account, the form names it in a hidden field; so does the test.
+    let account = RwSignal::new(match current.get_untracked().choices.accounts.as_slice() {
+        [one] => one.id.to_string(),
+        _ => String::new(),
+    });
     let tag = RwSignal::new(String::new());
     let kind = RwSignal::new(TagRuleKind::Keyword.as_str().to_owned());
     let pattern = RwSignal::new(String::new());
@@ -378,6 +369,7 @@ fn RulesSection(
         }
     });
     Effect::new(move |_| {
+        account.track();
         tag.track();
         kind.track();
         pattern.track();
@@ -412,7 +404,7 @@ fn RulesSection(
                                             </td>
                                             <td class="px-4 py-2 text-slate-600">{type_name(&choices.support_types, r.support_type_id)}</td>
                                             <td class="px-4 py-2 text-right">
-                                                <button type="button" aria-label=label on:click=move |_| { remove_rule.dispatch(DeleteTagRule { id }); }
+                                                <button type="button" aria-label=label on:click=move |_| { rule_asked.set(Some(id)); rule_open.set(true); }
                                                     class="rounded-lg border border-slate-300 px-3 py-1 text-xs font-medium hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
                                                     "Delete"
                                                 </button>
@@ -425,20 +417,19 @@ fn RulesSection(
                     </div>
                 }.into_any()
             }}
+            <ConfirmDialog open=rule_open title="Delete this rule?" id="delete-rule" confirm="Delete rule".to_owned()
+                on_confirm=Callback::new(move |()| {
+                    if let Some(id) = rule_asked.get_untracked() {
+                        remove_rule.dispatch(DeleteTagRule { id });
+                    }
+                })>
+                "Sessions it tagged keep their tag; new ones are no longer tagged by it."
+            </ConfirmDialog>
             <ActionForm action=add_rule attr:class="space-y-4 rounded-xl border border-slate-200 bg-white p-4" attr:aria-label="New tag rule">
                 <h3 class="text-sm font-semibold">"New rule"</h3>
                 <p role="alert" class="rounded-lg border border-rose-200 bg-rose-50 p-3 text-sm text-rose-800" hidden=move || other().is_none()>{other}</p>
-                {move || {
-                    let accounts = current.get().choices.accounts;
-                    (accounts.len() > 1).then(|| view! {
-                        <Field field="account_id" label="Account" error>
-                            <select id="st-account_id" name="form[account_id]" class=INPUT on:change=move |ev| account.set(event_target_value(&ev))>
-                                <option value="">"Choose an account"</option>
-                                {accounts.iter().map(|a| view! { <option value=a.id.to_string()>{a.name.clone()}</option> }).collect_view()}
-                            </select>
-                        </Field>
-                    })
-                }}
+                <AccountChoice accounts=current.get_untracked().choices.accounts name="form[account_id]" id="rule-account"
+                    none="Choose an account" error on_pick=Callback::new(move |v| account.set(v))/>
                 <Field field="tag" label="Tag" help="An existing tag, or a new name: the tag is created with the rule." error>
                     <input id="st-tag" name="form[tag]" list="known-tags" class=INPUT
                         on:input=move |ev| tag.set(event_target_value(&ev))
@@ -449,7 +440,8 @@ fn RulesSection(
                     </datalist>
                 </Field>
                 <Field field="kind" label="Tags a session when" error>
-                    <select id="st-kind" name="form[kind]" class=INPUT on:change=move |ev| kind.set(event_target_value(&ev))>
+                    <select id="st-kind" name="form[kind]" class=INPUT prop:value=move || kind.get()
+                        on:change=move |ev| kind.set(event_target_value(&ev))>
                         {KINDS.iter().map(|(k, l)| view! { <option value=k.as_str()>{*l}</option> }).collect_view()}
                     </select>
                 </Field>
@@ -461,6 +453,7 @@ fn RulesSection(
                 </Field>
                 <Field field="support_type_id" label="Support type" help="Only sessions of this type (required for a support type rule)." error>
                     <select id="st-support_type_id" name="form[support_type_id]" class=INPUT
+                        prop:value=move || type_id.get()
                         on:change=move |ev| type_id.set(event_target_value(&ev))
                         aria-describedby=described_by("support_type_id", true, error)>
                         <option value="">"Any type"</option>

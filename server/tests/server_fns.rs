@@ -399,17 +399,17 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
                     .fetch_optional(&pool)
                     .await
                     .expect("tag");
-            let rule: Option<uuid::Uuid> = sqlx::query_scalar(
+            let rule = sqlx::query_scalar!(
                 "SELECT id FROM tag_rules WHERE account_id = $1 ORDER BY created_at LIMIT 1",
+                a.id
             )
-            .bind(a.id)
             .fetch_optional(&pool)
             .await
             .expect("rule");
-            let canned: Option<uuid::Uuid> = sqlx::query_scalar(
+            let canned = sqlx::query_scalar!(
                 "SELECT id FROM canned_responses WHERE account_id = $1 ORDER BY created_at LIMIT 1",
+                a.id
             )
-            .bind(a.id)
             .fetch_optional(&pool)
             .await
             .expect("canned");
@@ -646,44 +646,56 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     assert_eq!(b_presence, ["online", "online"], "presence is the caller's own");
 
     // The agents, reasons and tags pages' changes: A's admin's, each once.
-    let console: (i64, i64, String, i32, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM agents a JOIN agent_skills k ON k.agent_id = a.id
-                  WHERE a.email = 'made@acme.test' AND a.account_id = $1 AND k.support_type_id = $2 AND k.tier = 2),
-                (SELECT count(*) FROM agent_skills WHERE agent_id = $3 AND support_type_id = $2 AND tier IS NULL),
-                (SELECT display_name FROM agents WHERE id = $3),
-                (SELECT max_concurrent FROM agents WHERE id = $3),
-                (SELECT count(*) FROM api_tokens WHERE agent_id = $4 AND label = 'ci' AND revoked_at IS NULL),
-                (SELECT count(*) FROM api_tokens WHERE agent_id = $4 AND label = 'existing' AND revoked_at IS NOT NULL)",
+    let console = sqlx::query!(
+        r#"SELECT (SELECT count(*) FROM agents a JOIN agent_skills k ON k.agent_id = a.id
+                   WHERE a.email = 'made@acme.test' AND a.account_id = $1 AND k.support_type_id = $2
+                     AND k.tier = 2) AS "made!",
+                  (SELECT count(*) FROM agent_skills WHERE agent_id = $3 AND support_type_id = $2
+                     AND tier IS NULL) AS "staff_skill!",
+                  (SELECT display_name FROM agents WHERE id = $3) AS "name!",
+                  (SELECT max_concurrent FROM agents WHERE id = $3) AS "limit!",
+                  (SELECT count(*) FROM api_tokens WHERE agent_id = $4 AND label = 'ci'
+                     AND revoked_at IS NULL) AS "new_token!",
+                  (SELECT count(*) FROM api_tokens WHERE agent_id = $4 AND label = 'existing'
+                     AND revoked_at IS NOT NULL) AS "revoked!""#,
+        a.id,
+        a.type_id,
+        a_staff.0,
+        a_bot_id.0
     )
-    .bind(a.id)
-    .bind(a.type_id)
-    .bind(a_staff.0)
-    .bind(a_bot_id.0)
     .fetch_one(&pool)
     .await
     .expect("agents");
+    let console =
+        (console.made, console.staff_skill, console.name, console.limit, console.new_token, console.revoked);
     assert_eq!(console, (1, 1, "Staff".to_owned(), 4, 1, 1));
-    let password_set: bool = sqlx::query_scalar("SELECT password_hash IS NOT NULL FROM agents WHERE id = $1")
-        .bind(a_staff.0)
-        .fetch_one(&pool)
-        .await
-        .expect("password");
-    assert!(password_set, "A's admin set the staff member's password");
-    let reasons: Vec<(String, i32)> = sqlx::query_as(
-        "SELECT label, position FROM resolution_reasons WHERE support_type_id = $1 ORDER BY position",
+    let password_set = sqlx::query_scalar!(
+        r#"SELECT password_hash IS NOT NULL AS "set!" FROM agents WHERE id = $1"#,
+        a_staff.0
     )
-    .bind(a.type_id)
+    .fetch_one(&pool)
+    .await
+    .expect("password");
+    assert!(password_set, "A's admin set the staff member's password");
+    let reasons: Vec<(String, i32)> = sqlx::query!(
+        "SELECT label, position FROM resolution_reasons WHERE support_type_id = $1 ORDER BY position",
+        a.type_id
+    )
     .fetch_all(&pool)
     .await
-    .expect("reasons");
+    .expect("reasons")
+    .into_iter()
+    .map(|r| (r.label, r.position))
+    .collect();
     assert_eq!(reasons.first().map(|r| r.0.as_str()), Some("Renamed here"), "{reasons:?}");
     assert_eq!(reasons.iter().filter(|r| r.0 == "Refunded here").count(), 1, "{reasons:?}");
-    let tags: Vec<String> =
-        sqlx::query_scalar("SELECT name::text FROM tags WHERE account_id = $1 ORDER BY name")
-            .bind(a.id)
-            .fetch_all(&pool)
-            .await
-            .expect("tags");
+    let tags = sqlx::query_scalar!(
+        r#"SELECT name::text AS "name!" FROM tags WHERE account_id = $1 ORDER BY name"#,
+        a.id
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("tags");
     // (Other tags come with the applied import.)
     let has = |name: &str| tags.iter().any(|t| t == name);
     assert_eq!(
@@ -691,32 +703,39 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
         (true, true, false),
         "vip deleted; the rule's tag stays when the rule goes: {tags:?}"
     );
-    let rules: i64 = sqlx::query_scalar("SELECT count(*) FROM tag_rules WHERE account_id = $1")
-        .bind(a.id)
+    let rules = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM tag_rules WHERE account_id = $1"#, a.id)
         .fetch_one(&pool)
         .await
         .expect("rules");
     assert_eq!(rules, 0, "created, then deleted");
-    let canned: i64 = sqlx::query_scalar("SELECT count(*) FROM canned_responses WHERE account_id = $1")
-        .bind(a.id)
-        .fetch_one(&pool)
-        .await
-        .expect("canned");
+    let canned =
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM canned_responses WHERE account_id = $1"#, a.id)
+            .fetch_one(&pool)
+            .await
+            .expect("canned");
     assert_eq!(canned, 0, "created, then deleted");
-    let account: (String, String, i32, Vec<String>, bool) = sqlx::query_as(
-        "SELECT name, time_zone, presence_grace_secs, widget_origins, identity_secret IS NOT NULL
-         FROM accounts WHERE id = $1",
+    let account = sqlx::query!(
+        r#"SELECT name, time_zone, presence_grace_secs, widget_origins,
+                  identity_secret IS NOT NULL AS "secret_set!"
+           FROM accounts WHERE id = $1"#,
+        a.id
     )
-    .bind(a.id)
     .fetch_one(&pool)
     .await
     .expect("account");
+    let account = (
+        account.name,
+        account.time_zone,
+        account.presence_grace_secs,
+        account.widget_origins,
+        account.secret_set,
+    );
     assert_eq!(
         account,
         ("Acme renamed".into(), "Europe/Berlin".into(), 120, vec!["https://shop.acme.test".into()], true),
         "saved (the origin normalised) and a secret set, by A's admin"
     );
-    let made: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE slug = 'made-here'")
+    let made = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM accounts WHERE slug = 'made-here'"#)
         .fetch_one(&pool)
         .await
         .expect("made");

@@ -22,6 +22,7 @@ pub mod error;
 pub mod import;
 pub mod live;
 pub mod mail_log;
+pub mod monitor;
 pub mod notifications;
 pub mod outbox;
 pub mod ratelimit;

@@ -85,12 +85,20 @@ pub enum ServerFrame {
         event_id: i64,
         session_id: SessionId,
     },
-    /// The signed-in agent's own presence changed (for example set away
-    /// after missed heartbeats).
+    /// An agent's presence changed (for example set away after missed
+    /// heartbeats). The agent themself gets it, and so do those whose scope
+    /// covers the agent's account (the live queue monitor); a client checks
+    /// `agent_id` before it treats the change as its own.
     Presence {
         event_id: i64,
+        agent_id: AgentId,
         presence: Presence,
         reason: Option<String>,
+    },
+    /// A new in-app alert for the signed-in agent (the bell).
+    Notification {
+        event_id: i64,
+        notification: crate::notifications::Notification,
     },
     Typing {
         session_id: SessionId,
@@ -141,6 +149,7 @@ impl ServerFrame {
             | Self::CsatSubmitted { event_id, .. }
             | Self::CsatRequested { event_id, .. }
             | Self::Presence { event_id, .. }
+            | Self::Notification { event_id, .. }
             | Self::ImportProgress { event_id, .. } => Some(*event_id),
             _ => None,
         }

@@ -128,7 +128,9 @@ mod server {
     }
 
     /// Writes an alert for `agent` inside the caller's transaction (the
-    /// consumer's, so that it is written exactly once per event).
+    /// consumer's, so that it is written exactly once per event), with its
+    /// `notification.created` event, which brings it to the agent's bell
+    /// live (and in a replay after a reconnect).
     pub async fn alert(
         conn: &mut PgConnection,
         agent: AgentId,
@@ -145,9 +147,43 @@ mod server {
             session.map(|s| s.0),
             &body
         )
-        .fetch_one(conn)
+        .fetch_one(&mut *conn)
         .await?;
+        let account = sqlx::query_scalar!(
+            r#"SELECT account_id AS "account_id: AccountId" FROM agents WHERE id = $1"#,
+            agent.0
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let payload = serde_json::to_value(&row).map_err(|e| Error::internal("notification event", e))?;
+        crate::outbox::record(conn, crate::outbox::topic::NOTIFICATION_CREATED, account, session, payload)
+            .await?;
         Ok(row)
+    }
+
+    /// How many of the caller's notifications are unread (the bell's
+    /// count). Agents only.
+    pub async fn unread_count(pool: &PgPool, actor: &Actor) -> Result<i64> {
+        let agent = own_agent(actor)?;
+        Ok(sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM notifications WHERE agent_id = $1 AND read_at IS NULL"#,
+            agent.0
+        )
+        .fetch_one(pool)
+        .await?)
+    }
+
+    /// Marks every unread notification of the caller read; returns how
+    /// many were. Agents only.
+    pub async fn mark_all_read(pool: &PgPool, actor: &Actor) -> Result<u64> {
+        let agent = own_agent(actor)?;
+        Ok(sqlx::query!(
+            "UPDATE notifications SET read_at = now() WHERE agent_id = $1 AND read_at IS NULL",
+            agent.0
+        )
+        .execute(pool)
+        .await?
+        .rows_affected())
     }
 
     /// The caller's own notifications, newest first; `cursor` is the

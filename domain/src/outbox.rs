@@ -34,12 +34,15 @@ pub mod topic {
     /// An import run moved (checkpoint, cancel, failure): for the account
     /// admins' import page only.
     pub const IMPORT_PROGRESS: &str = "import.progress";
+    /// An in-app alert was written for an agent: for that agent's bell only.
+    pub const NOTIFICATION_CREATED: &str = "notification.created";
 
     /// Whether webhooks may receive the topic: not the internal `import.*`
     /// ones (imported history is quiet, and its progress is no business
-    /// event).
+    /// event), nor `notification.*` (one agent's own alerts, which repeat
+    /// the business event they are about).
     pub fn delivered_to_webhooks(topic: &str) -> bool {
-        !topic.starts_with("import.")
+        !topic.starts_with("import.") && !topic.starts_with("notification.")
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod attachments;
+pub mod bell;
 #[cfg(feature = "ssr")]
 pub mod charts;
 pub mod dialog;

@@ -6,7 +6,10 @@ use leptos_router::components::Redirect;
 
 use crate::{
     auth::{Logout, Me, login_path, whoami},
-    components::alert::ErrorAlert,
+    components::{
+        alert::ErrorAlert,
+        bell::{Bell, BellButton},
+    },
 };
 
 /// Renders `render(me)` with the signed-in agent, or redirects to the login
@@ -51,6 +54,8 @@ fn SignedIn(me: Me) -> impl IntoView {
                         class="w-full rounded-lg border border-slate-300 px-3 py-1.5 text-sm sm:w-64 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"/>
                 </form>
                 <div class="flex items-center gap-3 text-sm">
+                    // Where the page has a live link (the workspace), its bell.
+                    {use_context::<Bell>().map(|bell| view! { <BellButton bell/> })}
                     <span class="text-slate-600" data-testid="signed-in-as">
                         {me.display_name.clone()} " · " {me.role.to_string()}
                     </span>

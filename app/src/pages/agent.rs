@@ -16,6 +16,8 @@ mod conversation;
 mod lists;
 mod sidebar;
 
+pub use sidebar::TransferDialog;
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -543,7 +545,10 @@ impl Ws {
                     }
                 }),
             },
-            ServerFrame::Presence { presence, reason, .. } => {
+            // Supervisors also hear of their agents' presence (the monitor's).
+            ServerFrame::Presence { agent_id, presence, reason, .. }
+                if self.me.get_untracked() == Some(agent_id) =>
+            {
                 let before = self.presence.get_untracked().presence;
                 self.presence.set(PresenceState { presence, reason: reason.clone() });
                 if before != presence {
@@ -571,7 +576,13 @@ pub fn AgentPage() -> impl IntoView {
     let selected = Memo::new(move |_| Selected::from_path(&location.pathname.get()));
     let ws = Ws::new(selected);
     provide_context(ws);
-    let link = crate::live::connect(None, move |frame| ws.on_frame(frame));
+    // The header's bell hears the same link.
+    let bell = crate::components::bell::Bell::new();
+    provide_context(bell);
+    let link = crate::live::connect(None, move |frame| {
+        bell.on_frame(&frame);
+        ws.on_frame(frame);
+    });
     provide_context(link);
 
     // Created once, here: a resource made inside the guard's reactive

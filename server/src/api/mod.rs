@@ -167,7 +167,10 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/{id}", patch(webhooks::update).delete(webhooks::delete))
         .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/notifications", get(webhooks::notifications))
+        .route("/notifications/unread", get(webhooks::unread))
+        .route("/notifications/read-all", post(webhooks::mark_all_read))
         .route("/notifications/{id}/read", post(webhooks::mark_read))
+        .route("/monitor", get(reports::monitor))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
 }

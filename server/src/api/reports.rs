@@ -176,3 +176,18 @@ fn encode(rows: &[ExportRow]) -> Result<Bytes, domain::Error> {
     }
     w.into_inner().map(Bytes::from).map_err(|e| domain::Error::internal("a CSV row", e))
 }
+
+/// The live queue monitor's snapshot: per support type, waiting now, the
+/// longest wait, SLA breaches in the last hour and staffing; every agent's
+/// presence and load; the longest-waiting sessions. Admins and supervisors
+/// (a global admin may leave out `account_id`: every account).
+#[utoipa::path(get, path = "/api/v1/monitor", tag = "reports", params(super::AccountQuery),
+    responses((status = 200, body = domain::monitor::Monitor), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn monitor(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(q): ApiQuery<super::AccountQuery>,
+) -> Result<Json<domain::monitor::Monitor>, ApiError> {
+    Ok(Json(domain::monitor::snapshot(&pool, &actor, q.account_id).await?))
+}

@@ -136,3 +136,32 @@ pub async fn mark_read(
     notifications::mark_read(&pool, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// How many of the caller's notifications are unread.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnreadCount {
+    pub unread: i64,
+}
+
+/// The calling agent's unread count (the bell's).
+#[utoipa::path(get, path = "/api/v1/notifications/unread", tag = "notifications",
+    responses((status = 200, body = UnreadCount), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn unread(State(pool): State<PgPool>, ApiActor(actor): ApiActor) -> ApiResult<Json<UnreadCount>> {
+    Ok(Json(UnreadCount { unread: notifications::unread_count(&pool, &actor).await? }))
+}
+
+/// How many notifications were marked read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MarkedRead {
+    pub marked: u64,
+}
+
+/// Marks every unread notification of the caller read.
+#[utoipa::path(post, path = "/api/v1/notifications/read-all", tag = "notifications",
+    responses((status = 200, body = MarkedRead), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn mark_all_read(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+) -> ApiResult<Json<MarkedRead>> {
+    Ok(Json(MarkedRead { marked: notifications::mark_all_read(&pool, &actor).await? }))
+}

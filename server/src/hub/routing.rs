@@ -26,8 +26,11 @@ enum Audience {
     Conversation,
     /// Notes and tags: the owner and subscribed agents, never the customer.
     AgentConversation,
-    /// An agent's own presence.
-    OwnPresence(AgentId),
+    /// An agent's presence: the agent, and those whose scope covers the
+    /// agent's whole account (the live queue monitor).
+    PresenceOf(AgentId),
+    /// One agent only (their bell).
+    OneAgent(AgentId),
     /// The account's admins (import progress).
     AccountAdmins,
     /// No frame; only refreshes what the hub keeps about an agent.
@@ -99,14 +102,17 @@ impl Routed {
     /// that last lifecycle event.
     pub fn reaches(&self, who: &Who, scope: &Scope, subscribed: impl Fn(SessionId) -> bool) -> bool {
         match (self.audience, who) {
-            (Audience::OwnPresence(id), Who::Agent(a)) => return a.id == id,
+            (Audience::OneAgent(id), Who::Agent(a)) => return a.id == id,
+            (Audience::PresenceOf(id), Who::Agent(a)) => {
+                return a.id == id || self.account_id.is_some_and(|account| scope.covers_account(account));
+            }
             (Audience::AccountAdmins, Who::Agent(a)) => {
                 return self
                     .account_id
                     .is_some_and(|account| domain::actor::Actor::Agent(*a).is_admin_of(account));
             }
             (Audience::AccountAdmins, Who::Customer(_)) => return false,
-            (Audience::Nobody | Audience::OwnPresence(_), _) => return false,
+            (Audience::Nobody | Audience::PresenceOf(_) | Audience::OneAgent(_), _) => return false,
             (Audience::AgentConversation, Who::Customer(_)) => return false,
             _ => {}
         }
@@ -299,8 +305,22 @@ pub async fn route(hub: &Hub, event: &Event) -> domain::Result<Option<Routed>> {
             let p: PresencePayload = serde_json::from_value(event.payload.clone()).map_err(bad)?;
             Ok(Some(Routed::new(
                 event.account_id,
-                Audience::OwnPresence(p.agent_id),
-                ServerFrame::Presence { event_id: event.id, presence: p.new, reason: p.reason },
+                Audience::PresenceOf(p.agent_id),
+                ServerFrame::Presence {
+                    event_id: event.id,
+                    agent_id: p.agent_id,
+                    presence: p.new,
+                    reason: p.reason,
+                },
+            )))
+        }
+        topic::NOTIFICATION_CREATED => {
+            let notification: domain::notifications::Notification =
+                serde_json::from_value(event.payload.clone()).map_err(bad)?;
+            Ok(Some(Routed::new(
+                event.account_id,
+                Audience::OneAgent(notification.agent_id),
+                ServerFrame::Notification { event_id: event.id, notification },
             )))
         }
         topic::AGENT_UPDATED => {

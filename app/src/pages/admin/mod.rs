@@ -14,6 +14,7 @@ pub mod agents;
 pub mod attachments;
 pub mod canned;
 pub mod import;
+pub mod monitor;
 pub mod reasons;
 pub mod reports;
 pub mod support_type_form;
@@ -91,6 +92,7 @@ pub async fn blast_list() -> Result<Vec<BlastProgress>, AppError> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Overview,
+    Monitor,
     SupportTypes,
     Agents,
     Tags,
@@ -103,8 +105,9 @@ pub enum Section {
     AuditLog,
 }
 
-const SECTIONS: [(Section, &str, &str); 11] = [
+const SECTIONS: [(Section, &str, &str); 12] = [
     (Section::Overview, "Overview", "/admin"),
+    (Section::Monitor, "Live monitor", "/admin/monitor"),
     (Section::SupportTypes, "Support types", "/admin/support-types"),
     (Section::Agents, "Agents", "/admin/agents"),
     (Section::Tags, "Tags and rules", "/admin/tags"),

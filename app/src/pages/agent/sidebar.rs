@@ -298,16 +298,27 @@ fn Actions(id: SessionId) -> impl IntoView {
                 </div>
             </section>
         </Show>
-        <TransferDialog id open=transfer_open/>
+        <TransferDialog id open=transfer_open done=Callback::new({
+            let navigate = navigate.clone();
+            move |(s, label): (Session, String)| {
+                ws.toasts.success(format!("Session transferred to {label}."));
+                after_action(ws, &s, &navigate);
+            }
+        })/>
         <ResolveDialog id open=resolve_open/>
     }
     .into_any()
 }
 
+/// Moves a session to an agent or a support type's queue (the `reassign`
+/// operation): in the workspace, and from the live queue monitor. `done`
+/// gets the moved session and the target's name.
 #[component]
-fn TransferDialog(id: SessionId, open: RwSignal<bool>) -> impl IntoView {
-    let ws = expect_context::<Ws>();
-    let navigate = use_navigate();
+pub fn TransferDialog(
+    id: SessionId,
+    open: RwSignal<bool>,
+    done: Callback<(Session, String)>,
+) -> impl IntoView {
     let targets = RwSignal::new(None::<Result<TransferTargets, AppError>>);
     let choice = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -355,13 +366,11 @@ fn TransferDialog(id: SessionId, open: RwSignal<bool>) -> impl IntoView {
         }
         let label = label_of(&target).unwrap_or_else(|| "the chosen target".to_owned());
         busy.set(true);
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match api::transfer(id, target).await {
                 Ok(s) => {
                     open.set(false);
-                    ws.toasts.success(format!("Session transferred to {label}."));
-                    after_action(ws, &s, &navigate);
+                    done.run((s, label));
                 }
                 Err(e) => error.set(Some(e.user_message())),
             }

@@ -399,6 +399,9 @@ fn routes() -> Vec<Route> {
         // ---- Reports: whole-account readers only ----
         route("GET", "/reports", &[]).expect(Own, SAME_ACCOUNT, Forbidden),
         route("GET", "/reports", &[]).query("account_id", Account).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        // The live queue monitor: the same whole-account readers.
+        route("GET", "/monitor", &[]).expect(Own, SAME_ACCOUNT, Forbidden),
+        route("GET", "/monitor", &[]).query("account_id", Account).expect(NotFound, SAME_ACCOUNT, Forbidden),
         route("GET", "/reports/sessions", &[]).fixed(DRILL).expect(Own, SAME_ACCOUNT, Forbidden),
         route("GET", "/reports/sessions", &[])
             .fixed(DRILL)
@@ -634,6 +637,8 @@ fn routes() -> Vec<Route> {
         // Notifications are the caller's own: another agent's are "not found".
         route("GET", "/notifications", &[]).expect(Own, Own, Forbidden),
         route("POST", "/notifications/{id}/read", &[Notification]).expect(NotFound, NotFound, Forbidden),
+        route("GET", "/notifications/unread", &[]).expect(Own, Own, Forbidden),
+        route("POST", "/notifications/read-all", &[]).expect(Own, Own, Forbidden),
     ]
 }
 

@@ -549,3 +549,74 @@ async fn import_progress_reaches_the_accounts_admins_and_nobody_else(pool: PgPoo
         "imported history is quiet: {rest:?}"
     );
 }
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn alerts_reach_their_agent_and_presence_reaches_the_accounts_supervisors(pool: PgPool) {
+    let acme = seed_account(&pool, "acme").await;
+    let globex = seed_account(&pool, "globex").await;
+    let (dana_id, dana_token) = seed_agent(&pool, Some(&acme), "agent", "Dana").await;
+    let (_, eli_token) = seed_agent(&pool, Some(&acme), "agent", "Eli").await;
+    let (_, sue_token) = seed_agent(&pool, Some(&acme), "supervisor", "Sue").await;
+    let (_, gloria_token) = seed_agent(&pool, Some(&globex), "admin", "Gloria").await;
+    let app = spawn_app(pool.clone()).await;
+    let mut dana = agent_ws(&app, &dana_token).await;
+    let mut eli = agent_ws(&app, &eli_token).await;
+    let mut sue = agent_ws(&app, &sue_token).await;
+    let mut gloria = agent_ws(&app, &gloria_token).await;
+
+    // Dana steps away: she and her supervisor hear it, with whose it is;
+    // a colleague and another account's admin do not.
+    let res = app
+        .client
+        .put(format!("{}/api/v1/agents/{dana_id}/presence", app.base))
+        .bearer_auth(&dana_token)
+        .json(&json!({ "presence": "away", "reason": "lunch" }))
+        .send()
+        .await
+        .expect("presence");
+    expect(res, reqwest::StatusCode::OK).await;
+    for ws in [&mut dana, &mut sue] {
+        let frame = ws.until("presence").await;
+        assert_eq!(frame["agent_id"], dana_id.to_string());
+        assert_eq!(frame["presence"], "away");
+    }
+    let res = app
+        .client
+        .put(format!("{}/api/v1/agents/{dana_id}/presence", app.base))
+        .bearer_auth(&dana_token)
+        .json(&json!({ "presence": "online" }))
+        .send()
+        .await
+        .expect("presence");
+    expect(res, reqwest::StatusCode::OK).await;
+    // Dana picks a session: the notifications consumer alerts her, and the
+    // alert reaches her bell and nobody else's.
+    let chat = open_chat(&app, &acme.type_slug, "Casey").await;
+    post(&app, &format!("/sessions/{}/assign", chat.session), &dana_token, json!({})).await;
+    let alert = dana.until("notification").await;
+    assert_eq!(alert["notification"]["agent_id"], dana_id.to_string());
+    assert_eq!(alert["notification"]["kind"], "session.assigned");
+    assert_eq!(alert["notification"]["session_id"], chat.session.as_str());
+    assert!(alert["event_id"].as_i64().is_some_and(|id| id > 0), "a durable frame: {alert}");
+    let res =
+        app.client.get(format!("{}/api/v1/notifications/unread", app.base)).bearer_auth(&dana_token).send();
+    let unread = expect(res.await.expect("unread"), reqwest::StatusCode::OK).await;
+    assert_eq!(unread["unread"], 1);
+    for ws in [&mut eli, &mut sue, &mut gloria] {
+        let frames = ws.drain().await;
+        assert!(frames.iter().all(|f| f["type"] != "notification"), "{frames:?}");
+    }
+    for ws in [&mut eli, &mut gloria] {
+        let frames = ws.drain().await;
+        assert!(frames.iter().all(|f| f["type"] != "presence"), "{frames:?}");
+    }
+    // A reconnecting bell gets the alert it missed, once.
+    let after = alert["event_id"].as_i64().expect("id") - 1;
+    let mut again =
+        connect(&app, &[("authorization", &format!("Bearer {dana_token}"))]).await.expect("reconnects");
+    again.send(json!({ "type": "hello", "after": after })).await;
+    let replayed = again.until("notification").await;
+    assert_eq!(replayed["notification"]["id"], alert["notification"]["id"]);
+    let read = post(&app, "/notifications/read-all", &dana_token, json!({})).await;
+    assert_eq!(read["marked"], 1);
+}

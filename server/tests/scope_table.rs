@@ -66,6 +66,8 @@ const REST: &[(&str, Reach)] = &[
         Reach::WholeAccountsListed,
     ),
     ("/reports/sessions.csv?from={yesterday}&to={today}", Reach::WholeAccountsListed),
+    // The live queue monitor lists the longest-waiting sessions (S waits).
+    ("/monitor", Reach::WholeAccountsListed),
 ];
 
 /// Server functions that read sessions, with their form body.
@@ -83,6 +85,7 @@ const SERVER_FNS: &[(&str, &str, Reach)] = &[
         "query=count%3Dopened%26start%3D2000-01-01T00%3A00%3A00Z%26end%3D2100-01-01T00%3A00%3A00Z",
         Reach::WholeAccountsListed,
     ),
+    ("/api/admin/monitor", "", Reach::WholeAccountsListed),
 ];
 
 /// Server functions that read no session, or change one (their refusals
@@ -91,6 +94,10 @@ const NOT_SESSION_READS: &[(&str, &str)] = &[
     ("/api/system_status", "server facts, no account data"),
     ("/api/admin/report", "counts and percentiles of whole accounts (Scope::whole_accounts), no session"),
     ("/api/auth/whoami", "the caller's own identity"),
+    ("/api/notifications/unread", "the caller's own alerts: a count"),
+    ("/api/notifications/recent", "the caller's own alerts, by agent id, no session read"),
+    ("/api/notifications/read", "a change: marks one of the caller's own alerts read"),
+    ("/api/notifications/read-all", "a change: marks the caller's own alerts read"),
     ("/api/auth/login", "signing in"),
     ("/api/auth/logout", "signing out"),
     ("/api/admin/audit", "the audit log, admins only"),
@@ -582,6 +589,7 @@ async fn every_read_path_has_an_entry(pool: PgPool) {
                 || p.starts_with("/customers")
                 || p.starts_with("/attachments")
                 || p.starts_with("/reports/sessions")
+                || p.starts_with("/monitor")
         })
         .collect();
     let listed: BTreeSet<String> = REST
@@ -597,7 +605,7 @@ async fn every_read_path_has_an_entry(pool: PgPool) {
         .collect();
     assert_eq!(
         served, listed,
-        "every GET under /sessions, /search, /customers, /attachments and /reports/sessions needs an entry in REST"
+        "every GET under /sessions, /search, /customers, /attachments, /reports/sessions and /monitor needs an entry in REST"
     );
 
     // Server functions: each is a session read here, or says why it is not.

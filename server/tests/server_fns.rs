@@ -78,7 +78,13 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
         Rule::AdminList,
         "query=count%3Dopened%26start%3D2000-01-01T00%3A00%3A00Z%26end%3D2100-01-01T00%3A00%3A00Z",
     ),
+    ("/api/admin/monitor", Rule::AdminList, ""),
     ("/api/admin/blasts", Rule::SignedIn, ""),
+    // The bell: the caller's own alerts (agents only).
+    ("/api/notifications/unread", Rule::SignedIn, ""),
+    ("/api/notifications/recent", Rule::SignedIn, ""),
+    ("/api/notifications/read", Rule::SignedIn, "id=1"),
+    ("/api/notifications/read-all", Rule::SignedIn, ""),
     ("/api/agent/board", Rule::SignedIn, ""),
     ("/api/agent/search", Rule::SignedIn, "q=hello"),
     ("/api/agent/presence", Rule::SignedIn, "presence=online"),

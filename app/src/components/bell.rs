@@ -306,6 +306,7 @@ pub fn BellButton(bell: Bell) -> impl IntoView {
             </Show>
         </div>
     }
+    .into_any()
 }
 
 #[component]

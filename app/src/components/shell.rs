@@ -55,7 +55,7 @@ fn SignedIn(me: Me) -> impl IntoView {
                 </form>
                 <div class="flex items-center gap-3 text-sm">
                     // Where the page has a live link (the workspace), its bell.
-                    {use_context::<Bell>().map(|bell| view! { <BellButton bell/> })}
+                    {use_context::<Bell>().map(|bell| view! { <BellButton bell/> }.into_any())}
                     <span class="text-slate-600" data-testid="signed-in-as">
                         {me.display_name.clone()} " · " {me.role.to_string()}
                     </span>

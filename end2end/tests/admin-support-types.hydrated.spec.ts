@@ -95,6 +95,7 @@ test('an agent is told the console is for administrators', async ({ browser }) =
     ['/admin/tags', 'tag-rules'],
     ['/admin/canned', 'canned'],
     ['/admin/accounts', 'accounts'],
+    ['/admin/monitor', 'monitor-types'],
   ]) {
     await page.goto(path);
     await expect(page.getByRole('alert').filter({ hasText: 'Administrators only' }), path).toBeVisible();

@@ -28,6 +28,8 @@ function server(p: number, databaseUrl: string, extra: Record<string, string> = 
       LOG: 'warn',
       // Every test signs in and opens chats from 127.0.0.1, in parallel.
       RATE_LIMIT_SCALE: '10',
+      // The webhooks test receives deliveries on 127.0.0.1.
+      WEBHOOK_ALLOW_PRIVATE: '1',
       // Uploaded files: under target/, one directory per deployment (database).
       ATTACHMENTS_DIR: `${__dirname}/../target/e2e-attachments/${databaseUrl.split("/").pop()}`,
       ...extra,

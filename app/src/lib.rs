@@ -111,6 +111,7 @@ pub fn App() -> impl IntoView {
                 <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=pages::admin::AuditPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("admin"), StaticSegment("reports")) view=pages::admin::reports::ReportsPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("admin"), StaticSegment("monitor")) view=pages::admin::monitor::MonitorPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("admin"), StaticSegment("webhooks")) view=pages::admin::webhooks::WebhooksPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("admin"), StaticSegment("import")) view=pages::admin::import::ImportPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("admin"), StaticSegment("attachments")) view=pages::admin::attachments::AttachmentsPage ssr=SsrMode::Async/>
                 <Route

@@ -37,6 +37,38 @@ pub mod topic {
     /// An in-app alert was written for an agent: for that agent's bell only.
     pub const NOTIFICATION_CREATED: &str = "notification.created";
 
+    /// Every topic above, in order: what pickers offer (the webhooks page).
+    pub const ALL: &[&str] = &[
+        SESSION_OPENED,
+        SESSION_ASSIGNED,
+        SESSION_REASSIGNED,
+        SESSION_HANDED_OFF,
+        SESSION_ESCALATED,
+        SESSION_RESOLVED,
+        SESSION_REOPENED,
+        SESSION_ABANDONED,
+        MESSAGE_CREATED,
+        NOTE_ADDED,
+        SESSION_TAGGED,
+        SESSION_UNTAGGED,
+        CSAT_SUBMITTED,
+        CSAT_REQUESTED,
+        AGENT_CREATED,
+        AGENT_UPDATED,
+        AGENT_PRESENCE,
+        CONFIG_CHANGED,
+        CUSTOMER_UPDATED,
+        CUSTOMER_ERASED,
+        BLAST_CREATED,
+        IMPORT_PROGRESS,
+        NOTIFICATION_CREATED,
+    ];
+
+    /// The topics a webhook can receive, in order.
+    pub fn for_webhooks() -> impl Iterator<Item = &'static str> {
+        ALL.iter().copied().filter(|t| delivered_to_webhooks(t))
+    }
+
     /// Whether webhooks may receive the topic: not the internal `import.*`
     /// ones (imported history is quiet, and its progress is no business
     /// event), nor `notification.*` (one agent's own alerts, which repeat
@@ -99,5 +131,33 @@ mod server {
         .fetch_all(pool)
         .await?;
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::topic;
+
+    /// `topic::ALL` lists every topic constant declared in `topic`.
+    #[test]
+    fn every_topic_is_listed() {
+        let source = include_str!("outbox.rs");
+        let module = source.split("pub mod topic {").nth(1).expect("the topic module");
+        let module = module.split("\n}\n").next().expect("its end");
+        let declared: Vec<&str> = module
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("pub const "))
+            .filter(|l| l.contains(": &str = \""))
+            .filter_map(|l| l.split('"').nth(1))
+            .collect();
+        assert!(declared.len() >= 20, "{declared:?}");
+        for t in &declared {
+            assert!(topic::ALL.contains(t), "{t} is missing from topic::ALL");
+        }
+        assert_eq!(declared.len(), topic::ALL.len());
+        assert!(topic::for_webhooks().all(topic::delivered_to_webhooks));
+        assert!(
+            !topic::for_webhooks().any(|t| t == topic::IMPORT_PROGRESS || t == topic::NOTIFICATION_CREATED)
+        );
     }
 }

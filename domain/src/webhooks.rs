@@ -85,6 +85,8 @@ pub const MAX_DELIVERY_ATTEMPTS: i32 = 10;
 /// Retry backoff: 1 s, 2 s, 4 s, … capped here.
 pub const MAX_BACKOFF_SECS: i64 = 3600;
 pub const SECRET_BYTES: usize = 32;
+/// The topic of a test delivery ([`send_test`]): no event has it.
+pub const TEST_TOPIC: &str = "webhook.test";
 pub const MAX_EVENTS: usize = 50;
 
 /// AMQP topic matching: words separated by `.`, `*` matches one word, `#`
@@ -395,6 +397,52 @@ mod server {
         .await?;
         tx.commit().await?;
         Ok(hook)
+    }
+
+    /// One webhook (never its secret). Admins of the account.
+    pub async fn get(pool: &PgPool, actor: &Actor, id: WebhookId) -> Result<Webhook> {
+        let mut conn = pool.acquire().await?;
+        managed(&mut conn, actor, id, false).await
+    }
+
+    /// Queues a test delivery to an active webhook: a `webhook.test` body
+    /// shaped like every event's, sent, signed and retried by the delivery
+    /// worker like any other. A disabled webhook is refused (409
+    /// `webhook_disabled`): the worker sends nothing to it. Admins of the
+    /// account.
+    pub async fn send_test(pool: &PgPool, actor: &Actor, id: WebhookId) -> Result<Delivery> {
+        let mut tx = pool.begin().await?;
+        let hook = managed(&mut tx, actor, id, true).await?;
+        if !hook.active {
+            return Err(Error::conflict("webhook_disabled", "the webhook is disabled: re-enable it first"));
+        }
+        let event_id = uuid::Uuid::new_v4();
+        let body = json!({ "event_id": event_id, "topic": TEST_TOPIC, "account_id": hook.account_id,
+                           "session_id": null, "created_at": chrono::Utc::now(),
+                           "payload": { "webhook_id": id, "test": true } });
+        let delivery = sqlx::query_as!(
+            Delivery,
+            r#"INSERT INTO webhook_deliveries (webhook_id, event_id, topic, payload) VALUES ($1, $2, $3, $4)
+               RETURNING id, webhook_id AS "webhook_id: WebhookId", event_id, topic, attempt, status_code, error,
+                         next_attempt_at, delivered_at, created_at"#,
+            id.0,
+            event_id,
+            TEST_TOPIC,
+            body
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            Some(hook.account_id),
+            actor,
+            "webhook.tested",
+            &id.to_string(),
+            json!({ "url": hook.url }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(delivery)
     }
 
     /// Deletes a webhook and its delivery log. Admins of the account.

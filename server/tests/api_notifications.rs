@@ -43,6 +43,21 @@ async fn admins_manage_webhooks_and_see_the_secret_once(pool: PgPool) {
     let log = expect(app.get(&format!("{path}/deliveries"), &admin).await, StatusCode::OK).await;
     assert_eq!(log, json!({ "items": [], "next_cursor": null }));
 
+    // A test delivery joins the log like any other, due now.
+    let test = format!("{path}/test");
+    let queued = expect(app.post(&test, &admin, json!({})).await, StatusCode::ACCEPTED).await;
+    assert_eq!((queued["topic"].clone(), queued["attempt"].clone()), (json!("webhook.test"), json!(0)));
+    assert!(queued["next_attempt_at"].is_string() && queued["delivered_at"].is_null());
+    let log = expect(app.get(&format!("{path}/deliveries"), &admin).await, StatusCode::OK).await;
+    let logged: Vec<&serde_json::Value> =
+        log["items"].as_array().expect("items").iter().map(|d| &d["id"]).collect();
+    assert_eq!(logged, [&queued["id"]]);
+    // Not to a disabled webhook (nothing would send it), and not by an agent.
+    expect(app.patch(&path, &admin, json!({ "active": false })).await, StatusCode::OK).await;
+    expect_error(app.post(&test, &admin, json!({})).await, StatusCode::CONFLICT, "webhook_disabled").await;
+    expect_error(app.post(&test, &agent, json!({})).await, StatusCode::FORBIDDEN, "forbidden").await;
+    expect(app.patch(&path, &admin, json!({ "active": true })).await, StatusCode::OK).await;
+
     // Bad input.
     let bad = json!({ "url": "ftp://hooks.example", "events": ["#"] });
     expect_error(app.post("/webhooks", &admin, bad).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;

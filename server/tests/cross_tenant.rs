@@ -634,6 +634,7 @@ fn routes() -> Vec<Route> {
             .expect(NotFound, SAME_ACCOUNT, Forbidden),
         route("DELETE", "/webhooks/{id}", &[Webhook]).expect(NotFound, SAME_ACCOUNT, Forbidden),
         route("GET", "/webhooks/{id}/deliveries", &[Webhook]).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("POST", "/webhooks/{id}/test", &[Webhook]).expect(NotFound, SAME_ACCOUNT, Forbidden),
         // Notifications are the caller's own: another agent's are "not found".
         route("GET", "/notifications", &[]).expect(Own, Own, Forbidden),
         route("POST", "/notifications/{id}/read", &[Notification]).expect(NotFound, NotFound, Forbidden),

@@ -63,7 +63,7 @@ const CHAT_FORM: &str = "token=sc_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&bo
 /// type, resolution reason and the tag "vip" (once it exists), `{import}`
 /// for an import run of A's, `{agent}`, `{bot}` and `{token}` for an agent,
 /// the bot and the bot's API token of A's, `{rule}` and `{canned}` for A's
-/// first tag rule and canned reply;
+/// first tag rule and canned reply, `{webhook}` for A's first webhook;
 /// `{account}`
 /// and `{slug}` for A itself and its type's slug.
 const SERVER_FNS: &[(&str, Rule, &str)] = &[
@@ -187,6 +187,17 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
         "id={canned}&form[shortcut]=thanks&form[title]=Thanks+again&form[body]=Thank+you+again%21",
     ),
     ("/api/admin/canned/delete", Rule::AdminOfA, "id={canned}"),
+    // Webhooks of A: `{webhook}` is A's first one (made here; deleted last).
+    ("/api/admin/webhooks", Rule::AdminList, ""),
+    (
+        "/api/admin/webhook/create",
+        Rule::AdminOfA,
+        "account={account}&url=https%3A%2F%2Fhooks.example.com%2Fin&events[0]=session.opened&events[1]=session.*",
+    ),
+    ("/api/admin/webhook/test", Rule::AdminOfA, "id={webhook}"),
+    ("/api/admin/webhook/deliveries", Rule::AdminOfA, "id={webhook}"),
+    ("/api/admin/webhook/active", Rule::AdminOfA, "id={webhook}&active=false"),
+    ("/api/admin/webhook/delete", Rule::AdminOfA, "id={webhook}"),
     // Accounts: A's own settings for its admin; creating one is global.
     ("/api/admin/accounts", Rule::AdminList, ""),
     ("/api/admin/account", Rule::AdminOfA, "id={account}"),
@@ -419,8 +430,16 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
             .fetch_optional(&pool)
             .await
             .expect("canned");
+            let webhook = sqlx::query_scalar!(
+                "SELECT id FROM webhooks WHERE account_id = $1 ORDER BY created_at LIMIT 1",
+                a.id
+            )
+            .fetch_optional(&pool)
+            .await
+            .expect("webhook");
             template
                 .replace("{canned}", &canned.unwrap_or_default().to_string())
+                .replace("{webhook}", &webhook.unwrap_or_default().to_string())
                 .replace("{session}", &a_session.id.to_string())
                 .replace("{rule}", &rule.unwrap_or_default().to_string())
                 .replace("{import}", &import.to_string())
@@ -650,6 +669,23 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
             .await
             .expect("presence");
     assert_eq!(b_presence, ["online", "online"], "presence is the caller's own");
+
+    // The webhooks page's changes: A's admin's, each once, in order.
+    let webhook_audit: Vec<String> = sqlx::query_scalar!(
+        "SELECT action FROM audit_log WHERE account_id = $1 AND action LIKE 'webhook.%' ORDER BY id",
+        a.id
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("webhook audit");
+    assert_eq!(webhook_audit, ["webhook.created", "webhook.tested", "webhook.updated", "webhook.deleted"]);
+    let (hooks, tests) = sqlx::query_as::<_, (i64, i64)>(
+        "SELECT (SELECT count(*) FROM webhooks), (SELECT count(*) FROM webhook_deliveries)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("webhooks");
+    assert_eq!((hooks, tests), (0, 0), "made once, deleted with its log");
 
     // The agents, reasons and tags pages' changes: A's admin's, each once.
     let console = sqlx::query!(

@@ -6,6 +6,7 @@ pub mod bell;
 #[cfg(feature = "ssr")]
 pub mod charts;
 pub mod dialog;
+pub mod secret;
 pub mod shell;
 pub mod table;
 pub mod toast;

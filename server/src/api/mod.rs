@@ -166,6 +166,7 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/webhooks/{id}", patch(webhooks::update).delete(webhooks::delete))
         .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/webhooks/{id}/test", post(webhooks::test))
         .route("/notifications", get(webhooks::notifications))
         .route("/notifications/unread", get(webhooks::unread))
         .route("/notifications/read-all", post(webhooks::mark_all_read))

@@ -53,7 +53,7 @@ use super::{
         reports::report, reports::sessions, reports::export_periods, reports::export_sessions,
         blasts::list, blasts::create, blasts::get, blasts::cancel,
         imports::create, imports::list, imports::get, imports::set_mapping, imports::apply, imports::cancel,
-        webhooks::list, webhooks::create, webhooks::update, webhooks::delete, webhooks::deliveries,
+        webhooks::list, webhooks::create, webhooks::update, webhooks::delete, webhooks::deliveries, webhooks::test,
         webhooks::notifications, webhooks::mark_read, webhooks::unread, webhooks::mark_all_read,
         reports::monitor,
     ),

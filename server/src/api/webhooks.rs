@@ -165,3 +165,16 @@ pub async fn mark_all_read(
 ) -> ApiResult<Json<MarkedRead>> {
     Ok(Json(MarkedRead { marked: notifications::mark_all_read(&pool, &actor).await? }))
 }
+
+/// Queues a test delivery (`webhook.test`) to an active webhook; it shows in
+/// the delivery log like any other. A disabled webhook is refused (409).
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = uuid::Uuid, Path)),
+    responses((status = 202, body = domain::webhooks::Delivery), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn test(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<WebhookId>,
+) -> ApiResult<(StatusCode, Json<Delivery>)> {
+    Ok((StatusCode::ACCEPTED, Json(webhooks::send_test(&pool, &actor, id).await?)))
+}

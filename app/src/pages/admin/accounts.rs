@@ -25,6 +25,7 @@ use crate::{
     AppError,
     components::{
         dialog::ConfirmDialog,
+        secret::ShownOnce,
         table::TableHead,
         toast::{ToastRegion, Toasts},
     },
@@ -290,13 +291,6 @@ fn IdentitySecret(account: Account, toasts: Toasts) -> impl IntoView {
         Some(Err(e)) => toasts.error(format!("Not rotated: {}", e.user_message())),
         None => {}
     });
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(s) = shown.get_untracked() {
-            let _ = window().navigator().clipboard().write_text(&s);
-        }
-        toasts.success("Secret copied");
-    };
     let id = account.id;
     let state = if account.identity_verification {
         "On: chats may carry a customer identity signed with the current secret."
@@ -307,22 +301,12 @@ fn IdentitySecret(account: Account, toasts: Toasts) -> impl IntoView {
         <section aria-labelledby="identity-heading" class="space-y-3">
             <h2 id="identity-heading" class="text-base font-semibold">"Identity verification"</h2>
             <p class="text-sm text-slate-600" data-testid="identity-state">{state}</p>
-            {move || shown.get().map(|secret| view! {
-                <div role="status" class="space-y-2 rounded-xl border border-amber-300 bg-amber-50 p-4 text-sm" data-testid="new-secret">
-                    <p class="font-medium text-amber-900">"Copy this secret now: it is not shown again. The previous one no longer works."</p>
-                    <label for="identity-secret" class="sr-only">"New identity secret"</label>
-                    <input id="identity-secret" readonly value=secret.clone() prop:value=secret
-                        class="block w-full rounded-lg border border-amber-300 bg-white px-3 py-2 font-mono text-xs"/>
-                    <p class="text-amber-900">"Your site signs each customer with it (the key is the secret's 32 bytes, decoded from hex):"</p>
-                    <pre class="overflow-x-auto rounded-lg bg-white p-2 font-mono text-xs text-slate-800">"signature = hex(HMAC-SHA256(key, external_id + \":\" + (email or \"\")))\n// Node.js\ncrypto.createHmac('sha256', Buffer.from(SECRET, 'hex'))\n  .update(`${externalId}:${email ?? ''}`).digest('hex')"</pre>
-                    <div class="flex justify-end gap-2">
-                        <button type="button" on:click=copy
-                            class="rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">"Copy"</button>
-                        <button type="button" on:click=move |_| shown.set(None)
-                            class="rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">"Done"</button>
-                    </div>
-                </div>
-            })}
+            <ShownOnce shown label="New identity secret" id="identity-secret" testid="new-secret"
+                warning="Copy this secret now: it is not shown again. The previous one no longer works."
+                copied="Secret copied" toasts>
+                <p class="text-amber-900">"Your site signs each customer with it (the key is the secret's 32 bytes, decoded from hex):"</p>
+                <pre class="overflow-x-auto rounded-lg bg-white p-2 font-mono text-xs text-slate-800">"signature = hex(HMAC-SHA256(key, external_id + \":\" + (email or \"\")))\n// Node.js\ncrypto.createHmac('sha256', Buffer.from(SECRET, 'hex'))\n  .update(`${externalId}:${email ?? ''}`).digest('hex')"</pre>
+            </ShownOnce>
             <div class="flex justify-end">
                 <button type="button" on:click=move |_| open.set(true)
                     class="rounded-lg border border-rose-300 px-3 py-1.5 text-sm font-medium text-rose-700 hover:bg-rose-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">

@@ -29,6 +29,7 @@ use crate::{
     AppError,
     components::{
         dialog::ConfirmDialog,
+        secret::ShownOnce,
         table::TableHead,
         toast::{ToastRegion, Toasts},
     },
@@ -639,13 +640,6 @@ fn Tokens(agent: AgentId, tokens: Vec<ApiToken>, toasts: Toasts) -> impl IntoVie
         Some(Err(e)) => toasts.error(format!("Not revoked: {}", e.user_message())),
         None => {}
     });
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(s) = shown.get_untracked() {
-            let _ = window().navigator().clipboard().write_text(&s);
-        }
-        toasts.success("Token copied");
-    };
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map_or_else(|| "never".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())
     };
@@ -653,18 +647,8 @@ fn Tokens(agent: AgentId, tokens: Vec<ApiToken>, toasts: Toasts) -> impl IntoVie
         <section aria-labelledby="tokens-heading" class="space-y-3">
             <h2 id="tokens-heading" class="text-base font-semibold">"API tokens"</h2>
             <p class="text-sm text-slate-600">"The bot signs its API requests with one of these (Authorization: Bearer …)."</p>
-            {move || shown.get().map(|secret| view! {
-                <div role="status" class="space-y-2 rounded-xl border border-amber-300 bg-amber-50 p-4 text-sm" data-testid="new-token">
-                    <p class="font-medium text-amber-900">"Copy this token now: it is not shown again."</p>
-                    <label for="new-token-value" class="sr-only">"New API token"</label>
-                    <input id="new-token-value" readonly value=secret.clone() prop:value=secret
-                        class="block w-full rounded-lg border border-amber-300 bg-white px-3 py-2 font-mono text-xs"/>
-                    <div class="flex justify-end gap-2">
-                        <button type="button" class=SECONDARY on:click=copy>"Copy"</button>
-                        <button type="button" class=SECONDARY on:click=move |_| shown.set(None)>"Done"</button>
-                    </div>
-                </div>
-            })}
+            <ShownOnce shown label="New API token" id="new-token-value" testid="new-token"
+                warning="Copy this token now: it is not shown again." copied="Token copied" toasts/>
             <form class="flex flex-wrap items-end gap-2" aria-label="Create an API token"
                 on:submit=move |ev| { ev.prevent_default(); create.dispatch(CreateAgentToken { id: agent, label: label.get_untracked() }); }>
                 <div class="min-w-0 flex-1">

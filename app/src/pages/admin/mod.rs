@@ -20,6 +20,7 @@ pub mod reports;
 pub mod support_type_form;
 pub mod support_types;
 pub mod tags;
+pub mod webhooks;
 
 use domain::{audit::AuditEntry, blasts::BlastProgress, sessions::Page};
 use leptos::prelude::*;
@@ -98,6 +99,7 @@ pub enum Section {
     Tags,
     Canned,
     Accounts,
+    Webhooks,
     Blasts,
     Reports,
     Import,
@@ -105,7 +107,7 @@ pub enum Section {
     AuditLog,
 }
 
-const SECTIONS: [(Section, &str, &str); 12] = [
+const SECTIONS: [(Section, &str, &str); 13] = [
     (Section::Overview, "Overview", "/admin"),
     (Section::Monitor, "Live monitor", "/admin/monitor"),
     (Section::SupportTypes, "Support types", "/admin/support-types"),
@@ -113,6 +115,7 @@ const SECTIONS: [(Section, &str, &str); 12] = [
     (Section::Tags, "Tags and rules", "/admin/tags"),
     (Section::Canned, "Canned replies", "/admin/canned"),
     (Section::Accounts, "Accounts", "/admin/accounts"),
+    (Section::Webhooks, "Webhooks", "/admin/webhooks"),
     (Section::Blasts, "Blasts", "/admin/blasts"),
     (Section::Reports, "Reports", "/admin/reports"),
     (Section::Import, "Import", "/admin/import"),

@@ -107,7 +107,7 @@ pub fn App() -> impl IntoView {
                     view=pages::admin::agents::EditAgentPage
                     ssr=SsrMode::Async
                 />
-                <Route path=(StaticSegment("admin"), StaticSegment("blasts")) view=pages::admin::BlastsPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("admin"), StaticSegment("blasts")) view=pages::admin::blasts::BlastsPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=pages::admin::AuditPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("admin"), StaticSegment("reports")) view=pages::admin::reports::ReportsPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("admin"), StaticSegment("monitor")) view=pages::admin::monitor::MonitorPage ssr=SsrMode::Async/>

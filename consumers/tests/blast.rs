@@ -241,6 +241,19 @@ async fn a_worker_killed_halfway_and_restarted_messages_each_recipient_exactly_o
     let progress = blasts::get(&pool, &w.admin, id).await.expect("progress");
     assert_eq!((progress.pending, progress.email_pending, progress.blast.sent), (0, 500, 1000));
     assert!(progress.blast.finished_at.is_some());
+    // The progress bar's ticks: every 2% (20 recipients), once each despite
+    // the kill (a rolled-back send took its tick with it), and the end.
+    let ticks: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE topic = 'blast.progress' AND payload->>'blast_id' = $1 ORDER BY id",
+    )
+    .bind(id.to_string())
+    .fetch_all(&pool)
+    .await
+    .expect("ticks");
+    assert_eq!(ticks.len(), 51);
+    let sent: Vec<i64> = ticks.iter().map(|t| t["sent"].as_i64().expect("sent")).collect();
+    assert_eq!(&sent[..50], (1..=50).map(|k| k * 20).collect::<Vec<_>>());
+    assert_eq!((ticks[50]["status"].as_str(), ticks[50]["sent"].as_i64()), (Some("done"), Some(1000)));
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
@@ -357,6 +370,21 @@ async fn segments_select_by_support_type_account_and_recent_sessions(pool: PgPoo
     session(&pool, &w, w.sales, sales_old, 40, "resolved").await;
     session(&pool, &other, other.billing, foreign, 1, "resolved").await;
 
+    // The count shown before sending is the snapshot's, segment by segment.
+    for (segment, expected) in [
+        (Segment::SupportType { support_type_id: w.billing }, 1),
+        (Segment::Account, 3),
+        (Segment::Recent { days: 30 }, 1),
+        (Segment::Recent { days: 90 }, 2),
+    ] {
+        let n = blasts::audience(&pool, &w.admin, None, segment).await.expect("audience");
+        assert_eq!(n, expected, "{segment:?}");
+    }
+    let err =
+        blasts::audience(&pool, &other.admin, Some(w.account), Segment::Account).await.expect_err("foreign");
+    assert_eq!(err.code(), "not_found");
+    let err = blasts::audience(&pool, &w.admin, None, Segment::Recent { days: 0 }).await.expect_err("days");
+    assert!(matches!(err, domain::Error::Invalid { ref field, .. } if field == "segment.days"), "{err:?}");
     let by_type = start(&pool, &w, Segment::SupportType { support_type_id: w.billing }, w.billing, 60).await;
     assert_eq!(recipients(&pool, by_type).await, vec![billing_recent]);
     let all = start(&pool, &w, Segment::Account, w.billing, 60).await;
@@ -439,6 +467,15 @@ async fn cancel_stops_the_blast(pool: PgPool) {
     // Cancelling again changes nothing.
     let again = blasts::cancel(&pool, &w.admin, id).await.expect("again");
     assert_eq!(again.blast.skipped, 50 - sent);
+    // The page heard of the cancel once.
+    let last: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE topic = 'blast.progress' AND payload->>'status' = 'cancelled'",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("cancel tick");
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0]["skipped"].as_i64(), Some(i64::from(50 - sent)));
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]

@@ -242,11 +242,7 @@ mod server {
                 format!("must be between 1 and {MAX_RATE_PER_MINUTE}"),
             ));
         }
-        if let Segment::Recent { days } = new.segment
-            && !(1..=MAX_RECENT_DAYS).contains(&days)
-        {
-            return Err(Error::invalid("segment.days", format!("must be between 1 and {MAX_RECENT_DAYS}")));
-        }
+        check_segment(new.segment)?;
 
         let mut tx = pool.begin().await?;
         if let Segment::SupportType { support_type_id } = new.segment {
@@ -293,40 +289,14 @@ mod server {
         )
         .fetch_one(&mut *tx)
         .await?;
-        let recipients = match new.segment {
-            Segment::SupportType { support_type_id } => sqlx::query!(
-                "INSERT INTO blast_recipients (blast_id, customer_id)
-                 SELECT DISTINCT $1::uuid, s.customer_id FROM sessions s JOIN customers c ON c.id = s.customer_id
-                 WHERE s.support_type_id = $2 AND s.account_id = $3 AND c.erased_at IS NULL",
-                id.0,
-                support_type_id.0,
-                account.0
-            )
-            .execute(&mut *tx)
-            .await?
-            .rows_affected(),
-            Segment::Account => sqlx::query!(
-                "INSERT INTO blast_recipients (blast_id, customer_id)
-                 SELECT $1::uuid, id FROM customers WHERE account_id = $2 AND erased_at IS NULL",
-                id.0,
-                account.0
-            )
-            .execute(&mut *tx)
-            .await?
-            .rows_affected(),
-            Segment::Recent { days } => sqlx::query!(
-                "INSERT INTO blast_recipients (blast_id, customer_id)
-                 SELECT DISTINCT $1::uuid, s.customer_id FROM sessions s JOIN customers c ON c.id = s.customer_id
-                 WHERE s.account_id = $3 AND s.created_at > now() - make_interval(days => $2)
-                   AND c.erased_at IS NULL",
-                id.0,
-                days,
-                account.0
-            )
-            .execute(&mut *tx)
-            .await?
-            .rows_affected(),
-        };
+        // Runtime-built: the segment's recipients are one definition (`push_recipients`).
+        let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+            "INSERT INTO blast_recipients (blast_id, customer_id) SELECT ",
+        );
+        q.push_bind(id).push(", r.customer_id FROM (");
+        push_recipients(&mut q, account, new.segment);
+        q.push(") r");
+        let recipients = q.build().execute(&mut *tx).await?.rows_affected();
         sqlx::query!("UPDATE blasts SET total = $2 WHERE id = $1", id.0, recipients as i32)
             .execute(&mut *tx)
             .await?;
@@ -352,6 +322,86 @@ mod server {
         let progress = with_progress(&mut tx, blast).await?;
         tx.commit().await?;
         Ok(progress)
+    }
+
+    /// The customers a segment reaches, as a query of one column
+    /// (`customer_id`): the one definition, for the snapshot at creation and
+    /// for the count shown before sending. Erased customers are never in it.
+    fn push_recipients(q: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, account: AccountId, segment: Segment) {
+        match segment {
+            Segment::SupportType { support_type_id } => {
+                q.push(
+                    "SELECT DISTINCT s.customer_id FROM sessions s JOIN customers c ON c.id = s.customer_id
+                     WHERE c.erased_at IS NULL AND s.support_type_id = ",
+                )
+                .push_bind(support_type_id)
+                .push(" AND s.account_id = ")
+                .push_bind(account);
+            }
+            Segment::Account => {
+                q.push("SELECT id AS customer_id FROM customers WHERE erased_at IS NULL AND account_id = ")
+                    .push_bind(account);
+            }
+            Segment::Recent { days } => {
+                q.push(
+                    "SELECT DISTINCT s.customer_id FROM sessions s JOIN customers c ON c.id = s.customer_id
+                     WHERE c.erased_at IS NULL AND s.created_at > now() - make_interval(days => ",
+                )
+                .push_bind(days)
+                .push(") AND s.account_id = ")
+                .push_bind(account);
+            }
+        }
+    }
+
+    /// Checks a segment's own fields (the days of a recent one).
+    fn check_segment(segment: Segment) -> Result<()> {
+        if let Segment::Recent { days } = segment
+            && !(1..=MAX_RECENT_DAYS).contains(&days)
+        {
+            return Err(Error::invalid("segment.days", format!("must be between 1 and {MAX_RECENT_DAYS}")));
+        }
+        Ok(())
+    }
+
+    /// How many customers a blast to `segment` would reach now (the compose
+    /// form's count). Admins of the account.
+    pub async fn audience(
+        pool: &PgPool,
+        actor: &Actor,
+        account: Option<AccountId>,
+        segment: Segment,
+    ) -> Result<i64> {
+        let account = actor.target_account(account)?;
+        actor.require_admin_of(account, "account")?;
+        check_segment(segment)?;
+        let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT count(*) FROM (");
+        push_recipients(&mut q, account, segment);
+        q.push(") r");
+        Ok(q.build_query_scalar::<i64>().fetch_one(pool).await?)
+    }
+
+    /// Records where a blast stands (`blast.progress`), in the caller's
+    /// transaction.
+    async fn record_progress(conn: &mut PgConnection, id: BlastId) -> Result<()> {
+        let b = load(&mut *conn, id, false).await?;
+        outbox::record(
+            conn,
+            topic::BLAST_PROGRESS,
+            Some(b.account_id),
+            None,
+            json!({ "blast_id": id, "status": b.status, "total": b.total, "sent": b.sent,
+                    "failed": b.failed, "skipped": b.skipped }),
+        )
+        .await
+    }
+
+    /// Whether the attempt that made `attempted` of `total` is a tick of the
+    /// progress bar: every 2% of the recipients (at least every one), and
+    /// the last.
+    pub fn progress_tick(attempted: i32, total: i32) -> bool {
+        let step = (total / 50).max(1);
+        attempted >= total || attempted % step == 0
     }
 
     /// One blast with its progress counters. Admins of the account.
@@ -419,6 +469,7 @@ mod server {
                 json!({ "skipped": skipped, "sent": blast.sent }),
             )
             .await?;
+            record_progress(&mut tx, id).await?;
         }
         let blast = load(&mut tx, id, false).await?;
         let progress = with_progress(&mut tx, blast).await?;
@@ -560,6 +611,7 @@ mod server {
             sqlx::query!("UPDATE blasts SET status = 'done', finished_at = now() WHERE id = $1", id.0)
                 .execute(&mut *conn)
                 .await?;
+            record_progress(conn, id).await?;
             return Ok(Step::Finished);
         };
 
@@ -579,9 +631,15 @@ mod server {
                 )
                 .execute(&mut *conn)
                 .await?;
-                sqlx::query!("UPDATE blasts SET sent = sent + 1 WHERE id = $1", id.0)
-                    .execute(&mut *conn)
-                    .await?;
+                let t = sqlx::query!(
+                    "UPDATE blasts SET sent = sent + 1 WHERE id = $1 RETURNING sent + failed AS \"done!\", total",
+                    id.0
+                )
+                .fetch_one(&mut *conn)
+                .await?;
+                if progress_tick(t.done, t.total) {
+                    record_progress(conn, id).await?;
+                }
                 Ok(Step::Sent { customer_id: customer, session_id, message_id, email_pending })
             }
             Err(err @ (Error::Unavailable { .. } | Error::Internal { .. })) => Err(err),
@@ -597,9 +655,15 @@ mod server {
                 )
                 .execute(&mut *conn)
                 .await?;
-                sqlx::query!("UPDATE blasts SET failed = failed + 1 WHERE id = $1", id.0)
-                    .execute(&mut *conn)
-                    .await?;
+                let t = sqlx::query!(
+                    "UPDATE blasts SET failed = failed + 1 WHERE id = $1 RETURNING sent + failed AS \"done!\", total",
+                    id.0
+                )
+                .fetch_one(&mut *conn)
+                .await?;
+                if progress_tick(t.done, t.total) {
+                    record_progress(conn, id).await?;
+                }
                 Ok(Step::Failed { customer_id: customer, error })
             }
         }

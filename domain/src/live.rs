@@ -122,6 +122,16 @@ pub enum ServerFrame {
         matched: i64,
         skipped: i64,
     },
+    /// A blast moved (account admins only): its counters as they are now.
+    BlastProgress {
+        event_id: i64,
+        blast_id: BlastId,
+        status: BlastStatus,
+        total: i32,
+        sent: i32,
+        failed: i32,
+        skipped: i32,
+    },
     /// A queued customer's place in line.
     Queue {
         session_id: SessionId,
@@ -150,7 +160,8 @@ impl ServerFrame {
             | Self::CsatRequested { event_id, .. }
             | Self::Presence { event_id, .. }
             | Self::Notification { event_id, .. }
-            | Self::ImportProgress { event_id, .. } => Some(*event_id),
+            | Self::ImportProgress { event_id, .. }
+            | Self::BlastProgress { event_id, .. } => Some(*event_id),
             _ => None,
         }
     }

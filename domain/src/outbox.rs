@@ -31,6 +31,9 @@ pub mod topic {
     /// A customer's data was erased (for webhook subscribers to erase theirs).
     pub const CUSTOMER_ERASED: &str = "customer.erased";
     pub const BLAST_CREATED: &str = "blast.created";
+    /// A blast moved (every 2% of its recipients, and when it ends): for
+    /// the account admins' blasts page only.
+    pub const BLAST_PROGRESS: &str = "blast.progress";
     /// An import run moved (checkpoint, cancel, failure): for the account
     /// admins' import page only.
     pub const IMPORT_PROGRESS: &str = "import.progress";
@@ -60,6 +63,7 @@ pub mod topic {
         CUSTOMER_UPDATED,
         CUSTOMER_ERASED,
         BLAST_CREATED,
+        BLAST_PROGRESS,
         IMPORT_PROGRESS,
         NOTIFICATION_CREATED,
     ];
@@ -72,9 +76,10 @@ pub mod topic {
     /// Whether webhooks may receive the topic: not the internal `import.*`
     /// ones (imported history is quiet, and its progress is no business
     /// event), nor `notification.*` (one agent's own alerts, which repeat
-    /// the business event they are about).
+    /// the business event they are about), nor `blast.progress` (a progress
+    /// bar's ticks; every message the blast sends is its own event).
     pub fn delivered_to_webhooks(topic: &str) -> bool {
-        !topic.starts_with("import.") && !topic.starts_with("notification.")
+        !topic.starts_with("import.") && !topic.starts_with("notification.") && topic != BLAST_PROGRESS
     }
 }
 

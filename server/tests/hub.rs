@@ -620,3 +620,41 @@ async fn alerts_reach_their_agent_and_presence_reaches_the_accounts_supervisors(
     let read = post(&app, "/notifications/read-all", &dana_token, json!({})).await;
     assert_eq!(read["marked"], 1);
 }
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn blast_progress_reaches_the_accounts_admins_and_nobody_else(pool: PgPool) {
+    let acme = seed_account(&pool, "acme").await;
+    let globex = seed_account(&pool, "globex").await;
+    let (_, admin) = seed_agent(&pool, Some(&acme), "admin", "Ada").await;
+    let (_, agent) = seed_agent(&pool, Some(&acme), "agent", "Dana").await;
+    let (_, other_admin) = seed_agent(&pool, Some(&globex), "admin", "Gloria").await;
+    let app = spawn_app(pool.clone()).await;
+    for name in ["Casey", "Robin"] {
+        open_chat(&app, &acme.type_slug, name).await;
+    }
+    let mut ada = agent_ws(&app, &admin).await;
+    let mut dana = agent_ws(&app, &agent).await;
+    let mut gloria = agent_ws(&app, &other_admin).await;
+
+    let blast = post(
+        &app,
+        "/blasts",
+        &admin,
+        json!({ "body": "We are closed on Friday", "segment": { "kind": "account" },
+                "support_type_id": acme.type_id, "rate_per_minute": 6000 }),
+    )
+    .await;
+    // Ticks until the end: two recipients, each a tick, then done.
+    let done = loop {
+        let frame = ada.until("blast_progress").await;
+        assert_eq!(frame["blast_id"], blast["id"]);
+        if frame["status"] == "done" {
+            break frame;
+        }
+    };
+    assert_eq!((done["total"].as_i64(), done["sent"].as_i64()), (Some(2), Some(2)));
+    for ws in [&mut dana, &mut gloria] {
+        let frames = ws.drain().await;
+        assert!(frames.iter().all(|f| f["type"] != "blast_progress"), "{frames:?}");
+    }
+}

@@ -225,6 +225,18 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
         "id={type}&form[name]=Acme+billing&form[slug]={slug}&form[routing]=round_robin\
          &form[escalation_priority_bump]=5&form[greeting]=Welcome+back&form[csat_enabled]=on",
     ),
+    // Blasts of A, before A's type is archived (a blast opens chats of it):
+    // `{blast}` is A's first one, made here at one message a minute and
+    // cancelled at once.
+    ("/api/admin/blast/choices", Rule::AdminList, ""),
+    ("/api/admin/blast/audience", Rule::AdminOfA, "form[account_id]={account}&form[segment]=account"),
+    (
+        "/api/admin/blast/create",
+        Rule::AdminOfA,
+        "form[account_id]={account}&form[segment]=account&form[support_type_id]={type}&form[body]=Hello+all\
+         &form[rate_per_minute]=1",
+    ),
+    ("/api/admin/blast/cancel", Rule::AdminOfA, "id={blast}"),
     ("/api/admin/support-type/archive", Rule::AdminOfA, "id={type}&archived=true"),
     // After everything that reads the conversation: A's customer's data goes.
     ("/api/agent/erase-customer", Rule::OneSessionChange, "id={session}"),
@@ -437,7 +449,15 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
             .fetch_optional(&pool)
             .await
             .expect("webhook");
+            let blast = sqlx::query_scalar!(
+                "SELECT id FROM blasts WHERE account_id = $1 ORDER BY created_at LIMIT 1",
+                a.id
+            )
+            .fetch_optional(&pool)
+            .await
+            .expect("blast");
             template
+                .replace("{blast}", &blast.unwrap_or_default().to_string())
                 .replace("{canned}", &canned.unwrap_or_default().to_string())
                 .replace("{webhook}", &webhook.unwrap_or_default().to_string())
                 .replace("{session}", &a_session.id.to_string())
@@ -669,6 +689,16 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
             .await
             .expect("presence");
     assert_eq!(b_presence, ["online", "online"], "presence is the caller's own");
+
+    // The blast: A's admin's, once, to A's customers, stopped (or done, if
+    // its one send came first).
+    let blasts: Vec<(String, String)> = sqlx::query_as("SELECT body, status FROM blasts ORDER BY created_at")
+        .fetch_all(&pool)
+        .await
+        .expect("blasts");
+    assert_eq!(blasts.len(), 1, "{blasts:?}");
+    assert_eq!(blasts[0].0, "Hello all");
+    assert!(["cancelled", "done"].contains(&blasts[0].1.as_str()), "{blasts:?}");
 
     // The webhooks page's changes: A's admin's, each once, in order.
     let webhook_audit: Vec<String> = sqlx::query_scalar!(

@@ -403,15 +403,15 @@ mod browser {
             let options = web_sys::NotificationOptions::new();
             options.set_body(&n.body);
             options.set_tag(&format!("switchboard-{}", n.id));
-            if let Ok(shown) = web_sys::Notification::new_with_options("Switchboard", &options) {
-                if let Some(href) = target(n) {
-                    let open = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
-                        let _ = window().focus();
-                        let _ = window().location().set_href(&href);
-                    });
-                    shown.set_onclick(Some(wasm_bindgen::JsCast::unchecked_ref(open.as_ref())));
-                    open.forget();
-                }
+            if let Ok(shown) = web_sys::Notification::new_with_options("Switchboard", &options)
+                && let Some(href) = target(n)
+            {
+                let open = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+                    let _ = window().focus();
+                    let _ = window().location().set_href(&href);
+                });
+                shown.set_onclick(Some(wasm_bindgen::JsCast::unchecked_ref(open.as_ref())));
+                open.forget();
             }
         }
         #[cfg(not(feature = "hydrate"))]

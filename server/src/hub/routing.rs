@@ -31,7 +31,7 @@ enum Audience {
     PresenceOf(AgentId),
     /// One agent only (their bell).
     OneAgent(AgentId),
-    /// The account's admins (import progress).
+    /// The account's admins (import and blast progress).
     AccountAdmins,
     /// No frame; only refreshes what the hub keeps about an agent.
     Nobody,
@@ -204,6 +204,16 @@ struct ImportPayload {
 }
 
 #[derive(Deserialize)]
+struct BlastPayload {
+    blast_id: domain::types::BlastId,
+    status: domain::types::BlastStatus,
+    total: i32,
+    sent: i32,
+    failed: i32,
+    skipped: i32,
+}
+
+#[derive(Deserialize)]
 struct AgentPayload {
     agent_id: AgentId,
 }
@@ -332,6 +342,22 @@ pub async fn route(hub: &Hub, event: &Event) -> domain::Result<Option<Routed>> {
                 refresh_scope_of: Some(p.agent_id),
                 ..Routed::new(event.account_id, Audience::Nobody, ServerFrame::Pong)
             }))
+        }
+        topic::BLAST_PROGRESS => {
+            let p: BlastPayload = serde_json::from_value(event.payload.clone()).map_err(bad)?;
+            Ok(Some(Routed::new(
+                event.account_id,
+                Audience::AccountAdmins,
+                ServerFrame::BlastProgress {
+                    event_id: event.id,
+                    blast_id: p.blast_id,
+                    status: p.status,
+                    total: p.total,
+                    sent: p.sent,
+                    failed: p.failed,
+                    skipped: p.skipped,
+                },
+            )))
         }
         topic::IMPORT_PROGRESS => {
             let p: ImportPayload = serde_json::from_value(event.payload.clone()).map_err(bad)?;

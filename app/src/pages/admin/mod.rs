@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod agent_form;
 pub mod agents;
 pub mod attachments;
+pub mod blasts;
 pub mod canned;
 pub mod import;
 pub mod monitor;
@@ -256,18 +257,6 @@ pub fn AdminOverview() -> impl IntoView {
     }
 }
 
-/// `/admin/blasts`.
-#[component]
-pub fn BlastsPage() -> impl IntoView {
-    let blasts = Resource::new(|| (), |()| blast_list());
-    view! {
-        <Title text="Blasts"/>
-        <AdminFrame path="/admin/blasts" section=Section::Blasts title="Blasts".to_owned()>
-            <Blasts blasts/>
-        </AdminFrame>
-    }
-}
-
 /// `/admin/audit`, narrowed by action and days (a GET form, so it works
 /// without JavaScript and the address can be shared).
 #[component]
@@ -348,61 +337,16 @@ fn Blasts(blasts: Resource<Result<Vec<BlastProgress>, AppError>>) -> impl IntoVi
         <Transition fallback=ListSkeleton>
             {move || blasts.get().map(|r| match r {
                 Ok(list) => view! {
-                    <p class="text-sm text-slate-600">"Messages to a segment of your customers, sent in the background."</p>
-                    <BlastTable blasts=list/>
+                    <p class="text-sm text-slate-600">
+                        "Messages to a segment of your customers, sent in the background. "
+                        <a href="/admin/blasts" class="text-indigo-700 underline hover:no-underline">"Compose one"</a>
+                    </p>
+                    <div class="mt-4"><blasts::BlastTable list=Signal::stored(Some(list)) cancel=None/></div>
                 }.into_any(),
                 Err(e) => page_error("the blasts", e),
             })}
         </Transition>
     }
-}
-
-#[component]
-fn BlastTable(blasts: Vec<BlastProgress>) -> impl IntoView {
-    if blasts.is_empty() {
-        return view! { <p class="mt-4 text-sm text-slate-500">"No blasts yet."</p> }.into_any();
-    }
-    view! {
-        <div class="mt-4 overflow-x-auto rounded-xl border border-slate-200 bg-white">
-            <table class="min-w-full text-sm" data-testid="blasts">
-                <thead class="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-                    <tr>
-                        <th scope="col" class="px-4 py-2">"Created"</th>
-                        <th scope="col" class="px-4 py-2">"Message"</th>
-                        <th scope="col" class="px-4 py-2">"Status"</th>
-                        <th scope="col" class="px-4 py-2">"Progress"</th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
-                    {blasts.into_iter().map(|p| {
-                        let b = p.blast;
-                        let label = format!("{} of {} sent", b.sent, b.total);
-                        let detail = format!(
-                            "{} sent, {} failed, {} skipped, {} pending, {} to e-mail",
-                            b.sent, b.failed, b.skipped, p.pending, p.email_pending
-                        );
-                        let bar = format!("h-2 rounded bg-indigo-600 {}", width_class(b.sent, b.total));
-                        view! {
-                            <tr>
-                                <td class="whitespace-nowrap px-4 py-2 text-slate-600">{b.created_at.format("%Y-%m-%d %H:%M").to_string()}</td>
-                                <td class="max-w-md truncate px-4 py-2">{b.body}</td>
-                                <td class="px-4 py-2 font-medium">{b.status.as_str()}</td>
-                                <td class="px-4 py-2">
-                                    <div role="progressbar" aria-valuemin="0" aria-valuemax=b.total.to_string()
-                                        aria-valuenow=b.sent.to_string() aria-valuetext=label.clone()
-                                        aria-label="Blast progress" title=detail
-                                        class="h-2 w-40 overflow-hidden rounded bg-slate-200">
-                                        <div class=bar></div>
-                                    </div>
-                                    <span class="mt-1 block text-xs text-slate-500">{label}</span>
-                                </td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
-    }.into_any()
 }
 
 #[component]

@@ -16,7 +16,7 @@ test('an admin sees how many customers a blast reaches, sends it, and watches it
   const form = page.getByRole('form', { name: 'New blast' });
 
   // Without a type, the form says what is missing, next to it.
-  await form.getByLabel('Message').fill('Our warehouse is closed on Friday.');
+  await form.getByLabel('Message', { exact: true }).fill('Our warehouse is closed on Friday.');
   await form.getByRole('button', { name: 'Send blast…' }).click();
   await expect(form.locator('#blast-segment-type-error')).toContainText('choose a support type');
 

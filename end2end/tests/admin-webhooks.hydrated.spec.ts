@@ -74,7 +74,10 @@ test('an admin creates a webhook from the real topics, keeps its secret, sends a
     expect(JSON.parse(delivery.body).payload.test).toBe(true);
     const expected = createHmac('sha256', secret).update(`${delivery.timestamp}.${delivery.body}`).digest('hex');
     expect(delivery.signature).toBe(`sha256=${expected}`);
+    // The log shows the test at once; once delivered, a refresh says so.
     const log = row.getByTestId('deliveries');
+    await expect(log.locator('tr[data-topic="webhook.test"]')).toBeVisible();
+    await row.getByRole('button', { name: 'Refresh' }).click();
     await expect(log.locator('tr[data-topic="webhook.test"]').getByTestId('delivery-state')).toHaveText('Delivered (204)', { timeout: 15_000 });
 
     // Disabled, it takes no test; re-enabled, it does.

@@ -258,21 +258,18 @@ fn HookList(list: RwSignal<Vec<Webhook>>, toasts: Toasts) -> impl IntoView {
         });
     };
     view! {
-        {move || {
-            let hooks = list.get();
-            if hooks.is_empty() {
-                return view! {
-                    <p class="rounded-lg border border-dashed border-slate-300 p-4 text-sm text-slate-600" data-testid="no-webhooks">
-                        "No webhook yet. Add one below to send this account's events to your systems."
-                    </p>
-                }.into_any();
-            }
-            view! {
-                <ul class="space-y-3" data-testid="webhooks">
-                    {hooks.into_iter().map(|h| view! { <Hook hook=h list toasts confirm open/> }).collect_view()}
-                </ul>
-            }.into_any()
-        }}
+        <Show when=move || list.with(Vec::is_empty)>
+            <p class="rounded-lg border border-dashed border-slate-300 p-4 text-sm text-slate-600" data-testid="no-webhooks">
+                "No webhook yet. Add one below to send this account's events to your systems."
+            </p>
+        </Show>
+        // Keyed: a webhook's row (its open log, say) stays while the list
+        // changes; the row reads its own changes from the list.
+        <ul class="space-y-3" data-testid="webhooks" hidden=move || list.with(Vec::is_empty)>
+            <For each=move || list.get() key=|h| h.id let:h>
+                <Hook hook=h list toasts confirm open/>
+            </For>
+        </ul>
         <ConfirmDialog open title="Delete this webhook?" id="delete-webhook" confirm="Delete webhook".to_owned()
             on_confirm=Callback::new(remove)>
             {move || confirm.get().map(|h| format!("{} stops receiving events, and its delivery log is deleted.", h.url))}

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { admin, consoleReady, createAgent, createSupportType, noSeriousViolations, openChat, signIn } from './fixtures';
+import { admin, consoleReady, createAgent, createSupportType, noSeriousViolations, openChat, signIn, unique } from './fixtures';
 
 test.describe.configure({ timeout: 120_000 });
 
@@ -14,9 +14,10 @@ test('an admin sees how many customers a blast reaches, sends it, and watches it
   await expect(page.getByRole('heading', { level: 1, name: 'Blasts' })).toBeVisible();
   await expect(page.getByTestId('blasts-live')).toContainText('Connected');
   const form = page.getByRole('form', { name: 'New blast' });
+  const message = `Our warehouse is closed on Friday (${unique('note')}).`;
 
   // Without a type, the form says what is missing, next to it.
-  await form.getByLabel('Message', { exact: true }).fill('Our warehouse is closed on Friday.');
+  await form.getByLabel('Message', { exact: true }).fill(message);
   await form.getByRole('button', { name: 'Send blast…' }).click();
   await expect(form.locator('#blast-segment-type-error')).toContainText('choose a support type');
 
@@ -30,7 +31,7 @@ test('an admin sees how many customers a blast reaches, sends it, and watches it
   await expect(page.getByRole('status').filter({ hasText: 'Blast sending to 3 customers' })).toBeVisible();
 
   // The new blast's bar fills as the worker sends, without a reload.
-  const row = page.getByTestId('blasts').locator('tr').filter({ hasText: 'Our warehouse is closed on Friday.' });
+  const row = page.getByTestId('blasts').locator('tr').filter({ hasText: message });
   await expect(row.getByRole('progressbar', { name: 'Blast progress' })).toHaveAttribute('aria-valuemax', '3');
   await expect(row.getByTestId('blast-progress')).toHaveText('3 of 3 sent', { timeout: 30_000 });
   await expect(row.getByRole('progressbar', { name: 'Blast progress' })).toHaveAttribute('aria-valuenow', '3');

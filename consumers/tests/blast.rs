@@ -243,10 +243,10 @@ async fn a_worker_killed_halfway_and_restarted_messages_each_recipient_exactly_o
     assert!(progress.blast.finished_at.is_some());
     // The progress bar's ticks: every 2% (20 recipients), once each despite
     // the kill (a rolled-back send took its tick with it), and the end.
-    let ticks: Vec<serde_json::Value> = sqlx::query_scalar(
+    let ticks: Vec<serde_json::Value> = sqlx::query_scalar!(
         "SELECT payload FROM outbox WHERE topic = 'blast.progress' AND payload->>'blast_id' = $1 ORDER BY id",
+        id.to_string()
     )
-    .bind(id.to_string())
     .fetch_all(&pool)
     .await
     .expect("ticks");
@@ -468,8 +468,8 @@ async fn cancel_stops_the_blast(pool: PgPool) {
     let again = blasts::cancel(&pool, &w.admin, id).await.expect("again");
     assert_eq!(again.blast.skipped, 50 - sent);
     // The page heard of the cancel once.
-    let last: Vec<serde_json::Value> = sqlx::query_scalar(
-        "SELECT payload FROM outbox WHERE topic = 'blast.progress' AND payload->>'status' = 'cancelled'",
+    let last: Vec<serde_json::Value> = sqlx::query_scalar!(
+        "SELECT payload FROM outbox WHERE topic = 'blast.progress' AND payload->>'status' = 'cancelled'"
     )
     .fetch_all(&pool)
     .await

@@ -375,6 +375,7 @@ mod server {
         let account = actor.target_account(account)?;
         actor.require_admin_of(account, "account")?;
         check_segment(segment)?;
+        // Runtime-built: the segment's recipients are one definition (`push_recipients`).
         let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT count(*) FROM (");
         push_recipients(&mut q, account, segment);
         q.push(") r");

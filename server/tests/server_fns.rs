@@ -692,10 +692,13 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
 
     // The blast: A's admin's, once, to A's customers, stopped (or done, if
     // its one send came first).
-    let blasts: Vec<(String, String)> = sqlx::query_as("SELECT body, status FROM blasts ORDER BY created_at")
+    let blasts: Vec<(String, String)> = sqlx::query!("SELECT body, status FROM blasts ORDER BY created_at")
         .fetch_all(&pool)
         .await
-        .expect("blasts");
+        .expect("blasts")
+        .into_iter()
+        .map(|b| (b.body, b.status))
+        .collect();
     assert_eq!(blasts.len(), 1, "{blasts:?}");
     assert_eq!(blasts[0].0, "Hello all");
     assert!(["cancelled", "done"].contains(&blasts[0].1.as_str()), "{blasts:?}");
@@ -709,12 +712,13 @@ async fn every_server_function_checks_its_caller(pool: PgPool) {
     .await
     .expect("webhook audit");
     assert_eq!(webhook_audit, ["webhook.created", "webhook.tested", "webhook.updated", "webhook.deleted"]);
-    let (hooks, tests) = sqlx::query_as::<_, (i64, i64)>(
-        "SELECT (SELECT count(*) FROM webhooks), (SELECT count(*) FROM webhook_deliveries)",
+    let left = sqlx::query!(
+        r#"SELECT (SELECT count(*) FROM webhooks) AS "hooks!", (SELECT count(*) FROM webhook_deliveries) AS "tests!""#
     )
     .fetch_one(&pool)
     .await
     .expect("webhooks");
+    let (hooks, tests) = (left.hooks, left.tests);
     assert_eq!((hooks, tests), (0, 0), "made once, deleted with its log");
 
     // The agents, reasons and tags pages' changes: A's admin's, each once.

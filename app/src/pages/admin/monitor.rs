@@ -226,7 +226,7 @@ fn Types(
                         let sla = t.queue_sla_secs;
                         let oldest = t.oldest_queued_at;
                         let longest = move || oldest.map(|since| waited(since, at, now.get(), taken));
-                        let over = move || matches!((longest(), sla), (Some(w), Some(s)) if w > i64::from(s));
+                        let over = move || longest().is_some_and(|w| domain::monitor::past_sla(w, sla));
                         let breaches = t.queue_breaches_hour + t.first_response_breaches_hour;
                         let breach_class = if breaches > 0 { "font-semibold text-rose-700" } else { "text-slate-700" };
                         let breach_title = format!(

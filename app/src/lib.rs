@@ -25,7 +25,7 @@ pub use error::AppError;
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
-        <html lang="en" class="h-full bg-slate-50">
+        <html lang="en" class="h-full bg-slate-50" data-theme=crate::components::theme::for_request()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>

@@ -34,13 +34,18 @@ pub fn clear_session_cookie(production: bool) -> HeaderValue {
 
 /// The session cookie's value, if the request carries one.
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// The named cookie's value, if the request carries it (and it is not empty).
+pub fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.trim().to_owned())
         .filter(|v| !v.is_empty())
 }
@@ -83,7 +88,7 @@ pub struct CookiePolicy {
     pub secure: bool,
 }
 
-fn request_parts() -> Option<http::request::Parts> {
+pub fn request_parts() -> Option<http::request::Parts> {
     leptos::prelude::use_context::<http::request::Parts>()
 }
 

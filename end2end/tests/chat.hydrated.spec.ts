@@ -1,5 +1,4 @@
 import { test, expect, request as newRequest, Browser, Page } from '@playwright/test';
-import AxeBuilder from '@axe-core/playwright';
 import {
   Api,
   DEMO_PASSWORD,
@@ -11,6 +10,7 @@ import {
   createAgent,
   createSupportType,
   customerOpensChat,
+  noSeriousViolations,
   onlineAgent,
   signIn,
 } from './fixtures';
@@ -93,15 +93,13 @@ test('the chat page and the workspace have no serious accessibility violations',
   const start = await context.newPage();
   await start.goto(`/chat/${slug}`);
   await expect(start.getByRole('button', { name: 'Start chat' })).toBeVisible();
-  const serious = async (page: Page) =>
-    (await new AxeBuilder({ page }).analyze()).violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(await serious(start)).toEqual([]);
+  await noSeriousViolations(start, 'chat start');
 
   const customer = await customerOpensChat(browser, baseURL!, slug, 'Accessible?');
   await agentOpensInboxSession(agent);
   await expect(customer.getByTestId('chat-status')).toContainText('joined', { timeout: 15_000 });
-  expect(await serious(customer)).toEqual([]);
-  expect(await serious(agent)).toEqual([]);
+  await noSeriousViolations(customer, 'chat');
+  await noSeriousViolations(agent, 'workspace');
 });
 
 test('two nodes behind one broker behave as one', async ({ browser, baseURL }) => {

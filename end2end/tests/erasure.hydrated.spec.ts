@@ -1,14 +1,8 @@
-import { test, expect, type Page } from '@playwright/test';
-import AxeBuilder from '@axe-core/playwright';
-import { AGENT_PASSWORD, admin, createAgent, createSupportType, openChat, signIn, unique, waitForOwner } from './fixtures';
+import { test, expect } from '@playwright/test';
+import { admin, AGENT_PASSWORD, createAgent, createSupportType, noSeriousViolations, openChat, signIn, unique, waitForOwner } from './fixtures';
 
 test.describe.configure({ timeout: 120_000 });
 
-async function noSeriousViolations(page: Page, what: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), what).toEqual([]);
-}
 
 test("an admin erases a customer's data from the workspace, and the transcript keeps no word of it", async ({ browser, request, baseURL }) => {
   const api = await admin(request, baseURL!);

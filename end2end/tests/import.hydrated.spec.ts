@@ -1,14 +1,8 @@
-import { test, expect, type Page } from '@playwright/test';
-import AxeBuilder from '@axe-core/playwright';
-import { admin, createAgent, createSupportType, signIn, unique } from './fixtures';
+import { test, expect } from '@playwright/test';
+import { admin, createAgent, createSupportType, noSeriousViolations, signIn, unique } from './fixtures';
 
 test.describe.configure({ timeout: 120_000 });
 
-async function noSeriousViolations(page: Page, what: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), what).toEqual([]);
-}
 
 /// A generic JSONL export: two conversations of `slug`'s group, one of a
 /// group this account has no type for, and a line that is not JSON.

@@ -1,15 +1,9 @@
-import { test, expect, request as newRequest, type Page } from '@playwright/test';
-import AxeBuilder from '@axe-core/playwright';
-import { admin, apiLogin, createAgent, createSupportType, openChat, signIn, waitForOwner } from './fixtures';
+import { test, expect, request as newRequest } from '@playwright/test';
+import { admin, apiLogin, createAgent, createSupportType, noSeriousViolations, openChat, signIn, waitForOwner } from './fixtures';
 
 // Sign-ins may wait out the per-IP rate limit (see fixtures.ts).
 test.describe.configure({ timeout: 120_000 });
 
-async function noSeriousViolations(page: Page, what: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), what).toEqual([]);
-}
 
 /// The CSV's rows as cells (the report table's cells hold no commas or quotes).
 function csvRows(text: string): string[][] {

@@ -1,10 +1,10 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
-import AxeBuilder from '@axe-core/playwright';
 import {
   admin,
   createAgent,
   createSupportType,
   customerSays,
+  noSeriousViolations,
   northwind,
   openChat,
   unique,
@@ -129,17 +129,12 @@ test('the workspace with a session open has no serious accessibility violations'
   await expect(page.getByTestId('queue').locator('li[data-session-id]')).not.toHaveCount(0);
   await expect(page.getByTestId('notes')).toContainText('Asked twice before.');
 
-  const serious = async (what: string) => {
-    const results = await new AxeBuilder({ page }).analyze();
-    const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), what).toEqual([]);
-  };
-  await serious('workspace');
+  await noSeriousViolations(page, 'workspace');
 
   // The resolve dialog, open.
   await page.getByRole('button', { name: 'Resolve', exact: true }).click();
   await expect(page.getByRole('dialog', { name: 'Resolve session' })).toBeVisible();
-  await serious('resolve dialog');
+  await noSeriousViolations(page, 'resolve dialog');
   // Esc closes it and focus goes back to the button that opened it.
   await page.keyboard.press('Escape');
   await expect(page.getByRole('dialog', { name: 'Resolve session' })).toBeHidden();

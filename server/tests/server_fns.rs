@@ -87,6 +87,8 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
     ("/api/notifications/read-all", Rule::SignedIn, ""),
     ("/api/agent/board", Rule::SignedIn, ""),
     ("/api/agent/search", Rule::SignedIn, "q=hello"),
+    ("/api/agent/search-types", Rule::SignedIn, ""),
+    ("/api/theme", Rule::Public, "theme=dark"),
     ("/api/agent/presence", Rule::SignedIn, "presence=online"),
     ("/api/agent/item", Rule::OneSession, "id={session}"),
     ("/api/agent/conversation", Rule::OneSession, "id={session}"),

@@ -9,5 +9,6 @@ pub mod dialog;
 pub mod secret;
 pub mod shell;
 pub mod table;
+pub mod theme;
 pub mod toast;
 pub mod upload;

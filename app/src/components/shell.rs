@@ -9,6 +9,7 @@ use crate::{
     components::{
         alert::ErrorAlert,
         bell::{Bell, BellButton},
+        theme::ThemeToggle,
     },
 };
 
@@ -59,6 +60,7 @@ fn SignedIn(me: Me) -> impl IntoView {
                     <span class="text-slate-600" data-testid="signed-in-as">
                         {me.display_name.clone()} " · " {me.role.to_string()}
                     </span>
+                    <ThemeToggle/>
                     <ActionForm action=logout>
                         <button type="submit" class="rounded-lg border border-slate-300 px-3 py-1.5 text-slate-700 hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
                             "Sign out"

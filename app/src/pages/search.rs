@@ -23,6 +23,7 @@ pub async fn search_sessions(
     q: String,
     status: Option<String>,
     tag: Option<String>,
+    support_type: Option<String>,
     cursor: Option<String>,
 ) -> Result<Page<SearchHit>, AppError> {
     let me = crate::ssr::require_agent().await?;
@@ -34,9 +35,39 @@ pub async fn search_sessions(
             domain::Error::invalid("status", format!("{s:?} is not queued, active, resolved or abandoned"))
         })?),
     };
-    let query = domain::search::SearchQuery { q, status, support_type_id: None, tag };
+    let support_type_id = match support_type.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(domain::types::SupportTypeId(s.parse().map_err(|_| {
+            domain::Error::invalid("support_type", format!("{s:?} is not a support type id"))
+        })?)),
+    };
+    let query = domain::search::SearchQuery { q, status, support_type_id, tag };
     let cursor = cursor.filter(|c| !c.is_empty());
     Ok(domain::search::search(&pool, &actor, query, cursor.as_deref(), Some(25)).await?)
+}
+
+/// A support type to narrow the search to.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TypeOption {
+    pub id: String,
+    pub name: String,
+    pub archived: bool,
+}
+
+/// The support types the reader may search in: their account's (every
+/// account's for a global admin), archived ones too, since their sessions
+/// remain.
+#[server(endpoint = "agent/search-types")]
+pub async fn search_types() -> Result<Vec<TypeOption>, AppError> {
+    let me = crate::ssr::require_agent().await?;
+    let pool = crate::ssr::pool()?;
+    let actor = domain::actor::Actor::Agent(me.actor);
+    let filter = domain::support_types::SupportTypeFilter { account_id: None, include_archived: true };
+    let types = domain::support_types::list(&pool, &actor, filter).await?;
+    Ok(types
+        .into_iter()
+        .map(|t| TypeOption { id: t.id.to_string(), name: t.name, archived: t.archived_at.is_some() })
+        .collect())
 }
 
 /// The search as its address carries it.
@@ -45,6 +76,7 @@ struct Asked {
     q: String,
     status: String,
     tag: String,
+    support_type: String,
     cursor: String,
 }
 
@@ -53,10 +85,11 @@ impl Asked {
     fn next(&self, cursor: &str) -> String {
         let enc = |s: &str| percent_encode(s);
         format!(
-            "/search?q={}&status={}&tag={}&cursor={}",
+            "/search?q={}&status={}&tag={}&type={}&cursor={}",
             enc(&self.q),
             enc(&self.status),
             enc(&self.tag),
+            enc(&self.support_type),
             enc(cursor)
         )
     }
@@ -66,7 +99,7 @@ fn percent_encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-const INPUT: &str = "mt-1 block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm dark:border-slate-700 dark:bg-slate-900 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
+const INPUT: &str = "mt-1 block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
 
 #[component]
 pub fn SearchPage() -> impl IntoView {
@@ -74,21 +107,34 @@ pub fn SearchPage() -> impl IntoView {
     let asked = move || {
         let p = params.read();
         let get = |k: &str| p.get(k).unwrap_or_default();
-        Asked { q: get("q"), status: get("status"), tag: get("tag"), cursor: get("cursor") }
+        Asked {
+            q: get("q"),
+            status: get("status"),
+            tag: get("tag"),
+            support_type: get("type"),
+            cursor: get("cursor"),
+        }
     };
     let results = Resource::new(asked, |a| async move {
-        if a.q.trim().is_empty() && a.status.is_empty() && a.tag.trim().is_empty() {
+        if a.q.trim().is_empty()
+            && a.status.is_empty()
+            && a.tag.trim().is_empty()
+            && a.support_type.is_empty()
+        {
             return Ok(None);
         }
-        search_sessions(a.q, Some(a.status), Some(a.tag), Some(a.cursor)).await.map(Some)
+        search_sessions(a.q, Some(a.status), Some(a.tag), Some(a.support_type), Some(a.cursor))
+            .await
+            .map(Some)
     });
+    let types = Resource::new(|| (), |_| search_types());
     view! {
         <Title text="Search"/>
         <RequireSignIn path="/search" render=move |_| view! {
             <main class="mx-auto max-w-4xl space-y-6 px-4 py-6 sm:px-6">
                 <h1 class="text-xl font-semibold tracking-tight">"Search sessions"</h1>
                 <form method="get" action="/search" role="search" aria-label="Search sessions"
-                    class="grid gap-3 sm:grid-cols-[1fr_10rem_10rem_auto] sm:items-end">
+                    class="grid gap-3 sm:grid-cols-[1fr_10rem_10rem_10rem_auto] sm:items-end">
                     <div>
                         <label for="search-q" class="block text-sm font-medium">"Words, a name or an e-mail"</label>
                         <input id="search-q" name="q" type="search" maxlength="200" class=INPUT
@@ -107,17 +153,30 @@ pub fn SearchPage() -> impl IntoView {
                         <label for="search-tag" class="block text-sm font-medium">"Tag"</label>
                         <input id="search-tag" name="tag" class=INPUT prop:value=move || asked().tag/>
                     </div>
+                    <div>
+                        <label for="search-type" class="block text-sm font-medium">"Support type"</label>
+                        <Suspense fallback=|| view! { <select id="search-type" name="type" class=INPUT disabled><option>"Any"</option></select> }>
+                            <select id="search-type" name="type" class=INPUT>
+                                <option value="">"Any"</option>
+                                {move || types.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|t| {
+                                    let id = t.id.clone();
+                                    let label = if t.archived { format!("{} (archived)", t.name) } else { t.name };
+                                    view! { <option value=t.id selected=move || asked().support_type == id>{label}</option> }
+                                }).collect_view()}
+                            </select>
+                        </Suspense>
+                    </div>
                     <button type="submit" class="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">
                         "Search"
                     </button>
-                    <p id="search-help" class="text-xs text-slate-500 sm:col-span-4 dark:text-slate-400">
+                    <p id="search-help" class="text-xs text-slate-500 sm:col-span-5">
                         "Every word must appear; \"a phrase\" in quotes, refund or return for either, -word to leave one out."
                     </p>
                 </form>
                 <Transition fallback=ListSkeleton>
                     {move || results.get().map(|r| match r {
                         Ok(None) => view! {
-                            <p class="text-sm text-slate-500 dark:text-slate-400">"Type a few words of a message, or a customer's name or e-mail."</p>
+                            <p class="text-sm text-slate-500">"Type a few words of a message, or a customer's name or e-mail."</p>
                         }.into_any(),
                         Ok(Some(page)) => view! { <Results page asked=asked()/> }.into_any(),
                         Err(e) => view! { <ErrorAlert title="Cannot search" message=e.user_message()/> }.into_any(),
@@ -132,7 +191,7 @@ pub fn SearchPage() -> impl IntoView {
 fn Results(page: Page<SearchHit>, asked: Asked) -> impl IntoView {
     if page.items.is_empty() {
         return view! {
-            <p class="text-sm text-slate-500 dark:text-slate-400" role="status">
+            <p class="text-sm text-slate-500" role="status">
                 "No sessions match. Try fewer words, or \"this or that\"."
             </p>
         }
@@ -140,12 +199,12 @@ fn Results(page: Page<SearchHit>, asked: Asked) -> impl IntoView {
     }
     let next = page.next_cursor.as_deref().map(|c| asked.next(c));
     view! {
-        <ol class="divide-y divide-slate-100 rounded-xl border border-slate-200 bg-white dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900"
+        <ol class="divide-y divide-slate-100 rounded-xl border border-slate-200 bg-white"
             aria-label="Sessions found" data-testid="search-results">
             {page.items.into_iter().map(|hit| view! { <Hit hit/> }).collect_view()}
         </ol>
         {next.map(|href| view! {
-            <a href=href class="inline-block rounded-lg border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 dark:border-slate-700 dark:hover:bg-slate-800">
+            <a href=href class="inline-block rounded-lg border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
                 "Older sessions"
             </a>
         })}
@@ -164,18 +223,18 @@ fn Hit(hit: SearchHit) -> impl IntoView {
     view! {
         <li>
             <a href=format!("/agent/sessions/{}", hit.session_id)
-                class="block px-4 py-3 hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-inset focus-visible:ring-indigo-500 dark:hover:bg-slate-800">
+                class="block px-4 py-3 hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-inset focus-visible:ring-indigo-500">
                 <div class="flex flex-wrap items-baseline justify-between gap-2">
-                    <span class="font-medium">{who}{email.map(|e| view! { <span class="ml-2 text-sm font-normal text-slate-500 dark:text-slate-400">{e}</span> })}</span>
-                    <span class="text-xs text-slate-500 dark:text-slate-400">
+                    <span class="font-medium">{who}{email.map(|e| view! { <span class="ml-2 text-sm font-normal text-slate-500">{e}</span> })}</span>
+                    <span class="text-xs text-slate-500">
                         {hit.support_type_name.clone()} " · " {hit.status.to_string()} " · "
                         <time datetime=hit.created_at.to_rfc3339()>{hit.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</time>
                     </span>
                 </div>
                 {(!hit.snippet.is_empty()).then(|| view! {
-                    <p class="mt-1 text-sm text-slate-700 dark:text-slate-300" data-testid="search-snippet">
+                    <p class="mt-1 text-sm text-slate-700" data-testid="search-snippet">
                         {hit.snippet.into_iter().map(|h| if h.hit {
-                            view! { <mark class="rounded bg-amber-100 px-0.5 text-slate-900 dark:bg-amber-400/30 dark:text-slate-100">{h.text}</mark> }.into_any()
+                            view! { <mark class="rounded bg-amber-100 px-0.5 text-slate-900">{h.text}</mark> }.into_any()
                         } else {
                             view! { <span>{h.text}</span> }.into_any()
                         }).collect_view()}
@@ -196,8 +255,12 @@ mod tests {
             q: "invoice & co".into(),
             status: "queued".into(),
             tag: String::new(),
+            support_type: "7c0e".into(),
             cursor: String::new(),
         };
-        assert_eq!(asked.next("17_ab"), "/search?q=invoice%20%26%20co&status=queued&tag=&cursor=17%5Fab");
+        assert_eq!(
+            asked.next("17_ab"),
+            "/search?q=invoice%20%26%20co&status=queued&tag=&type=7c0e&cursor=17%5Fab"
+        );
     }
 }

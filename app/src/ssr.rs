@@ -123,6 +123,13 @@ pub async fn require_agent() -> Result<domain::auth::SessionAgent, AppError> {
         .ok_or_else(|| AppError::from(domain::Error::Unauthenticated { message: "sign in first".to_owned() }))
 }
 
+/// The signed-in agent as the domain's actor, with the pool: what a server
+/// function for agents and admins starts with.
+pub async fn caller() -> Result<(sqlx::PgPool, domain::actor::Actor), AppError> {
+    let me = require_agent().await?;
+    Ok((pool()?, domain::actor::Actor::Agent(me.actor)))
+}
+
 /// Sets the HTTP status (and `Retry-After`) for a domain error when the
 /// current request is a server-function call (page renders keep their own
 /// status). The status is the domain's one mapping, as in the REST API.

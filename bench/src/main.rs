@@ -32,6 +32,7 @@ mod files;
 mod imports;
 mod live;
 mod reports;
+mod search;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -42,14 +43,21 @@ async fn main() -> Result<(), Error> {
     let admin = PgPoolOptions::new().max_connections(1).connect(&format!("{server}/postgres")).await?;
     sqlx::query("DROP DATABASE IF EXISTS switchboard_bench WITH (FORCE)").execute(&admin).await?;
     sqlx::query("CREATE DATABASE switchboard_bench").execute(&admin).await?;
-    let pool =
-        PgPoolOptions::new().max_connections(40).connect(&format!("{server}/switchboard_bench")).await?;
+    // The application's own connection settings (`domain::db`), so the
+    // in-process server and the domain calls run as they do in production.
+    let pool = PgPoolOptions::new()
+        .max_connections(40)
+        .connect_with(domain::db::connect_options(&format!("{server}/switchboard_bench"))?)
+        .await?;
     domain::db::migrate(&pool).await?;
     if std::env::var("BENCH_ONLY").as_deref() == Ok("answers") {
         return answers::report(&pool).await;
     }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("reports") {
         return reports::run(&pool).await;
+    }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("search") {
+        return search::run(&pool).await;
     }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("imports") {
         return imports::run(&pool).await;
@@ -282,6 +290,11 @@ impl Stats {
             self.pct(0.99)
         );
     }
+}
+
+/// A count from the environment (`name`), or `default`.
+fn env_count(name: &str, default: i64) -> i64 {
+    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
 }
 
 /// The real server (embedded mode) on `pool`, on a free port, keeping

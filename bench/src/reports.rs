@@ -30,8 +30,7 @@ const AGENTS: i64 = 50;
 const READS: usize = 100;
 
 pub async fn run(pool: &PgPool) -> Result<(), Error> {
-    let n: i64 =
-        std::env::var("BENCH_REPORT_SESSIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let n = crate::env_count("BENCH_REPORT_SESSIONS", 1_000_000);
     let t = Instant::now();
     let (account, admin, a_type, an_agent, tag) = load(pool, n).await?;
     println!(

@@ -199,11 +199,18 @@ pub mod sql {
                 q.push("false");
             }
             push_filters(q, scope, query);
+            // `found` carries each session's newest matching message, so
+            // nothing joins back to `hits` per result (a join the planner
+            // once made a rescan of `hits` for every session found:
+            // quadratic in the matches, minutes for a common word).
             q.push(
                 "),
-                 found AS (SELECT session_id FROM hits UNION SELECT session_id FROM people)
+                 found AS (SELECT session_id, max(message_id) AS message_id
+                             FROM (SELECT session_id, message_id FROM hits
+                                   UNION ALL SELECT session_id, NULL::int8 FROM people) matched
+                            GROUP BY session_id)
                 SELECT s.id, s.status, s.support_type_id, st.name AS support_type_name,
-                       c.name AS customer_name, c.email::text AS customer_email, s.created_at, h.message_id,
+                       c.name AS customer_name, c.email::text AS customer_email, s.created_at, f.message_id,
                        (SELECT ts_headline('simple', translate(m.body, E'\\x02\\x03', ''),
                                            websearch_to_tsquery('simple', ",
             )
@@ -211,12 +218,11 @@ pub mod sql {
             .push(
                 "), 'StartSel=\"\x02\", StopSel=\"\x03\", MaxWords=30, MinWords=10, \
                      MaxFragments=2, FragmentDelimiter=\" … \"')
-                          FROM messages m WHERE m.id = h.message_id) AS headline
+                          FROM messages m WHERE m.id = f.message_id) AS headline
                   FROM found f
                   CROSS JOIN LATERAL (SELECT * FROM sessions s WHERE s.id = f.session_id OFFSET 0) s
                   JOIN support_types st ON st.id = s.support_type_id
                   JOIN customers c ON c.id = s.customer_id
-                  LEFT JOIN hits h ON h.session_id = s.id
                  WHERE true",
             );
         } else {
@@ -282,7 +288,13 @@ mod server {
         // are pushed by QueryBuilder, so each shape gets its own plan.
         let mut q = QueryBuilder::<Postgres>::new("");
         super::sql::push_query(&mut q, &scope, &query, cursor, limit);
-        let rows = q.build_query_as::<Row>().fetch_all(pool).await?;
+        let mut tx = pool.begin().await?;
+        // A search reads a few rows by index: parallel workers cost more to
+        // start (5-20 ms on a small machine) than they save, except for a
+        // word in tens of thousands of messages, which is slow either way.
+        sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0").execute(&mut *tx).await?;
+        let rows = q.build_query_as::<Row>().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
         let hits = rows
             .into_iter()
             .map(|r| SearchHit {

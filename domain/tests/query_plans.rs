@@ -206,7 +206,10 @@ async fn search_uses_indexes_over_100k_sessions(pool: PgPool) {
     let (types, agent, _) = seed(&pool).await;
     // Every message gets a word of its own beside the common ones, and the
     // sessions belong to 20,000 customers (the shared seed gives them one).
-    sqlx::query!("UPDATE messages SET body = body || ' order ' || id").execute(&pool).await.expect("words");
+    sqlx::query!("UPDATE messages SET body = body || ' order ' || id || ' batch' || id % 47")
+        .execute(&pool)
+        .await
+        .expect("words");
     sqlx::query!(
         "INSERT INTO customers (account_id, name, email)
          SELECT (SELECT account_id FROM support_types LIMIT 1), 'Customer ' || g, 'c' || g || '@example.com'
@@ -239,5 +242,40 @@ async fn search_uses_indexes_over_100k_sessions(pool: PgPool) {
                 assert_indexed(&format!("search {text:?} ({who})"), &plan);
             }
         }
+    }
+    // A common word (in 6,400 messages): its matches are read once. The
+    // query once read them twice, the second time joined back per session
+    // found, and over 10M messages the planner made that a rescan of every
+    // match for each session: quadratic, minutes for one search (this scale
+    // plans it sanely, so the test checks the shape that allowed it: no CTE
+    // read twice, none run in a loop).
+    for (who, scope) in [("agent", &agent_scope), ("supervisor", &account_scope)] {
+        let query = search::SearchQuery { q: "batch7".to_owned(), ..Default::default() };
+        let mut q = sqlx::QueryBuilder::new("EXPLAIN (ANALYZE, FORMAT JSON) ");
+        search::sql::push_query(&mut q, scope, &query, None, 50);
+        let plan: Value = q.build_query_scalar().fetch_one(&pool).await.expect("explain analyze");
+        let mut ctes = Vec::new();
+        cte_scans(&plan, &mut ctes);
+        let mut names: Vec<&str> = ctes.iter().map(|(name, _)| name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ctes.len(), "search for a common word ({who}) reads a CTE twice: {ctes:?}");
+        assert!(ctes.iter().all(|(_, loops)| *loops <= 1.0), "({who}) a CTE scan in a loop: {ctes:?}");
+        let found = &plan[0]["Plan"]["Actual Rows"];
+        assert_eq!(found.as_f64(), Some(51.0), "{who}: a full page and one more, from {plan}");
+    }
+}
+
+/// The CTE scans of an executed plan, each with how many times it ran.
+fn cte_scans(plan: &Value, out: &mut Vec<(String, f64)>) {
+    if let Some(obj) = plan.as_object() {
+        if obj.get("Node Type").and_then(Value::as_str) == Some("CTE Scan") {
+            let loops = obj.get("Actual Loops").and_then(Value::as_f64).unwrap_or_default();
+            let name = obj.get("CTE Name").and_then(Value::as_str).unwrap_or_default();
+            out.push((name.to_owned(), loops));
+        }
+        obj.values().for_each(|v| cte_scans(v, out));
+    } else if let Some(arr) = plan.as_array() {
+        arr.iter().for_each(|v| cte_scans(v, out));
     }
 }

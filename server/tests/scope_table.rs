@@ -95,6 +95,8 @@ const NOT_SESSION_READS: &[(&str, &str)] = &[
     ("/api/admin/report", "counts and percentiles of whole accounts (Scope::whole_accounts), no session"),
     ("/api/auth/whoami", "the caller's own identity"),
     ("/api/notifications/unread", "the caller's own alerts: a count"),
+    ("/api/agent/search-types", "the support types the reader may search in (configuration, no session)"),
+    ("/api/theme", "remembers the reader's colour theme in a cookie; reads nothing"),
     ("/api/admin/webhooks", "an account's webhooks, admins only"),
     ("/api/admin/blast/choices", "the accounts and support types a blast may use, admins only"),
     ("/api/admin/blast/audience", "how many customers a segment reaches: a count, admins only"),

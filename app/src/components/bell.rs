@@ -21,10 +21,7 @@ const DESKTOP_KEY: &str = "switchboard.bell.desktop";
 const SOUND_KEY: &str = "switchboard.bell.sound";
 
 #[cfg(feature = "ssr")]
-async fn caller() -> Result<(sqlx::PgPool, domain::actor::Actor), AppError> {
-    let me = crate::ssr::require_agent().await?;
-    Ok((crate::ssr::pool()?, domain::actor::Actor::Agent(me.actor)))
-}
+use crate::ssr::caller;
 
 /// How many of the caller's alerts are unread.
 #[server(endpoint = "notifications/unread")]

@@ -26,9 +26,7 @@ pub async fn search_sessions(
     support_type: Option<String>,
     cursor: Option<String>,
 ) -> Result<Page<SearchHit>, AppError> {
-    let me = crate::ssr::require_agent().await?;
-    let pool = crate::ssr::pool()?;
-    let actor = domain::actor::Actor::Agent(me.actor);
+    let (pool, actor) = crate::ssr::caller().await?;
     let status = match status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(s.parse::<domain::types::SessionStatus>().map_err(|_| {
@@ -59,9 +57,7 @@ pub struct TypeOption {
 /// remain.
 #[server(endpoint = "agent/search-types")]
 pub async fn search_types() -> Result<Vec<TypeOption>, AppError> {
-    let me = crate::ssr::require_agent().await?;
-    let pool = crate::ssr::pool()?;
-    let actor = domain::actor::Actor::Agent(me.actor);
+    let (pool, actor) = crate::ssr::caller().await?;
     let filter = domain::support_types::SupportTypeFilter { account_id: None, include_archived: true };
     let types = domain::support_types::list(&pool, &actor, filter).await?;
     Ok(types

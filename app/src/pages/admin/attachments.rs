@@ -86,10 +86,8 @@ impl PolicyForm {
 
 #[server(endpoint = "admin/attachment-policy")]
 pub async fn load_attachment_policy(account: Option<AccountId>) -> Result<PolicyView, AppError> {
-    use domain::{accounts, actor::Actor, attachments};
-    let me = crate::ssr::require_agent().await?;
-    let pool = crate::ssr::pool()?;
-    let actor = Actor::Agent(me.actor);
+    use domain::{accounts, attachments};
+    let (pool, actor) = crate::ssr::caller().await?;
     let accounts = accounts::list(&pool, &actor).await?;
     let account = match account {
         Some(id) => accounts.iter().find(|a| a.id == id),
@@ -103,9 +101,7 @@ pub async fn load_attachment_policy(account: Option<AccountId>) -> Result<Policy
 
 #[server(endpoint = "admin/attachment-policy/save")]
 pub async fn save_attachment_policy(form: PolicyForm) -> Result<SavedPolicy, AppError> {
-    let me = crate::ssr::require_agent().await?;
-    let pool = crate::ssr::pool()?;
-    let actor = domain::actor::Actor::Agent(me.actor);
+    let (pool, actor) = crate::ssr::caller().await?;
     let policy = form.policy()?;
     let policy = domain::attachments::set_policy(&pool, &actor, form.account_id, policy).await?;
     Ok(SavedPolicy { account_id: form.account_id, policy })

@@ -66,9 +66,7 @@ pub async fn import_runs() -> Result<Vec<Run>, AppError> {
 /// One run, with the account's support types and agents for its mapping.
 #[server(endpoint = "admin/import")]
 pub async fn import_run(id: Uuid) -> Result<RunView, AppError> {
-    let me = crate::ssr::require_agent().await?;
-    let pool = crate::ssr::pool()?;
-    let actor = domain::actor::Actor::Agent(me.actor);
+    let (pool, actor) = crate::ssr::caller().await?;
     let run = domain::import::run::get(&pool, &actor, id).await?;
     let filter = domain::support_types::SupportTypeFilter {
         account_id: Some(run.account_id),
@@ -116,9 +114,7 @@ pub async fn import_apply(id: Uuid) -> Result<Run, AppError> {
 /// Stops the run after the batch it is writing.
 #[server(endpoint = "admin/import/cancel")]
 pub async fn import_cancel(id: Uuid) -> Result<Run, AppError> {
-    let me = crate::ssr::require_agent().await?;
-    let pool = crate::ssr::pool()?;
-    let actor = domain::actor::Actor::Agent(me.actor);
+    let (pool, actor) = crate::ssr::caller().await?;
     domain::import::run::cancel(&pool, &actor, id).await?;
     Ok(domain::import::run::get(&pool, &actor, id).await?)
 }

@@ -33,13 +33,8 @@ use crate::{
     pages::agent::ListSkeleton,
 };
 
-/// The signed-in agent as the domain's actor, with the pool: what every
-/// console server function starts with.
 #[cfg(feature = "ssr")]
-pub(crate) async fn caller() -> Result<(sqlx::PgPool, domain::actor::Actor), AppError> {
-    let me = crate::ssr::require_agent().await?;
-    Ok((crate::ssr::pool()?, domain::actor::Actor::Agent(me.actor)))
-}
+pub(crate) use crate::ssr::caller;
 
 #[server(endpoint = "admin/audit")]
 pub async fn audit_log(

@@ -17,18 +17,14 @@ use crate::{AppError, pages::agent::ListSkeleton};
 /// The report for the URL query `query`, rendered to HTML.
 #[server(endpoint = "admin/report")]
 pub async fn report_html(query: String) -> Result<String, AppError> {
-    let me = crate::ssr::require_agent().await?;
-    let pool = crate::ssr::pool()?;
-    let actor = domain::actor::Actor::Agent(me.actor);
+    let (pool, actor) = crate::ssr::caller().await?;
     Ok(body::render(&pool, &actor, &query).await?)
 }
 
 /// The sessions behind one figure (the drill-down's URL query).
 #[server(endpoint = "admin/report-sessions")]
 pub async fn report_sessions(query: String) -> Result<Page<CountedSession>, AppError> {
-    let me = crate::ssr::require_agent().await?;
-    let pool = crate::ssr::pool()?;
-    let actor = domain::actor::Actor::Agent(me.actor);
+    let (pool, actor) = crate::ssr::caller().await?;
     Ok(body::sessions(&pool, &actor, &query).await?)
 }
 

@@ -100,22 +100,19 @@ pub fn parse_target(target: &str) -> Result<domain::sessions::ReassignTarget, do
 }
 
 #[cfg(feature = "ssr")]
-async fn caller() -> Result<(domain::actor::Actor, sqlx::PgPool), AppError> {
-    let me = crate::ssr::require_agent().await?;
-    Ok((domain::actor::Actor::Agent(me.actor), crate::ssr::pool()?))
-}
+use crate::ssr::caller;
 
 /// The caller's presence, inbox and waiting queue.
 #[server(endpoint = "agent/board")]
 pub async fn load_board() -> Result<Board, AppError> {
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     Ok(domain::workspace::board(&pool, &actor).await?)
 }
 
 /// One session as a list row (after a live change brought it in).
 #[server(endpoint = "agent/item")]
 pub async fn item(id: SessionId) -> Result<WorkItem, AppError> {
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     Ok(domain::workspace::item(&pool, &actor, id).await?)
 }
 
@@ -140,7 +137,7 @@ pub async fn set_presence(presence: String, reason: Option<String>) -> Result<Pr
 #[server(endpoint = "agent/conversation")]
 pub async fn conversation(id: SessionId) -> Result<ConversationView, AppError> {
     use domain::{config, conversation, customers, live, support_types, workspace};
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     let session = live::brief(&pool, &actor, id).await?;
     let customer_email = customers::get(&pool, &actor, session.customer_id).await?.email;
     let ty = support_types::get(&pool, &actor, session.support_type_id).await?;
@@ -167,7 +164,7 @@ pub async fn conversation(id: SessionId) -> Result<ConversationView, AppError> {
 /// Messages before the cursor of an earlier page.
 #[server(endpoint = "agent/history")]
 pub async fn history(id: SessionId, before: Option<String>) -> Result<HistoryPage, AppError> {
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     let page =
         domain::conversation::history(&pool, &actor, id, before.as_deref(), Some(HISTORY_PAGE)).await?;
     let mut messages = page.items;
@@ -178,7 +175,7 @@ pub async fn history(id: SessionId, before: Option<String>) -> Result<HistoryPag
 #[server(endpoint = "agent/details")]
 pub async fn details(id: SessionId) -> Result<SessionDetails, AppError> {
     use domain::{conversation, customers, sessions, workspace};
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     let session = sessions::get(&pool, &actor, id).await?;
     let customer = customers::get(&pool, &actor, session.customer_id).await?;
     let previous = workspace::previous_sessions(&pool, &actor, id).await?;
@@ -194,7 +191,7 @@ pub async fn details(id: SessionId) -> Result<SessionDetails, AppError> {
 #[server(endpoint = "agent/erase-customer")]
 pub async fn erase_customer(id: SessionId) -> Result<ErasedView, AppError> {
     use domain::{customers, sessions};
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     let session = sessions::get(&pool, &actor, id).await?;
     let files = crate::ssr::files()?;
     let erasure = customers::erase(&pool, &files, &actor, session.customer_id).await?;
@@ -203,7 +200,7 @@ pub async fn erase_customer(id: SessionId) -> Result<ErasedView, AppError> {
 
 #[server(endpoint = "agent/targets")]
 pub async fn load_transfer_targets(id: SessionId) -> Result<TransferTargets, AppError> {
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     Ok(domain::workspace::transfer_targets(&pool, &actor, id).await?)
 }
 
@@ -217,7 +214,7 @@ pub async fn send_message(
     /// Uploads the message carries (`POST /api/v1/sessions/{id}/attachments`).
     attachment_ids: Option<Vec<AttachmentId>>,
 ) -> Result<Message, AppError> {
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     let input = domain::conversation::SendMessage {
         body,
         client_message_id: Some(client_message_id),
@@ -231,7 +228,7 @@ pub async fn send_message(
 /// link is down; normally a `read` frame does this).
 #[server(endpoint = "agent/read")]
 pub async fn mark_read(id: SessionId, message_id: i64) -> Result<ReadState, AppError> {
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     let moved = domain::live::mark_read(&pool, &actor, id, message_id).await?;
     Ok(ReadState { session_id: id, moved: moved.is_some() })
 }
@@ -239,26 +236,26 @@ pub async fn mark_read(id: SessionId, message_id: i64) -> Result<ReadState, AppE
 /// Takes a queued session for oneself (manual routing).
 #[server(endpoint = "agent/pick")]
 pub async fn pick(id: SessionId) -> Result<Session, AppError> {
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     Ok(domain::sessions::assign(&pool, &actor, id, None).await?)
 }
 
 #[server(endpoint = "agent/transfer")]
 pub async fn transfer(id: SessionId, target: String) -> Result<Session, AppError> {
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     let target = parse_target(&target)?;
     Ok(domain::sessions::reassign(&pool, &actor, id, target, AssignReason::Transfer).await?)
 }
 
 #[server(endpoint = "agent/escalate")]
 pub async fn escalate(id: SessionId) -> Result<Session, AppError> {
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     Ok(domain::sessions::escalate(&pool, &actor, id).await?)
 }
 
 #[server(endpoint = "agent/resolve")]
 pub async fn resolve(id: SessionId, reason_id: Option<String>) -> Result<Session, AppError> {
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     let reason = reason_id
         .filter(|r| !r.is_empty())
         .map(|r| {
@@ -272,20 +269,20 @@ pub async fn resolve(id: SessionId, reason_id: Option<String>) -> Result<Session
 
 #[server(endpoint = "agent/note")]
 pub async fn add_note(id: SessionId, body: String) -> Result<Note, AppError> {
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     Ok(domain::conversation::add_note(&pool, &actor, id, &body).await?)
 }
 
 #[server(endpoint = "agent/tag")]
 pub async fn add_tag(id: SessionId, name: String) -> Result<TagsView, AppError> {
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     let tags = domain::conversation::tag(&pool, &actor, id, &name, TagSource::Manual).await?;
     Ok(TagsView { session_id: id, tags })
 }
 
 #[server(endpoint = "agent/untag")]
 pub async fn remove_tag(id: SessionId, tag_id: TagId) -> Result<TagsView, AppError> {
-    let (actor, pool) = caller().await?;
+    let (pool, actor) = caller().await?;
     let tags = domain::conversation::untag(&pool, &actor, id, tag_id).await?;
     Ok(TagsView { session_id: id, tags })
 }

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { admin, consoleReady, createAgent, createSupportType, noSeriousViolations, northwind, signIn, unique } from './fixtures';
+import { admin, consoleReady, createAccount, createAgent, createSupportType, noSeriousViolations, signIn, unique } from './fixtures';
 
 const CUSTOMERS = 200;
 
@@ -8,8 +8,11 @@ test.describe.configure({ timeout: 180_000 });
 test('an admin sees how many customers a blast reaches, sends it to 200, and watches its progress reach 100% live', async ({ browser, request, baseURL }) => {
   const api = await admin(request, baseURL!);
   // 200 customers with a past chat of a new type (imported, as a team moving
-  // from its old helpdesk would have them): the segment.
-  const type = await createSupportType(api, { routing: 'manual' });
+  // from its old helpdesk would have them): the segment. In an account of
+  // their own: the 200 chats the blast opens wait in its queue, not in the
+  // one the live monitor's tests watch.
+  const account = await createAccount(api);
+  const type = await createSupportType(api, { routing: 'manual', account });
   const batch = unique('blast');
   const at = new Date(Date.now() - 3_600_000).toISOString();
   const history = Array.from({ length: CUSTOMERS }, (_, i) =>
@@ -23,7 +26,6 @@ test('an admin sees how many customers a blast reaches, sends it to 200, and wat
       messages: [{ from: 'customer', body: 'Do you ship abroad?', created_at: at }],
     }),
   ).join('\n');
-  const account = await northwind(api);
   const upload = await request.post(`/api/v1/imports?format=jsonl&account_id=${account.id}`, {
     headers: api.headers(),
     multipart: { file: { name: 'customers.jsonl', mimeType: 'application/x-ndjson', buffer: Buffer.from(history) } },
@@ -32,7 +34,7 @@ test('an admin sees how many customers a blast reaches, sends it to 200, and wat
   const run = await upload.json();
   await api.send('POST', `/imports/${run.id}/apply`, {}, 202);
   await expect.poll(async () => (await api.get(`/imports/${run.id}`)).status, { timeout: 30_000 }).toBe('completed');
-  const owner = await createAgent(api, [], { role: 'admin' });
+  const owner = await createAgent(api, [], { role: 'admin', account });
   const page = await signIn(await browser.newContext(), owner, '/admin/blasts');
   await consoleReady(page);
   await expect(page.getByRole('heading', { level: 1, name: 'Blasts' })).toBeVisible();

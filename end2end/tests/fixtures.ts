@@ -88,7 +88,16 @@ export async function northwind(api: Api): Promise<{ id: string; slug: string; n
   return account!;
 }
 
+/// A new account of its own, for a test whose data would crowd Northwind's
+/// shared views (the live monitor lists an account's 50 longest waits).
+export async function createAccount(api: Api): Promise<{ id: string; slug: string; name: string }> {
+  const slug = unique('acct');
+  return api.send('POST', '/accounts', { slug, name: `Account ${slug.slice(5)}` }, 201);
+}
+
 export interface SupportTypeOptions {
+  /// The account; Northwind when absent.
+  account?: { id: string };
   routing?: 'round_robin' | 'least_loaded' | 'manual' | 'bot_first';
   csat?: boolean;
   reasons?: string[];
@@ -103,9 +112,9 @@ export interface SupportType {
   reasons: { id: string; label: string }[];
 }
 
-/// A new support type in Northwind with a unique slug, and its resolution reasons.
+/// A new support type (in Northwind unless told) with a unique slug, and its resolution reasons.
 export async function createSupportType(api: Api, options: SupportTypeOptions = {}): Promise<SupportType> {
-  const account = await northwind(api);
+  const account = options.account ?? (await northwind(api));
   const slug = unique('e2e');
   const name = `E2E ${slug.slice(4)}`;
   const type = await api.send(
@@ -136,13 +145,19 @@ export interface Agent {
   password: string;
 }
 
-/// A new human agent of Northwind with a password, serving `types`.
+/// A new human agent (of Northwind unless told) with a password, serving `types`.
 export async function createAgent(
   api: Api,
   types: SupportType[],
-  options: { name?: string; role?: 'agent' | 'supervisor' | 'admin'; online?: boolean; maxConcurrent?: number } = {},
+  options: {
+    name?: string;
+    role?: 'agent' | 'supervisor' | 'admin';
+    online?: boolean;
+    maxConcurrent?: number;
+    account?: { id: string };
+  } = {},
 ): Promise<Agent> {
-  const account = await northwind(api);
+  const account = options.account ?? (await northwind(api));
   const name = options.name ?? unique('Agent');
   const email = `${unique('agent')}@e2e.example.com`;
   const agent = await api.send(

@@ -83,6 +83,18 @@ async fn admins_manage_webhooks_and_see_the_secret_once(pool: PgPool) {
     expect_error(app.post("/webhooks", &agent, body).await, StatusCode::FORBIDDEN, "forbidden").await;
     expect_error(app.delete(&path, &agent).await, StatusCode::FORBIDDEN, "forbidden").await;
 
+    // The delivery worker makes the test delivery's first attempt (to an
+    // address that does not resolve); deleting during that attempt collides
+    // with it (409 retry), so the deletion waits for the attempt to end.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let log = expect(app.get(&format!("{path}/deliveries"), &admin).await, StatusCode::OK).await;
+        if log["items"][0]["attempt"].as_i64().unwrap_or_default() >= 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the test delivery was never attempted: {log}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     expect_no_content(app.delete(&path, &admin).await).await;
     expect_error(app.delete(&path, &admin).await, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(expect(app.get("/webhooks", &admin).await, StatusCode::OK).await, json!([]));

@@ -41,6 +41,9 @@ fn more(done: usize, started: Instant) -> bool {
 /// 4 / VOCABULARY of all messages.
 const VOCABULARY: i64 = 1_000;
 
+// Runtime SQL throughout this file, like the other bench fixtures: DDL, a
+// temporary table the macros cannot see, and bench/ is to become an outside
+// client that links no crate of the workspace (issue 14), so no `.sqlx`.
 pub async fn run(pool: &PgPool) -> Result<(), Error> {
     let n = crate::env_count("BENCH_SEARCH_SESSIONS", 1_000_000);
     let t = Instant::now();

@@ -292,6 +292,8 @@ mod server {
         // A search reads a few rows by index: parallel workers cost more to
         // start (5-20 ms on a small machine) than they save, except for a
         // word in tens of thousands of messages, which is slow either way.
+        // Runtime-checked: a utility statement with no parameters and no
+        // columns, so the query! macro would have nothing to check.
         sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0").execute(&mut *tx).await?;
         let rows = q.build_query_as::<Row>().fetch_all(&mut *tx).await?;
         tx.commit().await?;

@@ -16,10 +16,13 @@ use domain::{
 };
 use sqlx::PgPool;
 
-async fn rollups(pool: &PgPool) -> Vec<(String, String, String, String, String, i16, i64, i64)> {
+/// Every rollup row that counts something (migration 0022's rows are
+/// canonical, so equal sums are equal rows).
+async fn rollups(pool: &PgPool) -> Vec<(String, String, String, String, String, i64, i64, i16, Vec<i64>, String)> {
     sqlx::query_as(
-        "SELECT account_id::text, support_type_id::text, agent_id::text, grain::text, metric, bucket, n, total
-           FROM report_rollups WHERE n <> 0 OR total <> 0 ORDER BY 1, 2, 3, 4, 5, 6",
+        "SELECT account_id::text, support_type_id::text, agent_id::text, grain::text, metric, n, total, lo, counts,
+                parts::text
+           FROM report_rollups WHERE n <> 0 OR total <> 0 OR parts <> '{}' ORDER BY 1, 2, 3, 4, day, 5",
     )
     .fetch_all(pool)
     .await

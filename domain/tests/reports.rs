@@ -273,9 +273,10 @@ async fn refreshing_twice_changes_nothing_and_equals_a_rebuild(pool: PgPool) {
     let ids: Vec<SessionId> =
         sqlx::query_scalar("SELECT id FROM sessions ORDER BY id").fetch_all(&pool).await.expect("ids");
     let snapshot = || async {
-        sqlx::query_as::<_, (String, String, String, String, NaiveDate, String, i16, i64, i64)>(
-            "SELECT account_id::text, support_type_id::text, agent_id::text, grain::text, day, metric, bucket, n, total
-               FROM report_rollups WHERE n <> 0 OR total <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7",
+        sqlx::query_as::<_, (String, String, String, String, NaiveDate, String, i64, i64, i16, Vec<i64>, String)>(
+            "SELECT account_id::text, support_type_id::text, agent_id::text, grain::text, day, metric, n, total, lo,
+                    counts, parts::text
+               FROM report_rollups WHERE n <> 0 OR total <> 0 OR parts <> '{}' ORDER BY 1, 2, 3, 4, 5, 6",
         )
         .fetch_all(&pool)
         .await

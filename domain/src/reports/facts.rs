@@ -11,14 +11,14 @@
 //! row, the second insert violates the primary key and its transaction
 //! (rollup sums included) rolls back, to be retried.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{histogram, metric};
+use super::{Sums, histogram, metric};
 use crate::{
     Result,
     types::{AccountId, AgentId, SessionId, SupportTypeId},
@@ -202,7 +202,7 @@ pub fn contributions(f: &Fact) -> Vec<Contribution> {
 }
 
 /// A rollup row's key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct Key {
     account_id: Uuid,
     support_type_id: Uuid,
@@ -210,8 +210,8 @@ struct Key {
     /// `d` for a day, `m` for the calendar month that starts on `day`.
     grain: i8,
     day: NaiveDate,
+    /// The metric as the row names it ([`metric::split`]).
     metric: String,
-    bucket: i16,
 }
 
 /// The grain of a day's rows and of a month's.
@@ -225,11 +225,12 @@ pub fn month_of(day: NaiveDate) -> NaiveDate {
 
 /// Adds `sign` × the fact's contributions to `into`, at the four levels,
 /// per day and per month.
-fn tally(f: &Fact, sign: i64, into: &mut HashMap<Key, (i64, i64)>) {
+fn tally(f: &Fact, sign: i64, into: &mut HashMap<Key, Sums>) {
     let zone = f.time_zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC);
     for c in contributions(f) {
         let day = c.at.with_timezone(&zone).date_naive();
         let agent = c.agent_id.map(|a| a.0);
+        let (name, part) = metric::split(&c.metric);
         let levels = [
             (c.support_type_id.0, agent),
             (c.support_type_id.0, Some(Uuid::nil())),
@@ -245,12 +246,9 @@ fn tally(f: &Fact, sign: i64, into: &mut HashMap<Key, (i64, i64)>) {
                     agent_id,
                     grain,
                     day,
-                    metric: c.metric.clone(),
-                    bucket: c.bucket,
+                    metric: name.to_owned(),
                 };
-                let cell = into.entry(key).or_default();
-                cell.0 += sign * c.n;
-                cell.1 += sign * c.total;
+                into.entry(key).or_default().add(c.bucket, part, sign * c.n, sign * c.total);
             }
         }
     }
@@ -325,7 +323,7 @@ pub async fn refresh(conn: &mut PgConnection, sessions: &[SessionId]) -> Result<
     for f in &new {
         tally(f, 1, &mut deltas);
     }
-    deltas.retain(|_, (n, t)| *n != 0 || *t != 0);
+    deltas.retain(|_, d| !d.is_zero());
     apply(conn, deltas).await?;
     let changed = new.iter().filter(|f| !old.contains(f)).count() as u64;
     sqlx::query!(
@@ -337,49 +335,62 @@ pub async fn refresh(conn: &mut PgConnection, sessions: &[SessionId]) -> Result<
     Ok(changed)
 }
 
-async fn apply(conn: &mut PgConnection, deltas: HashMap<Key, (i64, i64)>) -> Result<()> {
+async fn apply(conn: &mut PgConnection, deltas: HashMap<Key, Sums>) -> Result<()> {
     if deltas.is_empty() {
         return Ok(());
     }
     let len = deltas.len();
     let (mut acc, mut typ, mut agent, mut day) =
         (Vec::with_capacity(len), Vec::with_capacity(len), Vec::with_capacity(len), Vec::with_capacity(len));
-    let mut grain = Vec::with_capacity(len);
-    let (mut metric, mut bucket, mut n, mut total) =
+    let (mut grain, mut metric, mut n, mut total) =
         (Vec::with_capacity(len), Vec::with_capacity(len), Vec::with_capacity(len), Vec::with_capacity(len));
+    let (mut lo, mut counts, mut parts) = (Vec::with_capacity(len), Vec::with_capacity(len), Vec::with_capacity(len));
     // Sorted, so that concurrent writers lock rollup rows in one order.
     let mut rows: Vec<_> = deltas.into_iter().collect();
-    rows.sort_by(|a, b| {
-        (a.0.account_id, a.0.support_type_id, a.0.agent_id, a.0.grain, a.0.day, &a.0.metric, a.0.bucket).cmp(
-            &(b.0.account_id, b.0.support_type_id, b.0.agent_id, b.0.grain, b.0.day, &b.0.metric, b.0.bucket),
-        )
-    });
-    for (k, (dn, dt)) in rows {
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    for (k, d) in rows {
+        let (first, c) = d.trimmed_counts();
+        lo.push(first);
+        // Array and object literals, cast in SQL: unnest takes one
+        // dimension, and each row's histogram has a length of its own.
+        counts.push(format!("{{{}}}", c.iter().map(i64::to_string).collect::<Vec<_>>().join(",")));
+        let nonzero: BTreeMap<&String, &i64> = d.parts.iter().filter(|(_, c)| **c != 0).collect();
+        parts.push(serde_json::to_string(&nonzero).map_err(|e| crate::Error::internal("rollup parts as JSON", e))?);
         acc.push(k.account_id);
         typ.push(k.support_type_id);
         agent.push(k.agent_id);
         grain.push(k.grain);
         day.push(k.day);
         metric.push(k.metric);
-        bucket.push(k.bucket);
-        n.push(dn);
-        total.push(dt);
+        n.push(d.n);
+        total.push(d.total);
     }
+    // The row functions keep each row canonical (migration 0022), so a
+    // live refresh and a rebuild reach equal rows.
     sqlx::query!(
-        r#"INSERT INTO report_rollups (account_id, support_type_id, agent_id, grain, day, metric, bucket, n, total)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $9::"char"[], $4::date[], $5::text[], $6::int2[],
-                              $7::int8[], $8::int8[])
-         ON CONFLICT (account_id, support_type_id, agent_id, grain, day, metric, bucket)
-         DO UPDATE SET n = report_rollups.n + EXCLUDED.n, total = report_rollups.total + EXCLUDED.total"#,
+        r#"INSERT INTO report_rollups AS r
+                (account_id, support_type_id, agent_id, grain, day, metric, n, total, lo, counts, parts)
+         SELECT u.a, u.t, u.g, u.gr, u.d, u.m, u.n, u.total, u.lo, u.counts::bigint[], u.parts::jsonb
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::"char"[], $5::date[], $6::text[], $7::int8[],
+                       $8::int8[], $9::int2[], $10::text[], $11::text[])
+                AS u(a, t, g, gr, d, m, n, total, lo, counts, parts)
+         ON CONFLICT (account_id, support_type_id, agent_id, grain, day, metric)
+         DO UPDATE SET n = r.n + EXCLUDED.n, total = r.total + EXCLUDED.total,
+                       (lo, counts) = (SELECT h.lo, h.counts
+                                         FROM report_histogram_add(r.lo, r.counts, EXCLUDED.lo, EXCLUDED.counts) h),
+                       parts = CASE WHEN EXCLUDED.parts = '{}' THEN r.parts
+                                    ELSE report_parts_add(r.parts, EXCLUDED.parts) END"#,
         &acc,
         &typ,
         &agent,
+        &grain,
         &day,
         &metric,
-        &bucket,
         &n,
         &total,
-        &grain
+        &lo,
+        &counts,
+        &parts
     )
     .execute(&mut *conn)
     .await?;

@@ -133,10 +133,23 @@ pub mod metric {
     pub const BOT_INVOLVED: &str = "bot_involved";
     pub const BOT_ONLY: &str = "bot_only";
     pub const HANDED_OFF: &str = "handed_off";
+    /// Breakdowns: a count per part, named `reason:<reason id>` and
+    /// `handoff:<reason>` in contributions; one rollup row each.
+    pub const REASON: &str = "reason";
+    pub const HANDOFF: &str = "handoff";
     pub const REASON_PREFIX: &str = "reason:";
     pub const HANDOFF_PREFIX: &str = "handoff:";
     /// The bucket of a plain count.
     pub const COUNT: i16 = -1;
+
+    /// A contribution's metric as a rollup row names it, and the part of a
+    /// breakdown (`reason:<id>` is the part `<id>` of `reason`).
+    pub fn split(metric: &str) -> (&str, Option<&str>) {
+        match metric.split_once(':') {
+            Some((name, part)) => (name, Some(part)),
+            None => (metric, None),
+        }
+    }
 }
 
 /// A report's filters; the URL of the reports page holds the same fields.
@@ -461,41 +474,126 @@ pub struct Report {
     pub reasons: Vec<ReasonName>,
 }
 
-/// Sums of contributions, per metric and bucket: what rollup rows and facts
-/// both reduce to, and what [`Figures`] are read from.
+/// One metric's sums: what one rollup row holds (migration 0022), and
+/// what a [`Tally`] keeps per metric.
+///
+/// A metric is a plain count (`n`), a histogram (`n` values summing to
+/// `total`, with the count per bucket) or a breakdown (`n` in all, with the
+/// count per part: a reason id, a handoff reason). Deltas have negative
+/// counts; stored sums never do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tally {
-    /// (metric, bucket) → (n, total).
-    pub cells: BTreeMap<(String, i16), (i64, i64)>,
+pub struct Sums {
+    pub n: i64,
+    pub total: i64,
+    /// Count per histogram bucket, indexed by the bucket (0 ..= [`histogram::MAX_BUCKET`]).
+    pub buckets: Vec<i64>,
+    /// Count per part.
+    pub parts: BTreeMap<String, i64>,
 }
 
-impl Tally {
-    pub fn add(&mut self, metric: &str, bucket: i16, n: i64, total: i64) {
-        let cell = self.cells.entry((metric.to_owned(), bucket)).or_default();
-        cell.0 += n;
-        cell.1 += total;
+impl Sums {
+    /// Adds one contribution: to `part` when the metric is a breakdown, to
+    /// `bucket` when it is a histogram ([`metric::COUNT`] for neither).
+    pub fn add(&mut self, bucket: i16, part: Option<&str>, n: i64, total: i64) {
+        self.n += n;
+        self.total += total;
+        if let Some(p) = part {
+            match self.parts.get_mut(p) {
+                Some(c) => *c += n,
+                None => {
+                    self.parts.insert(p.to_owned(), n);
+                }
+            }
+        } else if bucket >= 0 {
+            self.add_counts(bucket, &[n]);
+        }
+    }
+
+    /// Adds `counts`, the first of them in bucket `lo`.
+    pub fn add_counts(&mut self, lo: i16, counts: &[i64]) {
+        let lo = usize::try_from(lo.clamp(0, histogram::MAX_BUCKET)).unwrap_or_default();
+        let end = (lo + counts.len()).min(usize::try_from(histogram::MAX_BUCKET).unwrap_or_default() + 1);
+        if self.buckets.len() < end {
+            self.buckets.resize(end, 0);
+        }
+        for (b, c) in self.buckets[lo..end].iter_mut().zip(counts) {
+            *b += c;
+        }
     }
 
     pub fn merge(&mut self, other: &Self) {
-        for ((m, b), (n, t)) in &other.cells {
-            self.add(m, *b, *n, *t);
+        self.n += other.n;
+        self.total += other.total;
+        self.add_counts(0, &other.buckets);
+        for (p, c) in &other.parts {
+            *self.parts.entry(p.clone()).or_default() += c;
+        }
+    }
+
+    /// The histogram as a rollup row stores it: the first non-empty
+    /// bucket and the counts from there to the last non-empty one (bucket
+    /// 0 and nothing when it is empty).
+    pub fn trimmed_counts(&self) -> (i16, &[i64]) {
+        let first = self.buckets.iter().position(|c| *c != 0);
+        let last = self.buckets.iter().rposition(|c| *c != 0);
+        match (first, last) {
+            (Some(f), Some(l)) => (i16::try_from(f).unwrap_or(histogram::MAX_BUCKET), &self.buckets[f..=l]),
+            _ => (0, &[]),
+        }
+    }
+
+    /// Nothing to add: every sum is zero.
+    pub fn is_zero(&self) -> bool {
+        self.n == 0 && self.total == 0 && self.buckets.iter().all(|c| *c == 0) && self.parts.values().all(|c| *c == 0)
+    }
+
+    fn histogram(&self) -> Histogram {
+        let mut h = Histogram::default();
+        for (b, c) in self.buckets.iter().enumerate() {
+            if *c != 0 {
+                h.add(i16::try_from(b).unwrap_or(histogram::MAX_BUCKET), *c);
+            }
+        }
+        h
+    }
+}
+
+/// Sums of contributions, per metric: what rollup rows and facts both
+/// reduce to, and what [`Figures`] are read from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Per metric as rollup rows name it (a breakdown's parts inside).
+    pub metrics: BTreeMap<String, Sums>,
+}
+
+impl Tally {
+    /// Adds one contribution of `metric` (a breakdown's metric names its
+    /// part after the colon: `reason:<id>`).
+    pub fn add(&mut self, metric: &str, bucket: i16, n: i64, total: i64) {
+        let (name, part) = metric::split(metric);
+        self.sums(name).add(bucket, part, n, total);
+    }
+
+    /// The sums of `metric` (as a rollup row names it), to add to.
+    pub fn sums(&mut self, metric: &str) -> &mut Sums {
+        if !self.metrics.contains_key(metric) {
+            self.metrics.insert(metric.to_owned(), Sums::default());
+        }
+        self.metrics.get_mut(metric).expect("inserted above")
+    }
+
+    pub fn merge(&mut self, other: &Self) {
+        for (m, s) in &other.metrics {
+            self.sums(m).merge(s);
         }
     }
 
     fn count(&self, metric: &str) -> i64 {
-        self.cells.get(&(metric.to_owned(), metric::COUNT)).map_or(0, |c| c.0)
+        self.metrics.get(metric).map_or(0, |s| s.n)
     }
 
     fn histogram(&self, metric: &str) -> (Histogram, i64) {
-        let mut h = Histogram::default();
-        let mut total = 0;
-        for ((m, b), (n, t)) in &self.cells {
-            if m == metric {
-                h.add(*b, *n);
-                total += t;
-            }
-        }
-        (h, total)
+        self.metrics.get(metric).map_or_else(|| (Histogram::default(), 0), |s| (s.histogram(), s.total))
     }
 
     fn summary(&self, metric: &str) -> Summary {
@@ -509,10 +607,13 @@ impl Tally {
         }
     }
 
-    fn prefixed(&self, prefix: &str) -> impl Iterator<Item = (&str, i64)> {
-        self.cells
-            .iter()
-            .filter_map(move |((m, _), (n, _))| m.strip_prefix(prefix).map(|rest| (rest, *n)))
+    /// The parts of a breakdown that count something.
+    fn parts(&self, metric: &str) -> impl Iterator<Item = (&str, i64)> {
+        self.metrics
+            .get(metric)
+            .into_iter()
+            .flat_map(|s| s.parts.iter())
+            .map(|(p, n)| (p.as_str(), *n))
             .filter(|(_, n)| *n != 0)
     }
 
@@ -530,11 +631,11 @@ impl Tally {
         }
         let csat_n = csat_h.count();
         let mut handoffs = BTreeMap::new();
-        for (reason, n) in self.prefixed(metric::HANDOFF_PREFIX) {
+        for (reason, n) in self.parts(metric::HANDOFF) {
             *handoffs.entry(reason.to_owned()).or_default() += n;
         }
         let mut reasons = BTreeMap::new();
-        for (id, n) in self.prefixed(metric::REASON_PREFIX) {
+        for (id, n) in self.parts(metric::REASON) {
             if let Ok(id) = id.parse::<uuid::Uuid>() {
                 *reasons.entry(ReasonId(id)).or_default() += n;
             }

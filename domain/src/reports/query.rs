@@ -219,13 +219,31 @@ struct RollupRow {
     day: NaiveDate,
     key: Uuid,
     metric: String,
-    bucket: i16,
     n: i64,
     total: i64,
+    lo: i16,
+    counts: Vec<i64>,
+    parts: sqlx::types::Json<BTreeMap<String, i64>>,
 }
 
-/// The rollup rows of one level, summed per (day, key, metric, bucket);
-/// `key` is the agent or type the level groups by (nil for the account).
+impl RollupRow {
+    /// Adds the row's sums to `into`.
+    fn add_to(&self, into: &mut Tally) {
+        let s = into.sums(&self.metric);
+        s.n += self.n;
+        s.total += self.total;
+        if !self.counts.is_empty() {
+            s.add_counts(self.lo, &self.counts);
+        }
+        for (p, c) in self.parts.iter() {
+            *s.parts.entry(p.clone()).or_default() += c;
+        }
+    }
+}
+
+/// The rollup rows of one level (one row per day, key and metric, see
+/// migration 0022); `key` is the agent or type the level groups by (nil
+/// for the account).
 async fn rollup_rows(
     pool: &PgPool,
     account: Option<AccountId>,
@@ -243,16 +261,8 @@ async fn rollup_rows(
         Level::Agents => "r.agent_id",
         Level::Types => "r.support_type_id",
     };
-    // The series needs each day; the per-agent and per-type sums do not, so
-    // they are summed over the range in the database: tens of thousands of
-    // rows come back instead of hundreds of thousands (the day reported is
-    // the range's first with data, unused).
-    let (day, group) = match level {
-        Level::Account => ("r.day", "1, 2, 3, 4"),
-        Level::Agents | Level::Types => ("min(r.day)", "2, 3, 4"),
-    };
     let mut q = QueryBuilder::<Postgres>::new(format!(
-        "SELECT {day} AS day, {key} AS key, r.metric, r.bucket, sum(r.n)::bigint AS n, sum(r.total)::bigint AS total
+        "SELECT r.day, {key} AS key, r.metric, r.n, r.total, r.lo, r.counts, r.parts
            FROM report_rollups r WHERE "
     ));
     // The series reads days; the per-agent and per-type sums read the full
@@ -304,7 +314,6 @@ async fn rollup_rows(
             .push("))"),
         (_, a) => q.push(" AND r.agent_id = ").push_bind(a.unwrap_or(nil)),
     };
-    q.push(" GROUP BY ").push(group);
     Ok(q.build_query_as::<RollupRow>().fetch_all(pool).await?)
 }
 
@@ -343,14 +352,14 @@ async fn from_rollups(
     )?;
     for row in days {
         if row.day < filter.from {
-            t.previous.add(&row.metric, row.bucket, row.n, row.total);
+            row.add_to(&mut t.previous);
         } else if let Some(i) = slots.iter().position(|s| s.first_day <= row.day && row.day <= s.last_day) {
-            t.series[i].add(&row.metric, row.bucket, row.n, row.total);
+            row.add_to(&mut t.series[i]);
         }
     }
     for (rows, into) in [(agents, &mut t.agents), (types, &mut t.types)] {
         for row in rows {
-            into.entry(row.key).or_default().add(&row.metric, row.bucket, row.n, row.total);
+            row.add_to(into.entry(row.key).or_default());
         }
     }
     Ok(t)

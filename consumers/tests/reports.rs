@@ -18,7 +18,9 @@ use sqlx::PgPool;
 
 /// Every rollup row that counts something (migration 0022's rows are
 /// canonical, so equal sums are equal rows).
-async fn rollups(pool: &PgPool) -> Vec<(String, String, String, String, String, i64, i64, i16, Vec<i64>, String)> {
+async fn rollups(
+    pool: &PgPool,
+) -> Vec<(String, String, String, String, String, i64, i64, i16, Vec<i64>, String)> {
     sqlx::query_as(
         "SELECT account_id::text, support_type_id::text, agent_id::text, grain::text, metric, n, total, lo, counts,
                 parts::text

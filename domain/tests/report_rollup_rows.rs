@@ -9,6 +9,11 @@ use std::collections::BTreeMap;
 use domain::reports::Sums;
 use sqlx::PgPool;
 
+/// A histogram as a row stores it: the first bucket and the counts from it.
+type Counts = (i16, Vec<i64>);
+/// A row's sums: n, total, lo, counts, parts.
+type RowSums = (i64, i64, i16, Vec<i64>, serde_json::Value);
+
 /// The histogram sums of `(lo, counts)`.
 fn sums(lo: i16, counts: &[i64]) -> Sums {
     let mut s = Sums::default();
@@ -18,7 +23,7 @@ fn sums(lo: i16, counts: &[i64]) -> Sums {
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn histogram_rows_add_like_the_domain_and_stay_trimmed(pool: PgPool) {
-    let cases: Vec<((i16, Vec<i64>), (i16, Vec<i64>))> = vec![
+    let cases: Vec<(Counts, Counts)> = vec![
         ((0, vec![]), (73, vec![1, 0, 2])),
         ((73, vec![1, 0, 2]), (0, vec![])),
         ((5, vec![1, 2, 3]), (3, vec![1, 0, -1])),
@@ -67,7 +72,10 @@ async fn breakdown_rows_add_per_part_and_drop_zero_parts(pool: PgPool) {
 #[sqlx::test(migrations = false)]
 async fn the_migration_folds_bucket_rows_into_metric_rows(pool: PgPool) {
     for m in domain::db::MIGRATOR.iter().filter(|m| m.version < 22) {
-        sqlx::raw_sql(m.sql.as_ref()).execute(&pool).await.unwrap_or_else(|e| panic!("{}: {e}", m.description));
+        sqlx::raw_sql(m.sql.as_ref())
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", m.description));
     }
     let account: uuid::Uuid =
         sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id")
@@ -108,19 +116,32 @@ async fn the_migration_folds_bucket_rows_into_metric_rows(pool: PgPool) {
     let last = domain::db::MIGRATOR.iter().find(|m| m.version == 22).expect("migration 0022");
     sqlx::raw_sql(last.sql.as_ref()).execute(&pool).await.expect("migration 0022");
 
-    let rows: Vec<(uuid::Uuid, String, i64, i64, i16, Vec<i64>, serde_json::Value)> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        agent_id: uuid::Uuid,
+        metric: String,
+        n: i64,
+        total: i64,
+        lo: i16,
+        counts: Vec<i64>,
+        parts: serde_json::Value,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT agent_id, metric, n, total, lo, counts, parts FROM report_rollups ORDER BY agent_id, metric",
     )
     .fetch_all(&pool)
     .await
     .expect("new rows");
-    let by: BTreeMap<(uuid::Uuid, String), (i64, i64, i16, Vec<i64>, serde_json::Value)> =
-        rows.into_iter().map(|(a, m, n, t, lo, c, p)| ((a, m), (n, t, lo, c, p))).collect();
+    let by: BTreeMap<(uuid::Uuid, String), RowSums> =
+        rows.into_iter().map(|r| ((r.agent_id, r.metric), (r.n, r.total, r.lo, r.counts, r.parts))).collect();
     let empty = serde_json::json!({});
     assert_eq!(by.len(), 5, "{by:?}");
     assert_eq!(by[&(nil, "opened".into())], (5, 0, 0, vec![], empty.clone()));
     assert_eq!(by[&(nil, "wait".into())], (3, 16_500, 80, vec![2, 0, 0, 1], empty.clone()));
     assert_eq!(by[&(nil, "csat".into())], (2, 8, 4, vec![2], empty.clone()));
-    assert_eq!(by[&(agent, "reason".into())], (3, 0, 0, vec![], serde_json::json!({ reason.to_string(): 3 })));
+    assert_eq!(
+        by[&(agent, "reason".into())],
+        (3, 0, 0, vec![], serde_json::json!({ reason.to_string(): 3 }))
+    );
     assert_eq!(by[&(agent, "handoff".into())], (1, 0, 0, vec![], serde_json::json!({"low_confidence": 1})));
 }

@@ -544,7 +544,10 @@ impl Sums {
 
     /// Nothing to add: every sum is zero.
     pub fn is_zero(&self) -> bool {
-        self.n == 0 && self.total == 0 && self.buckets.iter().all(|c| *c == 0) && self.parts.values().all(|c| *c == 0)
+        self.n == 0
+            && self.total == 0
+            && self.buckets.iter().all(|c| *c == 0)
+            && self.parts.values().all(|c| *c == 0)
     }
 
     fn histogram(&self) -> Histogram {

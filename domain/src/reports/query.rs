@@ -20,7 +20,7 @@ use crate::{
     actor::Actor,
     scope::Scope,
     sessions::{Page, page_limit, paginate},
-    types::{AccountId, AgentId, ReasonId, SupportTypeId},
+    types::{AccountId, AgentId, ReasonId, SessionId, SupportTypeId},
 };
 
 /// Local midnight of `day` in `tz`, as UTC (the first instant of the day
@@ -375,8 +375,28 @@ async fn from_facts(
 ) -> Result<Tallies> {
     let start = midnight(tz, filter.from);
     let hi = midnight(tz, filter.to + Duration::days(1));
-    let facts: Vec<Fact> = sqlx::query_scalar!(
-        r#"SELECT to_jsonb(f) AS "fact!" FROM report_facts f
+    let mut tx = pool.begin().await?;
+    // A plan for these values: a generic plan (PostgreSQL's choice after
+    // five runs of a prepared statement) cannot use the index behind
+    // "the account, if any" and scans every account's facts.
+    // Runtime-checked: a utility statement with no parameters and no
+    // columns, like the search's.
+    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut *tx).await?;
+    // Columns, not `to_jsonb(f)`: turning 11,000 rows into JSON cost the
+    // database 100 ms more than reading them (an hour-by-hour day over 1M
+    // sessions). A tag is tested on the rows the time ranges found: with
+    // `@>` the planner read the tag's whole GIN posting list (every tagged
+    // session of 90 days, 508 ms) instead of one week's rows (77 ms).
+    let facts: Vec<Fact> = sqlx::query_as!(
+        Fact,
+        r#"SELECT f.session_id AS "session_id: SessionId", f.account_id AS "account_id: AccountId",
+                  f.support_type_id AS "support_type_id: SupportTypeId", f.status, f.created_at,
+                  f.first_assigned_at, f.first_agent_id AS "first_agent_id: AgentId", f.human_start_at,
+                  f.frt_at, f.frt_agent_id AS "frt_agent_id: AgentId", f.resolved_at,
+                  f.resolved_by_id AS "resolved_by_id: AgentId", f.reason_id, f.handle_ms, f.reopen_count,
+                  f.bot_involved, f.human_involved, f.handoff_reasons, f.csat, f.queue_sla_secs, f.frt_sla_secs,
+                  f.tag_ids, f.time_zone, f.business_hours
+             FROM report_facts f
             WHERE ($1::uuid IS NULL OR f.account_id = $1)
               AND ($2::uuid IS NULL OR $2 = ANY(f.tag_ids))
               AND ((f.created_at >= $3 AND f.created_at < $4)
@@ -387,12 +407,9 @@ async fn from_facts(
         lo,
         hi
     )
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(serde_json::from_value)
-    .collect::<std::result::Result<_, _>>()
-    .map_err(|e| crate::Error::internal("a stored report fact", e))?;
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
     let mut t = Tallies { series: vec![Tally::default(); slots.len()], ..Tallies::default() };
     let type_ok = |c: SupportTypeId| filter.support_type_id.is_none_or(|t| t == c);
     let agent_ok = |a: Option<AgentId>| filter.agent_id.is_none_or(|want| a == Some(want));

@@ -107,15 +107,16 @@ pub async fn run(pool: &PgPool) -> Result<(), Error> {
     let started = Instant::now();
     for _ in 0..READS {
         let t = Instant::now();
-        let _: Vec<(String, i64, i64, i16, Vec<i64>, serde_json::Value)> = sqlx::query_as(
+        let rows = sqlx::query!(
             "SELECT metric, n, total, lo, counts, parts FROM report_rollups
               WHERE account_id = $1 AND support_type_id = $2 AND agent_id = $2 AND grain = 'd' AND day >= $3",
+            account,
+            Uuid::nil(),
+            base.from
         )
-        .bind(account)
-        .bind(Uuid::nil())
-        .bind(base.from)
         .fetch_all(pool)
         .await?;
+        assert!(!rows.is_empty(), "the raw limit read no rollup rows");
         latencies.push(t.elapsed());
     }
     Stats::from_latencies(latencies, started.elapsed())

@@ -18,13 +18,13 @@ use sqlx::PgPool;
 
 /// Every rollup row that counts something (migration 0022's rows are
 /// canonical, so equal sums are equal rows).
-async fn rollups(
-    pool: &PgPool,
-) -> Vec<(String, String, String, String, String, i64, i64, i16, Vec<i64>, String)> {
-    sqlx::query_as(
-        "SELECT account_id::text, support_type_id::text, agent_id::text, grain::text, metric, n, total, lo, counts,
-                parts::text
-           FROM report_rollups WHERE n <> 0 OR total <> 0 OR parts <> '{}' ORDER BY 1, 2, 3, 4, day, 5",
+async fn rollups(pool: &PgPool) -> Vec<String> {
+    // Each row as one line of text: equal rows, equal lines.
+    sqlx::query_scalar!(
+        r#"SELECT concat_ws(' ', account_id, support_type_id, agent_id, grain, day, metric, n, total, lo, counts,
+                            parts) AS "row!"
+             FROM report_rollups WHERE n <> 0 OR total <> 0 OR parts <> '{}'
+            ORDER BY account_id, support_type_id, agent_id, grain, day, metric"#
     )
     .fetch_all(pool)
     .await

@@ -35,15 +35,17 @@ async fn histogram_rows_add_like_the_domain_and_stay_trimmed(pool: PgPool) {
         ((0, vec![2]), (300, vec![1])),
     ];
     for ((a_lo, a), (b_lo, b)) in cases {
-        let (lo, counts): (i16, Vec<i64>) =
-            sqlx::query_as("SELECT lo, counts FROM report_histogram_add($1, $2, $3, $4)")
-                .bind(a_lo)
-                .bind(&a)
-                .bind(b_lo)
-                .bind(&b)
-                .fetch_one(&pool)
-                .await
-                .expect("report_histogram_add");
+        let sum = sqlx::query!(
+            r#"SELECT lo AS "lo!", counts AS "counts!" FROM report_histogram_add($1, $2, $3, $4)"#,
+            a_lo,
+            &a,
+            b_lo,
+            &b
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("report_histogram_add");
+        let (lo, counts) = (sum.lo, sum.counts);
         let mut want = sums(a_lo, &a);
         want.merge(&sums(b_lo, &b));
         let (want_lo, want_counts) = want.trimmed_counts();
@@ -54,13 +56,14 @@ async fn histogram_rows_add_like_the_domain_and_stay_trimmed(pool: PgPool) {
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn breakdown_rows_add_per_part_and_drop_zero_parts(pool: PgPool) {
-    let parts: serde_json::Value =
-        sqlx::query_scalar(r#"SELECT report_parts_add('{"a": 2, "b": 1}', '{"b": -1, "c": 4}')"#)
-            .fetch_one(&pool)
-            .await
-            .expect("report_parts_add");
+    let parts = sqlx::query_scalar!(
+        r#"SELECT report_parts_add('{"a": 2, "b": 1}', '{"b": -1, "c": 4}') AS "parts!""#
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("report_parts_add");
     assert_eq!(parts, serde_json::json!({"a": 2, "c": 4}));
-    let empty: serde_json::Value = sqlx::query_scalar(r#"SELECT report_parts_add('{"a": 2}', '{"a": -2}')"#)
+    let empty = sqlx::query_scalar!(r#"SELECT report_parts_add('{"a": 2}', '{"a": -2}') AS "parts!""#)
         .fetch_one(&pool)
         .await
         .expect("report_parts_add");
@@ -71,14 +74,15 @@ async fn breakdown_rows_add_per_part_and_drop_zero_parts(pool: PgPool) {
 /// per reason) come out of the migration as the same sums.
 #[sqlx::test(migrations = false)]
 async fn the_migration_folds_bucket_rows_into_metric_rows(pool: PgPool) {
+    // Runtime: the migrations' own texts, applied one by one up to 0021.
     for m in domain::db::MIGRATOR.iter().filter(|m| m.version < 22) {
         sqlx::raw_sql(m.sql.as_ref())
             .execute(&pool)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", m.description));
     }
-    let account: uuid::Uuid =
-        sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id")
+    let account =
+        sqlx::query_scalar!("INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id")
             .fetch_one(&pool)
             .await
             .expect("account");
@@ -98,6 +102,8 @@ async fn the_migration_folds_bucket_rows_into_metric_rows(pool: PgPool) {
         (agent, "abandoned", -1, 0, 0),
     ];
     for (agent_id, metric, bucket, n, total) in old {
+        // Runtime-checked: this is the layout before 0022 (a `bucket`
+        // column), which the compile-time schema no longer has.
         sqlx::query(
             "INSERT INTO report_rollups (account_id, support_type_id, agent_id, grain, day, metric, bucket, n, total)
              VALUES ($1, $2, $3, 'd', '2026-11-10', $4, $5, $6, $7)",
@@ -116,7 +122,6 @@ async fn the_migration_folds_bucket_rows_into_metric_rows(pool: PgPool) {
     let last = domain::db::MIGRATOR.iter().find(|m| m.version == 22).expect("migration 0022");
     sqlx::raw_sql(last.sql.as_ref()).execute(&pool).await.expect("migration 0022");
 
-    #[derive(sqlx::FromRow)]
     struct Row {
         agent_id: uuid::Uuid,
         metric: String,
@@ -126,8 +131,9 @@ async fn the_migration_folds_bucket_rows_into_metric_rows(pool: PgPool) {
         counts: Vec<i64>,
         parts: serde_json::Value,
     }
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT agent_id, metric, n, total, lo, counts, parts FROM report_rollups ORDER BY agent_id, metric",
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT agent_id, metric, n, total, lo, counts, parts FROM report_rollups ORDER BY agent_id, metric"
     )
     .fetch_all(&pool)
     .await

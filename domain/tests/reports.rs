@@ -273,10 +273,12 @@ async fn refreshing_twice_changes_nothing_and_equals_a_rebuild(pool: PgPool) {
     let ids: Vec<SessionId> =
         sqlx::query_scalar("SELECT id FROM sessions ORDER BY id").fetch_all(&pool).await.expect("ids");
     let snapshot = || async {
-        sqlx::query_as::<_, (String, String, String, String, NaiveDate, String, i64, i64, i16, Vec<i64>, String)>(
-            "SELECT account_id::text, support_type_id::text, agent_id::text, grain::text, day, metric, n, total, lo,
-                    counts, parts::text
-               FROM report_rollups WHERE n <> 0 OR total <> 0 OR parts <> '{}' ORDER BY 1, 2, 3, 4, 5, 6",
+        // Each row as one line of text: equal rows, equal lines.
+        sqlx::query_scalar!(
+            r#"SELECT concat_ws(' ', account_id, support_type_id, agent_id, grain, day, metric, n, total, lo, counts,
+                                parts) AS "row!"
+                 FROM report_rollups WHERE n <> 0 OR total <> 0 OR parts <> '{}'
+                ORDER BY account_id, support_type_id, agent_id, grain, day, metric"#
         )
         .fetch_all(&pool)
         .await

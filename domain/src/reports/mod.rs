@@ -522,10 +522,17 @@ impl Sums {
     }
 
     pub fn merge(&mut self, other: &Self) {
-        self.n += other.n;
-        self.total += other.total;
-        self.add_counts(0, &other.buckets);
-        for (p, c) in &other.parts {
+        self.add_stored(other.n, other.total, 0, &other.buckets, &other.parts);
+    }
+
+    /// Adds sums as a rollup row stores them: the counts from bucket `lo`.
+    pub fn add_stored(&mut self, n: i64, total: i64, lo: i16, counts: &[i64], parts: &BTreeMap<String, i64>) {
+        self.n += n;
+        self.total += total;
+        if !counts.is_empty() {
+            self.add_counts(lo, counts);
+        }
+        for (p, c) in parts {
             *self.parts.entry(p.clone()).or_default() += c;
         }
     }

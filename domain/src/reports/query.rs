@@ -229,15 +229,7 @@ struct RollupRow {
 impl RollupRow {
     /// Adds the row's sums to `into`.
     fn add_to(&self, into: &mut Tally) {
-        let s = into.sums(&self.metric);
-        s.n += self.n;
-        s.total += self.total;
-        if !self.counts.is_empty() {
-            s.add_counts(self.lo, &self.counts);
-        }
-        for (p, c) in self.parts.iter() {
-            *s.parts.entry(p.clone()).or_default() += c;
-        }
+        into.sums(&self.metric).add_stored(self.n, self.total, self.lo, &self.counts, &self.parts);
     }
 }
 

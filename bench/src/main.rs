@@ -183,7 +183,7 @@ async fn main() -> Result<(), Error> {
 
     // 6. The embedded event pipeline: relay every event written above into
     //    the consumers' inboxes, then let the tagging consumer drain its own.
-    let handlers = consumers::handlers::all();
+    let handlers = consumers::handlers::all()?;
     let publisher = consumers::relay::InboxPublisher::new(&handlers);
     let started = Instant::now();
     let mut relayed = 0;

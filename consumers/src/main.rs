@@ -88,7 +88,7 @@ async fn shutdown_signal() {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let handlers = select_handlers(cli.only.as_deref(), consumers::handlers::all())?;
+    let handlers = select_handlers(cli.only.as_deref(), consumers::handlers::all()?)?;
     let pool = domain::db::pool(&cli.database_url, handlers.len() as u32 + 3)
         .map_err(|e| format!("database: {e}"))?;
     let metrics = Metrics::default();

@@ -67,6 +67,18 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// What the provider proposes to do with its text.
+    Action {
+        /// Send it as the answer.
+        Answer => "answer",
+        /// The question needs a person (the model's call, from its instructions).
+        Handoff => "handoff",
+        /// The text is a question back to the customer.
+        Clarify => "clarify",
+    }
+);
+
 /// A provider's typed output: one answer, or none with the reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
@@ -77,6 +89,10 @@ pub struct Answer {
     pub sources: Vec<Source>,
     pub method: Method,
     pub reason: Option<String>,
+    pub action: Action,
+    /// Set when the preferred provider failed and this answer comes from
+    /// the built-in one: what went wrong.
+    pub fallback: Option<String>,
 }
 
 /// A suggested reply shown to an agent above the composer.
@@ -164,6 +180,30 @@ mod server {
         pub account_id: AccountId,
         pub support_type_id: SupportTypeId,
         pub question: String,
+        /// The conversation before the question (the bot's context), oldest
+        /// first, without the question's own messages.
+        pub history: Vec<(SenderKind, String)>,
+        /// The type's instructions for the model.
+        pub instructions: String,
+        /// The type's name.
+        pub support_type: String,
+        /// The bot's display name.
+        pub bot_name: String,
+    }
+
+    impl Context {
+        /// A bare question, with no history or instructions.
+        pub fn question(account_id: AccountId, support_type_id: SupportTypeId, question: &str) -> Self {
+            Self {
+                account_id,
+                support_type_id,
+                question: question.to_owned(),
+                history: Vec::new(),
+                instructions: String::new(),
+                support_type: String::new(),
+                bot_name: String::new(),
+            }
+        }
     }
 
     pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -189,26 +229,34 @@ mod server {
         ) -> BoxFuture<'a, Result<Answer>> {
             Box::pin(async move {
                 let ranked = retrieve(conn, ctx.account_id, ctx.support_type_id, &ctx.question, 5).await?;
-                let confidence = confidence(&ranked);
-                Ok(match ranked.into_iter().next() {
-                    Some(top) => Answer {
-                        text: Some(top.body),
-                        confidence,
-                        sources: vec![top.source],
-                        method: Method::Retrieval,
-                        reason: None,
-                    },
-                    None => Answer {
-                        text: None,
-                        confidence: 0.0,
-                        sources: Vec::new(),
-                        method: Method::Retrieval,
-                        reason: Some(
-                            "nothing in the canned replies or past answers matches the question".into(),
-                        ),
-                    },
-                })
+                Ok(best_of(ranked))
             })
+        }
+    }
+
+    /// The built-in provider's answer from a ranking: the best document,
+    /// with the confidence of the ranking.
+    pub fn best_of(ranked: Vec<Candidate>) -> Answer {
+        let confidence = confidence(&ranked);
+        match ranked.into_iter().next() {
+            Some(top) => Answer {
+                text: Some(top.body),
+                confidence,
+                sources: vec![top.source],
+                method: Method::Retrieval,
+                reason: None,
+                action: Action::Answer,
+                fallback: None,
+            },
+            None => Answer {
+                text: None,
+                confidence: 0.0,
+                sources: Vec::new(),
+                method: Method::Retrieval,
+                reason: Some("nothing in the canned replies or past answers matches the question".into()),
+                action: Action::Answer,
+                fallback: None,
+            },
         }
     }
 

@@ -290,26 +290,59 @@ mod server {
     /// session; agents into sessions they own (supervisors into any in their
     /// account). The owner's first reply stops the first-response clock.
     pub async fn send(pool: &PgPool, actor: &Actor, id: SessionId, input: SendMessage) -> Result<Message> {
-        // The text may be empty only when files go with it.
-        let body = if input.attachment_ids.is_empty() || !input.body.trim().is_empty() {
-            required_text("body", &input.body, 10_000)?
-        } else {
-            String::new()
-        };
-        let client_id = optional_text("client_message_id", input.client_message_id.as_deref(), 100)?;
+        let checked = checked_input(&input)?;
         // Customers are rate-limited here, whoever calls (REST, the chat
         // page, the widget): per session and per client address.
         if let Actor::Customer(customer) = actor {
             crate::auth::chat_message_limits(pool, customer, input.ip).await?;
         }
         let mut tx = pool.begin().await?;
+        let message = send_checked(&mut tx, actor, id, checked, &input.attachment_ids).await?;
+        tx.commit().await?;
+        Ok(message)
+    }
+
+    /// [`send`] inside the caller's transaction (the built-in bot's, in its
+    /// consumer), for an agent or a bot: customers' rate limits are checked
+    /// by [`send`] only. The same rules, under the same session lock.
+    pub async fn send_in(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        id: SessionId,
+        input: SendMessage,
+    ) -> Result<Message> {
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::internal("send_in", "customers send through send, which rate-limits them"));
+        }
+        let checked = checked_input(&input)?;
+        send_checked(conn, actor, id, checked, &input.attachment_ids).await
+    }
+
+    /// The text (empty only when files go with it) and the client's id.
+    fn checked_input(input: &SendMessage) -> Result<(String, Option<String>)> {
+        let body = if input.attachment_ids.is_empty() || !input.body.trim().is_empty() {
+            required_text("body", &input.body, 10_000)?
+        } else {
+            String::new()
+        };
+        let client_id = optional_text("client_message_id", input.client_message_id.as_deref(), 100)?;
+        Ok((body, client_id))
+    }
+
+    async fn send_checked(
+        tx: &mut PgConnection,
+        actor: &Actor,
+        id: SessionId,
+        (body, client_id): (String, Option<String>),
+        attachment_ids: &[AttachmentId],
+    ) -> Result<Message> {
         // A share lock keeps a concurrent resolve waiting for this message
         // without making customers queue behind each other. Agents take the
         // update lock: their first reply also updates the session row.
         let lock = if actor.agent_id().is_some() { Lock::Update } else { Lock::Share };
-        let session = visible(&mut tx, actor, id, lock).await?;
+        let session = visible(tx, actor, id, lock).await?;
         if let Some(cid) = &client_id
-            && let Some(existing) = by_client_id(&mut tx, id, cid).await?
+            && let Some(existing) = by_client_id(tx, id, cid).await?
         {
             return Ok(existing);
         }
@@ -323,16 +356,16 @@ mod server {
         // the lock: the bot's next send then gets 409 not_owner.
         let session = match (actor.agent(), session.owner_id) {
             (Some(me), Some(owner))
-                if me.role != Role::Bot && owner != me.id && is_bot(&mut tx, owner).await? =>
+                if me.role != Role::Bot && owner != me.id && is_bot(tx, owner).await? =>
             {
-                crate::sessions::take_over_from_bot(&mut tx, actor, &session, owner).await?
+                crate::sessions::take_over_from_bot(tx, actor, &session, owner).await?
             }
             _ => session,
         };
         let (kind, agent) = sender(actor, &session)?;
-        let files = attachments::claim(&mut tx, &session, (kind, agent), &input.attachment_ids).await?;
+        let files = attachments::claim(tx, &session, (kind, agent), attachment_ids).await?;
         let (message, created) =
-            insert_message(&mut tx, &session, kind, agent, &body, client_id.as_deref(), files).await?;
+            insert_message(tx, &session, kind, agent, &body, client_id.as_deref(), files).await?;
         if created && agent.is_some() && agent == session.owner_id {
             sqlx::query!(
                 "UPDATE assignments SET responded_at = $2 WHERE session_id = $1 AND ended_at IS NULL AND responded_at IS NULL",
@@ -349,7 +382,6 @@ mod server {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
         Ok(message)
     }
 
@@ -378,7 +410,7 @@ mod server {
         })
     }
 
-    async fn is_bot(conn: &mut PgConnection, agent: AgentId) -> Result<bool> {
+    pub(crate) async fn is_bot(conn: &mut PgConnection, agent: AgentId) -> Result<bool> {
         Ok(sqlx::query_scalar!(r#"SELECT role = 'bot' AS "bot!" FROM agents WHERE id = $1"#, agent.0)
             .fetch_optional(conn)
             .await?

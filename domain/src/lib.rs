@@ -12,6 +12,7 @@ pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod blasts;
+pub mod bot;
 pub mod business_hours;
 pub mod config;
 pub mod conversation;
@@ -42,6 +43,8 @@ pub mod workspace;
 pub mod db;
 #[cfg(feature = "server")]
 pub mod engine;
+#[cfg(feature = "server")]
+pub mod llm;
 #[cfg(feature = "server")]
 pub mod outbound;
 #[cfg(feature = "server")]

@@ -177,6 +177,10 @@ pub struct SessionBrief {
     pub status: SessionStatus,
     pub owner_id: Option<AgentId>,
     pub owner_name: Option<String>,
+    /// The owner is a bot: the customer is offered "Talk to a person", and
+    /// agents see the session as bot-handled.
+    #[serde(default)]
+    pub with_bot: bool,
     pub customer_id: CustomerId,
     pub customer_name: Option<String>,
     pub priority: i32,
@@ -256,7 +260,8 @@ mod server {
             r#"SELECT s.id AS "id: SessionId", s.account_id AS "account_id: AccountId",
                       s.support_type_id AS "support_type_id: SupportTypeId", t.name AS support_type,
                       s.status AS "status: SessionStatus", s.owner_id AS "owner_id: AgentId",
-                      a.display_name AS "owner_name?", s.customer_id AS "customer_id: CustomerId",
+                      a.display_name AS "owner_name?", (a.role = 'bot') IS TRUE AS "with_bot!",
+                      s.customer_id AS "customer_id: CustomerId",
                       c.name AS customer_name, s.priority, s.queued_at, s.assigned_at, s.resolved_at,
                       t.csat_enabled,
                       s.csat_requested_at IS NOT NULL AS "csat_requested!", s.agent_read_message_id,

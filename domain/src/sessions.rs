@@ -68,6 +68,9 @@ pub struct CustomerSession {
     pub status: SessionStatus,
     /// The display name of the agent or bot who has the session now.
     pub agent_name: Option<String>,
+    /// A bot has the session now: the chat page says so and offers "Talk to
+    /// a person" (`POST /sessions/{id}/request-person`).
+    pub with_bot: bool,
     pub created_at: DateTime<Utc>,
     pub queued_at: DateTime<Utc>,
     pub assigned_at: Option<DateTime<Utc>>,
@@ -336,6 +339,7 @@ mod server {
             r#"SELECT s.id AS "id: SessionId", s.customer_id AS "customer_id: CustomerId",
                       s.support_type_id AS "support_type_id: SupportTypeId", t.name AS support_type,
                       s.status AS "status: SessionStatus", a.display_name AS "agent_name?",
+                      (a.role = 'bot') IS TRUE AS "with_bot!",
                       s.created_at, s.queued_at, s.assigned_at, s.resolved_at
                FROM sessions s JOIN support_types t ON t.id = s.support_type_id
                LEFT JOIN agents a ON a.id = s.owner_id
@@ -778,19 +782,47 @@ mod server {
             ));
         }
         let mut tx = pool.begin().await?;
-        let session = visible(&mut tx, actor, id, Lock::Update).await?;
+        let updated =
+            reassign_checked(&mut tx, actor, id, target, reason, note.map(|n| (n.reason, summary))).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// A bot's handoff inside the caller's transaction (the built-in bot's,
+    /// in its consumer): [`hand_off`] under the same rules and lock.
+    pub async fn hand_off_in(
+        conn: &mut PgConnection,
+        actor: &Actor,
+        id: SessionId,
+        target: ReassignTarget,
+        note: HandoffNote,
+    ) -> Result<Session> {
+        let summary =
+            crate::text::optional_text("handoff.summary", Some(&note.summary), 500)?.unwrap_or_default();
+        reassign_checked(conn, actor, id, target, AssignReason::Handoff, Some((note.reason, summary))).await
+    }
+
+    async fn reassign_checked(
+        tx: &mut PgConnection,
+        actor: &Actor,
+        id: SessionId,
+        target: ReassignTarget,
+        reason: AssignReason,
+        note: Option<(HandoffReason, String)>,
+    ) -> Result<Session> {
+        let session = visible(tx, actor, id, Lock::Update).await?;
         require_open(&session)?;
         if session.status == SessionStatus::Active {
             require_owner_or_supervisor(actor, &session, "reassign")?;
         } else if !actor.supervises(session.account_id) && actor.agent().is_none_or(|a| a.role == Role::Bot) {
             return Err(Error::forbidden("customers and bots cannot move a queued session"));
         }
-        let updated = move_session(&mut tx, actor, &session, target, reason).await?;
-        if let Some(note) = &note {
+        let updated = move_session(tx, actor, &session, target, reason).await?;
+        if let Some((note_reason, summary)) = &note {
             let from = session.owner_id.or(actor.agent_id()).ok_or_else(|| {
                 Error::conflict("not_owner", "a handoff comes from the session's owner or an agent")
             })?;
-            record_handoff(&mut tx, &session, &updated, from, note.reason, &summary).await?;
+            record_handoff(tx, &session, &updated, from, *note_reason, summary).await?;
         }
         // Supervisors moving other people's work is security-relevant.
         if let Some(agent) = actor.agent()
@@ -798,7 +830,7 @@ mod server {
             && matches!(agent.role, Role::Supervisor | Role::Admin)
         {
             crate::agents::audit(
-                &mut tx,
+                tx,
                 Some(session.account_id),
                 actor,
                 "session.reassigned_by_supervisor",
@@ -807,7 +839,6 @@ mod server {
             )
             .await?;
         }
-        tx.commit().await?;
         Ok(updated)
     }
 
@@ -1115,7 +1146,8 @@ mod server {
         }
         let updated = session_query!(
             "UPDATE sessions SET status = 'queued', queued_at = now(), resolved_at = NULL, resolved_by_id = NULL,
-                    resolution_reason_id = NULL, reopen_count = reopen_count + 1, updated_at = now()
+                    resolution_reason_id = NULL, reopen_count = reopen_count + 1, reopened_at = now(),
+                    updated_at = now()
              WHERE id = $1 RETURNING ",
             "",
             id.0
@@ -1132,6 +1164,40 @@ mod server {
         .await?;
         tx.commit().await?;
         Ok(updated)
+    }
+
+    /// The customer asks for a person ("Talk to a person" on the chat page).
+    /// While a bot owns the session, it goes to its type's queue with a
+    /// `customer_request` handoff from that bot, as if the bot had called
+    /// [`hand_off`]: the same move, record and event, so someone is told, and
+    /// the bot's next send gets 409 `not_owner`. Otherwise nothing changes (a
+    /// person has it or will take it), so a second click is harmless.
+    pub async fn request_person(pool: &PgPool, actor: &Actor, id: SessionId) -> Result<CustomerSession> {
+        if !matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden(
+                "only the session's customer asks for a person this way; bots hand off",
+            ));
+        }
+        let mut tx = pool.begin().await?;
+        let session = visible(&mut tx, actor, id, Lock::Update).await?;
+        require_open(&session)?;
+        if let Some(owner) = session.owner_id
+            && crate::conversation::is_bot(&mut tx, owner).await?
+        {
+            let queued =
+                move_session(&mut tx, actor, &session, ReassignTarget::Queue, AssignReason::Handoff).await?;
+            record_handoff(
+                &mut tx,
+                &session,
+                &queued,
+                owner,
+                HandoffReason::CustomerRequest,
+                "The customer pressed \u{201c}Talk to a person\u{201d}.",
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        get_for_customer(pool, actor, id).await
     }
 
     /// The customer left (or a supervisor closes a dead session) before it

@@ -275,7 +275,7 @@ async fn suggestions_come_from_the_sessions_own_account_and_type(pool: PgPool) {
     // A question without searchable words has no answer, with a reason.
     let mut conn = pool.acquire().await.expect("conn");
     assert!(assist::retrieve(&mut conn, w.acc, w.ty, "the and of", 5).await.expect("retrieve").is_empty());
-    let ctx = assist::Context { account_id: w.acc, support_type_id: w.ty, question: "hi".into() };
+    let ctx = assist::Context::question(w.acc, w.ty, "hi");
     let answer = assist::TextProvider::answer(&assist::Retrieval, &mut conn, &ctx).await.expect("answer");
     assert!(answer.text.is_none() && answer.reason.is_some() && answer.confidence == 0.0);
 }

@@ -227,7 +227,7 @@ impl Application {
             }
         });
         domain::webhooks::allow_private_targets(self.webhook_allow_private);
-        let handlers = consumers::handlers::all();
+        let handlers = consumers::handlers::all().map_err(std::io::Error::other)?;
         let mut workers = Vec::new();
         if let Some(listener) = self.metrics_listener {
             let (router, stop) = (metrics::router(self.metrics.clone()), shutdown.clone());

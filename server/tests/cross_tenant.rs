@@ -444,6 +444,9 @@ fn routes() -> Vec<Route> {
             .expect(NotFound, NotFound, NotFound),
         route("POST", "/sessions/{id}/reopen", &[UnratedSession]).expect(NotFound, NotFound, NotFound),
         route("POST", "/sessions/{id}/abandon", &[ActiveSession]).expect(NotFound, NotFound, NotFound),
+        // Only the session's own customer asks for a person: anyone else is
+        // refused before any lookup; another customer does not find it.
+        route("POST", "/sessions/{id}/request-person", &[ActiveSession]).expect(Forbidden, Forbidden, NotFound),
         route("GET", "/sessions/{id}/messages", &[ActiveSession]).expect(NotFound, NotFound, NotFound),
         route("POST", "/sessions/{id}/messages", &[ActiveSession])
             .body(|_| Some(json!({ "body": "Intruder message" })))
@@ -529,6 +532,10 @@ fn routes() -> Vec<Route> {
             .expect(NotFound, SAME_ACCOUNT, Forbidden),
         route("PATCH", "/support-types/{id}/resolution-reasons/{reason_id}", &[SupportType, Reason])
             .body(|_| Some(json!({ "label": "Intruder" })))
+            .expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("GET", "/support-types/{id}/bot", &[SupportType]).expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("PUT", "/support-types/{id}/bot", &[SupportType])
+            .body(|_| Some(json!({ "mode": "auto", "threshold": 0.1, "turn_limit": 50, "instructions": "Intruder" })))
             .expect(NotFound, SAME_ACCOUNT, Forbidden),
         // ---- Tags, tag rules, canned responses ----
         route("GET", "/tags", &[]).expect(Own, SAME_ACCOUNT, Forbidden),

@@ -156,6 +156,17 @@ pub async fn chat_send(
     Ok(domain::conversation::send(&pool, &actor, c.session_id, input).await?)
 }
 
+/// The customer asks for a person while a bot has the chat: it goes to the
+/// type's queue as a `customer_request` handoff (nothing changes when a
+/// person already has it or will).
+#[server(endpoint = "chat/person")]
+pub async fn chat_person(token: String) -> Result<ChatView, AppError> {
+    let pool = crate::ssr::pool()?;
+    let (actor, c) = customer(&token).await?;
+    domain::sessions::request_person(&pool, &actor, c.session_id).await?;
+    load_state(&pool, &actor, c.session_id).await
+}
+
 /// The customer leaves: the session ends (abandoned) wherever it stands.
 #[server(endpoint = "chat/end")]
 pub async fn chat_end(token: String) -> Result<(), AppError> {
@@ -438,6 +449,7 @@ fn Chat(kind: PublicSupportType) -> impl IntoView {
         });
     });
     let link_state = move || link.get().map(|l| l.state.get());
+    let asking = RwSignal::new(false);
     let status_line = move || {
         let s = state.get()?;
         Some(match s.status {
@@ -446,6 +458,7 @@ fn Chat(kind: PublicSupportType) -> impl IntoView {
                 None => "Waiting for an agent…".to_owned(),
             },
             SessionStatus::Active => match s.owner_name {
+                Some(name) if s.with_bot => format!("{name}, an automated assistant, is answering"),
                 Some(name) => format!("{name} joined"),
                 None => "An agent is with you".to_owned(),
             },
@@ -465,6 +478,27 @@ fn Chat(kind: PublicSupportType) -> impl IntoView {
                 <p class="text-sm text-slate-600" data-testid="chat-status" aria-live="polite">
                     {move || status_line().unwrap_or_else(|| "We usually answer within minutes.".to_owned())}
                 </p>
+                {move || {
+                    let with_bot = state.with(|s| s.as_ref().is_some_and(|s| s.with_bot && s.status == SessionStatus::Active));
+                    with_bot.then(|| view! {
+                        <button type="button" data-testid="talk-to-person"
+                            class="mt-2 rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 disabled:opacity-60"
+                            disabled=move || asking.get()
+                            on:click=move |_| {
+                                let Some(t) = token.get_untracked() else { return };
+                                asking.set(true);
+                                spawn_local(async move {
+                                    match chat_person(t).await {
+                                        Ok(view) => apply_state(view),
+                                        Err(e) => error.set(Some(e.to_string())),
+                                    }
+                                    asking.set(false);
+                                });
+                            }>
+                            {move || if asking.get() { "Asking for a person…" } else { "Talk to a person" }}
+                        </button>
+                    })
+                }}
                 {move || link_state().filter(|s| *s != LinkState::Live && *s != LinkState::Connecting).map(|s| view! {
                     <p class="mt-1 text-xs text-amber-700" role="status" data-testid="link-state">{s.label()}</p>
                 })}

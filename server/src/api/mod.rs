@@ -98,6 +98,7 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/resolve", post(sessions::resolve))
         .route("/sessions/{id}/reopen", post(sessions::reopen))
         .route("/sessions/{id}/abandon", post(sessions::abandon))
+        .route("/sessions/{id}/request-person", post(sessions::request_person))
         .route("/sessions/{id}/messages", get(conversation::history).post(conversation::send))
         .route(
             "/sessions/{id}/attachments",
@@ -131,6 +132,7 @@ pub fn router() -> Router<AppState> {
             get(support_types::reasons).post(support_types::create_reason),
         )
         .route("/support-types/{id}/resolution-reasons/{reason_id}", patch(support_types::update_reason))
+        .route("/support-types/{id}/bot", get(support_types::bot).put(support_types::set_bot))
         .route("/tags", get(config::tags).post(config::create_tag))
         .route("/tags/{id}", delete(config::delete_tag))
         .route("/tag-rules", get(config::tag_rules).post(config::create_tag_rule))

@@ -31,7 +31,7 @@ use super::{
     ),
     paths(
         sessions::open, sessions::list, sessions::search, sessions::get, sessions::assign, sessions::reassign,
-        sessions::escalate, sessions::resolve, sessions::reopen, sessions::abandon,
+        sessions::escalate, sessions::resolve, sessions::reopen, sessions::abandon, sessions::request_person,
         conversation::history, conversation::send, conversation::notes, conversation::add_note,
         conversation::tags, conversation::tag, conversation::untag, assist::suggestions, assist::outcome,
         attachments::upload, attachments::download, attachments::thumbnail, attachments::links,
@@ -41,7 +41,7 @@ use super::{
         agents::skills, agents::set_skills, tokens::create, tokens::list, tokens::revoke,
         support_types::list, support_types::create, support_types::get, support_types::update,
         support_types::archive, support_types::reasons, support_types::create_reason,
-        support_types::update_reason,
+        support_types::update_reason, support_types::bot, support_types::set_bot,
         config::tags, config::create_tag, config::delete_tag, config::tag_rules, config::create_tag_rule,
         config::delete_tag_rule, config::canned, config::create_canned, config::update_canned,
         config::delete_canned,

@@ -223,6 +223,21 @@ pub async fn reopen(
     Ok(Json(sessions::reopen(&pool, &actor, id).await?))
 }
 
+/// The customer asks for a person (the chat page's "Talk to a person"):
+/// while a bot has the session, it goes to its type's queue as a
+/// `customer_request` handoff from that bot, and people are told. Otherwise
+/// nothing changes. Customers only, with their chat token.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/request-person", tag = "chat", params(("id" = Uuid, Path)),
+    responses((status = 200, body = domain::sessions::CustomerSession), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn request_person(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<SessionId>,
+) -> ApiResult<Json<domain::sessions::CustomerSession>> {
+    Ok(Json(sessions::request_person(&pool, &actor, id).await?))
+}
+
 /// Closes an open session that will not be resolved (the customer left).
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/abandon", tag = "sessions", params(("id" = Uuid, Path)),
     responses((status = 200, body = domain::sessions::Session), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),

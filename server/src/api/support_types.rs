@@ -163,3 +163,31 @@ pub async fn update_reason(
     .await?;
     Ok(Json(reason))
 }
+
+/// How the type's bot behaves: `external` (a program drives it through this
+/// API) or `auto` (the built-in bot answers), its threshold, turn limit,
+/// handoff keywords and instructions for the model. Readers of the account.
+#[utoipa::path(get, path = "/api/v1/support-types/{id}/bot", tag = "support types", params(("id" = Uuid, Path)),
+    responses((status = 200, body = domain::bot::BotSettings), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn bot(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<SupportTypeId>,
+) -> ApiResult<Json<domain::bot::BotSettings>> {
+    Ok(Json(domain::bot::settings(&pool, &actor, id).await?))
+}
+
+/// Saves the type's bot settings (all fields). Admins of the account.
+#[utoipa::path(put, path = "/api/v1/support-types/{id}/bot", tag = "support types", params(("id" = Uuid, Path)),
+    request_body = domain::bot::BotSettings,
+    responses((status = 200, body = domain::bot::BotSettings), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_bot(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<SupportTypeId>,
+    ApiJson(input): ApiJson<domain::bot::BotSettings>,
+) -> ApiResult<Json<domain::bot::BotSettings>> {
+    Ok(Json(domain::bot::update_settings(&pool, &actor, id, input).await?))
+}

@@ -1,0 +1,531 @@
+//! The built-in bot (`bot` consumer, `domain::bot`) on a real database: it
+//! greets, answers from the type's canned replies, asks once when unsure,
+//! hands off for every typed reason, stays silent once a person has the
+//! session, does nothing twice, and starts afresh after a reopen. With an
+//! OpenAI-compatible model (a local chat-completions server this test
+//! starts): the request's shape, retries, timeouts, the circuit breaker,
+//! invalid JSON and the fallback.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{
+    Json, Router, extract::State, http::HeaderMap, http::StatusCode, response::IntoResponse, routing::post,
+};
+use consumers::{handlers::bot::Bot, process};
+use domain::{
+    Error,
+    actor::{Actor, AgentActor, CustomerActor},
+    assist::{self, Action, Method, TextProvider},
+    bot::{self, BotMode, BotSettings},
+    conversation::{self, SendMessage},
+    engine,
+    llm::{LlmConfig, OpenAiCompatible},
+    outbox::{self, Event},
+    sessions::{self, OpenSession},
+    types::*,
+};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+struct World {
+    account: AccountId,
+    ty: SupportTypeId,
+    bot: AgentId,
+    human: AgentId,
+}
+
+const RESET: &str = "Open Settings, then Security, and press Reset password: we e-mail you a link.";
+
+async fn seed(pool: &PgPool, settings: BotSettings) -> World {
+    let account: AccountId =
+        sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id")
+            .fetch_one(pool)
+            .await
+            .expect("account");
+    let bot: AgentId = sqlx::query_scalar(
+        "INSERT INTO agents (account_id, email, display_name, role, presence, max_concurrent)
+         VALUES ($1, 'bot@acme.test', 'Penny', 'bot', 'online', 100) RETURNING id",
+    )
+    .bind(account)
+    .fetch_one(pool)
+    .await
+    .expect("bot");
+    let ty: SupportTypeId = sqlx::query_scalar(
+        "INSERT INTO support_types (account_id, slug, name, routing, bot_agent_id, reason_required)
+         VALUES ($1, 'help', 'Help desk', 'bot_first', $2, false) RETURNING id",
+    )
+    .bind(account)
+    .bind(bot)
+    .fetch_one(pool)
+    .await
+    .expect("type");
+    let human: AgentId = sqlx::query_scalar(
+        "INSERT INTO agents (account_id, email, display_name, role, presence)
+         VALUES ($1, 'hana@acme.test', 'Hana', 'agent', 'online') RETURNING id",
+    )
+    .bind(account)
+    .fetch_one(pool)
+    .await
+    .expect("agent");
+    sqlx::query("INSERT INTO agent_skills (agent_id, support_type_id) VALUES ($1, $2)")
+        .bind(human)
+        .bind(ty)
+        .execute(pool)
+        .await
+        .expect("skill");
+    for (shortcut, title, body) in [
+        ("reset", "How do I reset my password?", RESET),
+        (
+            "invoice",
+            "Where do I find my invoices?",
+            "Invoices are under Billing, then Invoices, as PDF files.",
+        ),
+        ("cancel", "How do I cancel my subscription?", "Go to Billing, then Plan, and press Cancel."),
+        ("hours", "When is support open?", "We answer chats from 8:00 to 18:00 on weekdays."),
+    ] {
+        sqlx::query(
+            "INSERT INTO canned_responses (account_id, support_type_id, shortcut, title, body) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(account)
+        .bind(ty)
+        .bind(shortcut)
+        .bind(title)
+        .bind(body)
+        .execute(pool)
+        .await
+        .expect("canned reply");
+    }
+    bot::update_settings(pool, &Actor::System, ty, settings).await.expect("bot settings");
+    World { account, ty, bot, human }
+}
+
+fn auto() -> BotSettings {
+    BotSettings { mode: BotMode::Auto, threshold: 0.5, ..Default::default() }
+}
+
+/// Opens a chat with a first message; the engine gives it to the bot.
+async fn chat(pool: &PgPool, w: &World, first: &str) -> (SessionId, Actor) {
+    let (s, customer) = sessions::open(
+        pool,
+        &Actor::System,
+        OpenSession { support_type: "help".into(), message: Some(first.into()), ..Default::default() },
+    )
+    .await
+    .expect("open");
+    assert_eq!(engine::assign_one(pool, s.id).await.expect("engine"), Some(w.bot));
+    let actor =
+        Actor::Customer(CustomerActor { customer_id: customer, session_id: s.id, account_id: w.account });
+    (s.id, actor)
+}
+
+async fn say(pool: &PgPool, customer: &Actor, s: SessionId, body: &str) {
+    conversation::send(pool, customer, s, SendMessage { body: body.into(), ..Default::default() })
+        .await
+        .expect("customer message");
+}
+
+/// Runs every event so far through the bot consumer (twice: a redelivery
+/// must change nothing).
+async fn run(pool: &PgPool, handler: &Bot) {
+    let events: Vec<Event> = outbox::since(pool, 0, 10_000).await.expect("events");
+    for event in events.iter().chain(events.iter()) {
+        process(pool, handler, event).await.expect("bot consumer");
+    }
+}
+
+fn retrieval() -> Bot {
+    Bot::new(Arc::new(assist::Retrieval))
+}
+
+async fn bot_messages(pool: &PgPool, s: SessionId) -> Vec<String> {
+    sqlx::query_scalar("SELECT body FROM messages WHERE session_id = $1 AND sender_kind = 'bot' ORDER BY id")
+        .bind(s)
+        .fetch_all(pool)
+        .await
+        .expect("messages")
+}
+
+async fn handoffs(pool: &PgPool, s: SessionId) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT reason, summary FROM handoffs WHERE session_id = $1 ORDER BY id")
+        .bind(s)
+        .fetch_all(pool)
+        .await
+        .expect("handoffs")
+}
+
+async fn status(pool: &PgPool, s: SessionId) -> (String, Option<AgentId>) {
+    sqlx::query_as("SELECT status, owner_id FROM sessions WHERE id = $1")
+        .bind(s)
+        .fetch_one(pool)
+        .await
+        .expect("session")
+}
+
+async fn turns(pool: &PgPool, s: SessionId) -> Vec<(String, Option<String>)> {
+    sqlx::query_as("SELECT kind, method FROM bot_turns WHERE session_id = $1 ORDER BY id")
+        .bind(s)
+        .fetch_all(pool)
+        .await
+        .expect("turns")
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_bot_greets_and_answers_from_the_canned_replies_once(pool: PgPool) {
+    let w = seed(&pool, auto()).await;
+    let (s, _) = chat(&pool, &w, "I forgot my password, how can I reset it?").await;
+    run(&pool, &retrieval()).await;
+    let said = bot_messages(&pool, s).await;
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(
+        said[0].contains("Penny") && said[0].contains("automated") && said[0].contains("Talk to a person")
+    );
+    assert_eq!(said[1], RESET);
+    assert_eq!(
+        turns(&pool, s).await,
+        [("greeting".into(), None), ("answer".into(), Some("retrieval".into()))]
+    );
+    assert_eq!(status(&pool, s).await, ("active".into(), Some(w.bot)));
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn an_external_bot_is_left_alone(pool: PgPool) {
+    let w = seed(&pool, BotSettings::default()).await;
+    let (s, _) = chat(&pool, &w, "how can I reset my password?").await;
+    run(&pool, &retrieval()).await;
+    assert!(bot_messages(&pool, s).await.is_empty());
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn unsure_the_bot_asks_once_then_hands_off_and_falls_silent(pool: PgPool) {
+    let w = seed(&pool, auto()).await;
+    let (s, customer) = chat(&pool, &w, "the blue widget thing is weird").await;
+    run(&pool, &retrieval()).await;
+    let said = bot_messages(&pool, s).await;
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert_eq!(said[1], bot::CLARIFY);
+    say(&pool, &customer, s, "it wobbles sideways").await;
+    run(&pool, &retrieval()).await;
+    assert_eq!(bot_messages(&pool, s).await.len(), 2, "no third bot message");
+    let h = handoffs(&pool, s).await;
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].0, "low_confidence");
+    assert!(h[0].1.contains("below the threshold") && h[0].1.contains("it wobbles sideways"), "{}", h[0].1);
+    assert_eq!(status(&pool, s).await.0, "queued");
+    // The bot stays silent afterwards, whatever the customer writes.
+    say(&pool, &customer, s, "how can I reset my password?").await;
+    run(&pool, &retrieval()).await;
+    assert_eq!(bot_messages(&pool, s).await.len(), 2);
+    let bot = Actor::Agent(AgentActor { id: w.bot, account_id: Some(w.account), role: Role::Bot });
+    let refused =
+        conversation::send(&pool, &bot, s, SendMessage { body: "me again".into(), ..Default::default() })
+            .await
+            .expect_err("a bot without the session");
+    assert!(matches!(refused, Error::Conflict { ref code, .. } if code == "not_owner"), "{refused:?}");
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn asking_for_a_person_a_keyword_and_the_turn_limit_hand_off(pool: PgPool) {
+    let settings = BotSettings { handoff_keywords: vec!["chargeback".into()], turn_limit: 1, ..auto() };
+    let w = seed(&pool, settings).await;
+
+    let (asked, _) = chat(&pool, &w, "Can I talk to a human please?").await;
+    let (keyword, _) = chat(&pool, &w, "I will file a Chargeback today").await;
+    let (chatty, customer) = chat(&pool, &w, "how can I reset my password?").await;
+    run(&pool, &retrieval()).await;
+    assert_eq!(handoffs(&pool, asked).await[0].0, "customer_request");
+    assert_eq!(handoffs(&pool, keyword).await[0].0, "keyword");
+    assert!(handoffs(&pool, chatty).await.is_empty(), "one answer is within the limit");
+    say(&pool, &customer, chatty, "and where are my invoices?").await;
+    run(&pool, &retrieval()).await;
+    let h = handoffs(&pool, chatty).await;
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].0, "turn_limit");
+    // Each handed-off session got its greeting, and no answer after the handoff.
+    assert_eq!(bot_messages(&pool, asked).await.len(), 1);
+    assert_eq!(bot_messages(&pool, chatty).await.len(), 2);
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_customers_button_hands_off_and_a_late_step_sends_nothing(pool: PgPool) {
+    let w = seed(&pool, auto()).await;
+    let (s, customer) = chat(&pool, &w, "how can I reset my password?").await;
+    run(&pool, &retrieval()).await;
+    assert!(sessions::get_for_customer(&pool, &customer, s).await.expect("session").with_bot);
+    // The customer writes and, before the bot's step runs, presses the button.
+    say(&pool, &customer, s, "where are my invoices?").await;
+    let after = sessions::request_person(&pool, &customer, s).await.expect("request a person");
+    assert!(!after.with_bot && after.agent_name.is_none());
+    let again = sessions::request_person(&pool, &customer, s).await.expect("a second press");
+    assert_eq!(again.status, SessionStatus::Queued);
+    run(&pool, &retrieval()).await;
+    assert_eq!(bot_messages(&pool, s).await.len(), 2, "greeting and the first answer only");
+    let h = handoffs(&pool, s).await;
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0].0, "customer_request");
+    let hana = Actor::Agent(AgentActor { id: w.human, account_id: Some(w.account), role: Role::Agent });
+    assert_eq!(
+        sessions::request_person(&pool, &hana, s).await.expect_err("agents hand off with reassign").code(),
+        "forbidden"
+    );
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn after_a_takeover_the_bots_pending_step_is_dropped(pool: PgPool) {
+    let w = seed(&pool, auto()).await;
+    let (s, customer) = chat(&pool, &w, "how can I reset my password?").await;
+    run(&pool, &retrieval()).await;
+    say(&pool, &customer, s, "where are my invoices?").await;
+    // Hana replies first: she takes the session over.
+    let hana = Actor::Agent(AgentActor { id: w.human, account_id: Some(w.account), role: Role::Agent });
+    conversation::send(
+        &pool,
+        &hana,
+        s,
+        SendMessage { body: "I'll take it from here.".into(), ..Default::default() },
+    )
+    .await
+    .expect("takeover");
+    run(&pool, &retrieval()).await;
+    assert_eq!(bot_messages(&pool, s).await.len(), 2);
+    assert_eq!(status(&pool, s).await, ("active".into(), Some(w.human)));
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_reopened_session_starts_a_new_context(pool: PgPool) {
+    let settings = BotSettings { turn_limit: 1, ..auto() };
+    let w = seed(&pool, settings).await;
+    let (s, customer) = chat(&pool, &w, "how can I reset my password?").await;
+    run(&pool, &retrieval()).await;
+    sessions::resolve(&pool, &Actor::System, s, None).await.expect("resolve");
+    sessions::reopen(&pool, &Actor::System, s).await.expect("reopen");
+    sessions::assign(&pool, &Actor::System, s, Some(w.bot)).await.expect("back to the bot");
+    say(&pool, &customer, s, "where do I find my invoices?").await;
+    run(&pool, &retrieval()).await;
+    // The old context's answer does not count against the turn limit: the
+    // bot greets again and answers instead of handing off.
+    assert!(handoffs(&pool, s).await.is_empty());
+    let kinds: Vec<String> = turns(&pool, s).await.into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kinds, ["greeting", "answer", "greeting", "answer"]);
+    let said = bot_messages(&pool, s).await;
+    assert!(said[3].starts_with("Invoices are under Billing"), "{said:?}");
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn bot_settings_are_for_admins_and_checked(pool: PgPool) {
+    let w = seed(&pool, auto()).await;
+    let hana = Actor::Agent(AgentActor { id: w.human, account_id: Some(w.account), role: Role::Agent });
+    assert_eq!(bot::settings(&pool, &hana, w.ty).await.expect("agents read").mode, BotMode::Auto);
+    let err =
+        bot::update_settings(&pool, &hana, w.ty, BotSettings::default()).await.expect_err("not an admin");
+    assert_eq!(err.code(), "forbidden");
+    let bad = BotSettings { threshold: 2.0, ..auto() };
+    let err = bot::update_settings(&pool, &Actor::System, w.ty, bad).await.expect_err("invalid");
+    assert!(matches!(err, Error::Invalid { ref field, .. } if field == "threshold"), "{err:?}");
+    let other: AccountId =
+        sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ('other', 'Other') RETURNING id")
+            .fetch_one(&pool)
+            .await
+            .expect("account");
+    let admin: AgentId = sqlx::query_scalar(
+        "INSERT INTO agents (account_id, email, display_name, role) VALUES ($1, 'a@other.test', 'A', 'admin') RETURNING id",
+    )
+    .bind(other)
+    .fetch_one(&pool)
+    .await
+    .expect("admin");
+    let outsider = Actor::Agent(AgentActor { id: admin, account_id: Some(other), role: Role::Admin });
+    assert_eq!(bot::settings(&pool, &outsider, w.ty).await.expect_err("other account").code(), "not_found");
+}
+
+// ---------------------------------------------------------------------------
+// The OpenAI-compatible provider against a local chat-completions server.
+
+/// What the stub model does with each request.
+#[derive(Clone)]
+enum Behaviour {
+    /// 200 with this content as the assistant's message.
+    Content(String),
+    Status(u16),
+    /// Waits this long, then answers with the content.
+    Slow(Duration, String),
+}
+
+/// The last request's JSON body and its `Authorization` header.
+type Seen = Arc<Mutex<Option<(Value, Option<String>)>>>;
+
+#[derive(Clone)]
+struct Stub {
+    behaviour: Arc<Mutex<Behaviour>>,
+    hits: Arc<AtomicUsize>,
+    last: Seen,
+}
+
+async fn completions(
+    State(stub): State<Stub>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> axum::response::Response {
+    stub.hits.fetch_add(1, Ordering::SeqCst);
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    *stub.last.lock().expect("lock") = Some((body, auth));
+    let behaviour = stub.behaviour.lock().expect("lock").clone();
+    let reply = |content: String| {
+        Json(json!({ "id": "c1", "object": "chat.completion",
+                     "choices": [{ "index": 0, "message": { "role": "assistant", "content": content },
+                                   "finish_reason": "stop" }] }))
+        .into_response()
+    };
+    match behaviour {
+        Behaviour::Content(c) => reply(c),
+        Behaviour::Status(code) => {
+            (StatusCode::from_u16(code).expect("status"), "model error").into_response()
+        }
+        Behaviour::Slow(wait, c) => {
+            tokio::time::sleep(wait).await;
+            reply(c)
+        }
+    }
+}
+
+async fn stub_model(behaviour: Behaviour) -> (Stub, String) {
+    let stub = Stub {
+        behaviour: Arc::new(Mutex::new(behaviour)),
+        hits: Arc::new(AtomicUsize::new(0)),
+        last: Arc::new(Mutex::new(None)),
+    };
+    let app = Router::new().route("/v1/chat/completions", post(completions)).with_state(stub.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (stub, format!("http://{addr}/v1"))
+}
+
+fn config(base: &str) -> LlmConfig {
+    LlmConfig {
+        api_key: Some("sk-test".into()),
+        timeout: Duration::from_millis(400),
+        deadline: Duration::from_secs(3),
+        retries: 2,
+        backoff: Duration::from_millis(10),
+        breaker_failures: 2,
+        breaker_cooldown: Duration::from_secs(600),
+        ..LlmConfig::new(base, "smol-test")
+    }
+}
+
+fn good(reply: &str, action: &str, confidence: f64) -> String {
+    json!({ "reply": reply, "action": action, "confidence": confidence }).to_string()
+}
+
+async fn ask(pool: &PgPool, w: &World, provider: &OpenAiCompatible, question: &str) -> assist::Answer {
+    let mut conn = pool.acquire().await.expect("conn");
+    let ctx = assist::Context {
+        history: vec![(SenderKind::Customer, question.to_owned())],
+        instructions: "Be brief.".into(),
+        support_type: "Help desk".into(),
+        bot_name: "Penny".into(),
+        ..assist::Context::question(w.account, w.ty, question)
+    };
+    provider.answer(&mut conn, &ctx).await.expect("an answer, never an error")
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_model_gets_a_well_formed_request_and_its_reply_is_sent(pool: PgPool) {
+    let w = seed(&pool, auto()).await;
+    let (stub, base) =
+        stub_model(Behaviour::Content(good("Use Settings, then Security.", "answer", 0.92))).await;
+    let provider = Arc::new(OpenAiCompatible::new(config(&base)));
+    let (s, _) = chat(&pool, &w, "I forgot my password, how can I reset it?").await;
+    run(&pool, &Bot::new(provider.clone())).await;
+    assert_eq!(bot_messages(&pool, s).await[1], "Use Settings, then Security.");
+    assert_eq!(turns(&pool, s).await[1], ("answer".into(), Some("llm".into())));
+    assert_eq!(stub.hits.load(Ordering::SeqCst), 1, "one call, and none for the redelivery");
+
+    let (body, auth) = stub.last.lock().expect("lock").clone().expect("a request");
+    assert_eq!(auth.as_deref(), Some("Bearer sk-test"));
+    assert_eq!(body["model"], "smol-test");
+    assert_eq!(body["response_format"]["type"], "json_object");
+    let messages = body["messages"].as_array().expect("messages");
+    assert_eq!(messages[0]["role"], "system");
+    let system = messages[0]["content"].as_str().expect("system text");
+    assert!(system.contains("Penny") && system.contains("Help desk"), "{system}");
+    assert!(system.contains(RESET), "the retrieved source is in the prompt: {system}");
+    let last = messages.last().expect("a last message");
+    assert_eq!(
+        (last["role"].as_str(), last["content"].as_str()),
+        (Some("user"), Some("I forgot my password, how can I reset it?"))
+    );
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_failing_model_is_retried_then_the_built_in_provider_answers(pool: PgPool) {
+    let w = seed(&pool, auto()).await;
+    let (stub, base) = stub_model(Behaviour::Status(500)).await;
+    let provider = OpenAiCompatible::new(config(&base));
+    let answer = ask(&pool, &w, &provider, "how can I reset my password?").await;
+    assert_eq!(stub.hits.load(Ordering::SeqCst), 3, "the first call and two retries");
+    assert_eq!(answer.method, Method::Retrieval);
+    assert_eq!(answer.text.as_deref(), Some(RESET));
+    assert!(answer.fallback.as_deref().is_some_and(|f| f.contains("500")), "{:?}", answer.fallback);
+
+    // A 4xx is not retried.
+    *stub.behaviour.lock().expect("lock") = Behaviour::Status(400);
+    let provider = OpenAiCompatible::new(config(&base));
+    let before = stub.hits.load(Ordering::SeqCst);
+    let answer = ask(&pool, &w, &provider, "how can I reset my password?").await;
+    assert_eq!(stub.hits.load(Ordering::SeqCst), before + 1);
+    assert!(answer.fallback.as_deref().is_some_and(|f| f.contains("400")), "{:?}", answer.fallback);
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_slow_model_times_out_and_the_circuit_opens(pool: PgPool) {
+    let w = seed(&pool, auto()).await;
+    let (stub, base) = stub_model(Behaviour::Slow(Duration::from_secs(5), good("late", "answer", 0.9))).await;
+    let provider = OpenAiCompatible::new(LlmConfig { retries: 0, ..config(&base) });
+    let started = std::time::Instant::now();
+    let answer = ask(&pool, &w, &provider, "how can I reset my password?").await;
+    assert!(answer.fallback.as_deref().is_some_and(|f| f.contains("timed out")), "{:?}", answer.fallback);
+    assert!(started.elapsed() < Duration::from_secs(4), "the 400 ms timeout held, not the model's 5 s");
+    assert!(!provider.breaker().is_open());
+    ask(&pool, &w, &provider, "how can I reset my password?").await;
+    assert!(provider.breaker().is_open(), "two failed answers in a row open it");
+    let hits = stub.hits.load(Ordering::SeqCst);
+    let answer = ask(&pool, &w, &provider, "how can I reset my password?").await;
+    assert_eq!(stub.hits.load(Ordering::SeqCst), hits, "an open circuit makes no call");
+    assert!(answer.fallback.as_deref().is_some_and(|f| f.contains("circuit")), "{:?}", answer.fallback);
+    assert_eq!(answer.text.as_deref(), Some(RESET));
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn invalid_json_is_low_confidence_and_a_model_handoff_is_policy(pool: PgPool) {
+    let w = seed(&pool, auto()).await;
+    let (stub, base) = stub_model(Behaviour::Content("Sure, reset it in Settings!".into())).await;
+    let provider = Arc::new(OpenAiCompatible::new(config(&base)));
+    let answer = ask(&pool, &w, &provider, "how can I reset my password?").await;
+    assert_eq!((answer.text.as_deref(), answer.confidence, answer.method), (None, 0.0, Method::Llm));
+    assert!(answer.reason.as_deref().is_some_and(|r| r.contains("JSON")), "{:?}", answer.reason);
+    assert!(!provider.breaker().is_open(), "a reply that is not JSON is not an outage");
+
+    // Through the bot: it asks instead of sending the unparsed text.
+    let (s, _) = chat(&pool, &w, "how can I reset my password?").await;
+    run(&pool, &Bot::new(provider.clone())).await;
+    assert_eq!(bot_messages(&pool, s).await[1], bot::CLARIFY);
+
+    // The model's own handoff is typed `policy`.
+    *stub.behaviour.lock().expect("lock") =
+        Behaviour::Content(good("A person must approve refunds.", "handoff", 0.9));
+    let (s2, _) = chat(&pool, &w, "I want my money back for last year").await;
+    run(&pool, &Bot::new(provider.clone())).await;
+    assert_eq!(handoffs(&pool, s2).await[0].0, "policy");
+    assert_eq!(
+        ask(&pool, &w, &provider, "x").await.action,
+        Action::Handoff,
+        "the action is read from the model's JSON"
+    );
+}

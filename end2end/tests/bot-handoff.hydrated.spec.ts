@@ -1,0 +1,86 @@
+// The built-in bot hands a chat to a person: the customer chats into a
+// bot-first type, the bot greets and answers one FAQ, the customer presses
+// "Talk to a person", a person is alerted live, sees the history and the
+// handoff's reason, and replies; the bot says nothing after the handoff, and
+// the customer was told what happens next.
+import { expect, test } from '@playwright/test';
+import {
+  admin,
+  agentSends,
+  createAccount,
+  createAgent,
+  createSupportType,
+  customerOpensChat,
+  noSeriousViolations,
+  signIn,
+  unique,
+} from './fixtures';
+
+const ANSWER = 'Open Settings, then Security, and press Reset password: we e-mail you a link.';
+
+test('a bot answers, the customer asks for a person, and a person takes over', async ({ browser, request, baseURL }) => {
+  const api = await admin(request, baseURL!);
+  // An account of its own: no other canned replies compete with the FAQ.
+  const account = await createAccount(api);
+  const type = await createSupportType(api, { account });
+  const bot = await api.send(
+    'POST',
+    '/agents',
+    { account_id: account.id, email: `${unique('bot')}@e2e.example.com`, display_name: 'Penny', role: 'bot', max_concurrent: 50 },
+    201,
+  );
+  await api.send('PUT', `/agents/${bot.id}/presence`, { presence: 'online' }, 200);
+  await api.send('PATCH', `/support-types/${type.id}`, { routing: 'bot_first', bot_agent_id: bot.id }, 200);
+  await api.send('PUT', `/support-types/${type.id}/bot`, { mode: 'auto', threshold: 0.3, turn_limit: 6 }, 200);
+  await api.send('POST', '/canned-responses', {
+    account_id: account.id,
+    support_type_id: type.id,
+    shortcut: unique('reset').toLowerCase().slice(0, 40),
+    title: 'How do I reset my password?',
+    body: ANSWER,
+  }, 201);
+  const human = await createAgent(api, [type], { name: 'Hana Human', online: true, account });
+  const agent = await signIn(await browser.newContext(), human, '/agent');
+
+  // 1. The bot greets and answers the customer's question.
+  const customer = await customerOpensChat(browser, baseURL!, type.slug, 'I forgot my password, how can I reset it?');
+  const transcript = customer.getByTestId('transcript');
+  await expect(transcript).toContainText('an automated assistant', { timeout: 15_000 });
+  await expect(transcript).toContainText(ANSWER, { timeout: 15_000 });
+  await expect(customer.getByTestId('chat-status')).toContainText('Penny, an automated assistant');
+  const button = customer.getByRole('button', { name: 'Talk to a person' });
+  await expect(button).toBeVisible();
+  await noSeriousViolations(customer, 'chat page with the bot');
+
+  // 2. The customer asks for a person: the person is alerted live.
+  await button.click();
+  await expect(button).toHaveCount(0, { timeout: 15_000 });
+  await expect(agent.getByTestId('bell-count')).toBeVisible({ timeout: 15_000 });
+  await agent.getByTestId('bell').click();
+  const panel = agent.getByRole('region', { name: 'Notifications' });
+  const handoff = panel.getByRole('link').filter({ hasText: 'customer request' });
+  await expect(handoff).toBeVisible({ timeout: 15_000 });
+  await expect(handoff).toContainText('Talk to a person');
+  await handoff.click();
+
+  // The person sees the whole history, and replies.
+  const seen = agent.getByTestId('transcript');
+  await expect(seen).toContainText('I forgot my password, how can I reset it?');
+  await expect(seen).toContainText(ANSWER);
+  await agentSends(agent, 'Hi, Hana here. Did the e-mail arrive?');
+
+  // 3–4. The customer was told, reads the person's reply, and the bot said
+  // nothing after the handoff.
+  await expect(transcript).toContainText('Hi, Hana here. Did the e-mail arrive?', { timeout: 15_000 });
+  await expect(transcript).toContainText(/Hana Human has joined the chat|in line|A person will take over/);
+  const sessionId = await agent.evaluate(() => location.pathname.split('/').pop()!);
+  const messages: { items: { sender_kind: string; body: string; id: number }[] } =
+    await api.get(`/sessions/${sessionId}/messages?limit=100`);
+  const items = [...messages.items].sort((a, b) => a.id - b.id);
+  const lastBot = Math.max(...items.filter((m) => m.sender_kind === 'bot').map((m) => m.id));
+  const firstHuman = Math.min(...items.filter((m) => m.sender_kind === 'agent').map((m) => m.id));
+  expect(items.filter((m) => m.sender_kind === 'bot').map((m) => m.body)).toHaveLength(2);
+  expect(lastBot).toBeLessThan(firstHuman);
+  const handoffs = items.filter((m) => m.sender_kind === 'system' && /person|joined|line/.test(m.body));
+  expect(handoffs.length, JSON.stringify(items)).toBeGreaterThan(0);
+});

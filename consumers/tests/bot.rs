@@ -320,7 +320,8 @@ async fn a_reopened_session_starts_a_new_context(pool: PgPool) {
 async fn bot_settings_are_for_admins_and_checked(pool: PgPool) {
     let w = seed(&pool, auto()).await;
     let hana = Actor::Agent(AgentActor { id: w.human, account_id: Some(w.account), role: Role::Agent });
-    assert_eq!(bot::settings(&pool, &hana, w.ty).await.expect("agents read").mode, BotMode::Auto);
+    assert_eq!(bot::settings(&pool, &Actor::System, w.ty).await.expect("admins read").mode, BotMode::Auto);
+    assert_eq!(bot::settings(&pool, &hana, w.ty).await.expect_err("not an admin").code(), "forbidden");
     let err =
         bot::update_settings(&pool, &hana, w.ty, BotSettings::default()).await.expect_err("not an admin");
     assert_eq!(err.code(), "forbidden");

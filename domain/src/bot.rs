@@ -289,11 +289,12 @@ mod server {
     use sqlx::{PgConnection, PgPool};
 
     /// A type's bot settings (the defaults until an admin saves some).
-    /// Anyone who may read the account's configuration.
+    /// Admins of its account: the instructions may say what the business
+    /// keeps from customers.
     pub async fn settings(pool: &PgPool, actor: &Actor, id: SupportTypeId) -> Result<BotSettings> {
         let mut conn = pool.acquire().await?;
         let account = type_account(&mut conn, id).await?;
-        crate::support_types::require_reader(actor, account, "support type")?;
+        actor.require_admin_of(account, "support type")?;
         load(&mut conn, id).await
     }
 

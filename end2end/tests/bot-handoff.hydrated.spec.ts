@@ -1,4 +1,4 @@
-// The built-in bot hands a chat to a person: the customer chats into a
+// Bots and suggestions in the browser. The built-in bot hands a chat to a person: the customer chats into a
 // bot-first type, the bot greets and answers one FAQ, the customer presses
 // "Talk to a person", a person is alerted live, sees the history and the
 // handoff's reason, and replies; the bot says nothing after the handoff, and
@@ -7,13 +7,17 @@ import { expect, test } from '@playwright/test';
 import {
   admin,
   agentSends,
+  consoleReady,
   createAccount,
   createAgent,
   createSupportType,
   customerOpensChat,
+  customerSays,
   noSeriousViolations,
+  openChat,
   signIn,
   unique,
+  waitForOwner,
 } from './fixtures';
 
 const ANSWER = 'Open Settings, then Security, and press Reset password: we e-mail you a link.';
@@ -83,4 +87,74 @@ test('a bot answers, the customer asks for a person, and a person takes over', a
   expect(lastBot).toBeLessThan(firstHuman);
   const handoffs = items.filter((m) => m.sender_kind === 'system' && /person|joined|line/.test(m.body));
   expect(handoffs.length, JSON.stringify(items)).toBeGreaterThan(0);
+});
+
+test('suggested replies appear above the composer; Tab takes the first, Dismiss hides them', async ({ browser, request, baseURL }) => {
+  const api = await admin(request, baseURL!);
+  const account = await createAccount(api);
+  const type = await createSupportType(api, { account });
+  await api.send('POST', '/canned-responses', {
+    account_id: account.id,
+    support_type_id: type.id,
+    shortcut: 'reset',
+    title: 'How do I reset my password?',
+    body: ANSWER,
+  }, 201);
+  const human = await createAgent(api, [type], { online: true, account });
+  const chat = await openChat(api, type, 'I forgot my password, how can I reset it?');
+  await waitForOwner(api, chat.sessionId, human.id);
+  const page = await signIn(await browser.newContext(), human, `/agent/sessions/${chat.sessionId}`);
+
+  const chips = page.getByRole('group', { name: 'Suggested replies' });
+  const first = chips.getByRole('button', { name: /How do I reset my password\?/ });
+  await expect(first).toBeVisible({ timeout: 15_000 });
+  await expect(first).toContainText('%');
+  await noSeriousViolations(page, 'workspace with suggested replies');
+  const composer = page.getByRole('textbox', { name: 'Message' });
+  await composer.focus();
+  await composer.press('Tab');
+  await expect(composer).toHaveValue(ANSWER);
+  await expect(chips).toHaveCount(0);
+  await composer.press('Enter');
+  await expect(page.getByTestId('transcript')).toContainText(ANSWER);
+
+  // The next question brings new chips; Dismiss hides them.
+  await customerSays(request, chat, 'And how do I reset it on the phone?');
+  await expect(first).toBeVisible({ timeout: 15_000 });
+  await chips.getByRole('button', { name: 'Dismiss the suggestions' }).click();
+  await expect(chips).toHaveCount(0);
+});
+
+test('an admin turns on the built-in bot in the support type editor', async ({ browser, request, baseURL }) => {
+  const api = await admin(request, baseURL!);
+  const account = await createAccount(api);
+  const type = await createSupportType(api, { account });
+  const accountAdmin = await createAgent(api, [], { role: 'admin', account });
+  const page = await signIn(await browser.newContext(), accountAdmin, `/admin/support-types/${type.id}`);
+  await consoleReady(page);
+  const form = page.getByRole('form', { name: 'Bot settings' });
+  await expect(form.getByLabel('A program, through the API')).toBeChecked();
+  await noSeriousViolations(page, 'support type editor with the bot section');
+
+  // A threshold out of range is refused, with the field named.
+  await form.getByLabel('The built-in bot').check();
+  await form.getByLabel('Confidence threshold').fill('1.5');
+  await form.getByLabel('Confidence threshold').evaluate((e: HTMLInputElement) => e.removeAttribute('max'));
+  await form.getByRole('button', { name: 'Save bot settings' }).click();
+  await expect(form.getByRole('alert')).toContainText('threshold');
+
+  await form.getByLabel('Confidence threshold').fill('0.4');
+  await form.getByLabel('Turn limit').fill('3');
+  await form.getByLabel('Handoff keywords').fill('Lawyer, chargeback');
+  await form.getByLabel('Instructions for the model').fill('Never promise refunds.');
+  await form.getByRole('button', { name: 'Save bot settings' }).click();
+  await expect(page.getByTestId('toasts')).toContainText('Saved the bot settings');
+  const saved = await api.get(`/support-types/${type.id}/bot`);
+  expect(saved).toEqual({
+    mode: 'auto',
+    threshold: 0.4,
+    turn_limit: 3,
+    handoff_keywords: ['lawyer', 'chargeback'],
+    instructions: 'Never promise refunds.',
+  });
 });

@@ -76,10 +76,13 @@ const SERVER_FNS: &[(&str, &str, Reach)] = &[
     ("/api/agent/conversation", "id={s}", Reach::PeopleStatus),
     ("/api/agent/history", "id={s}", Reach::PeopleStatus),
     ("/api/agent/details", "id={s}", Reach::PeopleStatus),
+    ("/api/agent/suggestions", "id={s}", Reach::PeopleStatus),
     ("/api/agent/targets", "id={s}", Reach::PeopleStatus),
     ("/api/agent/board", "", Reach::PeopleListed),
     ("/api/agent/search", "q=Hello", Reach::PeopleListed),
     ("/api/chat/state", "token={token}", Reach::CustomersListed),
+    // Asking for a person answers with the same view (S has no bot: nothing changes).
+    ("/api/chat/person", "token={token}", Reach::CustomersListed),
     (
         "/api/admin/report-sessions",
         "query=count%3Dopened%26start%3D2000-01-01T00%3A00%3A00Z%26end%3D2100-01-01T00%3A00%3A00Z",
@@ -92,6 +95,9 @@ const SERVER_FNS: &[(&str, &str, Reach)] = &[
 /// are checked by `server_fns.rs`), and why.
 const NOT_SESSION_READS: &[(&str, &str)] = &[
     ("/api/system_status", "server facts, no account data"),
+    ("/api/admin/support-type/bot", "a support type's bot settings (configuration, no session)"),
+    ("/api/admin/support-type/bot/save", "a change: a support type's bot settings, admins only"),
+    ("/api/agent/suggestion-outcome", "a change: records what the agent did with a suggestion shown to them"),
     ("/api/admin/report", "counts and percentiles of whole accounts (Scope::whole_accounts), no session"),
     ("/api/auth/whoami", "the caller's own identity"),
     ("/api/notifications/unread", "the caller's own alerts: a count"),

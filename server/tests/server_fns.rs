@@ -94,6 +94,9 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
     ("/api/agent/conversation", Rule::OneSession, "id={session}"),
     ("/api/agent/history", Rule::OneSession, "id={session}"),
     ("/api/agent/details", Rule::OneSession, "id={session}"),
+    ("/api/agent/suggestions", Rule::OneSession, "id={session}"),
+    // Only the agent a suggestion was shown to records its outcome.
+    ("/api/agent/suggestion-outcome", Rule::SignedIn, "id={session}&suggestion_id=1&outcome=dismissed"),
     ("/api/agent/targets", Rule::OneSession, "id={session}"),
     ("/api/agent/send", Rule::OneSessionChange, "id={session}&body=hello&client_message_id=c-1"),
     ("/api/agent/read", Rule::OneSessionChange, "id={session}&message_id=1"),
@@ -107,6 +110,7 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
     ("/api/chat/type", Rule::ChatPublic, CHAT_FORM),
     ("/api/chat/open", Rule::ChatPublic, CHAT_FORM),
     ("/api/chat/state", Rule::ChatToken, CHAT_FORM),
+    ("/api/chat/person", Rule::ChatToken, CHAT_FORM),
     ("/api/chat/send", Rule::ChatToken, CHAT_FORM),
     ("/api/chat/end", Rule::ChatToken, CHAT_FORM),
     ("/api/chat/rate", Rule::ChatToken, CHAT_FORM),
@@ -118,6 +122,12 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
     ("/api/admin/import/cancel", Rule::AdminOfA, "id={import}"),
     ("/api/admin/import/apply", Rule::AdminOfA, "id={import}"),
     ("/api/admin/attachment-policy", Rule::AdminOfA, "account={account}"),
+    ("/api/admin/support-type/bot", Rule::AdminOfA, "id={type}"),
+    (
+        "/api/admin/support-type/bot/save",
+        Rule::AdminOfA,
+        "id={type}&mode=external&threshold=0.5&turn_limit=6&keywords=lawyer&instructions=",
+    ),
     (
         "/api/admin/attachment-policy/save",
         Rule::AdminOfA,

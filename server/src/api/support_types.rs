@@ -166,7 +166,7 @@ pub async fn update_reason(
 
 /// How the type's bot behaves: `external` (a program drives it through this
 /// API) or `auto` (the built-in bot answers), its threshold, turn limit,
-/// handoff keywords and instructions for the model. Readers of the account.
+/// handoff keywords and instructions for the model. Admins of the account.
 #[utoipa::path(get, path = "/api/v1/support-types/{id}/bot", tag = "support types", params(("id" = Uuid, Path)),
     responses((status = 200, body = domain::bot::BotSettings), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]

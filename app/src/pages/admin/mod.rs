@@ -13,6 +13,7 @@ pub mod agent_form;
 pub mod agents;
 pub mod attachments;
 pub mod blasts;
+pub mod bot_settings;
 pub mod canned;
 pub mod import;
 pub mod monitor;

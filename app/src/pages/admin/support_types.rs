@@ -1,7 +1,8 @@
 //! `/admin/support-types`: the account's support types with how busy they
 //! are (searchable, sortable), and the editor for every setting of one
 //! (`/new` and `/{id}`): routing, SLAs, escalation, CSAT, greeting,
-//! business hours, the bot that answers first, archive and unarchive, the
+//! business hours, the bot that answers first and how it answers
+//! ([`super::bot_settings`]), archive and unarchive, the
 //! resolution reasons ([`super::reasons`]) and the widget's embed snippet.
 //! Creating works without JavaScript.
 
@@ -17,7 +18,9 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use super::caller;
 use super::{
-    AdminFrame, Section, page_error,
+    AdminFrame, Section,
+    bot_settings::BotSettingsEditor,
+    page_error,
     reasons::ReasonsEditor,
     support_type_form::{SupportTypeForm, WEEKDAYS},
 };
@@ -394,6 +397,7 @@ pub fn EditSupportTypePage() -> impl IntoView {
                                 </div>
                             </ActionForm>
                             <ReasonsEditor type_id=id reasons toasts/>
+                            <BotSettingsEditor type_id=id toasts/>
                             <EmbedSnippet ty toasts/>
                         </div>
                     }.into_any()},

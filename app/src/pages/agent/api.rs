@@ -162,6 +162,32 @@ pub async fn conversation(id: SessionId) -> Result<ConversationView, AppError> {
 }
 
 /// Messages before the cursor of an earlier page.
+/// Suggested replies to the customer's latest messages, best first, from
+/// the type's canned replies and past answers (the same operation as `GET
+/// /api/v1/sessions/{id}/suggestions`; each is logged for its outcome).
+#[server(endpoint = "agent/suggestions")]
+pub async fn suggestions(id: SessionId) -> Result<SuggestionList, AppError> {
+    let (pool, actor) = caller().await?;
+    Ok(SuggestionList { session_id: id, items: domain::assist::suggestions(&pool, &actor, id).await? })
+}
+
+/// A session's suggested replies, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuggestionList {
+    pub session_id: SessionId,
+    pub items: Vec<domain::assist::Suggestion>,
+}
+
+/// Records what the agent did with a suggestion shown to them: `accepted`,
+/// `edited` or `dismissed`.
+#[server(endpoint = "agent/suggestion-outcome")]
+pub async fn suggestion_outcome(id: SessionId, suggestion_id: i64, outcome: String) -> Result<(), AppError> {
+    let (pool, actor) = caller().await?;
+    let outcome: domain::assist::Outcome = outcome.parse()?;
+    domain::assist::record_outcome(&pool, &actor, id, suggestion_id, outcome).await?;
+    Ok(())
+}
+
 #[server(endpoint = "agent/history")]
 pub async fn history(id: SessionId, before: Option<String>) -> Result<HistoryPage, AppError> {
     let (pool, actor) = caller().await?;

@@ -406,11 +406,77 @@ fn Composer(id: SessionId) -> impl IntoView {
         typed();
     };
 
+    // Suggested replies to the customer's newest message while it waits
+    // for an answer: chips above the composer; a click (or Tab in an empty
+    // composer, for the first) puts one in the draft to edit and send.
+    // What became of each is logged: accepted, edited or dismissed.
+    let waiting_on = Memo::new(move |_| {
+        ws.transcript.with(|t| {
+            t.iter()
+                .rev()
+                .find(|e| e.kind != SenderKind::System)
+                .filter(|e| e.kind == SenderKind::Customer)
+                .and_then(|e| e.id)
+        })
+    });
+    let suggested = RwSignal::new(Vec::<domain::assist::Suggestion>::new());
+    let chosen = StoredValue::new(None::<(i64, String)>);
+    let record = move |suggestion: i64, outcome: domain::assist::Outcome| {
+        leptos::task::spawn_local(async move {
+            // Best effort: a lost outcome only thins the acceptance report.
+            let _ = api::suggestion_outcome(id, suggestion, outcome.as_str().to_owned()).await;
+        });
+    };
+    Effect::new(move |_| {
+        let waiting = waiting_on.get();
+        suggested.set(Vec::new());
+        if waiting.is_none() || blocked.get_untracked().is_some() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = api::suggestions(id).await
+                && list.session_id == id
+                && waiting_on.try_get_untracked().flatten() == waiting
+            {
+                suggested.try_set(list.items);
+            }
+        });
+    });
+    let use_suggestion = move |pick: domain::assist::Suggestion| {
+        for other in suggested.get_untracked().iter().filter(|s| s.id != pick.id) {
+            record(other.id, domain::assist::Outcome::Dismissed);
+        }
+        suggested.set(Vec::new());
+        chosen.set_value(Some((pick.id, pick.body.trim().to_owned())));
+        ws.draft.set(pick.body);
+        if let Some(t) = textarea.get_untracked() {
+            let _ = t.focus();
+        }
+        typed();
+    };
+    let dismiss_suggestions = move || {
+        for s in suggested.get_untracked() {
+            record(s.id, domain::assist::Outcome::Dismissed);
+        }
+        suggested.set(Vec::new());
+    };
+
     let send = move || {
         if blocked.get_untracked().is_some() {
             return;
         }
         let body = ws.draft.get_untracked().trim().to_owned();
+        if let Some((suggestion, offered)) = chosen.get_value()
+            && !body.is_empty()
+        {
+            chosen.set_value(None);
+            let outcome = if body == offered {
+                domain::assist::Outcome::Accepted
+            } else {
+                domain::assist::Outcome::Edited
+            };
+            record(suggestion, outcome);
+        }
         let files = tray.ready();
         if (body.is_empty() && files.is_empty()) || tray.uploading() {
             return;
@@ -467,6 +533,15 @@ fn Composer(id: SessionId) -> impl IntoView {
                 _ => {}
             }
         }
+        if ev.key() == "Tab"
+            && !ev.shift_key()
+            && ws.draft.with_untracked(|d| d.trim().is_empty())
+            && let Some(first) = suggested.with_untracked(|s| s.first().cloned())
+        {
+            ev.prevent_default();
+            use_suggestion(first);
+            return;
+        }
         if ev.key() == "Enter" && !ev.shift_key() {
             ev.prevent_default();
             send();
@@ -504,6 +579,26 @@ fn Composer(id: SessionId) -> impl IntoView {
             <Show when=move || blocked.get().is_some()>
                 <p class="mb-2 text-sm text-slate-600">{move || blocked.get()}</p>
             </Show>
+            {move || suggested.with(|s| !s.is_empty()).then(|| view! {
+                <div class="mb-2 flex flex-wrap items-center gap-2" role="group" aria-label="Suggested replies" data-testid="suggestions">
+                    <span class="text-xs font-medium text-slate-600">"Suggested"</span>
+                    {suggested.get().into_iter().enumerate().map(|(i, s)| {
+                        let pick = s.clone();
+                        view! {
+                            <button type="button" title=s.body.clone() on:click=move |_| use_suggestion(pick.clone())
+                                class=format!("max-w-xs truncate rounded-full border border-indigo-200 bg-indigo-50 px-3 py-1 text-left text-sm text-indigo-900 hover:bg-indigo-100 {FOCUS}")>
+                                {s.title.clone()}
+                                <span class="ml-1 text-xs text-indigo-800">{format!("{:.0}%", s.confidence * 100.0)}</span>
+                                {(i == 0).then(|| view! { <kbd class="ml-1 rounded border border-indigo-200 px-1 text-xs text-indigo-800">"Tab"</kbd> })}
+                            </button>
+                        }
+                    }).collect_view()}
+                    <button type="button" aria-label="Dismiss the suggestions" on:click=move |_| dismiss_suggestions()
+                        class=format!("rounded px-2 py-1 text-sm text-slate-600 hover:bg-slate-100 {FOCUS}")>
+                        "Dismiss"
+                    </button>
+                </div>
+            })}
             <TrayView tray/>
             <form class="flex items-end gap-2" on:submit=move |ev| { ev.prevent_default(); send(); }
                 on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()

@@ -17,6 +17,9 @@ use std::{
 use axum::{
     Json, Router, extract::State, http::HeaderMap, http::StatusCode, response::IntoResponse, routing::post,
 };
+mod common;
+
+use common::bots::{BotWorld, bot_world};
 use consumers::{handlers::bot::Bot, process};
 use domain::{
     Error,
@@ -33,52 +36,13 @@ use domain::{
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-struct World {
-    account: AccountId,
-    ty: SupportTypeId,
-    bot: AgentId,
-    human: AgentId,
-}
+type World = BotWorld;
 
 const RESET: &str = "Open Settings, then Security, and press Reset password: we e-mail you a link.";
 
 async fn seed(pool: &PgPool, settings: BotSettings) -> World {
-    let account: AccountId =
-        sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id")
-            .fetch_one(pool)
-            .await
-            .expect("account");
-    let bot: AgentId = sqlx::query_scalar(
-        "INSERT INTO agents (account_id, email, display_name, role, presence, max_concurrent)
-         VALUES ($1, 'bot@acme.test', 'Penny', 'bot', 'online', 100) RETURNING id",
-    )
-    .bind(account)
-    .fetch_one(pool)
-    .await
-    .expect("bot");
-    let ty: SupportTypeId = sqlx::query_scalar(
-        "INSERT INTO support_types (account_id, slug, name, routing, bot_agent_id, reason_required)
-         VALUES ($1, 'help', 'Help desk', 'bot_first', $2, false) RETURNING id",
-    )
-    .bind(account)
-    .bind(bot)
-    .fetch_one(pool)
-    .await
-    .expect("type");
-    let human: AgentId = sqlx::query_scalar(
-        "INSERT INTO agents (account_id, email, display_name, role, presence)
-         VALUES ($1, 'hana@acme.test', 'Hana', 'agent', 'online') RETURNING id",
-    )
-    .bind(account)
-    .fetch_one(pool)
-    .await
-    .expect("agent");
-    sqlx::query("INSERT INTO agent_skills (agent_id, support_type_id) VALUES ($1, $2)")
-        .bind(human)
-        .bind(ty)
-        .execute(pool)
-        .await
-        .expect("skill");
+    let w = bot_world(pool, true).await;
+    let (account, ty) = (w.account, w.ty);
     for (shortcut, title, body) in [
         ("reset", "How do I reset my password?", RESET),
         (
@@ -102,7 +66,7 @@ async fn seed(pool: &PgPool, settings: BotSettings) -> World {
         .expect("canned reply");
     }
     bot::update_settings(pool, &Actor::System, ty, settings).await.expect("bot settings");
-    World { account, ty, bot, human }
+    w
 }
 
 fn auto() -> BotSettings {
@@ -529,4 +493,30 @@ async fn invalid_json_is_low_confidence_and_a_model_handoff_is_policy(pool: PgPo
         Action::Handoff,
         "the action is read from the model's JSON"
     );
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn two_deliveries_at_once_give_one_reply(pool: PgPool) {
+    let w = seed(&pool, auto()).await;
+    let (s, customer) = chat(&pool, &w, "how can I reset my password?").await;
+    let handler = retrieval();
+    run(&pool, &handler).await;
+    assert_eq!(bot_messages(&pool, s).await.len(), 2);
+    say(&pool, &customer, s, "where do I find my invoices?").await;
+    say(&pool, &customer, s, "and the invoices of last year?").await;
+    let events: Vec<Event> = outbox::since(&pool, 0, 10_000).await.expect("events");
+    let fresh: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.topic == "message.created" && e.payload["sender_kind"] == "customer")
+        .skip(1)
+        .collect();
+    assert_eq!(fresh.len(), 2);
+    // Both customer messages' events at the same moment, as two consumers
+    // (or a prefetch of two) would deliver them: each sees both messages
+    // waiting, and only one may answer.
+    let (a, b) = tokio::join!(process(&pool, &handler, fresh[0]), process(&pool, &handler, fresh[1]));
+    a.expect("first delivery");
+    b.expect("second delivery");
+    let said = bot_messages(&pool, s).await;
+    assert_eq!(said.len(), 3, "{said:?}");
 }

@@ -2,6 +2,9 @@
 //! the people who can take it, and the automated chat consumer tells the
 //! customer what happens next. Resolving teaches past answers.
 
+mod common;
+
+use common::bots::{BotWorld, bot_world};
 use consumers::{
     handlers::{automated_chat::AutomatedChat, notifications::Notifications},
     process,
@@ -16,51 +19,10 @@ use domain::{
 };
 use sqlx::PgPool;
 
-struct World {
-    account: AccountId,
-    bot: AgentId,
-    human: AgentId,
-}
+type World = BotWorld;
 
 async fn seed(pool: &PgPool, human_online: bool) -> World {
-    let account: AccountId =
-        sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id")
-            .fetch_one(pool)
-            .await
-            .expect("account");
-    let bot: AgentId = sqlx::query_scalar(
-        "INSERT INTO agents (account_id, email, display_name, role, presence, max_concurrent)
-         VALUES ($1, 'bot@acme.test', 'Acme Bot', 'bot', 'online', 100) RETURNING id",
-    )
-    .bind(account)
-    .fetch_one(pool)
-    .await
-    .expect("bot");
-    let ty: SupportTypeId = sqlx::query_scalar(
-        "INSERT INTO support_types (account_id, slug, name, routing, bot_agent_id, reason_required)
-         VALUES ($1, 'help', 'Help', 'bot_first', $2, false) RETURNING id",
-    )
-    .bind(account)
-    .bind(bot)
-    .fetch_one(pool)
-    .await
-    .expect("type");
-    let human: AgentId = sqlx::query_scalar(
-        "INSERT INTO agents (account_id, email, display_name, role, presence)
-         VALUES ($1, 'hana@acme.test', 'Hana', 'agent', $2) RETURNING id",
-    )
-    .bind(account)
-    .bind(if human_online { "online" } else { "offline" })
-    .fetch_one(pool)
-    .await
-    .expect("agent");
-    sqlx::query("INSERT INTO agent_skills (agent_id, support_type_id) VALUES ($1, $2)")
-        .bind(human)
-        .bind(ty)
-        .execute(pool)
-        .await
-        .expect("skill");
-    World { account, bot, human }
+    bot_world(pool, human_online).await
 }
 
 fn actor(w: &World, id: AgentId, role: Role) -> Actor {

@@ -462,6 +462,16 @@ mod server {
         bs: &BotSession,
         event: &Event,
     ) -> Result<()> {
+        // One step at a time per session, however the consumer runs its
+        // deliveries: a second step waits here, then sees the first one's
+        // reply and has nothing left to answer. People never take this lock,
+        // so a takeover is not held up by a slow model.
+        sqlx::query!(
+            "SELECT pg_advisory_xact_lock(hashtextextended('bot:' || ($1::uuid)::text, 0))",
+            bs.id.0
+        )
+        .execute(&mut *conn)
+        .await?;
         let pending = pending_question(conn, bs).await?;
         if !greeted(conn, bs).await? {
             let text = greeting(&bs.bot_name, &bs.support_type, !pending.is_empty());

@@ -1,3 +1,4 @@
 //! Helpers shared by the consumers' test crates.
 
+pub mod bots;
 pub mod smtp;

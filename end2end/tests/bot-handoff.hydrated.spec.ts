@@ -18,6 +18,7 @@ import {
   signIn,
   unique,
   waitForOwner,
+  workspaceReady,
 } from './fixtures';
 
 const ANSWER = 'Open Settings, then Security, and press Reset password: we e-mail you a link.';
@@ -56,6 +57,19 @@ test('a bot answers, the customer asks for a person, and a person takes over', a
   await expect(button).toBeVisible();
   await noSeriousViolations(customer, 'chat page with the bot');
 
+  // A person who opens the session sees that the bot has it.
+  let sessionId = '';
+  await expect
+    .poll(async () => {
+      sessionId = (await api.get(`/sessions?support_type_id=${type.id}&status=active`)).items?.[0]?.id ?? '';
+      return sessionId;
+    }, { timeout: 15_000 })
+    .not.toBe('');
+  await agent.goto(`/agent/sessions/${sessionId}`);
+  await expect(agent.getByTestId('bot-handled')).toContainText('Penny (bot) is handling this chat');
+  await agent.goto('/agent');
+  await workspaceReady(agent);
+
   // 2. The customer asks for a person: the person is alerted live.
   await button.click();
   await expect(button).toHaveCount(0, { timeout: 15_000 });
@@ -77,7 +91,7 @@ test('a bot answers, the customer asks for a person, and a person takes over', a
   // nothing after the handoff.
   await expect(transcript).toContainText('Hi, Hana here. Did the e-mail arrive?', { timeout: 15_000 });
   await expect(transcript).toContainText(/Hana Human has joined the chat|in line|A person will take over/);
-  const sessionId = await agent.evaluate(() => location.pathname.split('/').pop()!);
+  await expect(agent).toHaveURL(new RegExp(`/agent/sessions/${sessionId}$`));
   const messages: { items: { sender_kind: string; body: string; id: number }[] } =
     await api.get(`/sessions/${sessionId}/messages?limit=100`);
   const items = [...messages.items].sort((a, b) => a.id - b.id);

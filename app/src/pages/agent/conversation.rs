@@ -111,6 +111,8 @@ fn reply_block(ws: Ws) -> Option<&'static str> {
             SessionStatus::Resolved => "This session is resolved.",
             SessionStatus::Abandoned => "The customer left this session.",
             _ if supervises || (me.is_some() && c.owner_id == me) => return None,
+            // A person who replies in a bot's session takes it over.
+            SessionStatus::Active if c.with_bot => return None,
             SessionStatus::Queued => "This session is waiting in the queue. Pick it to reply.",
             SessionStatus::Active => "Another agent is working on this session.",
         })
@@ -144,6 +146,17 @@ fn Loaded(id: SessionId) -> impl IntoView {
                 "Details"
             </button>
         </header>
+        {move || ws.current.with(|c| {
+            c.as_ref().filter(|c| c.with_bot && c.status == SessionStatus::Active).map(|c| {
+                let bot = c.owner_name.clone().unwrap_or_else(|| "A bot".to_owned());
+                view! {
+                    <p role="status" data-testid="bot-handled"
+                        class="border-b border-indigo-100 bg-indigo-50 px-4 py-2 text-sm text-indigo-900">
+                        {format!("{bot} (bot) is handling this chat. Your reply takes it over.")}
+                    </p>
+                }
+            })
+        })}
         <Transcript id/>
         <p data-testid="typing" class="min-h-5 px-4 text-xs italic text-slate-600" aria-live="polite">
             {move || ws.typing.get()}

@@ -53,14 +53,14 @@ async fn seed(pool: &PgPool, settings: BotSettings) -> World {
         ("cancel", "How do I cancel my subscription?", "Go to Billing, then Plan, and press Cancel."),
         ("hours", "When is support open?", "We answer chats from 8:00 to 18:00 on weekdays."),
     ] {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO canned_responses (account_id, support_type_id, shortcut, title, body) VALUES ($1, $2, $3, $4, $5)",
+            account as AccountId,
+            ty as SupportTypeId,
+            shortcut,
+            title,
+            body,
         )
-        .bind(account)
-        .bind(ty)
-        .bind(shortcut)
-        .bind(title)
-        .bind(body)
         .execute(pool)
         .await
         .expect("canned reply");
@@ -108,35 +108,44 @@ fn retrieval() -> Bot {
 }
 
 async fn bot_messages(pool: &PgPool, s: SessionId) -> Vec<String> {
-    sqlx::query_scalar("SELECT body FROM messages WHERE session_id = $1 AND sender_kind = 'bot' ORDER BY id")
-        .bind(s)
-        .fetch_all(pool)
-        .await
-        .expect("messages")
+    sqlx::query_scalar!(
+        "SELECT body FROM messages WHERE session_id = $1 AND sender_kind = 'bot' ORDER BY id",
+        s as SessionId
+    )
+    .fetch_all(pool)
+    .await
+    .expect("messages")
 }
 
 async fn handoffs(pool: &PgPool, s: SessionId) -> Vec<(String, String)> {
-    sqlx::query_as("SELECT reason, summary FROM handoffs WHERE session_id = $1 ORDER BY id")
-        .bind(s)
+    sqlx::query!("SELECT reason, summary FROM handoffs WHERE session_id = $1 ORDER BY id", s as SessionId)
         .fetch_all(pool)
         .await
         .expect("handoffs")
+        .into_iter()
+        .map(|r| (r.reason, r.summary))
+        .collect()
 }
 
 async fn status(pool: &PgPool, s: SessionId) -> (String, Option<AgentId>) {
-    sqlx::query_as("SELECT status, owner_id FROM sessions WHERE id = $1")
-        .bind(s)
-        .fetch_one(pool)
-        .await
-        .expect("session")
+    let row = sqlx::query!(
+        r#"SELECT status, owner_id AS "owner_id: AgentId" FROM sessions WHERE id = $1"#,
+        s as SessionId
+    )
+    .fetch_one(pool)
+    .await
+    .expect("session");
+    (row.status, row.owner_id)
 }
 
 async fn turns(pool: &PgPool, s: SessionId) -> Vec<(String, Option<String>)> {
-    sqlx::query_as("SELECT kind, method FROM bot_turns WHERE session_id = $1 ORDER BY id")
-        .bind(s)
+    sqlx::query!("SELECT kind, method FROM bot_turns WHERE session_id = $1 ORDER BY id", s as SessionId)
         .fetch_all(pool)
         .await
         .expect("turns")
+        .into_iter()
+        .map(|r| (r.kind, r.method))
+        .collect()
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
@@ -292,20 +301,221 @@ async fn bot_settings_are_for_admins_and_checked(pool: PgPool) {
     let bad = BotSettings { threshold: 2.0, ..auto() };
     let err = bot::update_settings(&pool, &Actor::System, w.ty, bad).await.expect_err("invalid");
     assert!(matches!(err, Error::Invalid { ref field, .. } if field == "threshold"), "{err:?}");
-    let other: AccountId =
-        sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ('other', 'Other') RETURNING id")
-            .fetch_one(&pool)
-            .await
-            .expect("account");
-    let admin: AgentId = sqlx::query_scalar(
-        "INSERT INTO agents (account_id, email, display_name, role) VALUES ($1, 'a@other.test', 'A', 'admin') RETURNING id",
+    let other = sqlx::query_scalar!(
+        r#"INSERT INTO accounts (slug, name) VALUES ('other', 'Other') RETURNING id AS "id: AccountId""#
     )
-    .bind(other)
+    .fetch_one(&pool)
+    .await
+    .expect("account");
+    let admin = sqlx::query_scalar!(
+        r#"INSERT INTO agents (account_id, email, display_name, role)
+           VALUES ($1, 'a@other.test', 'A', 'admin') RETURNING id AS "id: AgentId""#,
+        other as AccountId,
+    )
     .fetch_one(&pool)
     .await
     .expect("admin");
     let outsider = Actor::Agent(AgentActor { id: admin, account_id: Some(other), role: Role::Admin });
     assert_eq!(bot::settings(&pool, &outsider, w.ty).await.expect_err("other account").code(), "not_found");
+}
+
+// ---------------------------------------------------------------------------
+// Drafts, the customer's "That helped", quiet sessions, the bots' report and
+// the monitor's list of bot chats.
+
+fn hana(w: &World) -> Actor {
+    Actor::Agent(AgentActor { id: w.human, account_id: Some(w.account), role: Role::Agent })
+}
+
+/// The bots' report of today, for the whole database.
+async fn todays_bot_report(pool: &PgPool) -> domain::reports::bots::BotReport {
+    let today = chrono::Utc::now().date_naive();
+    domain::reports::bots::bots(pool, &Actor::System, domain::reports::ReportFilter::last_days(today, 1))
+        .await
+        .expect("report")
+}
+
+async fn alerts(pool: &PgPool, agent: AgentId, kind: &str) -> i64 {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM notifications WHERE agent_id = $1 AND kind = $2"#,
+        agent as AgentId,
+        kind
+    )
+    .fetch_one(pool)
+    .await
+    .expect("alerts")
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn in_drafts_mode_nothing_is_sent_until_a_person_sends_it(pool: PgPool) {
+    let w = seed(&pool, BotSettings { mode: BotMode::Drafts, ..auto() }).await;
+    let (s, customer) = chat(&pool, &w, "I forgot my password, how can I reset it?").await;
+    run(&pool, &retrieval()).await;
+    // The greeting and the answer wait as drafts (once, despite the redelivery).
+    assert!(bot_messages(&pool, s).await.is_empty());
+    let drafts = bot::drafts(&pool, &hana(&w), s).await.expect("drafts");
+    let kinds: Vec<&str> = drafts.iter().map(|d| d.kind.as_str()).collect();
+    assert_eq!(kinds, ["greeting", "answer"]);
+    assert_eq!(drafts[1].body, RESET);
+    assert_eq!(drafts[1].bot_name, "Penny");
+    // Hana (online, serves the type) was alerted once for the session.
+    assert_eq!(alerts(&pool, w.human, domain::notifications::kind::BOT_DRAFT).await, 1);
+    // The customer cannot see or decide drafts.
+    assert_eq!(bot::drafts(&pool, &customer, s).await.expect_err("customer").code(), "forbidden");
+
+    // Hana sends the greeting as written and the answer edited: both are the bot's.
+    bot::decide_draft(&pool, &hana(&w), drafts[0].id, bot::DraftDecision::Send { body: None })
+        .await
+        .expect("send greeting");
+    let edited = format!("{RESET} The link is valid for one hour.");
+    let sent = bot::decide_draft(
+        &pool,
+        &hana(&w),
+        drafts[1].id,
+        bot::DraftDecision::Send { body: Some(edited.clone()) },
+    )
+    .await
+    .expect("send answer")
+    .expect("a message");
+    assert_eq!(sent.sender_kind, SenderKind::Bot);
+    assert_eq!(bot_messages(&pool, s).await, [drafts[0].body.clone(), edited]);
+    assert_eq!(status(&pool, s).await, ("active".into(), Some(w.bot)), "the bot still owns it");
+    let again = bot::decide_draft(&pool, &hana(&w), drafts[1].id, bot::DraftDecision::Discard)
+        .await
+        .expect_err("decided already");
+    assert_eq!(again.code(), "draft_decided");
+    assert!(bot::drafts(&pool, &hana(&w), s).await.expect("none").is_empty());
+
+    // The next answer is drafted; Hana replies herself instead: the draft can
+    // no longer be sent (the bot does not own the session) and is not listed.
+    say(&pool, &customer, s, "where do I find my invoices?").await;
+    run(&pool, &retrieval()).await;
+    let next = bot::drafts(&pool, &hana(&w), s).await.expect("drafts");
+    assert_eq!(next.len(), 1);
+    conversation::send(
+        &pool,
+        &hana(&w),
+        s,
+        SendMessage { body: "Let me check.".into(), ..Default::default() },
+    )
+    .await
+    .expect("takeover");
+    let late = bot::decide_draft(&pool, &hana(&w), next[0].id, bot::DraftDecision::Send { body: None })
+        .await
+        .expect_err("the bot lost the session");
+    assert_eq!(late.code(), "not_owner");
+    assert!(bot::drafts(&pool, &hana(&w), s).await.expect("none").is_empty());
+    assert_eq!(bot_messages(&pool, s).await.len(), 2);
+
+    // The report counts them: 3 drafted, 2 sent (1 edited), 1 still pending.
+    let report = todays_bot_report(&pool).await;
+    assert_eq!(
+        (report.drafts.drafted, report.drafts.sent, report.drafts.edited, report.drafts.waiting),
+        (3, 2, 1, 1)
+    );
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn that_helped_resolves_as_confirmed_and_a_reopen_takes_it_back(pool: PgPool) {
+    let w = seed(&pool, auto()).await;
+    let (s, customer) = chat(&pool, &w, "I forgot my password, how can I reset it?").await;
+    // Before the bot answered anything there is nothing to confirm.
+    let early = bot::helped(&pool, &customer, s).await.expect_err("no answer yet");
+    assert_eq!(early.code(), "no_bot_answer");
+    run(&pool, &retrieval()).await;
+    assert_eq!(bot::helped(&pool, &hana(&w), s).await.expect_err("not the customer").code(), "forbidden");
+    bot::helped(&pool, &customer, s).await.expect("that helped");
+    assert_eq!(status(&pool, s).await, ("resolved".into(), None));
+    let resolved_by = sqlx::query_scalar!(
+        r#"SELECT resolved_by_id AS "by: AgentId" FROM sessions WHERE id = $1"#,
+        s as SessionId
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("session");
+    assert_eq!(resolved_by, Some(w.bot));
+
+    // A second chat: the customer leaves the bot's answer unanswered; a
+    // third ends on the bot's question, a fourth on the customer's words.
+    let (quiet, _) = chat(&pool, &w, "where do I find my invoices?").await;
+    let (asked, _) = chat(&pool, &w, "the blue widget thing is weird").await;
+    let (waiting, c4) = chat(&pool, &w, "how do I cancel my subscription?").await;
+    run(&pool, &retrieval()).await;
+    say(&pool, &c4, waiting, "thanks, and one more thing").await;
+    // The handler would answer that message: leave it unprocessed, as if the
+    // bot were still thinking, to see that the customer's word keeps it open.
+    assert_eq!(
+        bot::resolve_quiet(&pool, Duration::from_secs(3600)).await.expect("sweep"),
+        0,
+        "not quiet for long"
+    );
+    assert_eq!(bot::resolve_quiet(&pool, Duration::ZERO).await.expect("sweep"), 1);
+    assert_eq!(status(&pool, quiet).await.0, "resolved");
+    assert_eq!(
+        status(&pool, asked).await.0,
+        "active",
+        "a question the customer did not answer resolves nothing"
+    );
+    assert_eq!(status(&pool, waiting).await.0, "active", "the customer spoke last");
+
+    // The confirmed one is reopened: the report deducts it.
+    sessions::reopen(&pool, &Actor::System, s).await.expect("reopen");
+    let today = chrono::Utc::now().date_naive();
+    let filter = domain::reports::ReportFilter::last_days(today, 1);
+    let report = domain::reports::bots::bots(&pool, &Actor::System, filter.clone()).await.expect("report");
+    assert_eq!((report.confirmed, report.assumed, report.deducted), (1, 1, 1));
+    assert_eq!(report.involved, 4);
+    assert_eq!(report.resolution_rate, Some(0.25));
+    // Admins of another account read nothing of this one; agents are refused.
+    assert_eq!(
+        domain::reports::bots::bots(&pool, &hana(&w), filter).await.expect_err("an agent").code(),
+        "forbidden"
+    );
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_report_counts_handoffs_by_reason_with_their_time_and_suggestions(pool: PgPool) {
+    let w = seed(&pool, auto()).await;
+    let (asked, c1) = chat(&pool, &w, "Can I talk to a human please?").await;
+    let (unsure, c2) = chat(&pool, &w, "the blue widget thing is weird").await;
+    run(&pool, &retrieval()).await;
+    say(&pool, &c2, unsure, "it wobbles sideways").await;
+    run(&pool, &retrieval()).await;
+    assert_eq!(handoffs(&pool, asked).await.len(), 1);
+    assert_eq!(handoffs(&pool, unsure).await.len(), 1);
+    // Hana gets suggestions in the first one and takes the best as it is.
+    sessions::assign(&pool, &Actor::System, asked, Some(w.human)).await.expect("to Hana");
+    say(&pool, &c1, asked, "how can I reset my password?").await;
+    let shown = assist::suggestions(&pool, &hana(&w), asked).await.expect("suggestions");
+    assert_eq!(shown.first().map(|s| s.body.as_str()), Some(RESET));
+    assist::record_outcome(&pool, &hana(&w), asked, shown[0].id, assist::Outcome::Accepted)
+        .await
+        .expect("outcome");
+    let report = todays_bot_report(&pool).await;
+    let reasons: Vec<(&str, i64)> = report.handoffs.iter().map(|(r, n)| (r.as_str(), *n)).collect();
+    assert_eq!(reasons, [("customer_request", 1), ("low_confidence", 1)]);
+    assert_eq!(report.time_to_handoff.n, 2);
+    assert!(report.time_to_handoff.p50_ms.is_some_and(|ms| ms >= 0.0));
+    assert_eq!((report.suggestions.shown, report.suggestions.accepted), (shown.len() as i64, 1));
+    assert_eq!(report.suggestions.acceptance_rate, Some(1.0 / shown.len() as f64));
+    // The type filter narrows; another type has nothing.
+    let mut other = domain::reports::ReportFilter::last_days(chrono::Utc::now().date_naive(), 1);
+    other.support_type_id = Some(SupportTypeId(uuid::Uuid::new_v4()));
+    let none = domain::reports::bots::bots(&pool, &Actor::System, other).await.expect("report");
+    assert_eq!((none.involved, none.handoffs_total()), (0, 0));
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_monitor_lists_the_chats_bots_have_with_their_drafts(pool: PgPool) {
+    let w = seed(&pool, BotSettings { mode: BotMode::Drafts, ..auto() }).await;
+    let (s, _) = chat(&pool, &w, "I forgot my password, how can I reset it?").await;
+    let (handed, _) = chat(&pool, &w, "Can I talk to a human please?").await;
+    run(&pool, &retrieval()).await;
+    let m = domain::monitor::snapshot(&pool, &Actor::System, Some(w.account)).await.expect("monitor");
+    assert_eq!(m.bot_chats_total, 1, "the handed-off chat is no longer the bot's");
+    let chat = &m.bot_chats[0];
+    assert_eq!((chat.id, chat.bot_name.as_str(), chat.drafts_waiting), (s, "Penny", 2));
+    assert!(m.bot_chats.iter().all(|c| c.id != handed));
 }
 
 // ---------------------------------------------------------------------------

@@ -41,8 +41,45 @@ text_enum!(
         External => "external",
         /// The built-in bot: the `bot` consumer answers from the text provider.
         Auto => "auto",
+        /// The built-in bot decides as in `auto`, but what it would say
+        /// waits as a draft until a person of the type sends (or edits, or
+        /// discards) it. Handoffs happen at once: they send nothing.
+        Drafts => "drafts",
     }
 );
+
+/// A reply the built-in bot drafted in mode `drafts`, waiting for a person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Draft {
+    pub id: i64,
+    pub session_id: crate::types::SessionId,
+    pub bot_name: String,
+    /// greeting, answer or clarify.
+    pub kind: String,
+    pub body: String,
+    pub confidence: Option<f32>,
+    pub method: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a person does with a draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum DraftDecision {
+    /// Send it as the bot's message; `body`, when given, is the person's
+    /// edited text.
+    Send {
+        #[serde(default)]
+        body: Option<String>,
+    },
+    Discard,
+}
+
+/// How long a bot's answer may stand without a word from the customer
+/// before the session counts as resolved by the bot ("assumed").
+pub const ASSUMED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// How a support type's bot behaves (`GET`/`PUT /support-types/{id}/bot`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -280,7 +317,8 @@ mod server {
     use crate::{
         actor::{Actor, AgentActor},
         assist::{Context, TextProvider},
-        conversation::{self, SendMessage},
+        conversation::{self, Message, SendMessage},
+        notifications::{self, kind},
         outbox::{self, Event, topic},
         sessions::{self, HandoffNote, ReassignTarget},
         types::{AccountId, AgentId, Role, SenderKind, SessionId, SupportTypeId},
@@ -371,7 +409,8 @@ mod server {
         }))
     }
 
-    /// An open session that an `auto` bot owns, with what the bot needs.
+    /// An open session that a built-in (`auto` or `drafts`) bot owns, with
+    /// what the bot needs.
     struct BotSession {
         id: SessionId,
         account: AccountId,
@@ -399,7 +438,7 @@ mod server {
                FROM sessions s
                JOIN agents a ON a.id = s.owner_id AND a.role = 'bot' AND a.deactivated_at IS NULL
                JOIN support_types t ON t.id = s.support_type_id
-               JOIN bot_settings b ON b.support_type_id = s.support_type_id AND b.mode = 'auto'
+               JOIN bot_settings b ON b.support_type_id = s.support_type_id AND b.mode IN ('auto', 'drafts')
                WHERE s.id = $1 AND s.status = 'active'"#,
             id.0
         )
@@ -472,15 +511,13 @@ mod server {
         )
         .execute(&mut *conn)
         .await?;
-        let pending = pending_question(conn, bs).await?;
+        let (asked, pending) = pending_question(conn, bs).await?;
         if !greeted(conn, bs).await? {
             let text = greeting(&bs.bot_name, &bs.support_type, !pending.is_empty());
-            speak(conn, bs, event, "greeting", &text, None).await?;
+            speak(conn, bs, event, "greeting", &text, None, None).await?;
         }
-        if pending.is_empty() {
-            return Ok(());
-        }
-        respond(conn, provider, bs, event, &pending).await
+        let Some(&newest) = asked.last() else { return Ok(()) };
+        respond(conn, provider, bs, event, &pending, newest).await
     }
 
     /// A message in the bot's context.
@@ -515,10 +552,12 @@ mod server {
     /// The customer's messages since anyone last replied (system notices
     /// and the bot's greeting are no reply), at most the last three: their
     /// ids, and their text joined, oldest first. Empty when nothing waits.
-    fn pending(history: &[Said]) -> (Vec<i64>, String) {
+    /// Messages up to `drafted` (a draft answered them) count as replied.
+    fn pending(history: &[Said], drafted: Option<i64>) -> (Vec<i64>, String) {
         let mut waiting: Vec<&Said> = history
             .iter()
             .rev()
+            .take_while(|m| drafted.is_none_or(|d| m.id > d))
             .filter(|m| m.kind != SenderKind::System && !m.greeting)
             .take_while(|m| m.kind == SenderKind::Customer)
             .filter(|m| !m.body.trim().is_empty())
@@ -529,8 +568,25 @@ mod server {
         (waiting.iter().map(|m| m.id).collect(), text)
     }
 
-    async fn pending_question(conn: &mut PgConnection, bs: &BotSession) -> Result<String> {
-        Ok(pending(&context_messages(conn, bs).await?).1)
+    async fn pending_question(conn: &mut PgConnection, bs: &BotSession) -> Result<(Vec<i64>, String)> {
+        let history = context_messages(conn, bs).await?;
+        Ok(pending(&history, drafted_up_to(conn, bs).await?))
+    }
+
+    /// In mode `drafts`: the newest customer message a draft in the bot's
+    /// context answered (sent, waiting or discarded alike).
+    async fn drafted_up_to(conn: &mut PgConnection, bs: &BotSession) -> Result<Option<i64>> {
+        if bs.settings.mode != BotMode::Drafts {
+            return Ok(None);
+        }
+        Ok(sqlx::query_scalar!(
+            "SELECT max(question_message_id) FROM bot_drafts WHERE session_id = $1
+               AND ($2::timestamptz IS NULL OR created_at >= $2)",
+            bs.id.0,
+            bs.since
+        )
+        .fetch_one(conn)
+        .await?)
     }
 
     async fn greeted(conn: &mut PgConnection, bs: &BotSession) -> Result<bool> {
@@ -563,6 +619,7 @@ mod server {
         bs: &BotSession,
         event: &Event,
         question: &str,
+        newest: i64,
     ) -> Result<()> {
         let (replies, just_asked) = replies(conn, bs).await?;
         let situation =
@@ -573,7 +630,7 @@ mod server {
                 // The history before the question: the question's own
                 // messages go to the provider once, as the question.
                 let history = context_messages(conn, bs).await?;
-                let (asked, _) = pending(&history);
+                let (asked, _) = pending(&history, drafted_up_to(conn, bs).await?);
                 let history = history
                     .into_iter()
                     .filter(|m| !asked.contains(&m.id))
@@ -600,9 +657,11 @@ mod server {
         match step {
             Step::Reply(answer) => {
                 let text = answer.text.clone().unwrap_or_default();
-                speak(conn, bs, event, "answer", &text, Some(&answer)).await
+                speak(conn, bs, event, "answer", &text, Some(&answer), Some(newest)).await
             }
-            Step::Clarify { text, answer } => speak(conn, bs, event, "clarify", &text, Some(&answer)).await,
+            Step::Clarify { text, answer } => {
+                speak(conn, bs, event, "clarify", &text, Some(&answer), Some(newest)).await
+            }
             Step::HandOff { reason, summary } => {
                 let note = HandoffNote { reason, summary: summary.clone() };
                 match sessions::hand_off_in(conn, &bs.actor(), bs.id, ReassignTarget::Queue, note).await {
@@ -627,7 +686,11 @@ mod server {
         kind: &str,
         text: &str,
         answer: Option<&Answer>,
+        question: Option<i64>,
     ) -> Result<()> {
+        if bs.settings.mode == BotMode::Drafts {
+            return draft(conn, bs, event, kind, text, answer, question).await;
+        }
         let input = SendMessage {
             body: text.chars().take(10_000).collect(),
             client_message_id: Some(format!("bot:{}:{kind}", event.event_id)),
@@ -642,6 +705,308 @@ mod server {
         log_turn(conn, bs, event, kind, Some(message.id), answer, note).await
     }
 
+    /// Mode `drafts`: keeps what the bot would say for a person to send,
+    /// logs the step, tells the session's watchers (`bot.drafted`), and,
+    /// when nothing else of the session waited, alerts the online people of
+    /// the type. A redelivery drafts nothing twice.
+    async fn draft(
+        conn: &mut PgConnection,
+        bs: &BotSession,
+        event: &Event,
+        kind: &str,
+        text: &str,
+        answer: Option<&Answer>,
+        question: Option<i64>,
+    ) -> Result<()> {
+        let body: String = text.chars().take(10_000).collect();
+        if body.trim().is_empty() {
+            return Ok(());
+        }
+        let waiting = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM bot_drafts WHERE session_id = $1 AND status = 'pending'"#,
+            bs.id.0
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let sources = sources_of(answer)?;
+        let id = sqlx::query_scalar!(
+            "INSERT INTO bot_drafts (session_id, account_id, bot_id, kind, event_id, body, confidence, method, sources,
+                                     question_message_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (event_id, kind) DO NOTHING RETURNING id",
+            bs.id.0,
+            bs.account.0,
+            bs.bot.id.0,
+            kind,
+            event.event_id,
+            &body,
+            answer.map(|a| a.confidence.clamp(0.0, 1.0)),
+            answer.map(|a| a.method.as_str()),
+            sources,
+            question
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(id) = id else { return Ok(()) };
+        let note = answer.and_then(|a| a.fallback.as_deref());
+        log_turn(conn, bs, event, kind, None, answer, note).await?;
+        outbox::record(
+            conn,
+            topic::BOT_DRAFTED,
+            Some(bs.account),
+            Some(bs.id),
+            json!({ "session_id": bs.id, "draft_id": id, "status": "pending" }),
+        )
+        .await?;
+        if waiting == 0 {
+            let ctx = crate::assist::handoff_context(conn, bs.id).await?;
+            let alert = format!(
+                "{} drafted a reply in a {} chat; it waits for a person to send it.",
+                bs.bot_name, ctx.support_type
+            );
+            for agent in ctx.online {
+                notifications::alert(conn, agent, kind::BOT_DRAFT, Some(bs.id), &alert).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The drafts that wait in a session while its bot owns it, oldest
+    /// first. Agents and bots who see the session (the [scope](crate::scope)
+    /// rule); customers are refused.
+    pub async fn drafts(pool: &PgPool, actor: &Actor, id: SessionId) -> Result<Vec<Draft>> {
+        if matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("drafts are for the people who answer"));
+        }
+        let mut conn = pool.acquire().await?;
+        sessions::visible(&mut conn, actor, id, sessions::Lock::None).await?;
+        Ok(sqlx::query_as!(
+            Draft,
+            r#"SELECT d.id, d.session_id AS "session_id: SessionId", a.display_name AS bot_name, d.kind, d.body,
+                      d.confidence, d.method, d.created_at
+               FROM bot_drafts d
+               JOIN sessions s ON s.id = d.session_id AND s.owner_id = d.bot_id AND s.status = 'active'
+               JOIN agents a ON a.id = d.bot_id
+               WHERE d.session_id = $1 AND d.status = 'pending'
+               ORDER BY d.id"#,
+            id.0
+        )
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    fn require_person(actor: &Actor) -> Result<()> {
+        match actor {
+            Actor::Agent(a) if a.role != Role::Bot => Ok(()),
+            Actor::System => Ok(()),
+            _ => Err(Error::forbidden("only people decide on a bot's drafts")),
+        }
+    }
+
+    /// A person sends (as written or edited) or discards a bot's draft. The
+    /// message is the bot's, sent through the same
+    /// [`send`](conversation::send_in) as every bot message, so it is refused
+    /// (409 `not_owner`) once the bot no longer owns the session; the draft
+    /// records who decided. A draft already decided is 409 `draft_decided`.
+    /// People who see the session; the message is `None` for a discard.
+    pub async fn decide_draft(
+        pool: &PgPool,
+        actor: &Actor,
+        draft_id: i64,
+        decision: DraftDecision,
+    ) -> Result<Option<Message>> {
+        require_person(actor)?;
+        let mut tx = pool.begin().await?;
+        let row = sqlx::query!(
+            r#"SELECT session_id AS "session_id: SessionId", bot_id AS "bot_id: AgentId",
+                      account_id AS "account_id: AccountId", status, body, kind
+               FROM bot_drafts WHERE id = $1 FOR UPDATE"#,
+            draft_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::not_found("draft"))?;
+        // Outside the caller's sight, the draft does not exist either.
+        sessions::visible(&mut tx, actor, row.session_id, sessions::Lock::None)
+            .await
+            .map_err(|e| if matches!(e, Error::NotFound { .. }) { Error::not_found("draft") } else { e })?;
+        if row.status != "pending" {
+            return Err(Error::conflict("draft_decided", format!("this draft was already {}", row.status)));
+        }
+        let decider = actor.agent_id().map(|a| a.0);
+        let (status, message) = match decision {
+            DraftDecision::Discard => ("discarded", None),
+            DraftDecision::Send { body } => {
+                let edited = body.as_deref().map(str::trim).filter(|b| *b != row.body.trim());
+                let bot = Actor::Agent(AgentActor {
+                    id: row.bot_id,
+                    account_id: Some(row.account_id),
+                    role: Role::Bot,
+                });
+                let input = SendMessage {
+                    body: edited.unwrap_or(&row.body).to_owned(),
+                    // Shaped like the bot's own ids, so a sent greeting is
+                    // still known as one (it answers nothing).
+                    client_message_id: Some(format!("bot:draft-{draft_id}:{}", row.kind)),
+                    ..Default::default()
+                };
+                let message = conversation::send_in(&mut tx, &bot, row.session_id, input).await?;
+                sqlx::query!("UPDATE bot_drafts SET edited = $2 WHERE id = $1", draft_id, edited.is_some())
+                    .execute(&mut *tx)
+                    .await?;
+                ("sent", Some(message))
+            }
+        };
+        sqlx::query!(
+            "UPDATE bot_drafts SET status = $2, decided_by = $3, decided_at = now(), message_id = $4 WHERE id = $1",
+            draft_id,
+            status,
+            decider,
+            message.as_ref().map(|m| m.id)
+        )
+        .execute(&mut *tx)
+        .await?;
+        if let Some(m) = &message {
+            sqlx::query!(
+                "UPDATE bot_turns SET message_id = $2 WHERE message_id IS NULL AND kind <> 'handoff'
+                   AND (event_id, kind) = (SELECT event_id, kind FROM bot_drafts WHERE id = $1)",
+                draft_id,
+                m.id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        outbox::record(
+            &mut tx,
+            topic::BOT_DRAFTED,
+            Some(row.account_id),
+            Some(row.session_id),
+            json!({ "session_id": row.session_id, "draft_id": draft_id, "status": status, "by": decider }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(message)
+    }
+
+    /// The customer says the bot's answer helped ("That helped" on the chat
+    /// page): the bot resolves the session, recorded as a `confirmed`
+    /// resolution. Only while a bot owns the session and has answered in its
+    /// context; otherwise 409 `no_bot_answer` (a person decides when their
+    /// session is done).
+    pub async fn helped(pool: &PgPool, actor: &Actor, id: SessionId) -> Result<()> {
+        if !matches!(actor, Actor::Customer(_)) {
+            return Err(Error::forbidden("only the session's customer says whether the bot helped"));
+        }
+        let mut tx = pool.begin().await?;
+        let session = sessions::visible(&mut tx, actor, id, sessions::Lock::Update).await?;
+        let bot = match session.owner_id {
+            Some(owner)
+                if session.status == crate::types::SessionStatus::Active
+                    && conversation::is_bot(&mut tx, owner).await? =>
+            {
+                owner
+            }
+            _ => return Err(Error::conflict("no_bot_answer", "a person has this chat now")),
+        };
+        // Since the last reopen: an answer before it was already judged.
+        let answered = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM messages m JOIN sessions s ON s.id = m.session_id
+                 WHERE m.session_id = $1 AND m.sender_kind = 'bot' AND m.sender_agent_id = $2
+                   AND coalesce(m.client_message_id, '') NOT LIKE 'bot:%:greeting'
+                   AND (s.reopened_at IS NULL OR m.created_at >= s.reopened_at)) AS "answered!""#,
+            id.0,
+            bot.0
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if !answered {
+            return Err(Error::conflict("no_bot_answer", "the assistant has not answered anything yet"));
+        }
+        resolve_by_bot(&mut tx, &session, bot, "confirmed").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn resolve_by_bot(
+        tx: &mut PgConnection,
+        session: &sessions::Session,
+        bot: AgentId,
+        kind: &str,
+    ) -> Result<()> {
+        let actor =
+            Actor::Agent(AgentActor { id: bot, account_id: Some(session.account_id), role: Role::Bot });
+        sessions::resolve_in(tx, &actor, session.id, None, sessions::ReasonRule::BotOutcome).await?;
+        sqlx::query!(
+            "INSERT INTO bot_resolutions (session_id, account_id, support_type_id, bot_id, kind)
+             VALUES ($1, $2, $3, $4, $5)",
+            session.id.0,
+            session.account_id.0,
+            session.support_type_id.0,
+            bot.0,
+            kind
+        )
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Resolves, as `assumed`, the sessions a bot owns whose last word is the
+    /// bot's answer (not its greeting or a question it asked) and older than
+    /// `quiet`: the customer left without asking for more. Run by every
+    /// node's maintenance loop; a session another node holds is skipped.
+    /// Returns how many it resolved.
+    pub async fn resolve_quiet(pool: &PgPool, quiet: std::time::Duration) -> Result<u64> {
+        let quiet_secs = quiet.as_secs_f64();
+        let candidates = sqlx::query_scalar!(
+            r#"SELECT s.id AS "id: SessionId" FROM sessions s
+               JOIN agents a ON a.id = s.owner_id AND a.role = 'bot'
+               JOIN LATERAL (SELECT m.id, m.sender_kind, m.sender_agent_id, m.client_message_id, m.created_at
+                             FROM messages m WHERE m.session_id = s.id AND m.sender_kind <> 'system'
+                             ORDER BY m.id DESC LIMIT 1) last ON true
+               WHERE s.status = 'active' AND last.sender_kind = 'bot' AND last.sender_agent_id = s.owner_id
+                 AND last.created_at < now() - make_interval(secs => $1)
+                 AND coalesce(last.client_message_id, '') NOT LIKE 'bot:%:greeting'
+                 AND NOT EXISTS (SELECT 1 FROM bot_turns t WHERE t.message_id = last.id AND t.kind = 'clarify')
+               ORDER BY s.id LIMIT 500"#,
+            quiet_secs
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut resolved = 0;
+        for id in candidates {
+            let mut tx = pool.begin().await?;
+            // Skip a session another node (or a person) holds right now.
+            let locked = sqlx::query_scalar!(
+                r#"SELECT owner_id AS "owner: AgentId" FROM sessions WHERE id = $1 AND status = 'active'
+                   FOR UPDATE SKIP LOCKED"#,
+                id.0
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(Some(bot)) = locked else { continue };
+            let session = sessions::load(&mut tx, id, sessions::Lock::None).await?;
+            // Re-check under the lock: still the bot's, still quiet.
+            let still = sqlx::query_scalar!(
+                r#"SELECT EXISTS (SELECT 1 FROM agents a WHERE a.id = $2 AND a.role = 'bot')
+                   AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.session_id = $1 AND m.sender_kind <> 'system'
+                                   AND m.created_at >= now() - make_interval(secs => $3)
+                                   AND m.sender_kind = 'customer') AS "still!""#,
+                id.0,
+                bot.0,
+                quiet_secs
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if !still {
+                continue;
+            }
+            resolve_by_bot(&mut tx, &session, bot, "assumed").await?;
+            tx.commit().await?;
+            resolved += 1;
+        }
+        Ok(resolved)
+    }
+
     /// The refusals that mean the bot no longer has the session: a person
     /// took it, it moved out of the bot's sight, or it closed.
     fn gone(err: &Error) -> bool {
@@ -650,6 +1015,12 @@ mod server {
             Error::Conflict { code, .. } => code == "not_owner" || code == "session_closed",
             _ => false,
         }
+    }
+
+    /// An answer's sources as stored with a turn or a draft.
+    fn sources_of(answer: Option<&Answer>) -> Result<serde_json::Value> {
+        serde_json::to_value(answer.map(|a| a.sources.as_slice()).unwrap_or_default())
+            .map_err(|e| Error::internal("bot step sources", e))
     }
 
     async fn log_turn(
@@ -661,8 +1032,7 @@ mod server {
         answer: Option<&Answer>,
         note: Option<&str>,
     ) -> Result<()> {
-        let sources = serde_json::to_value(answer.map(|a| a.sources.as_slice()).unwrap_or_default())
-            .map_err(|e| Error::internal("bot turn sources", e))?;
+        let sources = sources_of(answer)?;
         let note: Option<String> = note.map(|n| n.chars().take(500).collect());
         sqlx::query!(
             "INSERT INTO bot_turns (session_id, account_id, bot_id, kind, event_id, message_id, confidence, method,

@@ -74,6 +74,27 @@ pub struct WaitingSession {
     pub queued_at: DateTime<Utc>,
 }
 
+/// A chat a bot has now: what a supervisor watches to see the bots work
+/// (and to step in: the link opens it in the workspace, live).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BotChat {
+    pub id: SessionId,
+    pub support_type: String,
+    pub bot_name: String,
+    pub customer_name: Option<String>,
+    /// When the bot got it.
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub messages: i64,
+    pub last_message_at: Option<DateTime<Utc>>,
+    /// Replies the bot drafted (mode `drafts`) that wait for a person.
+    pub drafts_waiting: i64,
+}
+
+/// How many of the bots' chats the monitor lists (those with drafts
+/// waiting first, then the longest-running).
+pub const BOT_CHATS_LISTED: i64 = 50;
+
 /// The whole view at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -86,6 +107,10 @@ pub struct Monitor {
     /// The longest-waiting sessions first, at most [`OLDEST_LISTED`].
     pub oldest: Vec<WaitingSession>,
     pub waiting_total: i64,
+    /// The chats bots have now, at most [`BOT_CHATS_LISTED`].
+    pub bot_chats: Vec<BotChat>,
+    /// All of them.
+    pub bot_chats_total: i64,
 }
 
 /// Whether a wait of `waited_secs` is past a queue SLA (a type without one
@@ -285,7 +310,54 @@ mod server {
                     WaitingSession { id, support_type_id, support_type, customer_name, priority, queued_at }
                 })
                 .collect();
-        Ok(Monitor { at, types, agents, oldest, waiting_total })
+
+        // Runtime-checked: the scope's predicate (QueryBuilder).
+        let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+            "SELECT s.id, t.name, a.display_name, c.name, s.assigned_at,
+                    (SELECT count(*) FROM messages m WHERE m.session_id = s.id),
+                    (SELECT max(m.created_at) FROM messages m WHERE m.session_id = s.id),
+                    (SELECT count(*) FROM bot_drafts d WHERE d.session_id = s.id AND d.status = 'pending'
+                       AND d.bot_id = s.owner_id),
+                    count(*) OVER ()
+             FROM sessions s JOIN agents a ON a.id = s.owner_id AND a.role = 'bot'
+             JOIN support_types t ON t.id = s.support_type_id
+             JOIN customers c ON c.id = s.customer_id
+             WHERE s.status = 'active'",
+        );
+        if let Some(account) = account {
+            q.push(" AND s.account_id = ").push_bind(account);
+        }
+        scope.push_sql(&mut q);
+        q.push(" ORDER BY 8 DESC, s.assigned_at, s.id LIMIT ").push_bind(BOT_CHATS_LISTED);
+        type Row = (
+            SessionId,
+            String,
+            String,
+            Option<String>,
+            Option<DateTime<Utc>>,
+            i64,
+            Option<DateTime<Utc>>,
+            i64,
+            i64,
+        );
+        let rows = q.build_query_as::<Row>().fetch_all(&mut *conn).await?;
+        let bot_chats_total = rows.first().map_or(0, |r| r.8);
+        let bot_chats = rows
+            .into_iter()
+            .map(|(id, support_type, bot_name, customer_name, assigned_at, messages, last, drafts, _)| {
+                BotChat {
+                    id,
+                    support_type,
+                    bot_name,
+                    customer_name,
+                    assigned_at,
+                    messages,
+                    last_message_at: last,
+                    drafts_waiting: drafts,
+                }
+            })
+            .collect();
+        Ok(Monitor { at, types, agents, oldest, waiting_total, bot_chats, bot_chats_total })
     }
 }
 

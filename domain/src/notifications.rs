@@ -27,6 +27,8 @@ pub mod kind {
     pub const SESSION_ASSIGNED: &str = "session.assigned";
     /// A bot handed a session to people.
     pub const SESSION_HANDOFF: &str = "session.handoff";
+    /// A bot in mode `drafts` wrote a reply that waits for a person.
+    pub const BOT_DRAFT: &str = "bot.draft";
 }
 
 /// Without live-connection knowledge, a customer who has not written for

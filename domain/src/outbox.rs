@@ -39,6 +39,9 @@ pub mod topic {
     pub const IMPORT_PROGRESS: &str = "import.progress";
     /// An in-app alert was written for an agent: for that agent's bell only.
     pub const NOTIFICATION_CREATED: &str = "notification.created";
+    /// A bot's draft (mode `drafts`) was written, sent or discarded: for
+    /// the people watching the session.
+    pub const BOT_DRAFTED: &str = "bot.drafted";
 
     /// Every topic above, in order: what pickers offer (the webhooks page).
     pub const ALL: &[&str] = &[
@@ -66,6 +69,7 @@ pub mod topic {
         BLAST_PROGRESS,
         IMPORT_PROGRESS,
         NOTIFICATION_CREATED,
+        BOT_DRAFTED,
     ];
 
     /// The topics a webhook can receive, in order.

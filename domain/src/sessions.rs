@@ -1074,19 +1074,43 @@ mod server {
         reason_id: Option<ReasonId>,
     ) -> Result<Session> {
         let mut tx = pool.begin().await?;
-        let session = visible(&mut tx, actor, id, Lock::Update).await?;
+        let updated = resolve_in(&mut tx, actor, id, reason_id, ReasonRule::AsTheTypeSays).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Whether a resolution needs one of the type's reasons.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum ReasonRule {
+        /// When the type requires one (every resolution by a person or API).
+        AsTheTypeSays,
+        /// Never: a bot's resolution on the customer's word or silence
+        /// (`bot_resolutions` records why).
+        BotOutcome,
+    }
+
+    /// [`resolve`] in the caller's transaction.
+    pub(crate) async fn resolve_in(
+        tx: &mut PgConnection,
+        actor: &Actor,
+        id: SessionId,
+        reason_id: Option<ReasonId>,
+        rule: ReasonRule,
+    ) -> Result<Session> {
+        let session = visible(&mut *tx, actor, id, Lock::Update).await?;
         require_open(&session)?;
         if session.status == SessionStatus::Active {
             require_owner_or_supervisor(actor, &session, "resolve")?;
         } else if !actor.supervises(session.account_id) {
             return Err(Error::forbidden("only a supervisor may resolve a session nobody has taken"));
         }
-        let required = sqlx::query_scalar!(
-            "SELECT reason_required FROM support_types WHERE id = $1",
-            session.support_type_id.0
-        )
-        .fetch_one(&mut *tx)
-        .await?;
+        let required = rule == ReasonRule::AsTheTypeSays
+            && sqlx::query_scalar!(
+                "SELECT reason_required FROM support_types WHERE id = $1",
+                session.support_type_id.0
+            )
+            .fetch_one(&mut *tx)
+            .await?;
         match reason_id {
             None if required => {
                 return Err(Error::invalid("reason_id", "this support type requires a resolution reason"));
@@ -1106,7 +1130,7 @@ mod server {
                 }
             }
         }
-        end_assignment(&mut tx, id, "resolved").await?;
+        end_assignment(&mut *tx, id, "resolved").await?;
         let updated = session_query!(
             "UPDATE sessions SET status = 'resolved', owner_id = NULL,
                     previous_owner_id = COALESCE(owner_id, previous_owner_id),
@@ -1120,14 +1144,13 @@ mod server {
         .fetch_one(&mut *tx)
         .await?;
         outbox::record(
-            &mut tx,
+            &mut *tx,
             topic::SESSION_RESOLVED,
             Some(session.account_id),
             Some(id),
             json!({ "session_id": id, "agent_id": session.owner_id, "reason_id": reason_id, "by": actor.agent_id() }),
         )
         .await?;
-        tx.commit().await?;
         Ok(updated)
     }
 

@@ -5,6 +5,7 @@
 // the customer was told what happens next.
 import { expect, test } from '@playwright/test';
 import {
+  type Api,
   admin,
   agentSends,
   consoleReady,
@@ -23,9 +24,10 @@ import {
 
 const ANSWER = 'Open Settings, then Security, and press Reset password: we e-mail you a link.';
 
-test('a bot answers, the customer asks for a person, and a person takes over', async ({ browser, request, baseURL }) => {
-  const api = await admin(request, baseURL!);
-  // An account of its own: no other canned replies compete with the FAQ.
+/// An account of its own (no other canned replies compete with the FAQ)
+/// with a bot-first type whose built-in bot, Penny, runs in `mode`, and one
+/// canned reply: the password reset.
+async function botFirstType(api: Api, mode: 'auto' | 'drafts') {
   const account = await createAccount(api);
   const type = await createSupportType(api, { account });
   const bot = await api.send(
@@ -36,14 +38,20 @@ test('a bot answers, the customer asks for a person, and a person takes over', a
   );
   await api.send('PUT', `/agents/${bot.id}/presence`, { presence: 'online' }, 200);
   await api.send('PATCH', `/support-types/${type.id}`, { routing: 'bot_first', bot_agent_id: bot.id }, 200);
-  await api.send('PUT', `/support-types/${type.id}/bot`, { mode: 'auto', threshold: 0.3, turn_limit: 6 }, 200);
+  await api.send('PUT', `/support-types/${type.id}/bot`, { mode, threshold: 0.3, turn_limit: 6 }, 200);
   await api.send('POST', '/canned-responses', {
     account_id: account.id,
     support_type_id: type.id,
-    shortcut: unique('reset').toLowerCase().slice(0, 40),
+    shortcut: 'reset',
     title: 'How do I reset my password?',
     body: ANSWER,
   }, 201);
+  return { account, type };
+}
+
+test('a bot answers, the customer asks for a person, and a person takes over', async ({ browser, request, baseURL }) => {
+  const api = await admin(request, baseURL!);
+  const { account, type } = await botFirstType(api, 'auto');
   const human = await createAgent(api, [type], { name: 'Hana Human', online: true, account });
   const agent = await signIn(await browser.newContext(), human, '/agent');
 
@@ -171,4 +179,61 @@ test('an admin turns on the built-in bot in the support type editor', async ({ b
     handoff_keywords: ['lawyer', 'chargeback'],
     instructions: 'Never promise refunds.',
   });
+});
+
+// A bot in mode drafts: a person sends its replies; the customer's "That
+// helped" resolves the chat; the live monitor lists the bots' chats and the
+// report counts the outcome with its formula.
+test('a drafting bot waits for a person, the customer says it helped, and the console shows the bots', async ({ browser, request, baseURL }) => {
+  const api = await admin(request, baseURL!);
+  const { account, type } = await botFirstType(api, 'drafts');
+  const human = await createAgent(api, [type], { name: 'Hana Human', online: true, account });
+  const agent = await signIn(await browser.newContext(), human, '/agent');
+  await workspaceReady(agent);
+
+  // The bot drafts its greeting and answer; the customer sees nothing yet,
+  // and Hana is alerted.
+  const customer = await customerOpensChat(browser, baseURL!, type.slug, 'I forgot my password, how can I reset it?');
+  const transcript = customer.getByTestId('transcript');
+  await expect(agent.getByTestId('bell-count')).toBeVisible({ timeout: 15_000 });
+  await agent.getByTestId('bell').click();
+  const alert = agent.getByRole('region', { name: 'Notifications' }).getByRole('link').filter({ hasText: 'drafted a reply' });
+  await expect(alert).toBeVisible({ timeout: 15_000 });
+  await alert.click();
+  const drafts = agent.getByTestId('bot-draft');
+  await expect(drafts).toHaveCount(2, { timeout: 15_000 });
+  await expect(drafts.nth(1).getByRole('textbox')).toHaveValue(ANSWER);
+  await expect(transcript).not.toContainText(ANSWER);
+  await noSeriousViolations(agent, 'workspace with bot drafts');
+
+  // Hana sends the greeting as written and the answer with a line added.
+  await drafts.first().getByRole('button', { name: 'Send as the bot' }).click();
+  await expect(transcript).toContainText('an automated assistant', { timeout: 15_000 });
+  await expect(drafts).toHaveCount(1, { timeout: 15_000 });
+  await drafts.first().getByRole('textbox').fill(`${ANSWER} The link is valid for one hour.`);
+  await drafts.first().getByRole('button', { name: 'Send as the bot' }).click();
+  await expect(transcript).toContainText('The link is valid for one hour.', { timeout: 15_000 });
+  await expect(drafts).toHaveCount(0);
+
+  // A supervisor sees the bot's chat on the live monitor.
+  const supervisor = await createAgent(api, [], { role: 'admin', account });
+  const desk = await signIn(await browser.newContext(), supervisor, '/admin/monitor');
+  await consoleReady(desk);
+  const botChats = desk.getByTestId('monitor-bot-chats');
+  await expect(botChats).toContainText('Penny (bot)', { timeout: 15_000 });
+  await expect(botChats.getByRole('link', { name: 'Watch' })).toHaveAttribute('href', /\/agent\/sessions\//);
+
+  // The customer says it helped: the bot resolves the chat.
+  await customer.getByRole('button', { name: 'That helped, thanks' }).click();
+  await expect(customer.getByTestId('chat-status')).toContainText('resolved', { timeout: 15_000 });
+  await expect(desk.getByTestId('no-bot-chats')).toBeVisible({ timeout: 15_000 });
+
+  // The report counts it, with its formula beside it.
+  await desk.goto('/admin/reports');
+  await consoleReady(desk);
+  const figures = desk.getByTestId('report-bot-figures');
+  await expect(figures.getByRole('row', { name: /Confirmed resolutions/ })).toContainText('1', { timeout: 15_000 });
+  await expect(figures).toContainText('That helped');
+  await expect(figures.getByRole('row', { name: /Drafts/ })).toContainText('2 sent (1 edited)');
+  await noSeriousViolations(desk, 'reports with the bots section');
 });

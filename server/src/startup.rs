@@ -382,7 +382,9 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Deletes expired browser sessions, customer tokens and rate-limit windows,
-/// and relayed events older than a week, every ten minutes.
+/// and relayed events older than a week, every ten minutes; and resolves the
+/// bots' sessions whose customer left an answer unanswered for a day
+/// ([`domain::bot::resolve_quiet`]).
 async fn prune_periodically(pool: PgPool, stop: CancellationToken) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
@@ -400,6 +402,11 @@ async fn prune_periodically(pool: PgPool, stop: CancellationToken) {
                 tracing::debug!(sessions, windows, events, "pruned expired credentials and relayed events")
             }
             Err(err) => tracing::warn!(error = %err, "pruning failed; retrying later"),
+        }
+        match domain::bot::resolve_quiet(&pool, domain::bot::ASSUMED_AFTER).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "bot sessions resolved after a quiet day"),
+            Err(err) => tracing::warn!(error = %err, "resolving quiet bot sessions failed; retrying later"),
         }
     }
 }

@@ -77,6 +77,7 @@ enum Arg {
     Attachment,
     /// A suggested reply shown to Alice in the active session.
     Suggestion,
+    Draft,
     /// An import run A's admin uploaded (ready, not applied).
     Import,
 }
@@ -105,6 +106,7 @@ struct Ids {
     notification: String,
     attachment: String,
     suggestion: String,
+    draft: String,
     import: String,
 }
 
@@ -130,6 +132,7 @@ impl Ids {
             Arg::Notification => &self.notification,
             Arg::Attachment => &self.attachment,
             Arg::Suggestion => &self.suggestion,
+            Arg::Draft => &self.draft,
             Arg::Import => &self.import,
         }
     }
@@ -158,11 +161,12 @@ impl Ids {
             notification: i64::MAX.to_string(),
             attachment: new(),
             suggestion: i64::MAX.to_string(),
+            draft: i64::MAX.to_string(),
             import: new(),
         }
     }
 
-    fn values(&self) -> [&str; 21] {
+    fn values(&self) -> [&str; 22] {
         [
             &self.active_session,
             &self.queued_session,
@@ -184,6 +188,7 @@ impl Ids {
             &self.notification,
             &self.attachment,
             &self.suggestion,
+            &self.draft,
             &self.import,
         ]
     }
@@ -407,6 +412,8 @@ fn routes() -> Vec<Route> {
             .fixed(DRILL)
             .query("account_id", Account)
             .expect(NotFound, SAME_ACCOUNT, Forbidden),
+        route("GET", "/reports/bots", &[]).expect(Own, SAME_ACCOUNT, Forbidden),
+        route("GET", "/reports/bots", &[]).query("account_id", Account).expect(NotFound, SAME_ACCOUNT, Forbidden),
         route("GET", "/reports/export.csv", &[]).expect(Own, SAME_ACCOUNT, Forbidden),
         route("GET", "/reports/export.csv", &[]).query("account_id", Account).expect(NotFound, SAME_ACCOUNT, Forbidden),
         route("GET", "/reports/sessions.csv", &[]).expect(Own, SAME_ACCOUNT, Forbidden),
@@ -464,6 +471,13 @@ fn routes() -> Vec<Route> {
         route("GET", "/sessions/{id}/tags", &[ActiveSession]).expect(NotFound, NotFound, Forbidden),
         // Suggestions are for agents too.
         route("GET", "/sessions/{id}/suggestions", &[ActiveSession]).expect(NotFound, NotFound, Forbidden),
+        // Bot drafts: people who see the session; customers are refused first.
+        route("GET", "/sessions/{id}/drafts", &[ActiveSession]).expect(NotFound, NotFound, Forbidden),
+        route("POST", "/drafts/{draft_id}", &[Draft])
+            .body(|_| Some(json!({ "action": "discard" })))
+            .expect(NotFound, NotFound, Forbidden),
+        // Only the session's own customer says the bot helped.
+        route("POST", "/sessions/{id}/helped", &[ActiveSession]).expect(Forbidden, Forbidden, NotFound),
         route("POST", "/sessions/{id}/suggestions/{suggestion_id}/outcome", &[ActiveSession, Suggestion])
             .body(|_| Some(json!({ "outcome": "dismissed" })))
             .expect(NotFound, NotFound, Forbidden),
@@ -913,6 +927,17 @@ impl World {
         .fetch_one(&mut *conn)
         .await
         .expect("suggestion");
+        // A bot's draft waiting in the active session (mode `drafts`).
+        let draft = sqlx::query_scalar!(
+            "INSERT INTO bot_drafts (session_id, account_id, bot_id, kind, event_id, body)
+             VALUES ($1, $2, $3, 'answer', gen_random_uuid(), 'A drafted reply') RETURNING id",
+            active.parse::<Uuid>().expect("uuid"),
+            a.id,
+            alice,
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .expect("draft");
         drop(conn);
 
         // An import run of A, uploaded and not applied.
@@ -988,6 +1013,7 @@ impl World {
             notification: alert.id.to_string(),
             attachment: attachment.clone(),
             suggestion: suggestion.to_string(),
+            draft: draft.to_string(),
             import: import.to_string(),
         };
 

@@ -97,6 +97,8 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
     ("/api/agent/suggestions", Rule::OneSession, "id={session}"),
     // Only the agent a suggestion was shown to records its outcome.
     ("/api/agent/suggestion-outcome", Rule::SignedIn, "id={session}&suggestion_id=1&outcome=dismissed"),
+    // A person decides on a bot's draft of a session they see.
+    ("/api/agent/draft", Rule::SignedIn, "id={session}&draft_id=1&send=false"),
     ("/api/agent/targets", Rule::OneSession, "id={session}"),
     ("/api/agent/send", Rule::OneSessionChange, "id={session}&body=hello&client_message_id=c-1"),
     ("/api/agent/read", Rule::OneSessionChange, "id={session}&message_id=1"),
@@ -111,6 +113,7 @@ const SERVER_FNS: &[(&str, Rule, &str)] = &[
     ("/api/chat/open", Rule::ChatPublic, CHAT_FORM),
     ("/api/chat/state", Rule::ChatToken, CHAT_FORM),
     ("/api/chat/person", Rule::ChatToken, CHAT_FORM),
+    ("/api/chat/helped", Rule::ChatToken, CHAT_FORM),
     ("/api/chat/send", Rule::ChatToken, CHAT_FORM),
     ("/api/chat/end", Rule::ChatToken, CHAT_FORM),
     ("/api/chat/rate", Rule::ChatToken, CHAT_FORM),

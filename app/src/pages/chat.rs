@@ -167,6 +167,16 @@ pub async fn chat_person(token: String) -> Result<ChatView, AppError> {
     load_state(&pool, &actor, c.session_id).await
 }
 
+/// The customer says the bot's answer helped ("That helped"): the bot
+/// resolves the chat, a `confirmed` resolution in the reports.
+#[server(endpoint = "chat/helped")]
+pub async fn chat_helped(token: String) -> Result<ChatView, AppError> {
+    let pool = crate::ssr::pool()?;
+    let (actor, c) = customer(&token).await?;
+    domain::bot::helped(&pool, &actor, c.session_id).await?;
+    load_state(&pool, &actor, c.session_id).await
+}
+
 /// The customer leaves: the session ends (abandoned) wherever it stands.
 #[server(endpoint = "chat/end")]
 pub async fn chat_end(token: String) -> Result<(), AppError> {
@@ -496,6 +506,34 @@ fn Chat(kind: PublicSupportType) -> impl IntoView {
                                 });
                             }>
                             {move || if asking.get() { "Asking for a person…" } else { "Talk to a person" }}
+                        </button>
+                    })
+                }}
+                // After the bot answered something the customer asked: "That
+                // helped" ends the chat as resolved by the bot.
+                {move || {
+                    let with_bot = state.with(|s| s.as_ref().is_some_and(|s| s.with_bot && s.status == SessionStatus::Active));
+                    let answered = lines.with(|ls| {
+                        let mut spoken = ls.iter().filter(|l| !l.pending && l.message.sender_kind != SenderKind::System);
+                        spoken.clone().any(|l| l.message.sender_kind == SenderKind::Customer)
+                            && spoken.next_back().is_some_and(|l| l.message.sender_kind == SenderKind::Bot)
+                    });
+                    (with_bot && answered).then(|| view! {
+                        <button type="button" data-testid="that-helped"
+                            class="mt-2 ml-2 rounded-md border border-emerald-300 bg-emerald-50 px-3 py-1.5 text-sm font-medium text-emerald-900 hover:bg-emerald-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 disabled:opacity-60"
+                            disabled=move || asking.get()
+                            on:click=move |_| {
+                                let Some(t) = token.get_untracked() else { return };
+                                asking.set(true);
+                                spawn_local(async move {
+                                    match chat_helped(t).await {
+                                        Ok(view) => apply_state(view),
+                                        Err(e) => error.set(Some(e.to_string())),
+                                    }
+                                    asking.set(false);
+                                });
+                            }>
+                            "That helped, thanks"
                         </button>
                     })
                 }}

@@ -13,42 +13,45 @@ pub struct BotWorld {
 }
 
 pub async fn bot_world(pool: &PgPool, human_online: bool) -> BotWorld {
-    let account: AccountId =
-        sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id")
-            .fetch_one(pool)
-            .await
-            .expect("account");
-    let bot: AgentId = sqlx::query_scalar(
-        "INSERT INTO agents (account_id, email, display_name, role, presence, max_concurrent)
-         VALUES ($1, 'bot@acme.test', 'Penny', 'bot', 'online', 100) RETURNING id",
+    let account = sqlx::query_scalar!(
+        r#"INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id AS "id: AccountId""#
     )
-    .bind(account)
+    .fetch_one(pool)
+    .await
+    .expect("account");
+    let bot = sqlx::query_scalar!(
+        r#"INSERT INTO agents (account_id, email, display_name, role, presence, max_concurrent)
+           VALUES ($1, 'bot@acme.test', 'Penny', 'bot', 'online', 100) RETURNING id AS "id: AgentId""#,
+        account as AccountId,
+    )
     .fetch_one(pool)
     .await
     .expect("bot");
-    let ty: SupportTypeId = sqlx::query_scalar(
-        "INSERT INTO support_types (account_id, slug, name, routing, bot_agent_id, reason_required)
-         VALUES ($1, 'help', 'Help desk', 'bot_first', $2, false) RETURNING id",
+    let ty = sqlx::query_scalar!(
+        r#"INSERT INTO support_types (account_id, slug, name, routing, bot_agent_id, reason_required)
+           VALUES ($1, 'help', 'Help desk', 'bot_first', $2, false) RETURNING id AS "id: SupportTypeId""#,
+        account as AccountId,
+        bot as AgentId,
     )
-    .bind(account)
-    .bind(bot)
     .fetch_one(pool)
     .await
     .expect("type");
-    let human: AgentId = sqlx::query_scalar(
-        "INSERT INTO agents (account_id, email, display_name, role, presence)
-         VALUES ($1, 'hana@acme.test', 'Hana', 'agent', $2) RETURNING id",
+    let human = sqlx::query_scalar!(
+        r#"INSERT INTO agents (account_id, email, display_name, role, presence)
+           VALUES ($1, 'hana@acme.test', 'Hana', 'agent', $2) RETURNING id AS "id: AgentId""#,
+        account as AccountId,
+        if human_online { "online" } else { "offline" },
     )
-    .bind(account)
-    .bind(if human_online { "online" } else { "offline" })
     .fetch_one(pool)
     .await
     .expect("agent");
-    sqlx::query("INSERT INTO agent_skills (agent_id, support_type_id) VALUES ($1, $2)")
-        .bind(human)
-        .bind(ty)
-        .execute(pool)
-        .await
-        .expect("skill");
+    sqlx::query!(
+        "INSERT INTO agent_skills (agent_id, support_type_id) VALUES ($1, $2)",
+        human as AgentId,
+        ty as SupportTypeId,
+    )
+    .execute(pool)
+    .await
+    .expect("skill");
     BotWorld { account, ty, bot, human }
 }

@@ -25,6 +25,7 @@
 //! Totals are the sum of the series, never a second query, so the summary
 //! and the chart always agree.
 
+pub mod bots;
 pub mod histogram;
 
 #[cfg(feature = "server")]

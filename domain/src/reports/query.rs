@@ -25,7 +25,7 @@ use crate::{
 
 /// Local midnight of `day` in `tz`, as UTC (the first instant of the day
 /// when a DST gap swallows midnight).
-fn midnight(tz: chrono_tz::Tz, day: NaiveDate) -> DateTime<Utc> {
+pub(super) fn midnight(tz: chrono_tz::Tz, day: NaiveDate) -> DateTime<Utc> {
     let naive = day.and_hms_opt(0, 0, 0).unwrap_or_default();
     match tz.from_local_datetime(&naive).earliest() {
         Some(t) => t.with_timezone(&Utc),
@@ -104,7 +104,17 @@ struct Tallies {
 
 /// A report over `filter`, for a reader who counts whole accounts (the
 /// [scope rule](Scope::whole_accounts)).
-pub async fn report(pool: &PgPool, actor: &Actor, mut filter: ReportFilter) -> Result<Report> {
+/// Who may read a report and in which zone its days are counted: the
+/// filter checked, its account the one the caller's scope allows (whole
+/// accounts only), and the zone (the filter's, else the account's, else UTC).
+pub(super) struct Reading {
+    pub account: Option<AccountId>,
+    pub account_zone: Option<String>,
+    pub zone_name: String,
+    pub tz: chrono_tz::Tz,
+}
+
+pub(super) async fn reading(pool: &PgPool, actor: &Actor, filter: &mut ReportFilter) -> Result<Reading> {
     filter.validate()?;
     let scope = Scope::load(pool, actor).await?;
     let account = scope.whole_accounts(filter.account_id)?;
@@ -121,6 +131,11 @@ pub async fn report(pool: &PgPool, actor: &Actor, mut filter: ReportFilter) -> R
     };
     let zone_name = filter.time_zone.clone().or_else(|| account_zone.clone()).unwrap_or_else(|| "UTC".into());
     let tz = parse_zone(&zone_name)?;
+    Ok(Reading { account, account_zone, zone_name, tz })
+}
+
+pub async fn report(pool: &PgPool, actor: &Actor, mut filter: ReportFilter) -> Result<Report> {
+    let Reading { account, account_zone, zone_name, tz } = reading(pool, actor, &mut filter).await?;
     // Rollups count days in the account's zone; anything finer, another
     // zone, or a tag (not a rollup dimension) is read from the facts.
     let rollups = filter.tag_id.is_none()

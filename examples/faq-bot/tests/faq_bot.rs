@@ -36,14 +36,14 @@ async fn eventually<T, F: std::future::Future<Output = Option<T>>>(what: &str, p
 }
 
 async fn insert_agent(pool: &PgPool, account: uuid::Uuid, email: &str, name: &str, role: &str) -> AgentId {
-    sqlx::query_scalar(
-        "INSERT INTO agents (account_id, email, display_name, role, presence, max_concurrent)
-         VALUES ($1, $2, $3, $4, 'online', 5) RETURNING id",
+    sqlx::query_scalar!(
+        r#"INSERT INTO agents (account_id, email, display_name, role, presence, max_concurrent)
+           VALUES ($1, $2, $3, $4, 'online', 5) RETURNING id AS "id: AgentId""#,
+        account,
+        email,
+        name,
+        role,
     )
-    .bind(account)
-    .bind(email)
-    .bind(name)
-    .bind(role)
     .fetch_one(pool)
     .await
     .expect("agent")
@@ -53,25 +53,23 @@ async fn insert_agent(pool: &PgPool, account: uuid::Uuid, email: &str, name: &st
 async fn the_faq_bot_greets_answers_and_hands_off_to_a_person(pool: PgPool) {
     // The world: a bot-first type, its bot (driven from outside: the
     // default mode), and Hana, who serves the type.
-    let account: uuid::Uuid =
-        sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id")
+    let account =
+        sqlx::query_scalar!("INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id")
             .fetch_one(&pool)
             .await
             .expect("account");
     let bot = insert_agent(&pool, account, "faq-bot@acme.test", "FAQ bot", "bot").await;
     let hana = insert_agent(&pool, account, "hana@acme.test", "Hana", "agent").await;
-    let ty: uuid::Uuid = sqlx::query_scalar(
+    let ty = sqlx::query_scalar!(
         "INSERT INTO support_types (account_id, slug, name, routing, bot_agent_id, reason_required)
          VALUES ($1, 'help', 'Help', 'bot_first', $2, false) RETURNING id",
+        account,
+        bot as AgentId,
     )
-    .bind(account)
-    .bind(bot)
     .fetch_one(&pool)
     .await
     .expect("type");
-    sqlx::query("INSERT INTO agent_skills (agent_id, support_type_id) VALUES ($1, $2)")
-        .bind(hana)
-        .bind(ty)
+    sqlx::query!("INSERT INTO agent_skills (agent_id, support_type_id) VALUES ($1, $2)", hana as AgentId, ty)
         .execute(&pool)
         .await
         .expect("skill");
@@ -176,13 +174,14 @@ async fn the_faq_bot_greets_answers_and_hands_off_to_a_person(pool: PgPool) {
         async move { s.await.filter(|s| s["owner_id"] == json!(hana)) }
     })
     .await;
-    let reason: String =
-        sqlx::query_scalar("SELECT reason FROM handoffs WHERE session_id = $1::uuid AND from_agent_id = $2")
-            .bind(&session)
-            .bind(bot)
-            .fetch_one(&pool)
-            .await
-            .expect("the bot's handoff");
+    let reason = sqlx::query_scalar!(
+        "SELECT reason FROM handoffs WHERE session_id = $1 AND from_agent_id = $2",
+        session.parse::<uuid::Uuid>().expect("session id"),
+        bot as AgentId,
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("the bot's handoff");
     assert_eq!(reason, "customer_request");
 
     // 3. Hana replies and resolves; the bot said nothing after the handoff.

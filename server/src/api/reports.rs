@@ -38,6 +38,21 @@ pub async fn report(
     Ok(Json(reports::report(&pool, &actor, q.into_filter(Utc::now().date_naive())).await?))
 }
 
+/// What the bots did over the report's days: sessions with a bot, their
+/// confirmed and assumed resolutions (less those reopened since), handoffs
+/// by reason and the time to them, suggestion acceptance and drafts. Each
+/// figure's formula is in the field's description on the reports page.
+#[utoipa::path(get, path = "/api/v1/reports/bots", tag = "reports", params(ReportParams),
+    responses((status = 200, body = domain::reports::bots::BotReport), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn bots(
+    State(pool): State<PgPool>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(q): ApiQuery<ReportParams>,
+) -> Result<Json<domain::reports::bots::BotReport>, ApiError> {
+    Ok(Json(domain::reports::bots::bots(&pool, &actor, q.into_filter(Utc::now().date_naive())).await?))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DrillQuery {

@@ -268,6 +268,7 @@ pub async fn route(hub: &Hub, event: &Event) -> domain::Result<Option<Routed>> {
         | topic::SESSION_REOPENED
         | topic::SESSION_ABANDONED
         | topic::NOTE_ADDED
+        | topic::BOT_DRAFTED
         | topic::SESSION_TAGGED
         | topic::SESSION_UNTAGGED
         | topic::CSAT_SUBMITTED
@@ -276,6 +277,12 @@ pub async fn route(hub: &Hub, event: &Event) -> domain::Result<Option<Routed>> {
             let Some(brief) = domain::live::brief_unchecked(pool, session_id).await? else { return Ok(None) };
             let p: SessionPayload = serde_json::from_value(event.payload.clone()).unwrap_or_default();
             let (audience, frame) = match topic {
+                // A bot's draft waits (or was decided): everyone who may
+                // see the session, so the people of its type and the live
+                // monitor hear of it, not only those who have it open.
+                topic::BOT_DRAFTED => {
+                    (Audience::Lifecycle, ServerFrame::Details { event_id: event.id, session_id })
+                }
                 topic::NOTE_ADDED | topic::SESSION_TAGGED | topic::SESSION_UNTAGGED => {
                     (Audience::AgentConversation, ServerFrame::Details { event_id: event.id, session_id })
                 }

@@ -98,6 +98,10 @@ pub fn BotSettingsEditor(type_id: SupportTypeId, toasts: Toasts) -> impl IntoVie
                                     <input type="radio" name="mode" value="auto" checked=s.mode == BotMode::Auto/>
                                     "The built-in bot"
                                 </label>
+                                <label class="mt-1 flex items-center gap-2 text-sm">
+                                    <input type="radio" name="mode" value="drafts" checked=s.mode == BotMode::Drafts/>
+                                    "The built-in bot drafts; a person sends each reply"
+                                </label>
                             </fieldset>
                             <div class="grid gap-4 sm:grid-cols-2">
                                 <label class="block text-sm font-medium text-slate-900">"Confidence threshold"

@@ -13,7 +13,7 @@
 use chrono::{DateTime, Utc};
 use domain::{
     live::ServerFrame,
-    monitor::{AgentLine, Monitor, TypeLine, WaitingSession},
+    monitor::{AgentLine, BotChat, Monitor, TypeLine, WaitingSession},
     types::{Presence, Role, SessionId},
 };
 use leptos::prelude::*;
@@ -47,7 +47,13 @@ pub fn wait_text(secs: i64) -> String {
 
 /// Which frames change what the monitor shows.
 fn moves_the_monitor(frame: &ServerFrame) -> bool {
-    matches!(frame, ServerFrame::Session { .. } | ServerFrame::Presence { .. } | ServerFrame::Resync { .. })
+    matches!(
+        frame,
+        ServerFrame::Session { .. }
+            | ServerFrame::Presence { .. }
+            | ServerFrame::Details { .. }
+            | ServerFrame::Resync { .. }
+    )
 }
 
 #[component]
@@ -154,7 +160,7 @@ fn Board(
     let at = m.at;
     // The browser's time when this snapshot arrived.
     let taken = now.get_untracked().unwrap_or(at);
-    let Monitor { types, agents, oldest, waiting_total, .. } = m;
+    let Monitor { types, agents, oldest, waiting_total, bot_chats, bot_chats_total, .. } = m;
     let people = agents.iter().filter(|a| a.role != Role::Bot).count();
     let online = agents.iter().filter(|a| a.role != Role::Bot && a.presence == Presence::Online).count();
     let queue_breaches: i64 = types.iter().map(|t| t.queue_breaches_hour).sum();
@@ -174,6 +180,12 @@ fn Board(
             <section aria-labelledby="oldest-heading" class="space-y-2">
                 <h2 id="oldest-heading" class="text-base font-semibold text-slate-900">"Waiting longest"</h2>
                 <Oldest oldest now at taken transfer/>
+            </section>
+            <section aria-labelledby="bots-heading" class="space-y-2">
+                <h2 id="bots-heading" class="text-base font-semibold text-slate-900">
+                    {format!("Bot chats now ({bot_chats_total})")}
+                </h2>
+                <BotChats chats=bot_chats total=bot_chats_total/>
             </section>
             <section aria-labelledby="agents-heading" class="space-y-2">
                 <h2 id="agents-heading" class="text-base font-semibold text-slate-900">"Agents"</h2>
@@ -311,6 +323,53 @@ fn Oldest(
                     </li>
                 }
             }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+/// The chats bots have now: open one to watch it live (and to take it over
+/// by replying), or to send the replies a drafting bot wrote.
+#[component]
+fn BotChats(chats: Vec<BotChat>, total: i64) -> impl IntoView {
+    if chats.is_empty() {
+        return view! {
+            <p class="rounded-xl border border-dashed border-slate-300 bg-white px-4 py-6 text-center text-sm text-slate-600" data-testid="no-bot-chats">
+                "No bot has a chat right now."
+            </p>
+        }
+        .into_any();
+    }
+    let shown = chats.len() as i64;
+    view! {
+        <ul class="divide-y divide-slate-100 rounded-xl border border-slate-200 bg-white" data-testid="monitor-bot-chats">
+            {chats.into_iter().map(|c| {
+                let who = c.customer_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "Anonymous".to_owned());
+                let id = c.id;
+                let last = c.last_message_at.map(|t| format!(" · last message {}", t.format("%H:%M"))).unwrap_or_default();
+                view! {
+                    <li class="flex flex-wrap items-center justify-between gap-2 px-4 py-2 text-sm" data-session=id.to_string()>
+                        <div class="min-w-0">
+                            <a href=format!("/agent/sessions/{id}") class=format!("font-medium text-indigo-700 hover:underline {FOCUS}")>{who}</a>
+                            <span class="text-slate-600">{format!(" · {} · {} (bot)", c.support_type, c.bot_name)}</span>
+                        </div>
+                        <div class="flex items-center gap-3 text-slate-700">
+                            <span class="tabular-nums">{format!("{} messages{last}", c.messages)}</span>
+                            {(c.drafts_waiting > 0).then(|| view! {
+                                <span class="rounded bg-amber-100 px-1.5 py-0.5 text-xs font-medium text-amber-800" data-testid="drafts-waiting">
+                                    {format!("{} draft{} waiting", c.drafts_waiting, if c.drafts_waiting == 1 { "" } else { "s" })}
+                                </span>
+                            })}
+                            <a href=format!("/agent/sessions/{id}") class=format!("rounded-lg border border-slate-300 bg-white px-2.5 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 {FOCUS}")>
+                                "Watch"
+                            </a>
+                        </div>
+                    </li>
+                }
+            }).collect_view()}
+            {(total > shown).then(|| view! {
+                <li class="px-4 py-2 text-xs text-slate-600">{format!("{} more not listed.", total - shown)}</li>
+            })}
         </ul>
     }
     .into_any()

@@ -268,7 +268,9 @@ mod body {
 
     pub async fn render(pool: &PgPool, actor: &Actor, query: &str) -> domain::Result<String> {
         let params: ReportParams = parse(query)?;
-        let report = reports::report(pool, actor, params.into_filter(Utc::now().date_naive())).await?;
+        let filter = params.into_filter(Utc::now().date_naive());
+        let report = reports::report(pool, actor, filter.clone()).await?;
+        let bots = reports::bots::bots(pool, actor, filter).await?;
         let account = report.filter.account_id;
         let types = domain::support_types::list(
             pool,
@@ -288,7 +290,98 @@ mod body {
             agents: agents.into_iter().map(|a| (a.id.to_string(), a.display_name)).collect(),
             tags: tags.into_iter().map(|t| (t.id.to_string(), t.name)).collect(),
         };
-        Ok(view! { <ReportBody report options/> }.to_html())
+        Ok(view! { <ReportBody report options/> <BotFigures bots/> }.to_html())
+    }
+
+    /// What the bots did, each figure beside its formula.
+    #[component]
+    fn BotFigures(bots: reports::bots::BotReport) -> impl IntoView {
+        use reports::bots::formula;
+        let b = &bots;
+        let outcomes: Vec<(String, f64, Option<String>)> = vec![
+            ("confirmed (\u{201c}That helped\u{201d})".into(), b.confirmed as f64, None),
+            ("assumed (quiet 24 h)".into(), b.assumed as f64, None),
+            ("reopened since (deducted)".into(), b.deducted as f64, None),
+        ];
+        let pair = |s: &Summary| {
+            format!(
+                "{} / {} (n {})",
+                s.p50_ms.map(secs).unwrap_or_else(|| "–".into()),
+                s.p90_ms.map(secs).unwrap_or_else(|| "–".into()),
+                s.n
+            )
+        };
+        let sg = &b.suggestions;
+        let dr = &b.drafts;
+        let rows: Vec<(&str, String, &str)> = vec![
+            ("Sessions with a bot", b.involved.to_string(), formula::INVOLVED),
+            ("Confirmed resolutions", b.confirmed.to_string(), formula::CONFIRMED),
+            ("Assumed resolutions", b.assumed.to_string(), formula::ASSUMED),
+            ("Reopened since (deducted)", b.deducted.to_string(), formula::DEDUCTED),
+            ("Bot resolution rate", pct(b.resolution_rate), formula::RESOLUTION_RATE),
+            ("Handoffs", b.handoffs_total().to_string(), formula::HANDOFFS),
+            ("Time to handoff p50 / p90", pair(&b.time_to_handoff), formula::TIME_TO_HANDOFF),
+            (
+                "Suggestion acceptance",
+                format!(
+                    "{} ({} accepted, {} edited, {} dismissed of {} shown)",
+                    pct(sg.acceptance_rate),
+                    sg.accepted,
+                    sg.edited,
+                    sg.dismissed,
+                    sg.shown
+                ),
+                formula::SUGGESTION_ACCEPTANCE,
+            ),
+            (
+                "Drafts",
+                format!(
+                    "{} drafted: {} sent ({} edited), {} discarded, {} waiting",
+                    dr.drafted, dr.sent, dr.edited, dr.discarded, dr.waiting
+                ),
+                formula::DRAFTS,
+            ),
+        ];
+        let takeaway = format!(
+            "Bots resolved {} of the {} sessions they took part in ({}); {} reopened since.",
+            (b.confirmed + b.assumed - b.deducted).max(0),
+            b.involved,
+            pct(b.resolution_rate),
+            b.deducted
+        );
+        view! {
+            <section aria-labelledby="bots-heading" class="mt-8" data-testid="report-bots">
+                <h2 id="bots-heading" class="text-base font-semibold">"Bots"</h2>
+                <p class="mt-1 text-sm text-slate-600">"What the bots did in the period, each figure with how it is counted. A tag filter does not narrow these."</p>
+                <div class="mt-3 grid gap-4 lg:grid-cols-2">
+                    <HBarChart id="bot-outcomes".into() title="Bots: resolutions".into()
+                        takeaway=takeaway
+                        desc="Sessions bots resolved in the period, by how the resolution is known.".into()
+                        definition=formula::RESOLUTION_RATE.into()
+                        bars=outcomes fmt=count/>
+                    <div class="overflow-x-auto rounded-xl border border-slate-200 bg-white">
+                        <table class="min-w-full text-sm" data-testid="report-bot-figures">
+                            <thead class="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
+                                <tr>
+                                    <th scope="col" class="px-4 py-2">"Figure"</th>
+                                    <th scope="col" class="px-4 py-2">"Value"</th>
+                                    <th scope="col" class="px-4 py-2">"How it is counted"</th>
+                                </tr>
+                            </thead>
+                            <tbody class="divide-y divide-slate-100">
+                                {rows.into_iter().map(|(name, value, how)| view! {
+                                    <tr>
+                                        <th scope="row" class="px-4 py-2 text-left font-medium text-slate-900">{name}</th>
+                                        <td class="px-4 py-2 tabular-nums">{value}</td>
+                                        <td class="px-4 py-2 text-xs text-slate-600">{how}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                </div>
+            </section>
+        }
     }
 
     struct Options {

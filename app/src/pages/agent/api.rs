@@ -57,6 +57,8 @@ pub struct SessionDetails {
     pub tags: Vec<SessionTag>,
     /// The caller administers the customer's account, so may erase their data.
     pub may_erase: bool,
+    /// Replies the session's bot (mode `drafts`) wrote, waiting for a person.
+    pub drafts: Vec<domain::bot::Draft>,
 }
 
 /// What erasing the customer of the open session did.
@@ -188,6 +190,26 @@ pub async fn suggestion_outcome(id: SessionId, suggestion_id: i64, outcome: Stri
     Ok(())
 }
 
+/// Sends (`send`, with the person's edited `body` when it changed) or
+/// discards a bot's draft: the same operation as `POST /api/v1/drafts/{id}`.
+#[server(endpoint = "agent/draft")]
+pub async fn decide_draft(
+    id: SessionId,
+    draft_id: i64,
+    send: bool,
+    body: Option<String>,
+) -> Result<(), AppError> {
+    use domain::bot::DraftDecision;
+    let (pool, actor) = caller().await?;
+    let decision = if send { DraftDecision::Send { body } } else { DraftDecision::Discard };
+    let drafts = domain::bot::drafts(&pool, &actor, id).await?;
+    if !drafts.iter().any(|d| d.id == draft_id) {
+        return Err(domain::Error::conflict("draft_decided", "this draft is no longer waiting").into());
+    }
+    domain::bot::decide_draft(&pool, &actor, draft_id, decision).await?;
+    Ok(())
+}
+
 #[server(endpoint = "agent/history")]
 pub async fn history(id: SessionId, before: Option<String>) -> Result<HistoryPage, AppError> {
     let (pool, actor) = caller().await?;
@@ -209,7 +231,8 @@ pub async fn details(id: SessionId) -> Result<SessionDetails, AppError> {
     let participants = workspace::participants(&pool, &actor, id).await?;
     let tags = conversation::tags(&pool, &actor, id).await?;
     let may_erase = actor.is_admin_of(customer.account_id);
-    Ok(SessionDetails { session_id: id, customer, previous, notes, participants, tags, may_erase })
+    let drafts = domain::bot::drafts(&pool, &actor, id).await?;
+    Ok(SessionDetails { session_id: id, customer, previous, notes, participants, tags, may_erase, drafts })
 }
 
 /// Erases the data of the session's customer (`domain::customers::erase`:

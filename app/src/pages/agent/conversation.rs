@@ -161,9 +161,91 @@ fn Loaded(id: SessionId) -> impl IntoView {
         <p data-testid="typing" class="min-h-5 px-4 text-xs italic text-slate-600" aria-live="polite">
             {move || ws.typing.get()}
         </p>
+        <BotDrafts id/>
         <Composer id/>
     }
     .into_any()
+}
+
+/// The replies the session's bot drafted (mode `drafts`): each waits for a
+/// person to send it as the bot (as written or edited) or to discard it.
+/// The list is the details' and follows them live (`bot.drafted`).
+#[component]
+fn BotDrafts(id: SessionId) -> impl IntoView {
+    let ws = expect_context::<Ws>();
+    let drafts = Memo::new(move |_| {
+        ws.details
+            .with(|d| d.as_ref().filter(|d| d.session_id == id).map(|d| d.drafts.clone()).unwrap_or_default())
+    });
+    move || {
+        let list = drafts.get();
+        (!list.is_empty()).then(|| {
+            view! {
+                <section aria-label="Drafts by the bot" data-testid="bot-drafts"
+                    class="mx-4 mb-2 space-y-2 rounded-xl border border-amber-200 bg-amber-50 p-3">
+                    {list.into_iter().map(|d| view! { <DraftCard id draft=d/> }).collect_view()}
+                </section>
+            }
+        })
+    }
+}
+
+#[component]
+fn DraftCard(id: SessionId, draft: domain::bot::Draft) -> impl IntoView {
+    let ws = expect_context::<Ws>();
+    let text = RwSignal::new(draft.body.clone());
+    let busy = RwSignal::new(false);
+    let draft_id = draft.id;
+    let decide = move |send: bool| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let body = send.then(|| text.get_untracked());
+        leptos::task::spawn_local(async move {
+            match api::decide_draft(id, draft_id, send, body).await {
+                Ok(()) => {
+                    ws.toasts.success(if send { "Sent as the bot." } else { "Draft discarded." }.to_owned())
+                }
+                Err(e) => ws.toasts.error(format!(
+                    "The draft was not {}. {}",
+                    if send { "sent" } else { "discarded" },
+                    e.user_message()
+                )),
+            }
+            busy.try_set(false);
+            ws.refresh_details();
+        });
+    };
+    let about = format!(
+        "{} drafted {}{}",
+        draft.bot_name,
+        match draft.kind.as_str() {
+            "greeting" => "a greeting",
+            "clarify" => "a question",
+            _ => "an answer",
+        },
+        draft.confidence.map(|c| format!(" (confidence {:.2})", c)).unwrap_or_default()
+    );
+    let label = format!("draft-{draft_id}");
+    view! {
+        <div class="space-y-2" data-testid="bot-draft">
+            <label for=label.clone() class="block text-xs font-medium text-amber-900">{about}</label>
+            <textarea id=label rows="3" prop:value=move || text.get()
+                on:input=move |ev| text.set(event_target_value(&ev))
+                class=format!("block w-full rounded-lg border border-amber-300 bg-white px-3 py-2 text-sm text-slate-900 {FOCUS}")></textarea>
+            <div class="flex gap-2">
+                <button type="button" disabled=move || busy.get() on:click=move |_| decide(true)
+                    class=format!("rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-700 disabled:opacity-50 {FOCUS}")>
+                    "Send as the bot"
+                </button>
+                <button type="button" disabled=move || busy.get() on:click=move |_| decide(false)
+                    class=format!("rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50 disabled:opacity-50 {FOCUS}")>
+                    "Discard"
+                </button>
+            </div>
+        </div>
+    }
 }
 
 #[component]

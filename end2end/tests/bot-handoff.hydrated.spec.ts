@@ -159,7 +159,7 @@ test('an admin turns on the built-in bot in the support type editor', async ({ b
   await noSeriousViolations(page, 'support type editor with the bot section');
 
   // A threshold out of range is refused, with the field named.
-  await form.getByLabel('The built-in bot').check();
+  await form.getByLabel('The built-in bot', { exact: true }).check();
   await form.getByLabel('Confidence threshold').fill('1.5');
   await form.getByLabel('Confidence threshold').evaluate((e: HTMLInputElement) => e.removeAttribute('max'));
   await form.getByRole('button', { name: 'Save bot settings' }).click();

@@ -25,7 +25,9 @@ CREATE TABLE bot_drafts (
     confidence  real CHECK (confidence BETWEEN 0 AND 1),
     method      text CHECK (method IN ('retrieval', 'llm')),
     sources     jsonb NOT NULL DEFAULT '[]',
-    status      text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'discarded')),
+    -- `expired`: the bot's assignment ended (a takeover, a handoff, the
+    -- end of the session) before anyone decided.
+    status      text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'discarded', 'expired')),
     -- Sent as written, or after the person changed it.
     edited      boolean NOT NULL DEFAULT false,
     decided_by  uuid REFERENCES agents (id),
@@ -34,7 +36,7 @@ CREATE TABLE bot_drafts (
     created_at  timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT bot_drafts_once UNIQUE (event_id, kind),
     CONSTRAINT bot_drafts_decided CHECK ((status = 'pending') = (decided_at IS NULL)
-                                         AND (status = 'pending') = (decided_by IS NULL)),
+                                         AND (status IN ('sent', 'discarded')) = (decided_by IS NOT NULL)),
     CONSTRAINT bot_drafts_sent CHECK ((status = 'sent') = (message_id IS NOT NULL))
 );
 CREATE INDEX bot_drafts_session ON bot_drafts (session_id, id);

@@ -38,19 +38,26 @@ pub struct Quality {
     pub p99_ms: f64,
 }
 
-/// Loads the FAQ into a fresh account's type, then runs every paraphrase.
-pub async fn quality(pool: &PgPool, faq_path: &str, paraphrases_path: &str) -> Result<Quality, Error> {
+/// Loads the FAQ into a fresh account's type (account `slug`), then runs
+/// every paraphrase.
+pub async fn quality(
+    pool: &PgPool,
+    slug: &str,
+    faq_path: &str,
+    paraphrases_path: &str,
+) -> Result<Quality, Error> {
     let faq = read_jsonl(faq_path)?;
     let queries = read_jsonl(paraphrases_path)?;
-    let account: AccountId = sqlx::query_scalar(
-        "INSERT INTO accounts (slug, name) VALUES ('faq-bench', 'FAQ bench') RETURNING id",
-    )
-    .fetch_one(pool)
-    .await?;
+    let account: AccountId =
+        sqlx::query_scalar("INSERT INTO accounts (slug, name) VALUES ($1, 'FAQ bench') RETURNING id")
+            .bind(slug)
+            .fetch_one(pool)
+            .await?;
     let ty: SupportTypeId = sqlx::query_scalar(
-        "INSERT INTO support_types (account_id, slug, name) VALUES ($1, 'faq-bench', 'FAQ') RETURNING id",
+        "INSERT INTO support_types (account_id, slug, name) VALUES ($1, $2, 'FAQ') RETURNING id",
     )
     .bind(account)
+    .bind(slug)
     .fetch_one(pool)
     .await?;
     // The entries that share each normalised question.
@@ -168,22 +175,41 @@ pub async fn report(pool: &PgPool) -> Result<(), Error> {
         println!("\n(answer quality skipped: FAQ_DATA is not set; scripts/bench sets it)");
         return Ok(());
     };
-    let paraphrases = concat!(env!("CARGO_MANIFEST_DIR"), "/data/faq-paraphrases.jsonl");
-    let q = quality(pool, &faq, paraphrases).await?;
+    // Two sets of reworded questions: the first (60) was used while the
+    // ranking was built; the second (79, other entries) was written later,
+    // to tune on, so that the first keeps a figure nothing was fitted to.
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/data/");
+    let q = quality(pool, "faq-bench", &faq, &format!("{data}faq-paraphrases.jsonl")).await?;
+    let d = quality(pool, "faq-bench-dev", &faq, &format!("{data}faq-paraphrases-dev.jsonl")).await?;
     println!(
-        "\n| answer retrieval ({} reworded questions, 503 FAQ entries) | built-in | naive all-terms |",
-        q.queries
+        "\n| answer retrieval (503 FAQ entries) | built-in, {} questions | built-in, {} dev questions | naive all-terms, {} questions |",
+        q.queries, d.queries, q.queries
     );
-    println!("|---|---|---|");
-    println!("| MRR@10 | {:.3} | {:.3} |", q.mrr10, q.naive_mrr10);
-    println!("| top-1 hit rate | {:.0}% | {:.0}% |", q.top1 * 100.0, q.naive_top1 * 100.0);
-    println!("| top-5 hit rate | {:.0}% | |", q.top5 * 100.0);
+    println!("|---|---|---|---|");
+    println!("| MRR@10 | {:.3} | {:.3} | {:.3} |", q.mrr10, d.mrr10, q.naive_mrr10);
     println!(
-        "| confidence ≥ {DEFAULT_THRESHOLD}: share, top-1 right | {:.0}%, {:.0}% right (below: {:.0}% right) | |",
-        q.confident * 100.0,
-        q.confident_accuracy * 100.0,
-        q.unconfident_accuracy * 100.0
+        "| top-1 hit rate | {:.0}% | {:.0}% | {:.0}% |",
+        q.top1 * 100.0,
+        d.top1 * 100.0,
+        q.naive_top1 * 100.0
     );
-    println!("| retrieval latency p50 / p99 | {:.1} ms / {:.1} ms | |", q.p50_ms, q.p99_ms);
+    println!("| top-5 hit rate | {:.0}% | {:.0}% | |", q.top5 * 100.0, d.top5 * 100.0);
+    let confidence = |q: &Quality| {
+        format!(
+            "{:.0}%, {:.0}% right (below: {:.0}% right)",
+            q.confident * 100.0,
+            q.confident_accuracy * 100.0,
+            q.unconfident_accuracy * 100.0
+        )
+    };
+    println!(
+        "| confidence ≥ {DEFAULT_THRESHOLD}: share, top-1 right | {} | {} | |",
+        confidence(&q),
+        confidence(&d)
+    );
+    println!(
+        "| retrieval latency p50 / p99 | {:.1} ms / {:.1} ms | {:.1} ms / {:.1} ms | |",
+        q.p50_ms, q.p99_ms, d.p50_ms, d.p99_ms
+    );
     Ok(())
 }

@@ -386,8 +386,8 @@ async fn in_drafts_mode_nothing_is_sent_until_a_person_sends_it(pool: PgPool) {
     assert_eq!(again.code(), "draft_decided");
     assert!(bot::drafts(&pool, &hana(&w), s).await.expect("none").is_empty());
 
-    // The next answer is drafted; Hana replies herself instead: the draft can
-    // no longer be sent (the bot does not own the session) and is not listed.
+    // The next answer is drafted; Hana replies herself instead: the draft
+    // expires with the bot's assignment, can no longer be sent, and is not listed.
     say(&pool, &customer, s, "where do I find my invoices?").await;
     run(&pool, &retrieval()).await;
     let next = bot::drafts(&pool, &hana(&w), s).await.expect("drafts");
@@ -403,16 +403,19 @@ async fn in_drafts_mode_nothing_is_sent_until_a_person_sends_it(pool: PgPool) {
     let late = bot::decide_draft(&pool, &hana(&w), next[0].id, bot::DraftDecision::Send { body: None })
         .await
         .expect_err("the bot lost the session");
-    assert_eq!(late.code(), "not_owner");
+    assert_eq!(late.code(), "draft_decided");
+    assert!(late.to_string().contains("expired"), "{late}");
     assert!(bot::drafts(&pool, &hana(&w), s).await.expect("none").is_empty());
     assert_eq!(bot_messages(&pool, s).await.len(), 2);
 
-    // The report counts them: 3 drafted, 2 sent (1 edited), 1 still pending.
+    // The report counts them: 3 drafted, 2 sent (1 edited), 1 expired at the takeover.
     let report = todays_bot_report(&pool).await;
     assert_eq!(
-        (report.drafts.drafted, report.drafts.sent, report.drafts.edited, report.drafts.waiting),
-        (3, 2, 1, 1)
+        (report.drafts.drafted, report.drafts.sent, report.drafts.edited, report.drafts.expired),
+        (3, 2, 1, 1),
+        "the draft left at the takeover expired"
     );
+    assert_eq!(report.drafts.waiting, 0);
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]

@@ -807,7 +807,8 @@ mod server {
     /// message is the bot's, sent through the same
     /// [`send`](conversation::send_in) as every bot message, so it is refused
     /// (409 `not_owner`) once the bot no longer owns the session; the draft
-    /// records who decided. A draft already decided is 409 `draft_decided`.
+    /// records who decided. A draft already decided, or expired because the
+    /// bot's assignment ended, is 409 `draft_decided`.
     /// People who see the session; the message is `None` for a discard.
     pub async fn decide_draft(
         pool: &PgPool,
@@ -830,8 +831,15 @@ mod server {
         sessions::visible(&mut tx, actor, row.session_id, sessions::Lock::None)
             .await
             .map_err(|e| if matches!(e, Error::NotFound { .. }) { Error::not_found("draft") } else { e })?;
-        if row.status != "pending" {
-            return Err(Error::conflict("draft_decided", format!("this draft was already {}", row.status)));
+        match row.status.as_str() {
+            "pending" => {}
+            "expired" => {
+                return Err(Error::conflict(
+                    "draft_decided",
+                    "the bot no longer has this chat, so its draft expired",
+                ));
+            }
+            done => return Err(Error::conflict("draft_decided", format!("this draft was already {done}"))),
         }
         let decider = actor.agent_id().map(|a| a.0);
         let (status, message) = match decision {

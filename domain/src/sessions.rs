@@ -703,7 +703,8 @@ mod server {
         }
     }
 
-    /// Ends the open assignment, if any, with `end_reason`.
+    /// Ends the open assignment, if any, with `end_reason`. Drafts its bot
+    /// left waiting expire with it: nobody can send them any more.
     pub(crate) async fn end_assignment(
         conn: &mut PgConnection,
         id: SessionId,
@@ -714,6 +715,12 @@ mod server {
              WHERE session_id = $1 AND ended_at IS NULL",
             id.0,
             end_reason
+        )
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query!(
+            "UPDATE bot_drafts SET status = 'expired', decided_at = now() WHERE session_id = $1 AND status = 'pending'",
+            id.0
         )
         .execute(conn)
         .await?;

@@ -31,8 +31,9 @@ pub mod formula {
          p50 and p90 (percentile_cont, exact) and the mean.";
     pub const SUGGESTION_ACCEPTANCE: &str = "(accepted + edited) \u{f7} suggestions shown to agents in the \
          period; edited means the agent changed the text before sending.";
-    pub const DRAFTS: &str = "Replies bots in mode drafts wrote in the period: sent as written, sent after a \
-         person edited them, discarded, or still waiting.";
+    pub const DRAFTS: &str = "Replies bots in mode drafts wrote in the period: sent (of which a person \
+         edited some first), discarded, expired (the bot's assignment ended before anyone decided), or still \
+         waiting.";
 }
 
 /// People's use of the replies suggested to them.
@@ -56,6 +57,8 @@ pub struct DraftFigures {
     /// Of `sent`, after a person changed the text.
     pub edited: i64,
     pub discarded: i64,
+    /// The bot's assignment ended before anyone decided.
+    pub expired: i64,
     pub waiting: i64,
 }
 
@@ -225,6 +228,7 @@ mod server {
                       count(*) FILTER (WHERE d.status = 'sent') AS "sent!",
                       count(*) FILTER (WHERE d.status = 'sent' AND d.edited) AS "edited!",
                       count(*) FILTER (WHERE d.status = 'discarded') AS "discarded!",
+                      count(*) FILTER (WHERE d.status = 'expired') AS "expired!",
                       count(*) FILTER (WHERE d.status = 'pending') AS "waiting!"
                FROM bot_drafts d JOIN sessions s ON s.id = d.session_id
                WHERE d.created_at >= $1 AND d.created_at < $2
@@ -243,6 +247,7 @@ mod server {
             sent: dr.sent,
             edited: dr.edited,
             discarded: dr.discarded,
+            expired: dr.expired,
             waiting: dr.waiting,
         };
 

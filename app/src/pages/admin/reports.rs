@@ -336,8 +336,8 @@ mod body {
             (
                 "Drafts",
                 format!(
-                    "{} drafted: {} sent ({} edited), {} discarded, {} waiting",
-                    dr.drafted, dr.sent, dr.edited, dr.discarded, dr.waiting
+                    "{} drafted: {} sent ({} edited), {} discarded, {} expired, {} waiting",
+                    dr.drafted, dr.sent, dr.edited, dr.discarded, dr.expired, dr.waiting
                 ),
                 formula::DRAFTS,
             ),

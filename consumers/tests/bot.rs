@@ -418,6 +418,40 @@ async fn in_drafts_mode_nothing_is_sent_until_a_person_sends_it(pool: PgPool) {
     assert_eq!(report.drafts.waiting, 0);
 }
 
+/// A person sends a draft while another takes the session over, at once:
+/// both take the session's lock before the draft's, so they never deadlock;
+/// either the draft goes out before the takeover or it expires with the
+/// bot's assignment, and no bot message follows the person's.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn sending_a_draft_while_a_person_takes_over_never_deadlocks(pool: PgPool) {
+    let w = seed(&pool, BotSettings { mode: BotMode::Drafts, ..auto() }).await;
+    for round in 0..8 {
+        let (s, _) = chat(&pool, &w, "I forgot my password, how can I reset it?").await;
+        run(&pool, &retrieval()).await;
+        let answer = bot::drafts(&pool, &hana(&w), s).await.expect("drafts").pop().expect("the answer");
+        let (p1, p2, who) = (pool.clone(), pool.clone(), hana(&w));
+        let who2 = who.clone();
+        let send = tokio::spawn(async move {
+            bot::decide_draft(&p1, &who, answer.id, bot::DraftDecision::Send { body: None }).await
+        });
+        let takeover = tokio::spawn(async move {
+            let body = format!("I'll take this one ({round}).");
+            conversation::send(&p2, &who2, s, SendMessage { body, ..Default::default() }).await
+        });
+        let (sent, took) = (send.await.expect("join"), takeover.await.expect("join"));
+        let mine = took.expect("the takeover always succeeds");
+        // Sent before the takeover, or expired by it: never another error.
+        if let Err(err) = sent {
+            assert_eq!(err.code(), "draft_decided", "{err:?}");
+        }
+        let said = conversation::history(&pool, &Actor::System, s, None, Some(100)).await.expect("history");
+        let last_bot = said.items.iter().filter(|m| m.sender_kind == SenderKind::Bot).map(|m| m.id).max();
+        assert!(last_bot.is_none_or(|b| b < mine.id), "a bot message after the takeover in round {round}");
+        // Hana is done with it, so she has room for the next round's.
+        sessions::resolve(&pool, &hana(&w), s, None).await.expect("resolve");
+    }
+}
+
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn that_helped_resolves_as_confirmed_and_a_reopen_takes_it_back(pool: PgPool) {
     let w = seed(&pool, auto()).await;

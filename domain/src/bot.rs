@@ -818,19 +818,27 @@ mod server {
     ) -> Result<Option<Message>> {
         require_person(actor)?;
         let mut tx = pool.begin().await?;
+        let session = sqlx::query_scalar!(
+            r#"SELECT session_id AS "session_id: SessionId" FROM bot_drafts WHERE id = $1"#,
+            draft_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::not_found("draft"))?;
+        // The session first, then the draft: the order a takeover takes them
+        // in (it expires the drafts under the session lock), so the two never
+        // deadlock. Outside the caller's sight, the draft does not exist.
+        sessions::visible(&mut tx, actor, session, sessions::Lock::Share)
+            .await
+            .map_err(|e| if matches!(e, Error::NotFound { .. }) { Error::not_found("draft") } else { e })?;
         let row = sqlx::query!(
             r#"SELECT session_id AS "session_id: SessionId", bot_id AS "bot_id: AgentId",
                       account_id AS "account_id: AccountId", status, body, kind
                FROM bot_drafts WHERE id = $1 FOR UPDATE"#,
             draft_id
         )
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| Error::not_found("draft"))?;
-        // Outside the caller's sight, the draft does not exist either.
-        sessions::visible(&mut tx, actor, row.session_id, sessions::Lock::None)
-            .await
-            .map_err(|e| if matches!(e, Error::NotFound { .. }) { Error::not_found("draft") } else { e })?;
+        .fetch_one(&mut *tx)
+        .await?;
         match row.status.as_str() {
             "pending" => {}
             "expired" => {

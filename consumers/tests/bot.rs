@@ -430,13 +430,12 @@ async fn sending_a_draft_while_a_person_takes_over_never_deadlocks(pool: PgPool)
         run(&pool, &retrieval()).await;
         let answer = bot::drafts(&pool, &hana(&w), s).await.expect("drafts").pop().expect("the answer");
         let (p1, p2, who) = (pool.clone(), pool.clone(), hana(&w));
-        let who2 = who.clone();
         let send = tokio::spawn(async move {
             bot::decide_draft(&p1, &who, answer.id, bot::DraftDecision::Send { body: None }).await
         });
         let takeover = tokio::spawn(async move {
             let body = format!("I'll take this one ({round}).");
-            conversation::send(&p2, &who2, s, SendMessage { body, ..Default::default() }).await
+            conversation::send(&p2, &who, s, SendMessage { body, ..Default::default() }).await
         });
         let (sent, took) = (send.await.expect("join"), takeover.await.expect("join"));
         let mine = took.expect("the takeover always succeeds");

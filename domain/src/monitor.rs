@@ -151,6 +151,15 @@ mod server {
     use crate::{Result, actor::Actor, scope::Scope};
     use sqlx::PgPool;
 
+    /// The monitor's sessions: of `account` when given, and always within
+    /// the caller's scope (the one rule's SQL).
+    fn narrow(q: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, account: Option<AccountId>, scope: &Scope) {
+        if let Some(account) = account {
+            q.push(" AND s.account_id = ").push_bind(account);
+        }
+        scope.push_sql(q);
+    }
+
     /// The monitor of `account` (a global admin may leave it out: every
     /// account). Admins and supervisors; agents, bots and customers are
     /// refused, and an account outside the caller's scope is "not found".
@@ -296,10 +305,7 @@ mod server {
              JOIN customers c ON c.id = s.customer_id
              WHERE s.status = 'queued'",
         );
-        if let Some(account) = account {
-            q.push(" AND s.account_id = ").push_bind(account);
-        }
-        scope.push_sql(&mut q);
+        narrow(&mut q, account, &scope);
         q.push(" ORDER BY s.queued_at, s.id LIMIT ").push_bind(OLDEST_LISTED);
         let oldest =
             q.build_query_as::<(SessionId, SupportTypeId, String, Option<String>, i32, DateTime<Utc>)>()
@@ -324,10 +330,7 @@ mod server {
              JOIN customers c ON c.id = s.customer_id
              WHERE s.status = 'active'",
         );
-        if let Some(account) = account {
-            q.push(" AND s.account_id = ").push_bind(account);
-        }
-        scope.push_sql(&mut q);
+        narrow(&mut q, account, &scope);
         q.push(" ORDER BY 8 DESC, s.assigned_at, s.id LIMIT ").push_bind(BOT_CHATS_LISTED);
         type Row = (
             SessionId,

@@ -185,6 +185,9 @@ test('an admin turns on the built-in bot in the support type editor', async ({ b
 // helped" resolves the chat; the live monitor lists the bots' chats and the
 // report counts the outcome with its formula.
 test('a drafting bot waits for a person, the customer says it helped, and the console shows the bots', async ({ browser, request, baseURL }) => {
+  // Four people in four pages (customer, agent, supervisor on the monitor
+  // and the reports): about 17 s on an idle machine, more on a busy one.
+  test.setTimeout(90_000);
   const api = await admin(request, baseURL!);
   const { account, type } = await botFirstType(api, 'drafts');
   const human = await createAgent(api, [type], { name: 'Hana Human', online: true, account });

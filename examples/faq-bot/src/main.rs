@@ -197,9 +197,18 @@ impl Bot {
         let mut last = after;
         let mut subscribed: HashSet<String> = HashSet::new();
         let mut ping = tokio::time::interval(Duration::from_secs(15));
+        // A safety net: every few seconds, look at the chats the bot has, so a
+        // frame it never got (a resync, a race at connect) costs seconds, not
+        // a customer left waiting. Serving a chat twice does nothing twice.
+        let mut sweep = tokio::time::interval(Duration::from_secs(5));
         loop {
-            tokio::select! {
-                _ = ping.tick() => tx.send(Frame::text(r#"{"type":"ping"}"#)).await?,
+            // The chats to look at now.
+            let look: Vec<String> = tokio::select! {
+                _ = ping.tick() => {
+                    tx.send(Frame::text(r#"{"type":"ping"}"#)).await?;
+                    continue;
+                }
+                _ = sweep.tick() => self.my_sessions().await?,
                 frame = rx.next() => {
                     let Some(frame) = frame else { return Ok(last) };
                     let Frame::Text(text) = frame? else { continue };
@@ -210,34 +219,32 @@ impl Bot {
                     if let Some(id) = frame["event_id"].as_i64() {
                         last = last.max(id);
                     }
-                    // The chats to look at after this frame.
-                    let mut look: Vec<String> = Vec::new();
                     match frame["type"].as_str() {
                         // Connected (again): whatever happened meanwhile.
-                        Some("welcome") => look = self.my_sessions().await?,
+                        Some("welcome") => self.my_sessions().await?,
                         Some("session") => {
                             let s = &frame["session"];
                             if s["owner_id"].as_str() == Some(self.me.as_str()) && s["status"] == "active" {
-                                look.push(s["id"].as_str().unwrap_or_default().to_owned());
+                                vec![s["id"].as_str().unwrap_or_default().to_owned()]
+                            } else {
+                                Vec::new()
                             }
                         }
                         Some("message") if frame["message"]["sender_kind"] == "customer" => {
                             let id = frame["message"]["session_id"].as_str().unwrap_or_default().to_owned();
-                            if subscribed.contains(&id) {
-                                look.push(id);
-                            }
+                            if subscribed.contains(&id) { vec![id] } else { Vec::new() }
                         }
-                        _ => {}
+                        _ => Vec::new(),
                     }
-                    for session in look.into_iter().filter(|s| !s.is_empty()) {
-                        if subscribed.insert(session.clone()) {
-                            let sub = json!({ "type": "subscribe", "session_id": session });
-                            tx.send(Frame::text(sub.to_string())).await?;
-                        }
-                        if let Err(err) = self.serve(&session).await {
-                            eprintln!("faq-bot: session {session}: {err}");
-                        }
-                    }
+                }
+            };
+            for session in look.into_iter().filter(|s| !s.is_empty()) {
+                if subscribed.insert(session.clone()) {
+                    let sub = json!({ "type": "subscribe", "session_id": session });
+                    tx.send(Frame::text(sub.to_string())).await?;
+                }
+                if let Err(err) = self.serve(&session).await {
+                    eprintln!("faq-bot: session {session}: {err}");
                 }
             }
         }

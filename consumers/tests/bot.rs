@@ -27,7 +27,6 @@ use domain::{
     assist::{self, Action, Method, TextProvider},
     bot::{self, BotMode, BotSettings},
     conversation::{self, SendMessage},
-    engine,
     llm::{LlmConfig, OpenAiCompatible},
     outbox::{self, Event},
     sessions::{self, OpenSession},
@@ -82,7 +81,7 @@ async fn chat(pool: &PgPool, w: &World, first: &str) -> (SessionId, Actor) {
     )
     .await
     .expect("open");
-    assert_eq!(engine::assign_one(pool, s.id).await.expect("engine"), Some(w.bot));
+    assert_eq!(common::owner_now(pool, &s).await, Some(w.bot));
     let actor =
         Actor::Customer(CustomerActor { customer_id: customer, session_id: s.id, account_id: w.account });
     (s.id, actor)
@@ -99,7 +98,7 @@ async fn say(pool: &PgPool, customer: &Actor, s: SessionId, body: &str) {
 async fn run(pool: &PgPool, handler: &Bot) {
     let events: Vec<Event> = outbox::since(pool, 0, 10_000).await.expect("events");
     for event in events.iter().chain(events.iter()) {
-        process(pool, handler, event).await.expect("bot consumer");
+        process(pool, handler, event, None).await.expect("bot consumer");
     }
 }
 
@@ -760,7 +759,8 @@ async fn two_deliveries_at_once_give_one_reply(pool: PgPool) {
     // Both customer messages' events at the same moment, as two consumers
     // (or a prefetch of two) would deliver them: each sees both messages
     // waiting, and only one may answer.
-    let (a, b) = tokio::join!(process(&pool, &handler, fresh[0]), process(&pool, &handler, fresh[1]));
+    let (a, b) =
+        tokio::join!(process(&pool, &handler, fresh[0], None), process(&pool, &handler, fresh[1], None));
     a.expect("first delivery");
     b.expect("second delivery");
     let said = bot_messages(&pool, s).await;

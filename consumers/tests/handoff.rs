@@ -12,7 +12,6 @@ use consumers::{
 use domain::{
     actor::{Actor, AgentActor},
     conversation::{self, SendMessage},
-    engine,
     outbox::{self, Event},
     sessions::{self, HandoffNote, OpenSession, ReassignTarget},
     types::*,
@@ -41,15 +40,15 @@ async fn bot_session(pool: &PgPool, w: &World) -> SessionId {
     )
     .await
     .expect("open");
-    assert_eq!(engine::assign_one(pool, s.id).await.expect("engine"), Some(w.bot));
+    assert_eq!(common::owner_now(pool, &s).await, Some(w.bot));
     s.id
 }
 
 async fn run_all(pool: &PgPool) {
     let events: Vec<Event> = outbox::since(pool, 0, 1000).await.expect("events");
     for event in events {
-        process(pool, &Notifications::new(None), &event).await.expect("notifications");
-        process(pool, &AutomatedChat, &event).await.expect("automated chat");
+        process(pool, &Notifications::new(None), &event, None).await.expect("notifications");
+        process(pool, &AutomatedChat, &event, None).await.expect("automated chat");
     }
 }
 

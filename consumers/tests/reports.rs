@@ -2,13 +2,14 @@
 //! each event recomputes the session's fact, a replayed event (even one that
 //! bypasses `processed`) changes nothing, and the result equals a rebuild.
 
+mod common;
+
 use chrono::Utc;
 use consumers::{Handler, handlers::reports::Reports, process};
 use domain::{
     actor::{Actor, AgentActor, CustomerActor},
     conversation::{self, SendMessage},
     csat::{self, SubmitCsat},
-    engine,
     outbox::{self, Event},
     reports::{self, Grouping, ReportFilter, facts},
     sessions::{self, OpenSession},
@@ -77,7 +78,7 @@ async fn every_session_event_keeps_the_rollups_equal_to_a_rebuild(pool: PgPool) 
     )
     .await
     .expect("open");
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(agent));
+    assert_eq!(common::owner_now(&pool, &s).await, Some(agent));
     conversation::send(&pool, &me, s.id, SendMessage { body: "Let me look".into(), ..Default::default() })
         .await
         .expect("reply");
@@ -94,7 +95,7 @@ async fn every_session_event_keeps_the_rollups_equal_to_a_rebuild(pool: PgPool) 
     for e in
         events.iter().filter(|e| handler.bindings().iter().any(|b| consumers::topic_matches(b, &e.topic)))
     {
-        process(&pool, &handler, e).await.expect("reports consumer");
+        process(&pool, &handler, e, None).await.expect("reports consumer");
     }
     let after_once = rollups(&pool).await;
     let r = reports::report(&pool, &Actor::System, today()).await.expect("report");

@@ -350,8 +350,11 @@ mod server {
         .await?)
     }
 
-    /// Opens a session for a customer and queues it. The assignment engine is
-    /// woken by the database (NOTIFY) when the transaction commits.
+    /// Opens a session for a customer. It is assigned in the same transaction
+    /// when an agent can take it and nobody of its type is waiting
+    /// ([`engine::assign_at_open`](crate::engine)); otherwise it is queued,
+    /// and the engine is woken by the database (NOTIFY) when the transaction
+    /// commits.
     pub async fn open(pool: &PgPool, actor: &Actor, input: OpenSession) -> Result<(Session, CustomerId)> {
         let mut tx = pool.begin().await?;
         let opened = open_in(&mut tx, actor, input).await?;
@@ -462,6 +465,12 @@ mod server {
             )
             .await?;
         }
+        // After the first message, so that whoever takes it (a bot greeting
+        // it) sees the message with the assignment.
+        let session = match crate::engine::assign_at_open(&mut *tx, &session).await? {
+            Some(assigned) => assigned,
+            None => session,
+        };
         Ok((session, customer_id))
     }
 

@@ -58,7 +58,7 @@ async fn assign_when_free(pool: &PgPool, s: SessionId) -> Option<AgentId> {
 /// A session of the world's type that its bot owns.
 async fn bot_session(pool: &PgPool, w: &World) -> SessionId {
     let s = open(pool, "triage").await;
-    assert_eq!(engine::assign_one(pool, s.id).await.expect("engine"), Some(w.bot));
+    assert_eq!(owner_now(pool, &s).await, Some(w.bot));
     s.id
 }
 
@@ -294,7 +294,7 @@ async fn resolved_sessions_teach_past_answers(pool: PgPool) {
     )
     .await
     .expect("open");
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(w.bot));
+    assert_eq!(owner_now(&pool, &s).await, Some(w.bot));
     let human = as_agent(w.human, w.acc, Role::Agent);
     conversation::send(&pool, &human, s.id, say("I have corrected the VAT number and re-sent the invoice."))
         .await

@@ -24,6 +24,17 @@ const AGENTS: usize = 50;
 const SESSIONS: usize = 5_000;
 const WORKERS: usize = 200;
 
+/// Whether an engine pass that held `session` (a pass locks the sessions of
+/// its round until it commits) assigned it: waits for that commit.
+async fn taken_by_a_pass(pool: &PgPool, session: SessionId) -> bool {
+    let status: String = sqlx::query_scalar("SELECT status FROM sessions WHERE id = $1 FOR SHARE")
+        .bind(session)
+        .fetch_one(pool)
+        .await
+        .expect("status");
+    status == "active"
+}
+
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn concurrent_assigners_never_break_limits_or_ownership(pool: PgPool) {
     let acc = account(&pool, "acme").await;
@@ -60,10 +71,14 @@ async fn concurrent_assigners_never_break_limits_or_ownership(pool: PgPool) {
                 )
                 .await
                 .expect("open");
-                // Every worker assigns what it opened, then frees the agent
-                // again (resolve, requeue or abandon), and some run whole
-                // engine passes, so assigners, resolvers and passes race.
-                if engine::assign_one(&pool, s.id).await.expect("assign").is_some() {
+                // Every worker assigns what it opened (unless the open or a
+                // pass already did), then frees the agent again (resolve,
+                // requeue or abandon), and some run whole engine passes, so
+                // openers, assigners, resolvers and passes race.
+                let assigned = s.owner_id.is_some()
+                    || engine::assign_one(&pool, s.id).await.expect("assign").is_some()
+                    || taken_by_a_pass(&pool, s.id).await;
+                if assigned {
                     let freed = match w % 3 {
                         0 => sessions::resolve(&pool, &Actor::System, s.id, None).await,
                         1 => {
@@ -85,6 +100,19 @@ async fn concurrent_assigners_never_break_limits_or_ownership(pool: PgPool) {
                 }
                 if w % 4 == 0 {
                     engine::run_pass(&pool).await.expect("pass");
+                    // Sessions a pass assigned later have no worker of their
+                    // own: free one at random, racing everybody else.
+                    let held: Option<SessionId> = sqlx::query_scalar(
+                        "SELECT id FROM sessions WHERE status = 'active' ORDER BY random() LIMIT 1",
+                    )
+                    .fetch_optional(&pool)
+                    .await
+                    .expect("held");
+                    if let Some(held) = held
+                        && let Err(e) = sessions::resolve(&pool, &Actor::System, held, None).await
+                    {
+                        assert!(matches!(e.code(), "session_closed"), "unexpected: {e:?}");
+                    }
                 }
             }
         }));

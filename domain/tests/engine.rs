@@ -141,7 +141,7 @@ async fn sla_timers_fire_after_a_restart(pool: PgPool) {
         .await
         .expect("age");
     let unanswered = open(&pool, "chat").await;
-    assert_eq!(engine::assign_one(&pool, unanswered.id).await.expect("assign"), Some(slow));
+    assert_eq!(owner_now(&pool, &unanswered).await, Some(slow));
     sqlx::query("UPDATE assignments SET started_at = now() - interval '10 minutes' WHERE session_id = $1")
         .bind(unanswered.id)
         .execute(&pool)

@@ -13,7 +13,6 @@ use domain::{
     Error,
     actor::Actor,
     conversation::{self, SendMessage},
-    engine,
     reports::{
         self, Count, DrillDown, Grouping, ReportFilter, ReportSource, facts, histogram::RELATIVE_ERROR,
     },
@@ -131,7 +130,7 @@ async fn hundred_sessions(pool: &PgPool) -> World {
     let reasons = [reason(pool, billing, "Refunded").await, reason(pool, billing, "Explained").await];
     for i in 0..100i64 {
         let s = open(pool, if i % 2 == 0 { "billing" } else { "tech" }).await;
-        let owner = engine::assign_one(pool, s.id).await.expect("engine").expect("an agent is free");
+        let owner = owner_now(pool, &s).await.expect("an agent is free");
         let me = as_agent(owner, acc, Role::Agent);
         conversation::send(pool, &me, s.id, say("Hello, how can I help?")).await.expect("reply");
         let why = (i % 2 == 0).then(|| reasons[(i / 2 % 2) as usize]);
@@ -368,10 +367,10 @@ async fn human_first_response_excludes_the_bots_time_and_reopens_count_once(pool
     bot_first(&pool, ty, bot).await;
     let human = agent(&pool, acc, "h@acme.test", Role::Agent, 5, true, &[ty]).await;
     let s = open(&pool, "triage").await;
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(bot));
+    assert_eq!(owner_now(&pool, &s).await, Some(bot));
     let as_bot = as_agent(bot, acc, Role::Bot);
     conversation::send(&pool, &as_bot, s.id, say("I'm the assistant")).await.expect("bot speaks");
-    sessions::hand_off(
+    let s = sessions::hand_off(
         &pool,
         &as_bot,
         s.id,
@@ -380,7 +379,7 @@ async fn human_first_response_excludes_the_bots_time_and_reopens_count_once(pool
     )
     .await
     .expect("handoff");
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(human));
+    assert_eq!(owner_now(&pool, &s).await, Some(human));
     let me = as_agent(human, acc, Role::Agent);
     conversation::send(&pool, &me, s.id, say("Hi, I'm Hana")).await.expect("human replies");
     sessions::resolve(&pool, &me, s.id, None).await.expect("resolve");
@@ -524,7 +523,7 @@ async fn business_hours_durations_count_only_the_open_hours(pool: PgPool) {
     let hour = 3_600_000;
     for slug in ["billing", "tech"] {
         let s = open(&pool, slug).await;
-        let owner = engine::assign_one(&pool, s.id).await.expect("engine").expect("free");
+        let owner = owner_now(&pool, &s).await.expect("free");
         let me = as_agent(owner, acc, Role::Agent);
         conversation::send(&pool, &me, s.id, say("Hello")).await.expect("reply");
         sessions::resolve(&pool, &me, s.id, None).await.expect("resolve");

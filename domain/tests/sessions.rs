@@ -53,7 +53,7 @@ async fn a_session_lives_through_every_transition(pool: PgPool) {
     assert_eq!(history.items[0].body, "My invoice is wrong");
 
     // manual routing: the engine leaves it; the agent picks it
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), None);
+    assert_eq!(owner_now(&pool, &s).await, None);
     let s = sessions::assign(&pool, &dana_actor, s.id, None).await.expect("pick");
     assert_eq!((s.status, s.owner_id), (SessionStatus::Active, Some(dana)));
     assert_eq!(
@@ -150,7 +150,7 @@ async fn reassign_checks_the_receiving_agent(pool: PgPool) {
     let outsider = agent(&pool, acc, "c@acme.test", Role::Agent, 2, true, &[other_ty]).await;
     let away = agent(&pool, acc, "d@acme.test", Role::Agent, 2, false, &[ty]).await;
     let s = open(&pool, "billing").await;
-    let owner = engine::assign_one(&pool, s.id).await.expect("engine").expect("assigned");
+    let owner = owner_now(&pool, &s).await.expect("assigned");
     assert!(owner == a || owner == b);
     let actor = as_agent(owner, acc, Role::Agent);
 
@@ -291,7 +291,7 @@ async fn a_failed_operation_writes_no_event(pool: PgPool) {
         .expect("req");
     let a = agent(&pool, acc, "a@acme.test", Role::Agent, 2, true, &[ty]).await;
     let s = open(&pool, "billing").await;
-    engine::assign_one(&pool, s.id).await.expect("engine").expect("assigned");
+    owner_now(&pool, &s).await.expect("assigned");
     let before: i64 =
         sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&pool).await.expect("count");
     sessions::resolve(&pool, &as_agent(a, acc, Role::Agent), s.id, None).await.expect_err("needs reason");
@@ -329,7 +329,7 @@ async fn round_robin_picks_the_least_recently_assigned(pool: PgPool) {
     let mut got = Vec::new();
     for _ in 0..4 {
         let s = open(&pool, "billing").await;
-        got.push(engine::assign_one(&pool, s.id).await.expect("engine").expect("assigned"));
+        got.push(owner_now(&pool, &s).await.expect("assigned"));
     }
     assert_eq!(got, [b, c, a, b], "oldest assignment first, then around again; never the offline agent");
 }
@@ -350,16 +350,16 @@ async fn least_loaded_picks_the_lowest_load_ratio(pool: PgPool) {
     }
     set_last_assigned(&pool, a, 60).await; // round robin would pick a
     let s = open(&pool, "billing").await;
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(b));
+    assert_eq!(owner_now(&pool, &s).await, Some(b));
     // b: 4/10 = 0.4 < 0.5 still
     let s = open(&pool, "billing").await;
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(b));
+    assert_eq!(owner_now(&pool, &s).await, Some(b));
     // b: 5/10 = 0.5 ties with a: least recently assigned wins (a)
     let s = open(&pool, "billing").await;
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(a));
+    assert_eq!(owner_now(&pool, &s).await, Some(a));
     // a is full (2/2); b takes the rest until its limit
     let s = open(&pool, "billing").await;
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(b));
+    assert_eq!(owner_now(&pool, &s).await, Some(b));
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
@@ -376,26 +376,36 @@ async fn preferred_agent_first_then_fallback_after_the_bound(pool: PgPool) {
     set_last_assigned(&pool, fav, 1).await;
     set_last_assigned(&pool, other, 60).await; // round robin would pick `other`
 
-    let prefer = |s: SessionId| {
+    // The customer prefers `fav` before they open: a returning customer.
+    sqlx::query(
+        "INSERT INTO customers (account_id, external_ref, preferred_agent_id) VALUES ($1, 'vip-1', $2)",
+    )
+    .bind(acc)
+    .bind(fav)
+    .execute(&pool)
+    .await
+    .expect("customer");
+    let open_vip = || {
         let pool = pool.clone();
         async move {
-            sqlx::query("UPDATE customers SET preferred_agent_id = $2 WHERE id = (SELECT customer_id FROM sessions WHERE id = $1)")
-                .bind(s)
-                .bind(fav)
-                .execute(&pool)
-                .await
-                .expect("prefer");
+            let input = OpenSession {
+                support_type: "vip".into(),
+                customer: sessions::CustomerInput {
+                    external_ref: Some("vip-1".into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            sessions::open(&pool, &Actor::System, input).await.expect("open").0
         }
     };
-    let s = open(&pool, "vip").await;
-    prefer(s.id).await;
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(fav), "preferred agent first");
+    let s = open_vip().await;
+    assert_eq!(owner_now(&pool, &s).await, Some(fav), "preferred agent first");
 
     // preferred agent away: the session waits within the bound...
     set_online(&pool, fav, false).await;
-    let s = open(&pool, "vip").await;
-    prefer(s.id).await;
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), None, "waits for the preferred agent");
+    let s = open_vip().await;
+    assert_eq!(owner_now(&pool, &s).await, None, "waits for the preferred agent");
     assert_eq!(engine::run_pass(&pool).await.expect("pass"), 0);
     // ...and falls back once it has waited longer than the bound
     sqlx::query("UPDATE sessions SET queued_at = now() - interval '121 seconds' WHERE id = $1")
@@ -417,7 +427,7 @@ async fn bot_first_then_handoff_to_a_human(pool: PgPool) {
     let human = agent(&pool, acc, "h@acme.test", Role::Agent, 5, true, &[ty]).await;
 
     let s = open(&pool, "triage").await;
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(bot), "the bot takes it first");
+    assert_eq!(owner_now(&pool, &s).await, Some(bot), "the bot takes it first");
     let bot_actor = as_agent(bot, acc, Role::Bot);
     conversation::send(
         &pool,
@@ -434,11 +444,7 @@ async fn bot_first_then_handoff_to_a_human(pool: PgPool) {
     let note = sessions::HandoffNote { reason: HandoffReason::CustomerRequest, summary: String::new() };
     let s = sessions::hand_off(&pool, &bot_actor, s.id, ReassignTarget::Queue, note).await.expect("handoff");
     assert_eq!(s.status, SessionStatus::Queued);
-    assert_eq!(
-        engine::assign_one(&pool, s.id).await.expect("engine"),
-        Some(human),
-        "a human, never the bot again"
-    );
+    assert_eq!(owner_now(&pool, &s).await, Some(human), "a human, never the bot again");
     let reasons: Vec<(String, Option<String>)> =
         sqlx::query_as("SELECT reason, end_reason FROM assignments WHERE session_id = $1 ORDER BY id")
             .bind(s.id)
@@ -450,18 +456,19 @@ async fn bot_first_then_handoff_to_a_human(pool: PgPool) {
     // bot unavailable: humans get new sessions directly
     set_online(&pool, bot, false).await;
     let s = open(&pool, "triage").await;
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(human));
+    assert_eq!(owner_now(&pool, &s).await, Some(human));
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn the_engine_never_exceeds_a_limit_and_skips_offline_agents(pool: PgPool) {
     let acc = account(&pool, "acme").await;
     let ty = support_type(&pool, acc, "billing", Routing::RoundRobin).await;
-    let a = agent(&pool, acc, "a@acme.test", Role::Agent, 2, true, &[ty]).await;
+    let a = agent(&pool, acc, "a@acme.test", Role::Agent, 2, false, &[ty]).await;
     agent(&pool, acc, "off@acme.test", Role::Agent, 9, false, &[ty]).await;
     for _ in 0..5 {
         open(&pool, "billing").await;
     }
+    set_online(&pool, a, true).await;
     assert_eq!(engine::run_pass(&pool).await.expect("pass"), 2);
     let (count, queued): (i32, i64) = sqlx::query_as(
         "SELECT (SELECT active_count FROM agents WHERE id = $1), (SELECT count(*) FROM sessions WHERE status = 'queued')",
@@ -478,7 +485,7 @@ async fn escalate_moves_to_the_target_and_bumps_priority(pool: PgPool) {
     let acc = account(&pool, "acme").await;
     let tier1 = support_type(&pool, acc, "tier1", Routing::RoundRobin).await;
     let tier2 = support_type(&pool, acc, "tier2", Routing::Manual).await;
-    let flat = support_type(&pool, acc, "flat", Routing::RoundRobin).await;
+    let flat = support_type(&pool, acc, "flat", Routing::Manual).await;
     sqlx::query(
         "UPDATE support_types SET escalation_target_id = $2, escalation_priority_bump = 7 WHERE id = $1",
     )
@@ -494,7 +501,7 @@ async fn escalate_moves_to_the_target_and_bumps_priority(pool: PgPool) {
     set_last_assigned(&pool, a, 60).await;
 
     let s = open(&pool, "tier1").await;
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(a));
+    assert_eq!(owner_now(&pool, &s).await, Some(a));
     // only the owner or a supervisor may escalate an active session
     let err = sessions::escalate(&pool, &as_agent(peer, acc, Role::Agent), s.id).await.expect_err("peer");
     assert_eq!(code(err), "forbidden");
@@ -536,7 +543,7 @@ async fn a_supervisor_reassigning_someone_elses_session_is_audited(pool: PgPool)
     let a = agent(&pool, acc, "a@acme.test", Role::Agent, 3, true, &[ty]).await;
     let sup = agent(&pool, acc, "s@acme.test", Role::Supervisor, 3, false, &[]).await;
     let s = open(&pool, "billing").await;
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("engine"), Some(a));
+    assert_eq!(owner_now(&pool, &s).await, Some(a));
     sessions::reassign(
         &pool,
         &as_agent(sup, acc, Role::Supervisor),
@@ -602,7 +609,7 @@ async fn eligibility_is_one_rule_for_the_engine_and_manual_moves(pool: PgPool) {
         .execute(&pool)
         .await
         .expect("rr");
-    assert_eq!(engine::assign_one(&pool, s.id).await.expect("pass"), None, "tier 1 cannot take tier 2");
+    assert_eq!(owner_now(&pool, &s).await, None, "tier 1 cannot take tier 2");
 
     // Manual assign and the transfer dialog say the same, with the reason.
     let err = sessions::assign(&pool, &boss_actor, s.id, Some(junior)).await.expect_err("tier");
@@ -669,4 +676,110 @@ async fn the_customer_is_offline_by_what_the_hub_knows(pool: PgPool) {
     // The socket closed: offline, even right after writing.
     customer_left(&pool, s.id).await.expect("left");
     assert!(customer_offline(&mut conn, s.id, chrono::Utc::now()).await.expect("socket closed"));
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn an_open_is_assigned_in_its_own_transaction_when_somebody_is_free(pool: PgPool) {
+    let acc = account(&pool, "acme").await;
+    let ty = support_type(&pool, acc, "billing", Routing::RoundRobin).await;
+    let a = agent(&pool, acc, "a@acme.test", Role::Agent, 1, true, &[ty]).await;
+    let s = open(&pool, "billing").await;
+    assert_eq!((s.status, s.owner_id), (SessionStatus::Active, Some(a)), "assigned by the open itself");
+    assert_eq!(outbox_topics(&pool, s.id).await, ["session.opened", "session.assigned"]);
+    let reason: String = sqlx::query_scalar("SELECT reason FROM assignments WHERE session_id = $1")
+        .bind(s.id)
+        .fetch_one(&pool)
+        .await
+        .expect("assignment");
+    assert_eq!(reason, "auto");
+    // a is at the limit: the next one queues, and the engine finds nobody either
+    let s2 = open(&pool, "billing").await;
+    assert_eq!((s2.status, s2.owner_id), (SessionStatus::Queued, None));
+    assert_eq!(engine::run_pass(&pool).await.expect("pass"), 0);
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn an_open_never_overtakes_a_customer_already_waiting_for_the_type(pool: PgPool) {
+    let acc = account(&pool, "acme").await;
+    let billing = support_type(&pool, acc, "billing", Routing::RoundRobin).await;
+    let returns = support_type(&pool, acc, "returns", Routing::RoundRobin).await;
+    let a = agent(&pool, acc, "a@acme.test", Role::Agent, 1, false, &[billing]).await;
+    let r = agent(&pool, acc, "r@acme.test", Role::Agent, 1, true, &[returns]).await;
+    let waiting = open(&pool, "billing").await;
+    assert_eq!(waiting.status, SessionStatus::Queued, "nobody online yet");
+    // a comes online; before the engine's pass, another billing customer opens
+    set_online(&pool, a, true).await;
+    let later = open(&pool, "billing").await;
+    assert_eq!(later.status, SessionStatus::Queued, "joins the queue behind the waiting customer");
+    assert_eq!(engine::run_pass(&pool).await.expect("pass"), 1);
+    let waiting = sessions::get(&pool, &Actor::System, waiting.id).await.expect("get");
+    assert_eq!(waiting.owner_id, Some(a), "the customer who waited longest first");
+    let later = sessions::get(&pool, &Actor::System, later.id).await.expect("get");
+    assert_eq!(later.status, SessionStatus::Queued);
+    // another type's empty queue is not held up by billing's
+    let s = open(&pool, "returns").await;
+    assert_eq!(s.owner_id, Some(r));
+}
+
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_pass_assigns_in_batches_in_queue_order_past_types_that_are_full(pool: PgPool) {
+    let acc = account(&pool, "acme").await;
+    let busy = support_type(&pool, acc, "busy", Routing::RoundRobin).await;
+    let quiet = support_type(&pool, acc, "quiet", Routing::LeastLoaded).await;
+    let b1 = agent(&pool, acc, "b1@acme.test", Role::Agent, 3, false, &[busy]).await;
+    let b2 = agent(&pool, acc, "b2@acme.test", Role::Agent, 4, false, &[busy]).await;
+    let q = agent(&pool, acc, "q@acme.test", Role::Agent, 5, false, &[quiet]).await;
+    // More busy sessions than one round takes, all ahead of the quiet ones.
+    let mut busy_sessions = Vec::new();
+    for i in 0..(engine::BATCH + 20) {
+        let s = open(&pool, "busy").await;
+        sqlx::query("UPDATE sessions SET priority = $2 WHERE id = $1")
+            .bind(s.id)
+            .bind((i % 7) as i32)
+            .execute(&pool)
+            .await
+            .expect("priority");
+        busy_sessions.push(s.id);
+    }
+    let mut quiet_sessions = Vec::new();
+    for _ in 0..7 {
+        quiet_sessions.push(open(&pool, "quiet").await.id);
+    }
+    for who in [b1, b2, q] {
+        set_online(&pool, who, true).await;
+    }
+    assert_eq!(engine::run_pass(&pool).await.expect("pass"), 3 + 4 + 5);
+
+    // Busy: the 7 first in queue order (priority, then waiting longest).
+    let served: Vec<SessionId> = sqlx::query_scalar(
+        "SELECT id FROM sessions WHERE support_type_id = $1 AND status = 'active' ORDER BY id",
+    )
+    .bind(busy)
+    .fetch_all(&pool)
+    .await
+    .expect("served");
+    let first: Vec<SessionId> = sqlx::query_scalar(
+        "SELECT id FROM sessions WHERE support_type_id = $1
+         ORDER BY priority DESC, queued_at, id LIMIT 7",
+    )
+    .bind(busy)
+    .fetch_all(&pool)
+    .await
+    .expect("order");
+    let mut first = first;
+    first.sort();
+    assert_eq!(served, first);
+    // Quiet: its agent filled up even though busy sessions came first.
+    let counts: Vec<(AgentId, i32)> = sqlx::query_as("SELECT id, active_count FROM agents ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .expect("counts");
+    let mut expected = vec![(b1, 3), (b2, 4), (q, 5)];
+    expected.sort();
+    assert_eq!(counts, expected);
+    let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE status = 'queued'")
+        .fetch_one(&pool)
+        .await
+        .expect("queued");
+    assert_eq!(waiting, (busy_sessions.len() - 7 + quiet_sessions.len() - 5) as i64);
 }

@@ -4,6 +4,7 @@
 
 use domain::{
     actor::{Actor, AgentActor},
+    engine,
     sessions::{self, OpenSession, Session},
     types::*,
 };
@@ -80,6 +81,15 @@ pub async fn open(pool: &PgPool, slug: &str) -> Session {
         .await
         .expect("open session")
         .0
+}
+
+/// Who took a just-opened session: the open itself when somebody was free
+/// (`engine::assign_at_open`), else the engine now.
+pub async fn owner_now(pool: &PgPool, s: &Session) -> Option<AgentId> {
+    match s.owner_id {
+        Some(owner) => Some(owner),
+        None => engine::assign_one(pool, s.id).await.expect("engine"),
+    }
 }
 
 pub async fn set_online(pool: &PgPool, agent: AgentId, online: bool) {

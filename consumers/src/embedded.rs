@@ -15,7 +15,7 @@ use domain::{
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Handler, HandlerError, Outcome, metrics::ConsumerMetrics, process};
+use crate::{Handler, HandlerError, Inbox, Outcome, handler::process_in, metrics::ConsumerMetrics, process};
 
 /// The delivery limit: attempts before an event is dead-lettered.
 pub const MAX_ATTEMPTS: i32 = 5;
@@ -23,6 +23,11 @@ const IDLE: Duration = Duration::from_millis(250);
 /// A handler that takes longer than this is treated as failed (and retried),
 /// so a hung dependency cannot pin an event forever.
 pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How many due inbox rows one claim reserves. Claiming and loading a batch
+/// costs two statements instead of two per event; each event is still
+/// processed in its own transaction, so one failure touches no other.
+pub const CLAIM_BATCH: i64 = 32;
 
 /// Processes due inbox rows until none is left. Returns how many it handled.
 pub async fn drain(
@@ -32,39 +37,60 @@ pub async fn drain(
 ) -> Result<usize, sqlx::Error> {
     let mut handled = 0;
     loop {
-        let Some((event, attempts)) = claim(pool, handler.name()).await? else { return Ok(handled) };
-        handled += 1;
-        deliver(pool, handler, metrics, event, attempts).await?;
+        let batch = claim(pool, handler.name()).await?;
+        if batch.is_empty() {
+            return Ok(handled);
+        }
+        handled += batch.len();
+        if handler.shares_transactions() {
+            deliver_together(pool, handler, metrics, batch).await?;
+        } else {
+            for (event, attempts) in batch {
+                deliver(pool, handler, metrics, event, attempts).await?;
+            }
+        }
     }
 }
 
-/// The next due event for `consumer`, or `None`.
-async fn claim(pool: &PgPool, consumer: &str) -> Result<Option<(Event, i32)>, sqlx::Error> {
-    // A short transaction that only reserves the row: pushing its next
-    // attempt out means a concurrent worker skips it, and a crash mid-way
-    // brings it back after the reservation lapses.
-    let row = sqlx::query!(
-        "UPDATE consumer_inbox SET next_attempt_at = now() + interval '60 seconds'
-         WHERE (consumer, outbox_id) = (
-             SELECT consumer, outbox_id FROM consumer_inbox
-             WHERE consumer = $1 AND next_attempt_at <= now()
-             ORDER BY next_attempt_at, outbox_id LIMIT 1 FOR UPDATE SKIP LOCKED)
-         RETURNING outbox_id, attempts",
-        consumer
+/// Up to [`CLAIM_BATCH`] due events for `consumer`, oldest due first.
+async fn claim(pool: &PgPool, consumer: &str) -> Result<Vec<(Event, i32)>, sqlx::Error> {
+    // One statement that only reserves the rows: pushing their next attempt
+    // out means a concurrent worker skips them, and a crash mid-way brings
+    // them back after the reservation lapses.
+    let rows = sqlx::query!(
+        r#"WITH due AS (
+               SELECT consumer, outbox_id FROM consumer_inbox
+               WHERE consumer = $1 AND next_attempt_at <= now()
+               ORDER BY next_attempt_at, outbox_id LIMIT $2 FOR UPDATE SKIP LOCKED),
+           reserved AS (
+               UPDATE consumer_inbox i SET next_attempt_at = now() + interval '60 seconds'
+               FROM due WHERE (i.consumer, i.outbox_id) = (due.consumer, due.outbox_id)
+               RETURNING i.outbox_id, i.attempts)
+           SELECT o.id AS "id!", o.event_id AS "event_id!", o.topic AS "topic!",
+                  o.account_id AS "account_id: AccountId", o.session_id AS "session_id: SessionId",
+                  o.payload AS "payload!", o.created_at AS "created_at!", r.attempts AS "attempts!"
+           FROM reserved r JOIN outbox o ON o.id = r.outbox_id
+           ORDER BY r.outbox_id"#,
+        consumer,
+        CLAIM_BATCH
     )
-    .fetch_optional(pool)
+    .fetch_all(pool)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let event = sqlx::query_as!(
-        Event,
-        r#"SELECT id, event_id, topic, account_id AS "account_id: AccountId",
-                  session_id AS "session_id: SessionId", payload, created_at
-           FROM outbox WHERE id = $1"#,
-        row.outbox_id
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok(Some((event, row.attempts)))
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let event = Event {
+                id: r.id,
+                event_id: r.event_id,
+                topic: r.topic,
+                account_id: r.account_id,
+                session_id: r.session_id,
+                payload: r.payload,
+                created_at: r.created_at,
+            };
+            (event, r.attempts)
+        })
+        .collect())
 }
 
 async fn deliver(
@@ -74,26 +100,84 @@ async fn deliver(
     event: Event,
     attempts: i32,
 ) -> Result<(), sqlx::Error> {
-    use std::sync::atomic::Ordering::Relaxed;
-    let consumer = handler.name();
-    let outcome = match tokio::time::timeout(HANDLER_TIMEOUT, process(pool, handler, &event)).await {
+    let inbox = Some(Inbox { consumer: handler.name(), outbox_id: event.id });
+    let outcome = timed(process(pool, handler, &event, inbox)).await;
+    settle(pool, handler, metrics, event, attempts, outcome).await
+}
+
+/// Delivers a claimed batch in one transaction, each event in its own
+/// savepoint: an event that fails rolls back to its savepoint, and the
+/// others commit together (one commit for the batch). Failures are then
+/// scheduled or dead-lettered as in [`deliver`]. If the commit fails, nothing
+/// of the batch happened and its reservations lapse into a retry.
+async fn deliver_together(
+    pool: &PgPool,
+    handler: &dyn Handler,
+    metrics: &ConsumerMetrics,
+    batch: Vec<(Event, i32)>,
+) -> Result<(), sqlx::Error> {
+    use sqlx::Acquire;
+    let mut tx = pool.begin().await?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for (event, attempts) in batch {
+        let mut savepoint = tx.begin().await?;
+        let inbox = Some(Inbox { consumer: handler.name(), outbox_id: event.id });
+        let outcome = timed(process_in(&mut savepoint, handler, &event, inbox)).await;
+        if matches!(outcome, Ok(Outcome::Done)) {
+            savepoint.commit().await?;
+        } else {
+            savepoint.rollback().await?;
+        }
+        outcomes.push((event, attempts, outcome));
+    }
+    tx.commit().await?;
+    for (event, attempts, outcome) in outcomes {
+        settle(pool, handler, metrics, event, attempts, outcome).await?;
+    }
+    Ok(())
+}
+
+/// A handler's run, failed (to be retried) when it takes longer than
+/// [`HANDLER_TIMEOUT`].
+async fn timed(
+    run: impl std::future::Future<Output = Result<Outcome, HandlerError>>,
+) -> Result<Outcome, HandlerError> {
+    match tokio::time::timeout(HANDLER_TIMEOUT, run).await {
         Ok(outcome) => outcome,
         Err(_) => Err(HandlerError::Retry(format!("the handler took longer than {HANDLER_TIMEOUT:?}"))),
-    };
+    }
+}
+
+/// Records what became of a delivered event, after its effect committed or
+/// rolled back: metrics, and for a failure its next attempt or its dead
+/// letter.
+async fn settle(
+    pool: &PgPool,
+    handler: &dyn Handler,
+    metrics: &ConsumerMetrics,
+    event: Event,
+    attempts: i32,
+    outcome: Result<Outcome, HandlerError>,
+) -> Result<(), sqlx::Error> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let consumer = handler.name();
     let attempts = attempts + 1;
     match outcome {
         Ok(done) => {
             match done {
+                // The inbox row went with the effect, in its transaction.
                 Outcome::Done => metrics.processed.fetch_add(1, Relaxed),
-                Outcome::Duplicate => metrics.duplicates.fetch_add(1, Relaxed),
+                Outcome::Duplicate => {
+                    sqlx::query!(
+                        "DELETE FROM consumer_inbox WHERE consumer = $1 AND outbox_id = $2",
+                        consumer,
+                        event.id
+                    )
+                    .execute(pool)
+                    .await?;
+                    metrics.duplicates.fetch_add(1, Relaxed)
+                }
             };
-            sqlx::query!(
-                "DELETE FROM consumer_inbox WHERE consumer = $1 AND outbox_id = $2",
-                consumer,
-                event.id
-            )
-            .execute(pool)
-            .await?;
         }
         Err(err) => {
             metrics.failed.fetch_add(1, Relaxed);

@@ -41,6 +41,14 @@ pub trait Handler: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// The topics it receives, in AMQP topic syntax (`session.*`, `#`).
     fn bindings(&self) -> &'static [&'static str];
+    /// Whether, in embedded mode, several of its events may share one
+    /// transaction (each in its own savepoint, so a failure still touches no
+    /// other event). Only for handlers whose effects are quick database
+    /// writes: one that waits on the network (a model) keeps the default,
+    /// one transaction per event.
+    fn shares_transactions(&self) -> bool {
+        false
+    }
     /// Applies the event's effect inside `tx`, the transaction that also
     /// records the event as processed. An error rolls both back.
     fn handle<'a>(
@@ -65,11 +73,40 @@ pub enum Outcome {
     Duplicate,
 }
 
+/// An embedded-mode inbox row, removed in the transaction of its effect.
+#[derive(Debug, Clone, Copy)]
+pub struct Inbox<'a> {
+    pub consumer: &'a str,
+    pub outbox_id: i64,
+}
+
 /// Runs `handler` on `event` exactly once per consumer: the `processed` row
 /// and the effect commit together, and a concurrent or later redelivery
-/// waits on, then sees, that row.
-pub async fn process(pool: &PgPool, handler: &dyn Handler, event: &Event) -> Result<Outcome, HandlerError> {
+/// waits on, then sees, that row. `inbox` (embedded mode) is deleted in the
+/// same transaction, so a delivered event costs one commit.
+pub async fn process(
+    pool: &PgPool,
+    handler: &dyn Handler,
+    event: &Event,
+    inbox: Option<Inbox<'_>>,
+) -> Result<Outcome, HandlerError> {
     let mut tx = pool.begin().await?;
+    let outcome = process_in(&mut tx, handler, event, inbox).await?;
+    if outcome == Outcome::Done {
+        tx.commit().await?;
+    }
+    Ok(outcome)
+}
+
+/// [`process`] inside the caller's transaction (or savepoint), which the
+/// caller commits when the outcome is [`Outcome::Done`]. A duplicate writes
+/// nothing.
+pub async fn process_in(
+    tx: &mut PgConnection,
+    handler: &dyn Handler,
+    event: &Event,
+    inbox: Option<Inbox<'_>>,
+) -> Result<Outcome, HandlerError> {
     let fresh = sqlx::query!(
         "INSERT INTO processed (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         handler.name(),
@@ -81,8 +118,16 @@ pub async fn process(pool: &PgPool, handler: &dyn Handler, event: &Event) -> Res
     if fresh == 0 {
         return Ok(Outcome::Duplicate);
     }
-    handler.handle(&mut tx, event).await?;
-    tx.commit().await?;
+    handler.handle(&mut *tx, event).await?;
+    if let Some(inbox) = inbox {
+        sqlx::query!(
+            "DELETE FROM consumer_inbox WHERE consumer = $1 AND outbox_id = $2",
+            inbox.consumer,
+            inbox.outbox_id
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     Ok(Outcome::Done)
 }
 

@@ -22,4 +22,4 @@ pub mod relay;
 pub mod webhooks;
 mod worker;
 
-pub use handler::{BoxFuture, Handler, HandlerError, Outcome, process, topic_matches};
+pub use handler::{BoxFuture, Handler, HandlerError, Inbox, Outcome, process, topic_matches};

@@ -139,7 +139,7 @@ async fn start(
         .iter()
         .find(|e| e.topic == "blast.created" && e.payload["blast_id"] == created.blast.id.to_string())
         .expect("blast.created");
-    process(pool, &BlastHandler, event).await.expect("handled");
+    process(pool, &BlastHandler, event, None).await.expect("handled");
     let status: BlastStatus = sqlx::query_scalar("SELECT status FROM blasts WHERE id = $1")
         .bind(created.blast.id)
         .fetch_one(pool)

@@ -120,9 +120,12 @@ async fn tag_rules_and_project_tags_apply_once(pool: PgPool) {
     assert_eq!(tags_of(&pool, s.id).await.len(), 3);
 }
 
-/// Fails every event whose payload says so; counts the others.
+/// Writes its effect, then fails every event whose payload says so (so the
+/// failure must roll the write back); counts the others. `together`: its
+/// events may share a transaction (savepoints), like notifications'.
 struct Flaky {
     handled: AtomicUsize,
+    together: bool,
 }
 
 impl Handler for Flaky {
@@ -132,20 +135,23 @@ impl Handler for Flaky {
     fn bindings(&self) -> &'static [&'static str] {
         &["test.#"]
     }
+    fn shares_transactions(&self) -> bool {
+        self.together
+    }
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,
         event: &'a Event,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
+            sqlx::query("INSERT INTO effects (event_id) VALUES ($1)")
+                .bind(event.event_id)
+                .execute(&mut *tx)
+                .await?;
             match event.payload["fail"].as_str() {
                 Some("retry") => Err(HandlerError::Retry("downstream is down".into())),
                 Some("permanent") => Err(HandlerError::Permanent("malformed".into())),
                 _ => {
-                    sqlx::query("INSERT INTO effects (event_id) VALUES ($1)")
-                        .bind(event.event_id)
-                        .execute(tx)
-                        .await?;
                     self.handled.fetch_add(1, Ordering::Relaxed);
                     Ok(())
                 }
@@ -166,8 +172,19 @@ async fn emit(pool: &PgPool, n: usize, payload: serde_json::Value) {
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn failures_retry_with_backoff_then_dead_letter_while_others_flow(pool: PgPool) {
+    failures_retry_then_dead_letter(pool, false).await;
+}
+
+/// The same, with the batch's events in one transaction: a failing event
+/// rolls back to its savepoint and the others still commit.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn failures_in_a_shared_transaction_roll_back_alone(pool: PgPool) {
+    failures_retry_then_dead_letter(pool, true).await;
+}
+
+async fn failures_retry_then_dead_letter(pool: PgPool, together: bool) {
     sqlx::query("CREATE TABLE effects (event_id uuid NOT NULL)").execute(&pool).await.expect("table");
-    let flaky = Arc::new(Flaky { handled: AtomicUsize::new(0) });
+    let flaky = Arc::new(Flaky { handled: AtomicUsize::new(0), together });
     let handlers: Vec<Arc<dyn Handler>> = vec![flaky.clone(), Arc::new(Tagging)];
     let publisher = InboxPublisher::new(&handlers);
     let metrics = ConsumerMetrics::default();
@@ -227,6 +244,11 @@ async fn failures_retry_with_backoff_then_dead_letter_while_others_flow(pool: Pg
             .await
             .expect("dead");
     assert_eq!(dead.len(), 2);
+    let processed: i64 = sqlx::query_scalar("SELECT count(*) FROM processed WHERE consumer = 'flaky'")
+        .fetch_one(&pool)
+        .await
+        .expect("n");
+    assert_eq!(processed, 50, "a failed event is not marked processed");
     assert_eq!(dead[0].1, 1, "a permanent failure is dead-lettered at once: {dead:?}");
     assert_eq!(dead[1].1, MAX_ATTEMPTS, "a retryable one after the delivery limit: {dead:?}");
     let left: i64 =

@@ -127,7 +127,7 @@ async fn events(pool: &PgPool, topic: &str) -> Vec<Event> {
 /// Runs the handler on every event so far.
 async fn process_all(pool: &PgPool, handler: &Notifications) {
     for event in outbox::since(pool, 0, 1000).await.expect("events") {
-        process(pool, handler, &event).await.expect("process");
+        process(pool, handler, &event, None).await.expect("process");
     }
 }
 
@@ -145,8 +145,8 @@ async fn an_assignment_alerts_the_agent_once_and_mails_them_when_they_opted_in(p
     let assigned = events(&pool, "session.assigned").await;
     assert_eq!(assigned.len(), 1);
     // Delivered twice (a redelivery after a lost ack): one effect.
-    assert_eq!(process(&pool, &handler, &assigned[0]).await.expect("first"), Outcome::Done);
-    assert_eq!(process(&pool, &handler, &assigned[0]).await.expect("again"), Outcome::Duplicate);
+    assert_eq!(process(&pool, &handler, &assigned[0], None).await.expect("first"), Outcome::Done);
+    assert_eq!(process(&pool, &handler, &assigned[0], None).await.expect("again"), Outcome::Duplicate);
     // Recorded with the event, not sent inside its transaction: the mail
     // worker sends after commit.
     assert!(sink.mails().is_empty(), "{:?}", sink.mails());

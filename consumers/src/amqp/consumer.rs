@@ -229,7 +229,7 @@ impl AmqpConsumer {
         let attempt = attempt_of(&delivery.properties);
         let outcome = match tokio::time::timeout(
             self.handler_timeout,
-            process(&self.pool, self.handler.as_ref(), &event),
+            process(&self.pool, self.handler.as_ref(), &event, None),
         )
         .await
         {

@@ -65,6 +65,11 @@ impl Handler for Notifications {
         &["#"]
     }
 
+    /// Its effects are quick database writes (alerts, webhook delivery rows and the e-mail outbox).
+    fn shares_transactions(&self) -> bool {
+        true
+    }
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,

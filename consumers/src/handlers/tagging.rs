@@ -18,6 +18,11 @@ impl Handler for Tagging {
         &["session.opened", "message.created"]
     }
 
+    /// Its effects are quick database writes (tag rows).
+    fn shares_transactions(&self) -> bool {
+        true
+    }
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,

@@ -73,10 +73,11 @@ pub(crate) async fn assign_at_open(
 }
 
 /// The (support type, tier) pairs for which the human pick already found
-/// nobody in this transaction. A later session with the same pair cannot
-/// find anybody either (the rule depends only on those and the account, and
-/// the pass only adds load), so the pass skips its query: a freed slot costs
-/// one assignment, not one failed query per queued session.
+/// nobody during this pass. A later session with the same pair cannot find
+/// anybody either (the rule depends only on those and the account, and the
+/// pass only adds load; capacity freed by others meanwhile notifies the
+/// engine again), so the pass skips its query: a freed slot costs one
+/// assignment, not one failed query per queued session.
 #[derive(Default)]
 pub(crate) struct Exhausted(std::collections::HashSet<(SupportTypeId, Option<i16>)>);
 
@@ -176,15 +177,18 @@ pub mod sql {
 /// Assigns every queued session that can be assigned now, highest priority
 /// and longest waiting first. Returns how many were assigned.
 ///
-/// Each round is one transaction: it locks up to [`BATCH`] queued sessions
-/// that someone can take now (`SKIP LOCKED`, so engines on other nodes take
-/// other sessions), assigns as many as it can, and commits once. Agents
-/// picked in a round stay locked until its commit, so parallel rounds never
-/// pick the same agent; rounds repeat while they make progress.
+/// It reads up to [`BATCH`] queued sessions that somebody can take now (one
+/// statement), then assigns them one short transaction each, so an agent's
+/// row is locked only while its own assignment commits: a resolve or a
+/// heartbeat of that agent never waits for the rest of the pass. (A first
+/// version ran a whole round in one transaction; the outside benchmark
+/// showed resolves and heartbeats queueing for seconds behind it.) Once the
+/// human pick finds nobody for a (type, tier), the pass skips that pair's
+/// other sessions ([`Exhausted`]): capacity freed meanwhile sends its own
+/// notification, which starts the next pass.
 pub async fn run_pass(pool: &PgPool) -> Result<usize> {
     let mut total = 0;
     loop {
-        let mut tx = pool.begin().await?;
         // Only sessions that someone can take right now, by the rule.
         // Runtime-checked: the SQL embeds the shared rule macro with concat!, which query! cannot take.
         let candidates = sqlx::query_scalar::<_, SessionId>(concat!(
@@ -194,19 +198,20 @@ pub async fn run_pass(pool: &PgPool) -> Result<usize> {
             crate::can_take_sql!("s.support_type_id", "s.tier", "s.account_id"),
             ") ORDER BY ",
             crate::queue_order_sql!(),
-            " LIMIT $1 FOR UPDATE OF s SKIP LOCKED"
+            " LIMIT $1"
         ))
         .bind(BATCH)
-        .fetch_all(&mut *tx)
+        .fetch_all(pool)
         .await?;
         let mut assigned = 0;
         let mut exhausted = Exhausted::default();
         for id in &candidates {
+            let mut tx = pool.begin().await?;
             if assign_in(&mut tx, *id, &mut exhausted).await?.is_some() {
+                tx.commit().await?;
                 assigned += 1;
             }
         }
-        tx.commit().await?;
         total += assigned;
         if assigned == 0 || (candidates.len() as i64) < BATCH {
             return Ok(total);
@@ -214,7 +219,7 @@ pub async fn run_pass(pool: &PgPool) -> Result<usize> {
     }
 }
 
-/// How many queued sessions one round of [`run_pass`] locks and tries.
+/// How many queued sessions one round of [`run_pass`] reads and tries.
 pub const BATCH: i64 = 50;
 
 /// Runs the engine until `shutdown`: a pass on every notification and every

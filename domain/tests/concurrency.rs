@@ -24,8 +24,8 @@ const AGENTS: usize = 50;
 const SESSIONS: usize = 5_000;
 const WORKERS: usize = 200;
 
-/// Whether an engine pass that held `session` (a pass locks the sessions of
-/// its round until it commits) assigned it: waits for that commit.
+/// Whether an engine pass that held `session` while this worker tried it
+/// assigned it: waits for that pass's commit.
 async fn taken_by_a_pass(pool: &PgPool, session: SessionId) -> bool {
     let status: String = sqlx::query_scalar("SELECT status FROM sessions WHERE id = $1 FOR SHARE")
         .bind(session)

@@ -722,7 +722,7 @@ async fn an_open_never_overtakes_a_customer_already_waiting_for_the_type(pool: P
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
-async fn a_pass_assigns_in_batches_in_queue_order_past_types_that_are_full(pool: PgPool) {
+async fn a_pass_assigns_in_queue_order_past_types_that_are_full(pool: PgPool) {
     let acc = account(&pool, "acme").await;
     let busy = support_type(&pool, acc, "busy", Routing::RoundRobin).await;
     let quiet = support_type(&pool, acc, "quiet", Routing::LeastLoaded).await;

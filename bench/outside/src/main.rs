@@ -1,0 +1,167 @@
+//! Switchboard's benchmark from outside. It links no crate of this
+//! workspace: it drives a running release server over HTTP and WebSocket,
+//! as a real team's load tool would, and measures each raw limit in the
+//! same run, so that every figure stands beside what this machine allows.
+//!
+//! `scripts/bench --outside` prepares it all: a fresh database,
+//! the release server in embedded mode, a global admin and its API token
+//! from the `switchboard` CLI, and a scratch database for the raw limit.
+//!
+//! Environment:
+//! - `SWITCHBOARD_URL`: the server, e.g. `http://127.0.0.1:3901`;
+//! - `BENCH_ADMIN_TOKEN`: a global admin's API token;
+//! - `BENCH_RAW_DATABASE_URL`: the raw limit's database (migrations applied,
+//!   `raw/seed.sql` loaded);
+//! - `BENCH_RATE_LIMIT_SCALE`: what the server's `RATE_LIMIT_SCALE` was set
+//!   to, reported beside the figures;
+//! - `BENCH_SERVER_PID`: the server's process id, whose CPU and memory are
+//!   read from `/proc`;
+//! - `BENCH_SITE_ROOT`: the release site (default `target/site`);
+//! - `BENCH_QUICK=1`: the quick run (smaller rounds, under 5 minutes).
+//!
+//! Scenarios so far: 1 (assignment), 2 (chat delivery), 3 (WebSocket
+//! capacity) and 7 (the WASM bundle). `switchboard-bench-outside relay` is
+//! the minimal relay that scenarios 2 and 3 stand beside.
+
+mod assignment;
+mod bundle;
+mod chat;
+mod common;
+mod relay;
+
+use serde_json::{Value, json};
+
+use common::{Api, Error, env, id};
+
+/// One row of the report.
+struct Row {
+    scenario: String,
+    figure: String,
+    goal: &'static str,
+    raw: String,
+    ratio: String,
+    json: Value,
+}
+
+/// Keeps a finished scenario's row and shows it at once.
+fn done(rows: &mut Vec<Row>, row: Row) {
+    eprintln!("{}\n  {}\n  raw: {} ({})", row.scenario, row.figure, row.raw, row.ratio);
+    rows.push(row);
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    if std::env::args().nth(1).as_deref() == Some("relay") {
+        return relay::serve().await;
+    }
+    let api = Api {
+        http: reqwest::Client::builder().pool_max_idle_per_host(256).build()?,
+        base: env("SWITCHBOARD_URL")?,
+    };
+    let admin = env("BENCH_ADMIN_TOKEN")?;
+    let raw_db = env("BENCH_RAW_DATABASE_URL")?;
+    let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
+    let scale = std::env::var("BENCH_RATE_LIMIT_SCALE").unwrap_or_else(|_| "1".into());
+    let site = std::env::var("BENCH_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    let mut rows = Vec::new();
+
+    let (figure, raw, kib, json) = bundle::sizes(&site)?;
+    done(
+        &mut rows,
+        Row {
+            scenario: "7. WASM bundle: the release site's WASM and JS".into(),
+            figure,
+            goal: "< 400 KiB gzip",
+            raw,
+            ratio: format!("{:.2}× goal", kib / 400.0),
+            json,
+        },
+    );
+
+    let account = id(&api.post(&admin, "/accounts", json!({ "slug": "bench", "name": "Bench" })).await?)?;
+    let mut agent_no = 0;
+
+    let connections = 10_000;
+    let (figure, raw, ratio, json) = chat::capacity(&api, &admin, &account, agent_no, connections).await?;
+    agent_no += 10;
+    done(
+        &mut rows,
+        Row {
+            scenario: format!(
+                "3. WebSocket capacity: {connections} idle authenticated sockets, half agents, half customers"
+            ),
+            figure,
+            goal: "10,000 in < 1 GiB",
+            raw,
+            ratio,
+            json,
+        },
+    );
+
+    let (chats, secs) = if quick { (200, 15) } else { (1_000, 30) };
+    let (figure, raw, ratio, json) = chat::delivery(&api, &admin, &account, agent_no, chats, secs).await?;
+    agent_no += chats.div_ceil(10);
+    done(
+        &mut rows,
+        Row {
+            scenario: format!(
+                "2. chat delivery: {chats} chats, customer and agent sockets, each side sending every 2 s for {secs} s (POST /sessions/{{id}}/messages)"
+            ),
+            figure,
+            goal: "p99 < 50 ms",
+            raw,
+            ratio,
+            json,
+        },
+    );
+
+    let mut types = Vec::new();
+    for i in 0..4 {
+        types.push(common::support_type(&api, &admin, &account, &format!("bench-{i}")).await?);
+    }
+    let rounds: &[(usize, usize, usize)] =
+        if quick { &[(50, 1_500, 50)] } else { &[(50, 3_000, 100), (500, 3_000, 150)] };
+    for &(agents, sessions, clients) in rounds {
+        let raw = assignment::raw_limit(&raw_db, if quick { 10 } else { 20 })?;
+        let (figure, rate, json) =
+            assignment::assignment(&api, &admin, &account, &types, agent_no, agents, sessions, clients)
+                .await?;
+        agent_no += agents;
+        done(
+            &mut rows,
+            Row {
+                scenario: format!(
+                    "1. assignment through the product: {sessions} chats opened by {clients} clients, {agents} agents (limits 1-3) resolving as they go"
+                ),
+                figure,
+                goal: "≥ 1,000/s and ≥ 0.5× raw",
+                raw: format!("{raw:.0} tx/s (pgbench, the open+assign SQL, 8 clients)"),
+                ratio: format!("{:.2}× raw", rate / raw),
+                json: json!({ "agents": agents, "sessions": sessions, "clients": clients, "raw_tx_per_s": raw, "product": json }),
+            },
+        );
+    }
+
+    println!("Customer rate limits scaled ×{scale} for the run (RATE_LIMIT_SCALE).");
+    println!();
+    println!("| scenario | figure | goal | raw limit | ratio |");
+    println!("|---|---|---|---|---|");
+    for r in &rows {
+        println!("| {} | {} | {} | {} | {} |", r.scenario, r.figure, r.goal, r.raw, r.ratio);
+    }
+    if !quick {
+        std::fs::create_dir_all("target/bench")?;
+        let path = format!("target/bench/outside-{}.json", chrono::Utc::now().format("%Y-%m-%dT%H%M%SZ"));
+        let all: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!({ "scenario": r.scenario, "figure": r.figure, "goal": r.goal, "raw": r.raw,
+                             "ratio": r.ratio, "data": r.json })
+            })
+            .collect();
+        std::fs::write(&path, serde_json::to_string_pretty(&all)?)?;
+        println!();
+        println!("written to {path}");
+    }
+    Ok(())
+}

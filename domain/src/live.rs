@@ -316,6 +316,34 @@ mod server {
             .collect())
     }
 
+    /// One queued session's place in line (`None` once it is not queued):
+    /// the same answer as [`queue_positions`], counting only the sessions
+    /// ahead of it on the queue's index instead of ordering the whole
+    /// queue, so a customer's connect costs its own position, not the
+    /// type's queue.
+    pub async fn queue_position(pool: &PgPool, session: SessionId) -> Result<Option<QueuePosition>> {
+        // Runtime-checked: the SQL embeds the shared rule macro with concat!, which query! cannot take.
+        let row: Option<(SessionId, SupportTypeId, i64, i64)> = sqlx::query_as(concat!(
+            "SELECT s.id, s.support_type_id,
+                    1 + (SELECT count(*) FROM sessions q
+                         WHERE q.status = 'queued' AND q.support_type_id = s.support_type_id AND ",
+            crate::queue_ahead_sql!(),
+            "),
+                    (SELECT count(*) FROM sessions r
+                     WHERE r.support_type_id = s.support_type_id AND r.assigned_at > now() - interval '1 hour')
+             FROM sessions s WHERE s.id = $1 AND s.status = 'queued'"
+        ))
+        .bind(session)
+        .fetch_optional(pool)
+        .await?;
+        Ok(row.map(|(session_id, support_type_id, position, per_hour)| QueuePosition {
+            session_id,
+            support_type_id,
+            position,
+            eta_secs: estimate_wait(position, per_hour),
+        }))
+    }
+
     /// Records that the caller has seen the session's messages up to
     /// `message_id`: the customer for their side; the owner for the agent
     /// side (a supervisor looking in does not clear the owner's unread).

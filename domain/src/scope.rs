@@ -154,6 +154,16 @@ macro_rules! queue_order_sql {
     };
 }
 
+/// [`queue_order`] as a test: a `sessions` row aliased `q` comes before
+/// the one aliased `s` (same priority rule, then waiting, then id). For
+/// one session's place in line without ordering the whole queue.
+#[macro_export]
+macro_rules! queue_ahead_sql {
+    () => {
+        "(q.priority > s.priority OR (q.priority = s.priority AND (q.queued_at, q.id) < (s.queued_at, s.id)))"
+    };
+}
+
 pub mod sql {
     /// [`super::queue_order`] over a `sessions` row aliased `s`.
     pub const QUEUE_ORDER: &str = queue_order_sql!();

@@ -83,6 +83,13 @@ async fn queue_positions_follow_priority_then_arrival(pool: PgPool) {
     // No assignments in the last hour: two minutes a place.
     let a_eta = positions.iter().find(|p| p.session_id == a.id).expect("a").eta_secs;
     assert_eq!(a_eta, 240);
+    // One session's place, counted on the index, says the same.
+    for p in &positions {
+        assert_eq!(live::queue_position(&pool, p.session_id).await.expect("one").as_ref(), Some(p));
+    }
+    // The same priority: arrival decides, then the id.
+    let d = open(&pool, "billing").await;
+    assert_eq!(live::queue_position(&pool, d.id).await.expect("d").map(|p| p.position), Some(3));
 }
 
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]

@@ -85,11 +85,7 @@ async fn load_state(
         })
         .collect();
     let position = if session.status == SessionStatus::Queued {
-        live::queue_positions(pool, &[session.support_type_id])
-            .await?
-            .into_iter()
-            .find(|p| p.session_id == id)
-            .map(|p| (p.position, p.eta_secs))
+        live::queue_position(pool, id).await?.map(|p| (p.position, p.eta_secs))
     } else {
         None
     };

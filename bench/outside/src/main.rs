@@ -83,12 +83,12 @@ async fn main() -> Result<(), Error> {
 
     let connections = 10_000;
     let (figure, raw, ratio, json) = chat::capacity(&api, &admin, &account, agent_no, connections).await?;
-    agent_no += 10;
+    agent_no += chat::agents_for(connections);
     done(
         &mut rows,
         Row {
             scenario: format!(
-                "3. WebSocket capacity: {connections} idle authenticated sockets, half agents, half customers"
+                "3. WebSocket capacity: {connections} idle authenticated sockets, half agents (10 per agent), half customers"
             ),
             figure,
             goal: "10,000 in < 1 GiB",

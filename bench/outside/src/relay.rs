@@ -17,7 +17,7 @@ use tokio::{
     net::TcpListener,
     sync::mpsc,
 };
-use tokio_tungstenite::tungstenite::Message as Frame;
+use tokio_tungstenite::tungstenite::{Message as Frame, protocol::WebSocketConfig};
 
 use crate::common::Error;
 
@@ -33,7 +33,12 @@ pub async fn serve() -> Result<(), Error> {
         let (stream, _) = listener.accept().await?;
         let peers = peers.clone();
         tokio::spawn(async move {
-            let Ok(socket) = tokio_tungstenite::accept_async(stream).await else { return };
+            // The server's own buffer sizes (axum's WebSocket on the same
+            // tungstenite): 4 KiB to read, nothing kept to write.
+            let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+            let Ok(socket) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else {
+                return;
+            };
             let (mut sink, mut stream) = socket.split();
             let Some(Ok(Frame::Text(join))) = stream.next().await else { return };
             let mut words = join.split_whitespace().skip(1);

@@ -178,9 +178,7 @@ async fn connection(mut socket: WebSocket, hub: Hub, agent: Option<(AgentActor, 
         && let Ok(Some(brief)) = domain::live::brief_unchecked(hub.pool(), c.session_id).await
     {
         reg.set_customer_type(brief.support_type_id);
-        if let Ok(positions) = domain::live::queue_positions(hub.pool(), &[brief.support_type_id]).await
-            && let Some(p) = positions.into_iter().find(|p| p.session_id == c.session_id)
-        {
+        if let Ok(Some(p)) = domain::live::queue_position(hub.pool(), c.session_id).await {
             reg.send(&ServerFrame::Queue {
                 session_id: p.session_id,
                 position: p.position,

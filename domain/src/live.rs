@@ -254,7 +254,10 @@ mod server {
 
     /// A session's live view, for the hub (which applies the scoping rules
     /// per connection itself).
-    pub async fn brief_unchecked(pool: &PgPool, id: SessionId) -> Result<Option<SessionBrief>> {
+    pub async fn brief_unchecked<'e>(
+        db: impl sqlx::PgExecutor<'e>,
+        id: SessionId,
+    ) -> Result<Option<SessionBrief>> {
         Ok(sqlx::query_as!(
             SessionBrief,
             r#"SELECT s.id AS "id: SessionId", s.account_id AS "account_id: AccountId",
@@ -271,7 +274,7 @@ mod server {
                WHERE s.id = $1"#,
             id.0
         )
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?)
     }
 
@@ -280,7 +283,10 @@ mod server {
     pub async fn brief(pool: &PgPool, actor: &Actor, id: SessionId) -> Result<SessionBrief> {
         let mut conn = pool.acquire().await?;
         visible(&mut conn, actor, id, Lock::None).await?;
-        let brief = brief_unchecked(pool, id).await?.ok_or_else(|| crate::Error::not_found("session"))?;
+        // On the same connection: a second one from the pool, while this
+        // one is held, deadlocks a busy pool (the outside bench's agents
+        // subscribing 100 at a time held all 20 and waited for a 21st).
+        let brief = brief_unchecked(&mut *conn, id).await?.ok_or_else(|| crate::Error::not_found("session"))?;
         Ok(if matches!(actor, Actor::Customer(_)) { brief.for_customer() } else { brief })
     }
 

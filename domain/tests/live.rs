@@ -155,3 +155,26 @@ async fn a_rating_can_be_requested_once_a_session_is_resolved(pool: PgPool) {
     let err = csat::request(&pool, &dana, s.id).await.expect_err("rated");
     assert_eq!(err.code(), "csat_already_submitted");
 }
+
+/// A live view is read on one connection: an operation that held one and
+/// waited for a second from the pool deadlocked a busy pool (every holder
+/// waiting for another), which the outside benchmark found as agents
+/// subscribing 100 at a time. A pool of one connection proves it.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_brief_needs_one_connection_only(pool: PgPool) {
+    let acc = account(&pool, "acme").await;
+    let ty = support_type(&pool, acc, "billing", Routing::Manual).await;
+    let dana = agent(&pool, acc, "dana@acme.test", Role::Agent, 3, true, &[ty]).await;
+    let dana = as_agent(dana, acc, Role::Agent);
+    let s = open(&pool, "billing").await;
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(2))
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .expect("a pool of one");
+    let brief = live::brief(&one, &dana, s.id).await.expect("brief on one connection");
+    assert_eq!(brief.id, s.id);
+    let customer = live::brief(&one, &customer_of(&s), s.id).await.expect("the customer's, too");
+    assert_eq!(customer.owner_id, None);
+}

@@ -17,7 +17,8 @@
 //! - `BENCH_SERVER_PID`: the server's process id, whose CPU and memory are
 //!   read from `/proc`;
 //! - `BENCH_SITE_ROOT`: the release site (default `target/site`);
-//! - `BENCH_QUICK=1`: the quick run (smaller rounds, under 5 minutes).
+//! - `BENCH_QUICK=1`: the quick run (smaller rounds, under 5 minutes);
+//! - `BENCH_ONLY`: the scenarios to run, e.g. `2,3` (default: all).
 //!
 //! Scenarios so far: 1 (assignment), 2 (chat delivery), 3 (WebSocket
 //! capacity) and 7 (the WASM bundle). `switchboard-bench-outside relay` is
@@ -63,83 +64,95 @@ async fn main() -> Result<(), Error> {
     let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
     let scale = std::env::var("BENCH_RATE_LIMIT_SCALE").unwrap_or_else(|_| "1".into());
     let site = std::env::var("BENCH_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let runs = |n: &str| only.is_empty() || only.split(',').any(|o| o.trim() == n);
     let mut rows = Vec::new();
 
-    let (figure, raw, kib, json) = bundle::sizes(&site)?;
-    done(
-        &mut rows,
-        Row {
-            scenario: "7. WASM bundle: the release site's WASM and JS".into(),
-            figure,
-            goal: "< 400 KiB gzip",
-            raw,
-            ratio: format!("{:.2}× goal", kib / 400.0),
-            json,
-        },
-    );
+    if runs("7") {
+        let (figure, raw, kib, json) = bundle::sizes(&site)?;
+        done(
+            &mut rows,
+            Row {
+                scenario: "7. WASM bundle: the release site's WASM and JS".into(),
+                figure,
+                goal: "< 400 KiB gzip",
+                raw,
+                ratio: format!("{:.2}× goal", kib / 400.0),
+                json,
+            },
+        );
+    }
 
     let account = id(&api.post(&admin, "/accounts", json!({ "slug": "bench", "name": "Bench" })).await?)?;
     let mut agent_no = 0;
 
-    let connections = 10_000;
-    let (figure, raw, ratio, json) = chat::capacity(&api, &admin, &account, agent_no, connections).await?;
-    agent_no += chat::agents_for(connections);
-    done(
-        &mut rows,
-        Row {
-            scenario: format!(
-                "3. WebSocket capacity: {connections} idle authenticated sockets, half agents (10 per agent), half customers"
-            ),
-            figure,
-            goal: "10,000 in < 1 GiB",
-            raw,
-            ratio,
-            json,
-        },
-    );
-
-    let (chats, secs) = if quick { (200, 15) } else { (1_000, 30) };
-    let (figure, raw, ratio, json) = chat::delivery(&api, &admin, &account, agent_no, chats, secs).await?;
-    agent_no += chats.div_ceil(10);
-    done(
-        &mut rows,
-        Row {
-            scenario: format!(
-                "2. chat delivery: {chats} chats, customer and agent sockets, each side sending every 2 s for {secs} s (POST /sessions/{{id}}/messages)"
-            ),
-            figure,
-            goal: "p99 < 50 ms",
-            raw,
-            ratio,
-            json,
-        },
-    );
-
-    let mut types = Vec::new();
-    for i in 0..4 {
-        types.push(common::support_type(&api, &admin, &account, &format!("bench-{i}")).await?);
-    }
-    let rounds: &[(usize, usize, usize)] =
-        if quick { &[(50, 1_500, 50)] } else { &[(50, 3_000, 100), (500, 3_000, 150)] };
-    for &(agents, sessions, clients) in rounds {
-        let raw = assignment::raw_limit(&raw_db, if quick { 10 } else { 20 })?;
-        let (figure, rate, json) =
-            assignment::assignment(&api, &admin, &account, &types, agent_no, agents, sessions, clients)
-                .await?;
-        agent_no += agents;
+    if runs("3") {
+        let connections = 10_000;
+        let (figure, raw, ratio, json) =
+            chat::capacity(&api, &admin, &account, agent_no, connections).await?;
+        agent_no += chat::agents_for(connections);
         done(
             &mut rows,
             Row {
                 scenario: format!(
-                    "1. assignment through the product: {sessions} chats opened by {clients} clients, {agents} agents (limits 1-3) resolving as they go"
+                    "3. WebSocket capacity: {connections} idle authenticated sockets, half agents (10 per agent), half customers"
                 ),
                 figure,
-                goal: "≥ 1,000/s and ≥ 0.5× raw",
-                raw: format!("{raw:.0} tx/s (pgbench, the open+assign SQL, 8 clients)"),
-                ratio: format!("{:.2}× raw", rate / raw),
-                json: json!({ "agents": agents, "sessions": sessions, "clients": clients, "raw_tx_per_s": raw, "product": json }),
+                goal: "10,000 in < 1 GiB",
+                raw,
+                ratio,
+                json,
             },
         );
+    }
+
+    if runs("2") {
+        let (chats, secs) = if quick { (200, 15) } else { (1_000, 30) };
+        let (figure, raw, ratio, json) =
+            chat::delivery(&api, &admin, &account, agent_no, chats, secs).await?;
+        agent_no += chats.div_ceil(10);
+        done(
+            &mut rows,
+            Row {
+                scenario: format!(
+                    "2. chat delivery: {chats} chats, customer and agent sockets, each side sending every 2 s for {secs} s (POST /sessions/{{id}}/messages)"
+                ),
+                figure,
+                goal: "p99 < 50 ms",
+                raw,
+                ratio,
+                json,
+            },
+        );
+    }
+
+    if runs("1") {
+        let mut types = Vec::new();
+        for i in 0..4 {
+            types.push(common::support_type(&api, &admin, &account, &format!("bench-{i}")).await?);
+        }
+        let rounds: &[(usize, usize, usize)] =
+            if quick { &[(50, 1_500, 50)] } else { &[(50, 3_000, 100), (500, 3_000, 150)] };
+        for &(agents, sessions, clients) in rounds {
+            let raw = assignment::raw_limit(&raw_db, if quick { 10 } else { 20 })?;
+            let (figure, rate, json) =
+                assignment::assignment(&api, &admin, &account, &types, agent_no, agents, sessions, clients)
+                    .await?;
+            agent_no += agents;
+            done(
+                &mut rows,
+                Row {
+                    scenario: format!(
+                        "1. assignment through the product: {sessions} chats opened by {clients} clients, {agents} agents (limits 1-3) resolving as they go"
+                    ),
+                    figure,
+                    goal: "≥ 1,000/s and ≥ 0.5× raw",
+                    raw: format!("{raw:.0} tx/s (pgbench, the open+assign SQL, 8 clients)"),
+                    ratio: format!("{:.2}× raw", rate / raw),
+                    json: json!({ "agents": agents, "sessions": sessions, "clients": clients, "raw_tx_per_s": raw, "product": json }),
+                },
+            );
+        }
     }
 
     println!("Customer rate limits scaled ×{scale} for the run (RATE_LIMIT_SCALE).");

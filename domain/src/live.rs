@@ -286,7 +286,8 @@ mod server {
         // On the same connection: a second one from the pool, while this
         // one is held, deadlocks a busy pool (the outside bench's agents
         // subscribing 100 at a time held all 20 and waited for a 21st).
-        let brief = brief_unchecked(&mut *conn, id).await?.ok_or_else(|| crate::Error::not_found("session"))?;
+        let brief =
+            brief_unchecked(&mut *conn, id).await?.ok_or_else(|| crate::Error::not_found("session"))?;
         Ok(if matches!(actor, Actor::Customer(_)) { brief.for_customer() } else { brief })
     }
 

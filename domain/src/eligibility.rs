@@ -133,8 +133,16 @@ mod server {
     };
     use sqlx::PgConnection;
 
-    /// Locks `agent` if the rule lets them take `session` now (`None` when
-    /// not, or when another transaction holds the agent).
+    /// Locks `agent` if the rule lets them take `session` now, `None` when
+    /// not. For one named agent (a bot-first type's bot, a customer's
+    /// preferred agent) it waits for another transaction's lock on the row
+    /// instead of skipping it: a heartbeat or a concurrent assignment holds
+    /// the row for milliseconds, and "busy for a moment" must not read as
+    /// "cannot take" (it sent bot-first chats to people). The rule is then
+    /// checked on the row as that transaction left it. Assignment takes named
+    /// agents in one order (the bot, then the preferred agent) and after
+    /// them only `SKIP LOCKED` picks, so these waits form no cycle among
+    /// assignments.
     pub async fn lock_if_can_take(
         conn: &mut PgConnection,
         session: &Session,
@@ -144,7 +152,7 @@ mod server {
         Ok(sqlx::query_scalar::<_, AgentId>(concat!(
             "SELECT a.id FROM agents a WHERE a.id = $4 AND ",
             can_take_sql!("$1", "$2::smallint", "$3"),
-            " FOR UPDATE OF a SKIP LOCKED"
+            " FOR UPDATE OF a"
         ))
         .bind(session.support_type_id)
         .bind(session.tier)

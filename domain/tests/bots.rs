@@ -62,6 +62,45 @@ async fn bot_session(pool: &PgPool, w: &World) -> SessionId {
     s.id
 }
 
+/// A bot-first chat goes to the bot even while another transaction holds
+/// the bot's row (here a heartbeat; under load, the bot's other
+/// assignments): the open waits for the row rather than skip the bot and
+/// give the chat to a person. (CI once saw the faq-bot example lose its chat
+/// to a person this way, when the bot's first heartbeat met the chat's open.)
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn a_bot_first_chat_waits_for_the_bots_row_rather_than_go_to_a_person(pool: PgPool) {
+    let w = world(&pool).await;
+    let mut heartbeat = pool.begin().await.expect("begin");
+    sqlx::query!("UPDATE agents SET last_heartbeat_at = now() WHERE id = $1", w.bot.0)
+        .execute(&mut *heartbeat)
+        .await
+        .expect("heartbeat");
+    let opening = tokio::spawn({
+        let pool = pool.clone();
+        async move { open(&pool, "triage").await }
+    });
+    // Until the open waits on a lock (or has finished: then it did not wait,
+    // and the owner below says to whom the chat went).
+    let started = std::time::Instant::now();
+    while !opening.is_finished() {
+        let waiting = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                              WHERE datname = current_database() AND wait_event_type = 'Lock') AS "waiting!""#
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("pg_stat_activity");
+        if waiting {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the open neither waited nor ended");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    heartbeat.commit().await.expect("commit");
+    let s = opening.await.expect("open");
+    assert_eq!(owner_now(&pool, &s).await, Some(w.bot), "the chat went to a person: {:?}", w.human);
+}
+
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn a_bot_hands_off_with_a_typed_reason_and_is_then_refused(pool: PgPool) {
     let w = world(&pool).await;

@@ -20,6 +20,8 @@ use crate::{Handler, HandlerError, Inbox, Outcome, handler::process_in, metrics:
 /// The delivery limit: attempts before an event is dead-lettered.
 pub const MAX_ATTEMPTS: i32 = 5;
 const IDLE: Duration = Duration::from_millis(250);
+/// How often a draining consumer re-counts its backlog.
+const LAG_EVERY: Duration = Duration::from_secs(1);
 /// A handler that takes longer than this is treated as failed (and retried),
 /// so a hung dependency cannot pin an event forever.
 pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -36,7 +38,13 @@ pub async fn drain(
     metrics: &ConsumerMetrics,
 ) -> Result<usize, sqlx::Error> {
     let mut handled = 0;
+    let mut measured = std::time::Instant::now();
     loop {
+        // A backlog is measured while it drains, not only once it is gone.
+        if measured.elapsed() >= LAG_EVERY {
+            measure_lag(pool, handler.name(), metrics).await;
+            measured = std::time::Instant::now();
+        }
         let batch = claim(pool, handler.name()).await?;
         if batch.is_empty() {
             return Ok(handled);
@@ -166,7 +174,7 @@ async fn settle(
         Ok(done) => {
             match done {
                 // The inbox row went with the effect, in its transaction.
-                Outcome::Done => metrics.processed.fetch_add(1, Relaxed),
+                Outcome::Done => metrics.applied(event.created_at),
                 Outcome::Duplicate => {
                     sqlx::query!(
                         "DELETE FROM consumer_inbox WHERE consumer = $1 AND outbox_id = $2",
@@ -175,9 +183,9 @@ async fn settle(
                     )
                     .execute(pool)
                     .await?;
-                    metrics.duplicates.fetch_add(1, Relaxed)
+                    metrics.duplicates.fetch_add(1, Relaxed);
                 }
-            };
+            }
         }
         Err(err) => {
             metrics.failed.fetch_add(1, Relaxed);
@@ -228,6 +236,17 @@ async fn settle(
     Ok(())
 }
 
+/// Stores how many inbox rows wait for `consumer` (the `lag` gauge).
+async fn measure_lag(pool: &PgPool, consumer: &str, metrics: &ConsumerMetrics) {
+    let lag =
+        sqlx::query_scalar!(r#"SELECT count(*) AS "lag!" FROM consumer_inbox WHERE consumer = $1"#, consumer)
+            .fetch_one(pool)
+            .await;
+    if let Ok(lag) = lag {
+        metrics.lag.store(lag, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Runs one consumer until `stop`, polling its inbox. Errors are logged and
 /// the loop goes on.
 pub async fn run(
@@ -242,15 +261,7 @@ pub async fn run(
             Ok(_) => {}
             Err(err) => tracing::warn!(consumer = handler.name(), error = %err, "inbox drain failed"),
         }
-        let lag = sqlx::query_scalar!(
-            r#"SELECT count(*) AS "lag!" FROM consumer_inbox WHERE consumer = $1"#,
-            handler.name()
-        )
-        .fetch_one(&pool)
-        .await;
-        if let Ok(lag) = lag {
-            metrics.lag.store(lag, std::sync::atomic::Ordering::Relaxed);
-        }
+        measure_lag(&pool, handler.name(), &metrics).await;
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(IDLE) => {}

@@ -15,14 +15,19 @@ use std::{
 use prometheus_client::{
     collector::Collector,
     encoding::{DescriptorEncoder, EncodeMetric},
-    metrics::{MetricType, counter::ConstCounter, gauge::ConstGauge},
-    registry::Registry,
+    metrics::{
+        MetricType,
+        counter::ConstCounter,
+        gauge::ConstGauge,
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::{Registry, Unit},
 };
 
 /// The content type of [`render`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ConsumerMetrics {
     pub processed: AtomicU64,
     pub duplicates: AtomicU64,
@@ -31,6 +36,37 @@ pub struct ConsumerMetrics {
     pub dead_lettered: AtomicU64,
     /// Events waiting for this consumer, as last measured.
     pub lag: AtomicI64,
+    /// From an event's write (its outbox row's `created_at`, stamped with
+    /// `clock_timestamp()` as the transaction that commits it inserts it) to
+    /// its effect's commit, in seconds.
+    latency: Histogram,
+}
+
+impl Default for ConsumerMetrics {
+    fn default() -> Self {
+        Self {
+            processed: AtomicU64::default(),
+            duplicates: AtomicU64::default(),
+            failed: AtomicU64::default(),
+            retried: AtomicU64::default(),
+            dead_lettered: AtomicU64::default(),
+            lag: AtomicI64::default(),
+            // 1 ms to about 2 min.
+            latency: Histogram::new(exponential_buckets(0.001, 2.0, 18)),
+        }
+    }
+}
+
+impl ConsumerMetrics {
+    /// An event's effect committed: count it, and how long after the event
+    /// was written. (The database's clock stamps the event, this host's
+    /// clock the effect: on one machine, or NTP-synchronised ones, the
+    /// difference is noise next to the buckets.)
+    pub fn applied(&self, written_at: chrono::DateTime<chrono::Utc>) {
+        self.processed.fetch_add(1, Ordering::Relaxed);
+        let took = (chrono::Utc::now() - written_at).to_std().unwrap_or_default();
+        self.latency.observe(took.as_secs_f64());
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -90,6 +126,15 @@ impl Collector for Metrics {
                 }
             }
         }
+        let mut metric = encoder.encode_descriptor(
+            "switchboard_consumer_event_latency",
+            "From an event's write to its effect's commit",
+            Some(&Unit::Seconds),
+            MetricType::Histogram,
+        )?;
+        for (consumer, m) in map.iter() {
+            m.latency.encode(metric.encode_family(&[("consumer", *consumer)])?)?;
+        }
         Ok(())
     }
 }
@@ -112,16 +157,31 @@ mod tests {
         let metrics = Metrics::default();
         metrics.consumer("tagging").processed.fetch_add(3, Ordering::Relaxed);
         metrics.consumer("notifications").lag.store(7, Ordering::Relaxed);
+        metrics.consumer("tagging").applied(chrono::Utc::now() - chrono::Duration::milliseconds(300));
         let mut registry = Registry::default();
         metrics.register(&mut registry);
         let text = render(&registry);
         assert!(text.contains("# TYPE switchboard_consumer_processed counter"), "{text}");
-        assert!(text.contains(r#"switchboard_consumer_processed_total{consumer="tagging"} 3"#), "{text}");
         assert!(
             text.contains(r#"switchboard_consumer_processed_total{consumer="notifications"} 0"#),
             "{text}"
         );
         assert!(text.contains(r#"switchboard_consumer_lag{consumer="notifications"} 7"#), "{text}");
+        // Three bumps and one applied event; the applied one took 300 ms,
+        // above the 0.256 s bucket and within 0.512 s.
+        assert!(text.contains(r#"switchboard_consumer_processed_total{consumer="tagging"} 4"#), "{text}");
+        let bucket = |le: &str| {
+            text.lines()
+                .find(|l| {
+                    l.starts_with("switchboard_consumer_event_latency_seconds_bucket{")
+                        && l.contains(r#"consumer="tagging""#)
+                        && l.contains(&format!(r#"le="{le}""#))
+                })
+                .and_then(|l| l.rsplit(' ').next())
+                .map(str::to_owned)
+        };
+        assert_eq!(bucket("0.256").as_deref(), Some("0"), "{text}");
+        assert_eq!(bucket("0.512").as_deref(), Some("1"), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

@@ -86,6 +86,7 @@ async fn request_counters_move_by_route_template_and_status(pool: PgPool) {
         // Embedded mode: the in-process consumers' counters.
         r#"switchboard_consumer_processed_total{consumer="notifications"} "#,
         r#"switchboard_consumer_lag{consumer="tagging"} "#,
+        "# TYPE switchboard_consumer_event_latency_seconds histogram",
     ] {
         assert!(text.contains(series), "{series:?} missing:\n{text}");
     }

@@ -3,7 +3,6 @@
 
 use std::{
     collections::HashMap,
-    process::Command,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -19,17 +18,7 @@ use crate::common::{self, Api, CpuMeter, Error, percentiles};
 /// of an open that is assigned at once, for `secs` seconds. Transactions per
 /// second.
 pub fn raw_limit(db: &str, secs: u32) -> Result<f64, Error> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/raw/open_assign.sql");
-    let out = Command::new("pgbench")
-        .args(["-n", "-c", "8", "-j", "2", "-T", &secs.to_string(), "-f", script, db])
-        .output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!("pgbench failed: {}{}", text, String::from_utf8_lossy(&out.stderr)).into());
-    }
-    text.lines()
-        .find_map(|l| l.strip_prefix("tps = ")?.split_whitespace().next()?.parse().ok())
-        .ok_or_else(|| format!("no tps in pgbench's output: {text}").into())
+    common::pgbench_tps(db, concat!(env!("CARGO_MANIFEST_DIR"), "/raw/open_assign.sql"), secs)
 }
 
 /// What the agents' sockets saw: when each session's assignment arrived,

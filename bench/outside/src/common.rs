@@ -58,6 +58,21 @@ pub fn env(name: &str) -> Result<String, Error> {
     std::env::var(name).map_err(|_| format!("{name} is not set (scripts/bench sets it)").into())
 }
 
+/// Transactions per second of pgbench running `script` on `db` with 8
+/// clients for `secs` seconds: the raw limits beside the product's figures.
+pub fn pgbench_tps(db: &str, script: &str, secs: u32) -> Result<f64, Error> {
+    let out = std::process::Command::new("pgbench")
+        .args(["-n", "-c", "8", "-j", "2", "-T", &secs.to_string(), "-f", script, db])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("pgbench failed: {}{}", text, String::from_utf8_lossy(&out.stderr)).into());
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix("tps = ")?.split_whitespace().next()?.parse().ok())
+        .ok_or_else(|| format!("no tps in pgbench's output: {text}").into())
+}
+
 /// p50/p99/max of a set of durations, in milliseconds.
 pub fn percentiles(mut values: Vec<Duration>) -> (f64, f64, f64) {
     if values.is_empty() {

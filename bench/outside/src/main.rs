@@ -18,16 +18,22 @@
 //!   read from `/proc`;
 //! - `BENCH_SITE_ROOT`: the release site (default `target/site`);
 //! - `BENCH_QUICK=1`: the quick run (smaller rounds, under 5 minutes);
-//! - `BENCH_ONLY`: the scenarios to run, e.g. `2,3` (default: all).
+//! - `BENCH_ONLY`: the scenarios to run, e.g. `2,3` (default: all);
+//! - `BENCH_METRICS_URLS`: the `/metrics` pages that scenario 6 scrapes,
+//!   comma-separated (the server's, and in RabbitMQ mode the sidecar's);
+//! - `BENCH_MODE`: how events travel, `embedded` or `rabbitmq`, for the
+//!   report.
 //!
 //! Scenarios so far: 1 (assignment), 2 (chat delivery), 3 (WebSocket
-//! capacity) and 7 (the WASM bundle). `switchboard-bench-outside relay` is
+//! capacity), 6 (outbox to consumer, under scenario 1's first round) and 7
+//! (the WASM bundle). `switchboard-bench-outside relay` is
 //! the minimal relay that scenarios 2 and 3 stand beside.
 
 mod assignment;
 mod bundle;
 mod chat;
 mod common;
+mod events;
 mod relay;
 
 use serde_json::{Value, json};
@@ -66,6 +72,13 @@ async fn main() -> Result<(), Error> {
     let site = std::env::var("BENCH_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let runs = |n: &str| only.is_empty() || only.split(',').any(|o| o.trim() == n);
+    let mode = std::env::var("BENCH_MODE").unwrap_or_else(|_| "embedded".into());
+    let metrics_urls: Vec<String> = std::env::var("BENCH_METRICS_URLS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| u.trim().to_owned())
+        .collect();
     let mut rows = Vec::new();
 
     if runs("7") {
@@ -126,32 +139,72 @@ async fn main() -> Result<(), Error> {
         );
     }
 
-    if runs("1") {
+    // Scenario 6 watches the consumers under scenario 1's first round.
+    if runs("1") || runs("6") {
         let mut types = Vec::new();
         for i in 0..4 {
             types.push(common::support_type(&api, &admin, &account, &format!("bench-{i}")).await?);
         }
         let rounds: &[(usize, usize, usize)] =
             if quick { &[(50, 1_500, 50)] } else { &[(50, 3_000, 100), (500, 3_000, 150)] };
-        for &(agents, sessions, clients) in rounds {
-            let raw = assignment::raw_limit(&raw_db, if quick { 10 } else { 20 })?;
+        for (round, &(agents, sessions, clients)) in rounds.iter().enumerate() {
+            let watch = runs("6") && round == 0;
+            if !runs("1") && !watch {
+                continue;
+            }
+            let raw = if runs("1") {
+                Some(assignment::raw_limit(&raw_db, if quick { 10 } else { 20 })?)
+            } else {
+                None
+            };
+            let watcher =
+                if watch { Some(events::Watcher::start(metrics_urls.clone()).await?) } else { None };
             let (figure, rate, json) =
                 assignment::assignment(&api, &admin, &account, &types, agent_no, agents, sessions, clients)
                     .await?;
             agent_no += agents;
-            done(
-                &mut rows,
-                Row {
-                    scenario: format!(
-                        "1. assignment through the product: {sessions} chats opened by {clients} clients, {agents} agents (limits 1-3) resolving as they go"
-                    ),
-                    figure,
-                    goal: "≥ 1,000/s and ≥ 0.5× raw",
-                    raw: format!("{raw:.0} tx/s (pgbench, the open+assign SQL, 8 clients)"),
-                    ratio: format!("{:.2}× raw", rate / raw),
-                    json: json!({ "agents": agents, "sessions": sessions, "clients": clients, "raw_tx_per_s": raw, "product": json }),
-                },
+            let load = format!(
+                "{sessions} chats opened by {clients} clients, {agents} agents (limits 1-3) resolving as they go"
             );
+            if let Some(raw) = raw {
+                done(
+                    &mut rows,
+                    Row {
+                        scenario: format!("1. assignment through the product ({mode}): {load}"),
+                        figure,
+                        goal: "≥ 1,000/s and ≥ 0.5× raw",
+                        raw: format!("{raw:.0} tx/s (pgbench, the open+assign SQL, 8 clients)"),
+                        ratio: format!("{:.2}× raw", rate / raw),
+                        json: json!({ "agents": agents, "sessions": sessions, "clients": clients, "raw_tx_per_s": raw, "product": json }),
+                    },
+                );
+            }
+            if let Some(watcher) = watcher {
+                let patience = std::time::Duration::from_secs(if quick { 60 } else { 180 });
+                let (figure, json) = watcher.finish(patience, &mode).await?;
+                let raw = events::raw_limit(&raw_db, if quick { 10 } else { 20 })?;
+                let worst = json["worst_p95_ms"].as_f64().unwrap_or(f64::NAN);
+                let busiest = json["busiest_events_per_s"].as_f64().unwrap_or(f64::NAN);
+                done(
+                    &mut rows,
+                    Row {
+                        scenario: format!(
+                            "6. outbox to consumer ({mode}), each consumer, under scenario 1's load: {load}"
+                        ),
+                        figure,
+                        goal: "≥ 1,000 events/s, p95 < 250 ms",
+                        raw: format!(
+                            "{raw:.0} events/s (pgbench, one event's outbox→inbox→processed SQL, 8 clients)"
+                        ),
+                        ratio: format!(
+                            "worst p95 {:.2}× goal; busiest consumer {:.2}× raw",
+                            worst / 250.0,
+                            busiest / raw
+                        ),
+                        json: json!({ "raw_events_per_s": raw, "product": json }),
+                    },
+                );
+            }
         }
     }
 
@@ -164,7 +217,8 @@ async fn main() -> Result<(), Error> {
     }
     if !quick {
         std::fs::create_dir_all("target/bench")?;
-        let path = format!("target/bench/outside-{}.json", chrono::Utc::now().format("%Y-%m-%dT%H%M%SZ"));
+        let path =
+            format!("target/bench/outside-{mode}-{}.json", chrono::Utc::now().format("%Y-%m-%dT%H%M%SZ"));
         let all: Vec<Value> = rows
             .iter()
             .map(|r| {

@@ -239,9 +239,9 @@ impl AmqpConsumer {
         match outcome {
             Ok(done) => {
                 match done {
-                    Outcome::Done => self.metrics.processed.fetch_add(1, Relaxed),
-                    Outcome::Duplicate => self.metrics.duplicates.fetch_add(1, Relaxed),
-                };
+                    Outcome::Done => self.metrics.applied(event.created_at),
+                    Outcome::Duplicate => drop(self.metrics.duplicates.fetch_add(1, Relaxed)),
+                }
                 timed("basic.ack", NET_TIMEOUT, delivery.ack(BasicAckOptions::default())).await.map(drop)
             }
             Err(err) => {

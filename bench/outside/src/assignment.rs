@@ -49,7 +49,7 @@ pub async fn assignment(
     let stop = Arc::new(tokio::sync::Notify::new());
     let mut sockets = Vec::new();
     for n in first..first + agents {
-        let (agent_id, token) = common::agent(api, admin, account, n, 1 + n % 3, types).await?;
+        let (agent_id, token) = common::agent(api, admin, account, n, 1 + n % 3, types, None).await?;
         sockets.push(tokio::spawn(work_as_agent(api.clone(), token, agent_id, seen.clone(), stop.clone())));
     }
     // Every socket has had its welcome before the first chat opens.
@@ -67,7 +67,7 @@ pub async fn assignment(
         customers.push(tokio::spawn(async move {
             let _permit = permit;
             let sent = Instant::now();
-            let (session, _, _) = common::open_chat(&api, &slug, "Hello, I need help with my order")
+            let (session, _) = common::open_chat(&api, &slug, "Hello, I need help with my order")
                 .await
                 .map_err(|e| e.to_string())?;
             opened.lock().expect("opened").insert(session, sent);

@@ -166,8 +166,8 @@ where
     Ok(sockets)
 }
 
-/// Opens `n` chats of type `slug`, 50 at a time: (session, owner, chat token).
-async fn open_chats(api: &Api, slug: &str, n: usize) -> Result<Vec<(String, Option<String>, String)>, Error> {
+/// Opens `n` chats of type `slug`, 50 at a time: (session, chat token).
+async fn open_chats(api: &Api, slug: &str, n: usize) -> Result<Vec<(String, String)>, Error> {
     let gate = Arc::new(Semaphore::new(50));
     let mut pending = Vec::with_capacity(n);
     for i in 0..n {
@@ -201,27 +201,15 @@ pub async fn delivery(
     let ty = common::support_type(api, admin, account, "bench-chat").await?;
     let mut tokens = HashMap::new();
     for n in first_agent..first_agent + chats.div_ceil(10) {
-        let (agent, token) = common::agent(api, admin, account, n, 10, std::slice::from_ref(&ty)).await?;
+        let (agent, token) =
+            common::agent(api, admin, account, n, 10, std::slice::from_ref(&ty), None).await?;
         tokens.insert(agent, token);
     }
     let opened = open_chats(api, "bench-chat", chats).await?;
     // Each chat's owner: assigned at open, or soon after by the engine.
     let mut owned = Vec::with_capacity(chats);
-    for (session, owner, customer) in opened {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let owner = match owner {
-            Some(owner) => owner,
-            None => loop {
-                let s = api.call(reqwest::Method::GET, admin, &format!("/sessions/{session}"), None).await?;
-                if let Some(owner) = s["owner_id"].as_str() {
-                    break owner.to_owned();
-                }
-                if Instant::now() > deadline {
-                    return Err(format!("session {session} was not assigned within 60 s").into());
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            },
-        };
+    for (session, customer) in opened {
+        let owner = common::owner_of(api, admin, &session).await?;
         let agent = tokens.get(&owner).ok_or("a chat went to an agent outside the run")?.clone();
         owned.push((session, agent, customer));
     }
@@ -372,13 +360,13 @@ pub async fn capacity(
     let mut agents = Vec::new();
     // A team's agents keep a few tabs open: ten sockets per agent.
     for k in first_agent..first_agent + agents_for(n) {
-        agents.push(common::agent(api, admin, account, k, 1, &[]).await?.1);
+        agents.push(common::agent(api, admin, account, k, 1, &[], None).await?.1);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = rss_bytes(pid)?;
     let started = Instant::now();
     let (api2, tokens) =
-        (api.clone(), Arc::new((agents, chats.iter().map(|c| c.2.clone()).collect::<Vec<_>>())));
+        (api.clone(), Arc::new((agents, chats.iter().map(|c| c.1.clone()).collect::<Vec<_>>())));
     let outcomes = try_connect_all(n, move |i| {
         let (api, tokens) = (api2.clone(), tokens.clone());
         async move {
@@ -414,7 +402,7 @@ pub async fn capacity(
     let per = after.saturating_sub(before) as f64 / open.max(1) as f64;
 
     // The queued chats leave, so that nothing of this scenario lingers.
-    for (session, _, customer) in &chats {
+    for (session, customer) in &chats {
         api.post(customer, &format!("/sessions/{session}/abandon"), json!({})).await?;
     }
 

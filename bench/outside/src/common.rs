@@ -189,7 +189,9 @@ pub async fn welcomed(socket: &mut Socket) -> Result<(), Error> {
     Err("the socket closed before its welcome".into())
 }
 
-/// A new agent of `account` with its skills, online, and its API token.
+/// A new agent of `account` (`agent{n}@bench.test`, with `password` if
+/// given, to sign in as a browser does) with its skills, online, and its
+/// API token.
 pub async fn agent(
     api: &Api,
     admin: &str,
@@ -197,13 +199,15 @@ pub async fn agent(
     n: usize,
     limit: usize,
     types: &[String],
+    password: Option<&str>,
 ) -> Result<(String, String), Error> {
     let agent = api
         .post(
             admin,
             "/agents",
             json!({ "account_id": account, "email": format!("agent{n}@bench.test"),
-                    "display_name": format!("Agent {n}"), "role": "agent", "max_concurrent": limit }),
+                    "display_name": format!("Agent {n}"), "role": "agent", "max_concurrent": limit,
+                    "password": password }),
         )
         .await?;
     let agent_id = id(&agent)?;
@@ -230,13 +234,10 @@ pub async fn support_type(api: &Api, admin: &str, account: &str, slug: &str) -> 
         .await?)
 }
 
-/// A customer opens a chat of type `slug`: the session's id, its owner if
-/// it was assigned at once, and the customer's chat token.
-pub async fn open_chat(
-    api: &Api,
-    slug: &str,
-    message: &str,
-) -> Result<(String, Option<String>, String), Error> {
+/// A customer opens a chat of type `slug`: the session's id and the
+/// customer's chat token. (The customer's view names no agent id: who took
+/// the chat is [`owner_of`].)
+pub async fn open_chat(api: &Api, slug: &str, message: &str) -> Result<(String, String), Error> {
     let res = api
         .http
         .post(format!("{}/api/v1/chat/{slug}/sessions", api.base))
@@ -249,7 +250,37 @@ pub async fn open_chat(
         return Err(format!("open: {status}: {body}").into());
     }
     let session = body["session"]["id"].as_str().ok_or("no session id")?.to_owned();
-    let owner = body["session"]["owner_id"].as_str().map(str::to_owned);
     let token = body["token"].as_str().ok_or("no chat token")?.to_owned();
-    Ok((session, owner, token))
+    Ok((session, token))
+}
+
+/// Who has `session`, asked as the admin until someone does (assigned at
+/// open, or soon after by the engine); at most 60 s.
+pub async fn owner_of(api: &Api, admin: &str, session: &str) -> Result<String, Error> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = api.call(reqwest::Method::GET, admin, &format!("/sessions/{session}"), None).await?;
+        if let Some(owner) = s["owner_id"].as_str() {
+            return Ok(owner.to_owned());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("session {session} was not assigned within 60 s").into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Starts this binary again as `args` (a raw-limit server) and reads the
+/// port it printed on its first line. The child dies with its handle.
+pub async fn child(args: &[&std::ffi::OsStr]) -> Result<(tokio::process::Child, String), Error> {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("the child has no stdout")?;
+    let port =
+        tokio::io::BufReader::new(stdout).lines().next_line().await?.ok_or("the child printed no port")?;
+    Ok((child, port.trim().to_owned()))
 }

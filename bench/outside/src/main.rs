@@ -25,15 +25,18 @@
 //!   report.
 //!
 //! Scenarios so far: 1 (assignment), 2 (chat delivery), 3 (WebSocket
-//! capacity), 6 (outbox to consumer, under scenario 1's first round) and 7
-//! (the WASM bundle). `switchboard-bench-outside relay` is
-//! the minimal relay that scenarios 2 and 3 stand beside.
+//! capacity), 4 (the agent's inbox page), 6 (outbox to consumer, under
+//! scenario 1's first round) and 7 (the WASM bundle).
+//! `switchboard-bench-outside relay` is the minimal relay that scenarios 2
+//! and 3 stand beside, `switchboard-bench-outside static <file>` the static
+//! handler beside scenario 4.
 
 mod assignment;
 mod bundle;
 mod chat;
 mod common;
 mod events;
+mod inbox;
 mod relay;
 
 use serde_json::{Value, json};
@@ -58,8 +61,10 @@ fn done(rows: &mut Vec<Row>, row: Row) {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    if std::env::args().nth(1).as_deref() == Some("relay") {
-        return relay::serve().await;
+    match std::env::args().nth(1).as_deref() {
+        Some("relay") => return relay::serve().await,
+        Some("static") => return inbox::serve(&std::env::args().nth(2).ok_or("static <file>")?).await,
+        _ => {}
     }
     let api = Api {
         http: reqwest::Client::builder().pool_max_idle_per_host(256).build()?,
@@ -98,6 +103,24 @@ async fn main() -> Result<(), Error> {
 
     let account = id(&api.post(&admin, "/accounts", json!({ "slug": "bench", "name": "Bench" })).await?)?;
     let mut agent_no = 0;
+
+    if runs("4") {
+        let secs = if quick { 10 } else { 30 };
+        let (figure, raw, ratio, json) = inbox::inbox_page(&api, &admin, &account, agent_no, secs).await?;
+        agent_no += 1;
+        done(
+            &mut rows,
+            Row {
+                scenario: "4. agent inbox page (SSR, GET /agent) for a signed-in agent with 20 open sessions"
+                    .into(),
+                figure,
+                goal: "p99 < 50 ms at 200 req/s",
+                raw,
+                ratio,
+                json,
+            },
+        );
+    }
 
     if runs("3") {
         let connections = 10_000;

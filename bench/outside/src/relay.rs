@@ -7,16 +7,11 @@
 
 use std::{
     collections::HashMap,
-    process::Stdio,
     sync::{Arc, Mutex},
 };
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    net::TcpListener,
-    sync::mpsc,
-};
+use tokio::{net::TcpListener, sync::mpsc};
 use tokio_tungstenite::tungstenite::{Message as Frame, protocol::WebSocketConfig};
 
 use crate::common::Error;
@@ -74,14 +69,8 @@ pub struct Relay {
 
 impl Relay {
     pub async fn start() -> Result<Self, Error> {
-        let mut child = tokio::process::Command::new(std::env::current_exe()?)
-            .arg("relay")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()?;
-        let stdout = child.stdout.take().ok_or("the relay has no stdout")?;
-        let port = BufReader::new(stdout).lines().next_line().await?.ok_or("the relay printed no port")?;
-        Ok(Self { child, url: format!("ws://127.0.0.1:{}", port.trim()) })
+        let (child, port) = crate::common::child(&["relay".as_ref()]).await?;
+        Ok(Self { child, url: format!("ws://127.0.0.1:{port}") })
     }
 
     pub fn pid(&self) -> Result<u32, Error> {

@@ -96,3 +96,36 @@ async fn request_counters_move_by_route_template_and_status(pool: PgPool) {
     assert_eq!(public.status(), 404);
     assert!(!public.text().await.expect("body").contains("switchboard_http_request_duration"));
 }
+
+/// An event the embedded notifications consumer applies (it takes every
+/// topic) is counted in its latency histogram, read over `/metrics`.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn an_applied_event_is_counted_in_its_consumers_latency_histogram(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let count = r#"switchboard_consumer_event_latency_seconds_count{consumer="notifications"}"#;
+    let before = sample(&scrape(&app).await, count);
+    let mut tx = pool.begin().await.expect("begin");
+    domain::outbox::record(&mut tx, "test.metrics", None, None, serde_json::json!({})).await.expect("event");
+    tx.commit().await.expect("commit");
+    // Bounded for a busy machine; not a measure of speed.
+    let started = std::time::Instant::now();
+    loop {
+        let text = scrape(&app).await;
+        if sample(&text, count) > before {
+            // The +Inf bucket holds it too (whatever order the labels come in).
+            let inf: f64 = text
+                .lines()
+                .find(|l| {
+                    l.starts_with("switchboard_consumer_event_latency_seconds_bucket{")
+                        && l.contains(r#"consumer="notifications""#)
+                        && l.contains(r#"le="+Inf""#)
+                })
+                .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+                .unwrap_or(0.0);
+            assert!(inf > before, "{text}");
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "never counted:\n{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -284,3 +284,35 @@ pub async fn child(args: &[&std::ffi::OsStr]) -> Result<(tokio::process::Child, 
         tokio::io::BufReader::new(stdout).lines().next_line().await?.ok_or("the child printed no port")?;
     Ok((child, port.trim().to_owned()))
 }
+
+/// `n` operations, `workers` at a time (each worker takes the next index):
+/// every operation's latency, and how long they all took.
+pub async fn concurrently<F, Fut>(n: usize, workers: usize, op: F) -> Result<(Vec<Duration>, Duration), Error>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), Error>> + Send,
+{
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..workers.min(n) {
+        let (op, next) = (op.clone(), next.clone());
+        handles.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    return Ok::<_, Error>(times);
+                }
+                let t = Instant::now();
+                op(i).await?;
+                times.push(t.elapsed());
+            }
+        }));
+    }
+    let mut all = Vec::with_capacity(n);
+    for h in handles {
+        all.extend(h.await??);
+    }
+    Ok((all, started.elapsed()))
+}

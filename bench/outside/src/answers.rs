@@ -89,7 +89,7 @@ pub async fn quality(
             .post(
                 admin,
                 "/canned-responses",
-                json!({ "account_id": account, "support_type_id": ty, "shortcut": shortcut(&fid),
+                json!({ "account_id": account, "support_type_id": ty, "shortcut": shortcut(&format!("{slug}-{fid}")),
                         "title": q.chars().take(120).collect::<String>(), "body": a.chars().take(5000).collect::<String>() }),
             )
             .await?;

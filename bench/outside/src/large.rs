@@ -447,6 +447,26 @@ pub async fn large(s: Setup<'_>) -> Result<Vec<Row>, Error> {
     let bare_rate = sample as f64 / t_bare.as_secs_f64();
     let message_rate = messages as f64 / t_messages.as_secs_f64();
 
+    // The people come (back) online and keep their heartbeat, as their
+    // browsers do: the load outlasts the account's presence grace period,
+    // and the sweep has set them away.
+    for p in &people {
+        api.put(&tokens[p], &format!("/agents/{p}/presence"), json!({ "presence": "online" })).await?;
+    }
+    let heartbeats = tokio::spawn({
+        let (api, people, tokens) = (api.clone(), people.clone(), tokens.clone());
+        async move {
+            let mut every = tokio::time::interval(Duration::from_secs(10));
+            loop {
+                every.tick().await;
+                for p in &people {
+                    // A missed beat only risks the sweep; the queries report errors.
+                    let _ = api.post(&tokens[p], &format!("/agents/{p}/heartbeat"), json!({})).await;
+                }
+            }
+        }
+    });
+
     // Live state: 100 chats taken by the people (two each), 100 waiting in
     // the type nobody serves.
     let live = if quick { 40 } else { 100 };
@@ -689,6 +709,7 @@ pub async fn large(s: Setup<'_>) -> Result<Vec<Row>, Error> {
         json: json!({ "p50_ms": p50, "p99_ms": p99, "max_ms": max, "opens": rounds, "assigned_later": later,
                       "plan": plan.as_ref().map(Plan::json) }),
     });
+    heartbeats.abort();
     Ok(rows)
 }
 

@@ -244,11 +244,7 @@ pub async fn open_chat(api: &Api, slug: &str, message: &str) -> Result<(String, 
         .json(&json!({ "message": message }))
         .send()
         .await?;
-    let status = res.status();
-    let body: Value = res.json().await?;
-    if status.as_u16() != 201 {
-        return Err(format!("open: {status}: {body}").into());
-    }
+    let body = created(res, "open").await?;
     let session = body["session"]["id"].as_str().ok_or("no session id")?.to_owned();
     let token = body["token"].as_str().ok_or("no chat token")?.to_owned();
     Ok((session, token))
@@ -315,4 +311,15 @@ where
         all.extend(h.await??);
     }
     Ok((all, started.elapsed()))
+}
+
+/// The JSON body of a response that must be 201 Created; otherwise an
+/// error naming `what`, the status and the body.
+pub async fn created(res: reqwest::Response, what: &str) -> Result<Value, Error> {
+    let status = res.status();
+    let body: Value = res.json().await?;
+    if status.as_u16() != 201 {
+        return Err(format!("{what}: {status}: {body}").into());
+    }
+    Ok(body)
 }

@@ -76,10 +76,9 @@ pub async fn attachments(
                     .multipart(reqwest::multipart::Form::new().part("file", part))
                     .send()
                     .await?;
-                let status = res.status();
-                let body: Value = res.json().await?;
-                if status.as_u16() != 201 || body["thumbnail_width"].as_i64().is_none() {
-                    return Err(format!("upload: {status} {body}").into());
+                let body = common::created(res, "upload").await?;
+                if body["thumbnail_width"].as_i64().is_none() {
+                    return Err(format!("upload made no thumbnail: {body}").into());
                 }
                 let id = common::id(&body)?;
                 uploaded.lock().expect("uploaded").push((id, token.clone()));

@@ -93,11 +93,7 @@ pub async fn import(
         .multipart(form)
         .send()
         .await?;
-    let status = res.status();
-    let run: Value = res.json().await?;
-    if status.as_u16() != 201 {
-        return Err(format!("upload: {status} {run}").into());
-    }
+    let run = common::created(res, "upload").await?;
     let planned = t.elapsed().as_secs_f64();
     let id = common::id(&run)?;
     let t = Instant::now();

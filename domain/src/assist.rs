@@ -17,8 +17,14 @@
 //! - trigram similarity (`pg_trgm`) of the title to the customer's text adds
 //!   up to [`TRIGRAM_WEIGHT`], which rewards near-verbatim questions.
 //!
-//! Every step is backed by a GIN index (`canned_responses_search`,
-//! `past_answers_search`).
+//! Every step is backed by an index. Canned replies are matched and counted
+//! with their GIN index (`canned_responses_search`). Past answers grow with
+//! every resolved session, so their corpus size and each word's document
+//! frequency are read from term statistics that triggers keep
+//! (`past_answer_terms`, `past_answer_corpus`), and only the documents of
+//! the question's rarest words are scored, at most [`CANDIDATES`] of them
+//! ([`candidate_terms`], read as [`newest_to_read`] says); each is still
+//! scored on all of the question's words.
 //!
 //! **Confidence** is calibrated from the ranking, see [`confidence`].
 
@@ -34,6 +40,9 @@ pub const TITLE_WEIGHT: f64 = 1.5;
 pub const PREFIX_MIN_LEN: usize = 4;
 /// How many suggestions an agent sees.
 pub const SUGGESTIONS: i64 = 3;
+/// At most this many past answers are scored for one question, see
+/// [`candidate_terms`].
+pub const CANDIDATES: i64 = 500;
 
 /// Where an answer came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,6 +168,67 @@ pub fn question_of(history_newest_first: &[(crate::types::SenderKind, String)]) 
     parts.join("\n")
 }
 
+/// One term of a question: its `tsquery` text (`'deduct':*`), how many
+/// documents of the type's corpus contain it, and its BM25 inverse document
+/// frequency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Term {
+    pub txt: String,
+    pub df: i64,
+    pub idf: f64,
+}
+
+impl Term {
+    /// `idf = ln(1 + (N − df + 0.5) / (df + 0.5))` over a corpus of `N`
+    /// documents. A prefix's `df` is the sum over the words it covers, which
+    /// can count a document twice; it is capped at `N`.
+    pub fn new(txt: String, df: i64, corpus: i64) -> Self {
+        let n = corpus.max(0) as f64;
+        let df = df.clamp(0, corpus.max(0));
+        let idf = (1.0 + (n - df as f64 + 0.5) / (df as f64 + 0.5)).ln();
+        Self { txt, df, idf }
+    }
+}
+
+/// The terms whose documents are scored: the rarest first, while together
+/// they match at most `cap` documents (and always the rarest one that
+/// matches any; a word no document has costs nothing). A
+/// document that shares only the question's common words with it is left
+/// out once rarer words already name enough candidates: its score would be
+/// low, and at a year of history a common word matches most of the corpus.
+pub fn candidate_terms(terms: &[Term], cap: i64) -> Vec<&Term> {
+    let mut by_rarity: Vec<&Term> = terms.iter().collect();
+    by_rarity.sort_by(|a, b| a.df.cmp(&b.df).then_with(|| a.txt.cmp(&b.txt)));
+    let mut matched = 0;
+    let mut out = Vec::new();
+    for t in by_rarity {
+        if matched > 0 && matched + t.df > cap {
+            break;
+        }
+        matched += t.df;
+        out.push(t);
+    }
+    out
+}
+
+/// How many of the type's newest past answers to read for the candidates,
+/// or 0 to read them through the GIN index. Only when even the rarest word
+/// is in more than `cap` of the `corpus` documents (`matched`) does
+/// reading the newest ones pay: the index reads all `matched` documents,
+/// the newest `2 · cap · corpus / matched` answers hold about `2 · cap` of
+/// them, and the walk is the shorter read where `matched² > cap · corpus`.
+/// Either way at most `2 · √(cap · corpus)` rows are read (about 19,000 for
+/// 500 candidates among 180,000 answers).
+pub fn newest_to_read(matched: i64, corpus: i64, cap: i64) -> i64 {
+    let (m, n, c) = (matched as f64, corpus as f64, cap as f64);
+    if matched > cap && m * m > c * n { (2.0 * c * n / m).ceil() as i64 } else { 0 }
+}
+
+/// The `tsquery` text that matches any of `terms`.
+pub fn any_of<'a>(terms: impl IntoIterator<Item = &'a Term>) -> String {
+    terms.into_iter().map(|t| t.txt.as_str()).collect::<Vec<_>>().join(" | ")
+}
+
 #[cfg(feature = "server")]
 pub use server::*;
 
@@ -271,58 +341,96 @@ mod server {
         limit: i64,
     ) -> Result<Vec<Candidate>> {
         let question: String = question.chars().take(2000).collect();
-        let rows = sqlx::query!(
+        // The question's terms with their document frequencies: canned
+        // replies are counted (an account has a few hundred), past answers
+        // are read from their term statistics (migration 0026).
+        let terms = sqlx::query!(
             r#"WITH ty AS (SELECT language FROM support_types WHERE id = $2 AND account_id = $1),
              words AS (
-                 SELECT quote_literal(lexeme) || CASE WHEN length(lexeme) >= $4 THEN ':*' ELSE '' END AS txt
+                 SELECT DISTINCT lexeme COLLATE "C" AS lexeme, length(lexeme) >= $4 AS prefix
                  FROM ty, unnest(to_tsvector(ty.language, $3)) AS t(lexeme, positions, weights)
                  WHERE strpos(lexeme, E'\\') = 0),
-             terms AS (SELECT to_tsquery('simple', txt) AS q FROM words),
-             anyq AS (SELECT to_tsquery('simple', string_agg(txt, ' | ')) AS q FROM words),
-             corpus AS (
-                 SELECT (SELECT count(*) FROM canned_responses c
-                         WHERE c.account_id = $1 AND (c.support_type_id = $2 OR c.support_type_id IS NULL))
-                      + (SELECT count(*) FROM past_answers p WHERE p.support_type_id = $2 AND p.account_id = $1)
-                        AS n),
-             idf AS (
-                 SELECT t.q, ln(1 + (corpus.n - df.df + 0.5) / (df.df + 0.5)) AS idf
-                 FROM terms t, corpus,
-                 LATERAL (SELECT (SELECT count(*) FROM canned_responses c
-                                  WHERE c.account_id = $1 AND (c.support_type_id = $2 OR c.support_type_id IS NULL)
-                                    AND c.search @@ t.q)
-                               + (SELECT count(*) FROM past_answers p
-                                  WHERE p.support_type_id = $2 AND p.account_id = $1 AND p.search @@ t.q)
-                                 AS df) df),
-             docs AS (
-                 SELECT 'canned' AS kind, c.id AS canned_id, NULL::bigint AS past_id, NULL::uuid AS session_id,
-                        NULL::bigint AS message_id, c.title, c.body, c.search
-                 FROM canned_responses c, anyq
-                 WHERE c.account_id = $1 AND (c.support_type_id = $2 OR c.support_type_id IS NULL)
-                   AND c.search @@ anyq.q
-                 UNION ALL
-                 SELECT 'past', NULL, p.id, p.session_id, p.answer_message_id, p.question, p.answer, p.search
-                 FROM past_answers p, anyq
-                 WHERE p.support_type_id = $2 AND p.account_id = $1 AND p.search @@ anyq.q),
-             scored AS (
-                 SELECT d.kind, d.canned_id, d.past_id, d.session_id, d.message_id, d.title, d.body,
-                        sum(i.idf * ((CASE WHEN ts_filter(d.search, '{a}') @@ i.q THEN $7::float8 ELSE 0 END)
-                                   + (CASE WHEN ts_filter(d.search, '{b}') @@ i.q THEN 1 ELSE 0 END))) AS bm25,
-                        sum(i.idf) AS matched_idf
-                 FROM docs d JOIN idf i ON d.search @@ i.q
-                 GROUP BY 1, 2, 3, 4, 5, 6, 7)
-             SELECT kind AS "kind!", canned_id, past_id, session_id, message_id, title AS "title!", body AS "body!",
-                    (bm25 + $5::float8 * similarity(title, $3))::float8 AS "score!",
-                    (matched_idf / NULLIF((SELECT sum(idf) FROM idf), 0))::float8 AS "coverage!"
-             FROM scored ORDER BY 8 DESC, canned_id, past_id LIMIT $6"#,
+             terms AS (
+                 SELECT lexeme, prefix, quote_literal(lexeme) || CASE WHEN prefix THEN ':*' ELSE '' END AS txt
+                 FROM words),
+             canned AS (
+                 SELECT c.search FROM canned_responses c
+                 WHERE c.account_id = $1 AND (c.support_type_id = $2 OR c.support_type_id IS NULL))
+             SELECT t.txt AS "txt!",
+                    (SELECT count(*) FROM canned c WHERE c.search @@ to_tsquery('simple', t.txt))
+                    + coalesce((SELECT sum(p.docs) FROM past_answer_terms p
+                                WHERE p.support_type_id = $2 AND p.lexeme >= t.lexeme
+                                  AND p.lexeme <= t.lexeme || CASE WHEN t.prefix THEN chr(1114111) ELSE '' END),
+                               0)::bigint AS "df!",
+                    (SELECT count(*) FROM canned)
+                    + coalesce((SELECT docs FROM past_answer_corpus WHERE support_type_id = $2), 0) AS "corpus!"
+             FROM terms t ORDER BY t.lexeme"#,
             account.0,
             support_type.0,
             &question,
-            PREFIX_MIN_LEN as i32,
-            TRIGRAM_WEIGHT,
-            limit,
-            TITLE_WEIGHT
+            PREFIX_MIN_LEN as i32
         )
-        .fetch_all(conn)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(corpus) = terms.first().map(|t| t.corpus) else { return Ok(Vec::new()) };
+        let terms: Vec<Term> = terms.into_iter().map(|t| Term::new(t.txt, t.df, corpus)).collect();
+        let (texts, idfs): (Vec<String>, Vec<f64>) = terms.iter().map(|t| (t.txt.clone(), t.idf)).unzip();
+        let total_idf: f64 = idfs.iter().sum();
+        let candidates = candidate_terms(&terms, CANDIDATES);
+        let rows = sqlx::query!(
+            r#"WITH idf AS MATERIALIZED (SELECT to_tsquery('simple', u.txt) AS q, u.idf
+                                         FROM unnest($3::text[], $4::float8[]) AS u(txt, idf)),
+             docs AS (
+                 SELECT 'canned' AS kind, c.id AS canned_id, NULL::bigint AS past_id, NULL::uuid AS session_id,
+                        NULL::bigint AS message_id, c.title, c.body, c.search
+                 FROM canned_responses c
+                 WHERE c.account_id = $1 AND (c.support_type_id = $2 OR c.support_type_id IS NULL)
+                   AND c.search @@ to_tsquery('simple', $5)
+                 UNION ALL
+                 -- The candidates through the GIN index (`+ 0`: sorted here, never by
+                 -- walking an index in id order, which the planner's poor estimates
+                 -- for prefixes can favour) ...
+                 (SELECT 'past', NULL, p.id, p.session_id, p.answer_message_id, p.question, p.answer, p.search
+                  FROM past_answers p
+                  WHERE $13::bigint = 0 AND p.support_type_id = $2 AND p.account_id = $1
+                    AND p.search @@ to_tsquery('simple', $6)
+                  ORDER BY p.id + 0 DESC LIMIT $7)
+                 UNION ALL
+                 -- ... or those among the type's newest answers, as many as newest_to_read says.
+                 (SELECT 'past', NULL, p.id, p.session_id, p.answer_message_id, p.question, p.answer, p.search
+                  FROM (SELECT * FROM past_answers p
+                        WHERE $13 > 0 AND p.support_type_id = $2 AND p.account_id = $1
+                        ORDER BY p.id DESC LIMIT $13) p
+                  WHERE p.search @@ to_tsquery('simple', $6)
+                  LIMIT $7)),
+             scored AS (
+                 SELECT d.kind, d.canned_id, d.past_id, d.session_id, d.message_id, d.title, d.body, s.bm25,
+                        s.matched_idf
+                 FROM (SELECT d.*, ts_filter(d.search, '{a}') AS title_v, ts_filter(d.search, '{b}') AS body_v
+                       FROM docs d) d,
+                 LATERAL (SELECT sum(i.idf * ((CASE WHEN d.title_v @@ i.q THEN $8::float8 ELSE 0 END)
+                                            + (CASE WHEN d.body_v @@ i.q THEN 1 ELSE 0 END))) AS bm25,
+                                 sum(i.idf) AS matched_idf
+                          FROM idf i WHERE d.search @@ i.q) s)
+             SELECT kind AS "kind!", canned_id, past_id, session_id, message_id, title AS "title!", body AS "body!",
+                    (bm25 + $9::float8 * similarity(title, $10))::float8 AS "score!",
+                    (matched_idf / NULLIF($11::float8, 0))::float8 AS "coverage!"
+             FROM scored ORDER BY 8 DESC, canned_id, past_id LIMIT $12"#,
+            account.0,
+            support_type.0,
+            &texts,
+            &idfs,
+            any_of(&terms),
+            any_of(candidates.iter().copied()),
+            CANDIDATES,
+            TITLE_WEIGHT,
+            TRIGRAM_WEIGHT,
+            &question,
+            total_idf,
+            limit,
+            newest_to_read(candidates.iter().map(|t| t.df).sum(), corpus, CANDIDATES)
+        )
+        .fetch_all(&mut *conn)
         .await?;
         rows.into_iter()
             .map(|r| {
@@ -440,11 +548,14 @@ mod server {
         Ok(())
     }
 
-    /// Takes the question and answer pairs of a resolved session into its
-    /// type's past answers: each human agent reply that directly follows a
-    /// customer message. Idempotent. Bots' replies are not taken: only what
-    /// a person answered teaches the next answer.
-    pub async fn harvest(conn: &mut PgConnection, id: SessionId) -> Result<u64> {
+    /// Takes the question and answer pairs of resolved sessions into their
+    /// types' past answers: each human agent reply that directly follows a
+    /// customer message. Idempotent; sessions that are not resolved are
+    /// left for later. Bots' replies are not taken: only what a person
+    /// answered teaches the next answer. Called when a session is resolved
+    /// (automated chat consumer) and for each batch of an import.
+    pub async fn harvest(conn: &mut PgConnection, ids: &[SessionId]) -> Result<u64> {
+        let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
         let done = sqlx::query!(
             "INSERT INTO past_answers
                  (account_id, support_type_id, session_id, question_message_id, answer_message_id, language,
@@ -456,9 +567,10 @@ mod server {
              JOIN LATERAL (SELECT c.id, c.body, c.sender_kind FROM messages c
                            WHERE c.session_id = s.id AND c.id < m.id AND c.sender_kind <> 'system'
                            ORDER BY c.id DESC LIMIT 1) q ON q.sender_kind = 'customer' AND btrim(q.body) <> ''
-             WHERE s.id = $1 AND s.status = 'resolved'
+             WHERE s.id = ANY($1) AND s.status = 'resolved'
+             ORDER BY m.id
              ON CONFLICT (answer_message_id) DO NOTHING",
-            id.0
+            &ids
         )
         .execute(conn)
         .await?;
@@ -521,5 +633,49 @@ mod server {
             _ => None,
         };
         Ok(HandoffContext { owner, position, online, support_type: row.support_type })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn term(txt: &str, df: i64) -> Term {
+        Term::new(txt.into(), df, 10_000)
+    }
+
+    #[test]
+    fn a_rare_term_weighs_more_and_a_prefix_counted_twice_stays_within_the_corpus() {
+        assert!(term("'vat'", 3).idf > term("'invoic':*", 900).idf);
+        assert!(term("'hello'", 9_999).idf > 0.0);
+        let over = Term::new("'deduct':*".into(), 15_000, 10_000);
+        assert_eq!(over.df, 10_000);
+        assert!(over.idf.is_finite() && over.idf > 0.0, "{}", over.idf);
+    }
+
+    #[test]
+    fn candidates_come_from_the_rarest_terms_up_to_the_cap() {
+        let terms =
+            [term("'hello'", 9_000), term("'vat'", 40), term("'invoic':*", 700), term("'wrong'", 400)];
+        let names = |cap| candidate_terms(&terms, cap).iter().map(|t| t.txt.as_str()).collect::<Vec<_>>();
+        assert_eq!(names(1_000), ["'vat'", "'wrong'"]);
+        assert_eq!(names(100_000), ["'vat'", "'wrong'", "'invoic':*", "'hello'"]);
+        // However common, the rarest term is always searched, and a word
+        // that nothing contains does not count as it.
+        assert_eq!(names(10), ["'vat'"]);
+        let unknown = [term("'x9y'", 0), term("'hello'", 9_000), term("'invoic':*", 700)];
+        let names = candidate_terms(&unknown, 500).iter().map(|t| t.txt.as_str()).collect::<Vec<_>>();
+        assert_eq!(names, ["'x9y'", "'invoic':*"]);
+        assert_eq!(any_of(candidate_terms(&terms, 1_000)), "'vat' | 'wrong'");
+        assert!(candidate_terms(&[], 10).is_empty());
+    }
+
+    #[test]
+    fn a_common_word_is_read_newest_first_and_a_rarer_one_through_its_index() {
+        // 500 candidates of 180,000 answers: the walk wins above √(9·10⁷) ≈ 9,487.
+        assert_eq!(newest_to_read(400, 180_000, 500), 0, "all of them fit");
+        assert_eq!(newest_to_read(9_000, 180_000, 500), 0);
+        assert_eq!(newest_to_read(10_000, 180_000, 500), 18_000);
+        assert_eq!(newest_to_read(180_000, 180_000, 500), 1_000);
     }
 }

@@ -460,6 +460,13 @@ async fn a_cancelled_run_resumes_from_its_checkpoint_to_the_same_counts(pool: Pg
     let messages = count!(&pool, "SELECT count(*) FROM messages");
     let customers = count!(&pool, "SELECT count(*) FROM customers");
     assert_eq!((sessions, messages, customers), (1_300, 2_600, 97));
+    // Each conversation's question and answer teaches suggested replies,
+    // once, although the run was cut in the middle.
+    let pairs = count!(
+        &pool,
+        "SELECT count(*) FROM past_answers WHERE question ~ '^question' AND answer ~ '^answer'"
+    );
+    assert_eq!(pairs, 1_300);
     let run = run::get(&pool, &Actor::System, run_id).await.expect("run");
     assert_eq!((run.status, run.position, run.created), (domain::import::RunStatus::Completed, 1_300, 1_300));
 }

@@ -39,7 +39,7 @@ impl Handler for AutomatedChat {
             match event.topic.as_str() {
                 topic::SESSION_HANDED_OFF => return handed_off(tx, event, session).await,
                 topic::SESSION_RESOLVED => {
-                    assist::harvest(tx, session).await?;
+                    assist::harvest(tx, &[session]).await?;
                     return Ok(());
                 }
                 _ => {}

@@ -730,6 +730,8 @@ impl Context {
         self.write_map(conn, "session", &map_sessions.0, &map_sessions.1, run_id).await?;
         let sessions: Vec<SessionId> = s.id.iter().map(|id| SessionId(*id)).collect();
         facts::refresh(conn, &sessions).await?;
+        // Imported history teaches suggested replies as resolved sessions do.
+        crate::assist::harvest(conn, &sessions).await?;
         Ok(BatchResult { counts, skips, file_skips })
     }
 

@@ -6,19 +6,20 @@
 -- three times per suggestion.
 --
 -- Both tables are kept by statement-level triggers on past_answers, in the
--- same transaction as the rows they count, so they are exact. Rows are
--- upserted in key order, so two concurrent harvests of one type wait for
--- each other and never deadlock.
+-- same transaction as the rows they count, so they are exact. A count may
+-- fall to 0 and its row stay; being derived, the rows go with their type.
+-- Rows are upserted in key order, so two concurrent harvests of one type
+-- wait for each other and never deadlock.
 
 CREATE TABLE past_answer_corpus (
-    support_type_id uuid PRIMARY KEY REFERENCES support_types (id),
+    support_type_id uuid PRIMARY KEY REFERENCES support_types (id) ON DELETE CASCADE,
     docs            bigint NOT NULL CHECK (docs >= 0)
 );
 
 -- `lexeme` is in the "C" collation so that a prefix (`deduct:*`) is one
 -- range of the primary key.
 CREATE TABLE past_answer_terms (
-    support_type_id uuid NOT NULL REFERENCES support_types (id),
+    support_type_id uuid NOT NULL REFERENCES support_types (id) ON DELETE CASCADE,
     lexeme          text COLLATE "C" NOT NULL,
     docs            bigint NOT NULL CHECK (docs >= 0),
     PRIMARY KEY (support_type_id, lexeme)

@@ -52,7 +52,11 @@ test('the live monitor shows a waiting session appear and leave without a reload
   const next = page.getByTestId('monitor-waiting').locator(`li[data-session="${second.sessionId}"]`);
   await expect(next).toBeVisible({ timeout: 15_000 });
   await noSeriousViolations(page, 'live monitor');
-  await next.getByRole('button', { name: 'Assign…' }).click();
+  // The click goes to this row's own button, not to a point on the screen:
+  // other tests' chats in the same account appear and leave meanwhile, the
+  // list shifts under a pointer click, and CI once opened the dialog of
+  // another test's session (its targets were another type's agents).
+  await next.getByRole('button', { name: 'Assign…' }).dispatchEvent('click');
   const dialog = page.getByRole('dialog', { name: 'Transfer session' });
   await dialog.getByLabel('Transfer to').selectOption({ label: agent.name });
   await dialog.getByRole('button', { name: 'Transfer session' }).click();

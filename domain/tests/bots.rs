@@ -430,40 +430,42 @@ async fn retrieval_answers_reworded_faq_questions(pool: PgPool) {
 /// 100 per session, written with SQL (a year of history in miniature) and
 /// taken in by [`assist::harvest`] as the importer does.
 async fn history(pool: &PgPool, w: &World, pairs: i64, question: &str, answer: &str) -> Vec<SessionId> {
-    let customer: CustomerId =
-        sqlx::query_scalar("INSERT INTO customers (account_id) VALUES ($1) RETURNING id")
-            .bind(w.acc)
-            .fetch_one(pool)
-            .await
-            .expect("customer");
-    let sessions: Vec<SessionId> = sqlx::query_scalar(
-        "INSERT INTO sessions (account_id, support_type_id, customer_id, status, created_at, queued_at,
+    let customer = sqlx::query_scalar!(
+        r#"INSERT INTO customers (account_id) VALUES ($1) RETURNING id AS "id: CustomerId""#,
+        w.acc.0
+    )
+    .fetch_one(pool)
+    .await
+    .expect("customer");
+    let sessions = sqlx::query_scalar!(
+        r#"INSERT INTO sessions (account_id, support_type_id, customer_id, status, created_at, queued_at,
                                assigned_at, resolved_at)
          SELECT $1, $2, $3, 'resolved', now() - interval '1 day', now() - interval '1 day',
                 now() - interval '1 day', now()
-         FROM generate_series(1, ($4 + 99) / 100) RETURNING id",
+         FROM generate_series(1, ($4::bigint + 99) / 100) RETURNING id AS "id: SessionId""#,
+        w.acc.0,
+        w.ty.0,
+        customer.0,
+        pairs
     )
-    .bind(w.acc)
-    .bind(w.ty)
-    .bind(customer)
-    .bind(pairs)
     .fetch_all(pool)
     .await
     .expect("sessions");
     // Pair i is messages 2i (the question) and 2i + 1 (the answer); `{i}`
     // in the texts is the pair's number.
-    sqlx::query(
+    let ids: Vec<uuid::Uuid> = sessions.iter().map(|s| s.0).collect();
+    sqlx::query!(
         "INSERT INTO messages (session_id, sender_kind, sender_agent_id, body)
          SELECT ($1::uuid[])[1 + i / 100], CASE WHEN k = 0 THEN 'customer' ELSE 'agent' END,
                 CASE WHEN k = 1 THEN $2::uuid END,
-                replace(CASE WHEN k = 0 THEN $3 ELSE $4 END, '{i}', i::text)
-         FROM generate_series(0, $5 - 1) i, generate_series(0, 1) k ORDER BY i, k",
+                replace(CASE WHEN k = 0 THEN $3::text ELSE $4::text END, '{i}', i::text)
+         FROM generate_series(0, $5::bigint - 1) i, generate_series(0, 1) k ORDER BY i, k",
+        &ids,
+        w.human.0,
+        question,
+        answer,
+        pairs
     )
-    .bind(sessions.iter().map(|s| s.0).collect::<Vec<_>>())
-    .bind(w.human)
-    .bind(question)
-    .bind(answer)
-    .bind(pairs)
     .execute(pool)
     .await
     .expect("messages");
@@ -475,21 +477,25 @@ async fn history(pool: &PgPool, w: &World, pairs: i64, question: &str, answer: &
 /// The term statistics that retrieval reads agree with counting the past
 /// answers themselves.
 async fn assert_term_statistics_exact(pool: &PgPool) {
-    let wrong: Vec<(String, i64, i64)> = sqlx::query_as(
-        "WITH live AS (SELECT p.support_type_id, t.lexeme, count(*) AS docs
+    let wrong: Vec<(String, i64, i64)> = sqlx::query!(
+        r#"WITH live AS (SELECT p.support_type_id, t.lexeme, count(*) AS docs
                        FROM past_answers p, unnest(p.search) AS t(lexeme, positions, weights) GROUP BY 1, 2)
-         SELECT coalesce(l.lexeme, s.lexeme), coalesce(l.docs, 0), coalesce(s.docs, 0)
+         SELECT coalesce(l.lexeme, s.lexeme) AS "lexeme!", coalesce(l.docs, 0) AS "counted!",
+                coalesce(s.docs, 0) AS "kept!"
          FROM live l FULL JOIN past_answer_terms s ON s.support_type_id = l.support_type_id AND s.lexeme = l.lexeme
          WHERE coalesce(l.docs, 0) <> coalesce(s.docs, 0)
          UNION ALL
          SELECT 'corpus', count(p.id), coalesce(max(c.docs), 0)
          FROM support_types t LEFT JOIN past_answers p ON p.support_type_id = t.id
          LEFT JOIN past_answer_corpus c ON c.support_type_id = t.id GROUP BY t.id
-         HAVING count(p.id) <> coalesce(max(c.docs), 0)",
+         HAVING count(p.id) <> coalesce(max(c.docs), 0)"#
     )
     .fetch_all(pool)
     .await
-    .expect("statistics");
+    .expect("statistics")
+    .into_iter()
+    .map(|r| (r.lexeme, r.counted, r.kept))
+    .collect();
     assert!(wrong.is_empty(), "(lexeme, counted, kept) that disagree: {wrong:?}");
 }
 
@@ -519,7 +525,7 @@ async fn retrieval_reads_a_bounded_set_of_past_answers_at_scale(pool: PgPool) {
         "Your order {i} ships today; no refund needed.",
     )
     .await;
-    sqlx::query("ANALYZE").execute(&pool).await.expect("analyze");
+    sqlx::query!("ANALYZE").execute(&pool).await.expect("analyze");
     assert_term_statistics_exact(&pool).await;
 
     // Counters of this transaction only (pg_stat_xact_*), read at once.
@@ -531,13 +537,14 @@ async fn retrieval_reads_a_bounded_set_of_past_answers_at_scale(pool: PgPool) {
     assert!(ranked[0].body.contains("zeppelin"), "{ranked:?}");
     let common = assist::retrieve(&mut tx, w.acc, w.ty, "hello, a refund", 3).await.expect("retrieve");
     assert_eq!(common.len(), 3, "{common:?}");
-    let (seq_scans, seq_read, fetched): (i64, i64, i64) = sqlx::query_as(
-        "SELECT seq_scan, seq_tup_read, coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables
-         WHERE relname = 'past_answers'",
+    let c = sqlx::query!(
+        r#"SELECT seq_scan AS "seq_scan!", seq_tup_read AS "seq_read!", coalesce(idx_tup_fetch, 0) AS "fetched!"
+           FROM pg_stat_xact_user_tables WHERE relname = 'past_answers'"#
     )
     .fetch_one(&mut *tx)
     .await
     .expect("counters");
+    let (seq_scans, seq_read, fetched) = (c.seq_scan, c.seq_read, c.fetched);
     assert_eq!((seq_scans, seq_read), (0, 0), "past_answers read whole");
     // The rare words' 2 answers, then at most the 2 · CANDIDATES newest
     // answers for the common word (`assist::newest_to_read`).
@@ -546,8 +553,7 @@ async fn retrieval_reads_a_bounded_set_of_past_answers_at_scale(pool: PgPool) {
 
     // Erasing a customer's data removes their pairs, and their counts.
     let mut conn = pool.acquire().await.expect("conn");
-    sqlx::query("DELETE FROM past_answers WHERE session_id = $1")
-        .bind(old[0])
+    sqlx::query!("DELETE FROM past_answers WHERE session_id = $1", old[0].0)
         .execute(&mut *conn)
         .await
         .expect("erase");
@@ -569,8 +575,7 @@ async fn concurrent_harvests_keep_the_term_statistics_exact(pool: PgPool) {
         // Resolved sessions that are not harvested yet: each adds the same
         // common words and a word of its own.
         let ids = history(&pool, &w, 1, &format!("Hello refund shipping word{i} {{i}}"), "Refund sent").await;
-        sqlx::query("DELETE FROM past_answers WHERE session_id = $1")
-            .bind(ids[0])
+        sqlx::query!("DELETE FROM past_answers WHERE session_id = $1", ids[0].0)
             .execute(&pool)
             .await
             .expect("forget");
@@ -585,8 +590,7 @@ async fn concurrent_harvests_keep_the_term_statistics_exact(pool: PgPool) {
                 let mut tx = pool.begin().await.expect("tx");
                 let n = assist::harvest(&mut tx, &[s]).await.expect("harvest");
                 if i % 4 == 0 {
-                    sqlx::query("DELETE FROM past_answers WHERE session_id = $1")
-                        .bind(s)
+                    sqlx::query!("DELETE FROM past_answers WHERE session_id = $1", s.0)
                         .execute(&mut *tx)
                         .await
                         .expect("erase");
@@ -599,8 +603,7 @@ async fn concurrent_harvests_keep_the_term_statistics_exact(pool: PgPool) {
     for t in tasks {
         assert_eq!(t.await.expect("task"), 1);
     }
-    let kept: i64 = sqlx::query_scalar("SELECT docs FROM past_answer_corpus WHERE support_type_id = $1")
-        .bind(w.ty)
+    let kept = sqlx::query_scalar!("SELECT docs FROM past_answer_corpus WHERE support_type_id = $1", w.ty.0)
         .fetch_one(&pool)
         .await
         .expect("corpus");

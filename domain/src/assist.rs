@@ -218,7 +218,8 @@ pub fn candidate_terms(terms: &[Term], cap: i64) -> Vec<&Term> {
 /// the newest `2 · cap · corpus / matched` answers hold about `2 · cap` of
 /// them, and the walk is the shorter read where `matched² > cap · corpus`.
 /// Either way at most `2 · √(cap · corpus)` rows are read (about 19,000 for
-/// 500 candidates among 180,000 answers).
+/// 500 candidates among 180,000 answers). Search reads a common word's
+/// page by the same rule ([`crate::search::plan_read`]).
 pub fn newest_to_read(matched: i64, corpus: i64, cap: i64) -> i64 {
     let (m, n, c) = (matched as f64, corpus as f64, cap as f64);
     if matched > cap && m * m > c * n { (2.0 * c * n / m).ceil() as i64 } else { 0 }
@@ -471,41 +472,55 @@ mod server {
         let ranked =
             retrieve(&mut tx, session.account_id, session.support_type_id, &question, SUGGESTIONS).await?;
         let top_confidence = confidence(&ranked);
-        let mut out = Vec::with_capacity(ranked.len());
-        for (i, c) in ranked.iter().enumerate() {
-            // The best one carries the calibrated confidence; the others
-            // are scaled by their score against it.
-            let conf = if i == 0 {
-                top_confidence
-            } else {
-                (f64::from(top_confidence) * c.score / ranked[0].score.max(f64::EPSILON)) as f32
-            };
-            let sources = vec![c.source.clone()];
-            let rank = i as i16 + 1;
-            let sid = sqlx::query_scalar!(
-                "INSERT INTO suggestions (session_id, agent_id, message_id, rank, body, confidence, method, sources)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-                id.0,
-                agent.id.0,
-                last_customer,
-                rank,
-                &c.body,
-                conf.clamp(0.0, 1.0),
-                Method::Retrieval.as_str(),
-                serde_json::to_value(&sources).map_err(|e| Error::internal("suggestion sources", e))?
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            out.push(Suggestion {
-                id: sid,
-                rank,
-                title: c.title.clone(),
-                body: c.body.clone(),
-                confidence: conf.clamp(0.0, 1.0),
-                score: c.score,
-                method: Method::Retrieval,
-                sources,
-            });
+        let mut out: Vec<Suggestion> = ranked
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                // The best one carries the calibrated confidence; the
+                // others are scaled by their score against it.
+                let conf = if i == 0 {
+                    top_confidence
+                } else {
+                    (f64::from(top_confidence) * c.score / ranked[0].score.max(f64::EPSILON)) as f32
+                };
+                Suggestion {
+                    id: 0,
+                    rank: i as i16 + 1,
+                    title: c.title.clone(),
+                    body: c.body.clone(),
+                    confidence: conf.clamp(0.0, 1.0),
+                    score: c.score,
+                    method: Method::Retrieval,
+                    sources: vec![c.source.clone()],
+                }
+            })
+            .collect();
+        // Logged for their outcome, in one statement.
+        let sources = out
+            .iter()
+            .map(|s| serde_json::to_value(&s.sources))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::internal("suggestion sources", e))?;
+        let ids = sqlx::query!(
+            "INSERT INTO suggestions (session_id, agent_id, message_id, rank, body, confidence, method, sources)
+             SELECT $1, $2, $3, t.rank, t.body, t.confidence, $4, t.sources
+               FROM unnest($5::int2[], $6::text[], $7::real[], $8::jsonb[]) AS t(rank, body, confidence, sources)
+             RETURNING id, rank",
+            id.0,
+            agent.id.0,
+            last_customer,
+            Method::Retrieval.as_str(),
+            &out.iter().map(|s| s.rank).collect::<Vec<_>>(),
+            &out.iter().map(|s| s.body.clone()).collect::<Vec<_>>(),
+            &out.iter().map(|s| s.confidence).collect::<Vec<_>>(),
+            &sources,
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in ids {
+            if let Some(s) = out.iter_mut().find(|s| s.rank == row.rank) {
+                s.id = row.id;
+            }
         }
         tx.commit().await?;
         Ok(out)

@@ -294,6 +294,17 @@ async fn suggestions_come_from_the_sessions_own_account_and_type(pool: PgPool) {
     assert!(got.iter().all(|g| !g.body.starts_with("RIVAL") && !g.body.starts_with("BILLING")), "{got:?}");
     assert!(got.windows(2).all(|p| p[0].score >= p[1].score && p[0].rank < p[1].rank));
     assert!(got.iter().all(|g| (0.0..=1.0).contains(&g.confidence)));
+    // Each one is logged under the id it was shown with (one statement
+    // writes them all).
+    let logged =
+        sqlx::query!("SELECT id, rank, body FROM suggestions WHERE session_id = $1 ORDER BY rank", s.id.0)
+            .fetch_all(&pool)
+            .await
+            .expect("logged");
+    assert_eq!(
+        logged.iter().map(|l| (l.id, l.rank, l.body.as_str())).collect::<Vec<_>>(),
+        got.iter().map(|g| (g.id, g.rank, g.body.as_str())).collect::<Vec<_>>()
+    );
 
     // The outcome is recorded once, by the agent it was shown to.
     assist::record_outcome(&pool, &human, s.id, got[0].id, Outcome::Edited).await.expect("outcome");
@@ -529,7 +540,8 @@ async fn retrieval_reads_a_bounded_set_of_past_answers_at_scale(pool: PgPool) {
     assert_term_statistics_exact(&pool).await;
 
     // Counters of this transaction only (pg_stat_xact_*), read at once.
-    let mut tx = pool.begin().await.expect("tx");
+    let mut counting = counting_connection(&pool).await;
+    let mut tx = sqlx::Connection::begin(&mut counting).await.expect("tx");
     let ranked = assist::retrieve(&mut tx, w.acc, w.ty, "hello, I need a refund for my broken zeppelin", 3)
         .await
         .expect("retrieve");

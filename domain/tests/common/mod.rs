@@ -117,3 +117,12 @@ pub async fn reason(pool: &PgPool, ty: SupportTypeId, label: &str) -> ReasonId {
         .await
         .expect("reason")
 }
+
+/// A connection of its own, outside the pool, for counting what one
+/// transaction reads: PostgreSQL keeps a backend's table counters pending
+/// for up to a second after each transaction, and `pg_stat_xact_*` shows
+/// those too, so a pooled connection can report its previous work as well.
+pub async fn counting_connection(pool: &PgPool) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect_with(&pool.connect_options()).await.expect("a connection of its own")
+}

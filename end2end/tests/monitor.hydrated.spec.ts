@@ -58,6 +58,8 @@ test('the live monitor shows a waiting session appear and leave without a reload
   // another test's session (its targets were another type's agents).
   await next.getByRole('button', { name: 'Assign…' }).dispatchEvent('click');
   const dialog = page.getByRole('dialog', { name: 'Transfer session' });
+  // The dialog names whom it moves, so a supervisor sees it is the row meant.
+  await expect(dialog.getByTestId('transfer-subject')).toHaveText(new RegExp(`^${second.customer} · `));
   await dialog.getByLabel('Transfer to').selectOption({ label: agent.name });
   await dialog.getByRole('button', { name: 'Transfer session' }).click();
   await expect(page.getByRole('status').filter({ hasText: `Session moved to ${agent.name}.` })).toBeVisible();

@@ -100,7 +100,8 @@ pub fn MonitorPage() -> impl IntoView {
     // The waits tick between snapshots.
     let now = RwSignal::new(None::<DateTime<Utc>>);
     let toasts = Toasts::new();
-    let transfer = RwSignal::new(None::<SessionId>);
+    // The session to assign, and whom it is for (named in the dialog).
+    let transfer = RwSignal::new(None::<(SessionId, String)>);
     #[cfg(feature = "hydrate")]
     {
         let handle =
@@ -124,7 +125,7 @@ pub fn MonitorPage() -> impl IntoView {
                     Err(e) => page_error("the monitor", e),
                 })}
             </Transition>
-            {move || transfer.get().map(|id| {
+            {move || transfer.get().map(|(id, subject)| {
                 let open = RwSignal::new(true);
                 Effect::new(move |_| {
                     if !open.get() {
@@ -135,7 +136,7 @@ pub fn MonitorPage() -> impl IntoView {
                     toasts.success(format!("Session moved to {label}."));
                     refresh(snapshot, busy, again, updated);
                 });
-                view! { <TransferDialog id open done/> }
+                view! { <TransferDialog id open done subject/> }
             })}
             <ToastRegion toasts/>
         </AdminFrame>
@@ -155,7 +156,7 @@ fn waited(since: DateTime<Utc>, at: DateTime<Utc>, now: Option<DateTime<Utc>>, t
 fn Board(
     m: Monitor,
     now: RwSignal<Option<DateTime<Utc>>>,
-    transfer: RwSignal<Option<SessionId>>,
+    transfer: RwSignal<Option<(SessionId, String)>>,
 ) -> impl IntoView {
     let at = m.at;
     // The browser's time when this snapshot arrived.
@@ -286,7 +287,7 @@ fn Oldest(
     now: RwSignal<Option<DateTime<Utc>>>,
     at: DateTime<Utc>,
     taken: DateTime<Utc>,
-    transfer: RwSignal<Option<SessionId>>,
+    transfer: RwSignal<Option<(SessionId, String)>>,
 ) -> impl IntoView {
     if oldest.is_empty() {
         return view! {
@@ -302,6 +303,7 @@ fn Oldest(
                 let since = s.queued_at;
                 let who = s.customer_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "Anonymous".to_owned());
                 let id = s.id;
+                let subject = format!("{who} · {}", s.support_type);
                 view! {
                     <li class="flex flex-wrap items-center justify-between gap-2 px-4 py-2 text-sm" data-session=id.to_string()>
                         <div class="min-w-0">
@@ -315,7 +317,7 @@ fn Oldest(
                             <span class="tabular-nums text-slate-700">
                                 {move || format!("waiting {}", wait_text(waited(since, at, now.get(), taken)))}
                             </span>
-                            <button type="button" on:click=move |_| transfer.set(Some(id))
+                            <button type="button" on:click=move |_| transfer.set(Some((id, subject.clone())))
                                 class=format!("rounded-lg border border-slate-300 bg-white px-2.5 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 {FOCUS}")>
                                 "Assign…"
                             </button>

@@ -312,12 +312,15 @@ fn Actions(id: SessionId) -> impl IntoView {
 
 /// Moves a session to an agent or a support type's queue (the `reassign`
 /// operation): in the workspace, and from the live queue monitor. `done`
-/// gets the moved session and the target's name.
+/// gets the moved session and the target's name. `subject` names the
+/// session (its customer and type) where the dialog opens away from it, as
+/// on the monitor, whose list moves while the supervisor reads it.
 #[component]
 pub fn TransferDialog(
     id: SessionId,
     open: RwSignal<bool>,
     done: Callback<(Session, String)>,
+    #[prop(optional)] subject: Option<String>,
 ) -> impl IntoView {
     let targets = RwSignal::new(None::<Result<TransferTargets, AppError>>);
     let choice = RwSignal::new(String::new());
@@ -379,6 +382,9 @@ pub fn TransferDialog(
     };
     view! {
         <Modal open title="Transfer session" id="transfer-dialog">
+            {subject.map(|subject| view! {
+                <p class="text-sm font-medium text-slate-900" data-testid="transfer-subject">{subject}</p>
+            })}
             <p class="text-sm text-slate-600">"An agent gets the session at once; a support type puts it in that queue."</p>
             {move || match targets.get() {
                 None => view! { <div class="h-9 animate-pulse rounded-lg bg-slate-100" aria-busy="true" aria-label="Loading"></div> }.into_any(),

@@ -49,6 +49,21 @@ pub trait Handler: Send + Sync + 'static {
     fn shares_transactions(&self) -> bool {
         false
     }
+    /// Which of `events` (each already bound to it by topic) it may act on,
+    /// decided when the relay fans a batch out, in one read for the batch:
+    /// an event it would only look at and drop then costs it no delivery
+    /// (in embedded mode no inbox row, claim, `processed` row or
+    /// transaction). It must keep every event that `handle` could act on,
+    /// then or later: the state may change between the fan-out and the
+    /// handling, and `handle` still checks. The default keeps them all.
+    fn relevant<'a>(
+        &'a self,
+        _conn: &'a mut PgConnection,
+        events: &'a [&'a Event],
+    ) -> BoxFuture<'a, Result<Vec<bool>, HandlerError>> {
+        let all = vec![true; events.len()];
+        Box::pin(async move { Ok(all) })
+    }
     /// Applies the event's effect inside `tx`, the transaction that also
     /// records the event as processed. An error rolls both back.
     fn handle<'a>(

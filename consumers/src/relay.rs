@@ -33,14 +33,15 @@ pub trait Publisher: Send + Sync + 'static {
 }
 
 /// Embedded mode: each event goes into the inbox of every consumer bound to
-/// its topic, in the relay's transaction.
+/// its topic that may act on it ([`Handler::relevant`]), in the relay's
+/// transaction.
 pub struct InboxPublisher {
-    bindings: Vec<(&'static str, &'static [&'static str])>,
+    handlers: Vec<std::sync::Arc<dyn Handler>>,
 }
 
 impl InboxPublisher {
     pub fn new(handlers: &[std::sync::Arc<dyn Handler>]) -> Self {
-        Self { bindings: handlers.iter().map(|h| (h.name(), h.bindings())).collect() }
+        Self { handlers: handlers.to_vec() }
     }
 }
 
@@ -56,12 +57,29 @@ impl Publisher for InboxPublisher {
             // live frame of embedded mode, fall behind 1,000 messages a
             // second (the outside bench's scenario 2).
             let (mut consumers, mut ids) = (Vec::new(), Vec::new());
-            for event in events {
-                for (consumer, patterns) in &self.bindings {
-                    if patterns.iter().any(|p| topic_matches(p, &event.topic)) {
-                        consumers.push(consumer.to_string());
-                        ids.push(event.id);
-                    }
+            for handler in &self.handlers {
+                let bound: Vec<&Event> = events
+                    .iter()
+                    .filter(|e| handler.bindings().iter().any(|p| topic_matches(p, &e.topic)))
+                    .collect();
+                if bound.is_empty() {
+                    continue;
+                }
+                let keep = handler
+                    .relevant(&mut *tx, &bound)
+                    .await
+                    .map_err(|e| format!("{}: choosing its events: {e}", handler.name()))?;
+                if keep.len() != bound.len() {
+                    return Err(format!(
+                        "{}: chose among {} events, not {}",
+                        handler.name(),
+                        keep.len(),
+                        bound.len()
+                    ));
+                }
+                for (event, _) in bound.iter().zip(keep).filter(|(_, k)| *k) {
+                    consumers.push(handler.name().to_owned());
+                    ids.push(event.id);
                 }
             }
             if ids.is_empty() {

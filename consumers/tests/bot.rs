@@ -766,3 +766,72 @@ async fn two_deliveries_at_once_give_one_reply(pool: PgPool) {
     let said = bot_messages(&pool, s).await;
     assert_eq!(said.len(), 3, "{said:?}");
 }
+
+/// The relay gives the bot consumer only bots' business: the assignment to
+/// the bot and its customer's messages, never a person's session or the
+/// bot's own words (in embedded mode each of those cost a delivery).
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_relay_gives_the_bot_only_its_sessions(pool: PgPool) {
+    use consumers::relay::{InboxPublisher, relay_batch};
+    let w = seed(&pool, auto()).await;
+    sqlx::query!(
+        "INSERT INTO support_types (account_id, slug, name, routing, reason_required)
+         VALUES ($1, 'people', 'People', 'manual', false)",
+        w.account as AccountId
+    )
+    .execute(&pool)
+    .await
+    .expect("a type without a bot");
+    let (bots, customer) = chat(&pool, &w, "How do I reset my password?").await;
+    say(&pool, &customer, bots, "And my invoices?").await;
+    let (persons, _) = sessions::open(
+        &pool,
+        &Actor::System,
+        OpenSession { support_type: "people".into(), message: Some("Hello?".into()), ..Default::default() },
+    )
+    .await
+    .expect("open");
+    let handlers: Vec<Arc<dyn consumers::Handler>> = vec![Arc::new(Bot::new(Arc::new(assist::Retrieval)))];
+    let publisher = InboxPublisher::new(&handlers);
+    while relay_batch(&pool, &publisher).await.expect("relay") > 0 {}
+    let delivered = sqlx::query!(
+        r#"SELECT o.topic AS "topic!", o.session_id AS "session!", o.payload->>'sender_kind' AS sender
+             FROM consumer_inbox i JOIN outbox o ON o.id = i.outbox_id
+            WHERE i.consumer = 'bot' ORDER BY o.id"#
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("inbox");
+    let delivered: Vec<(String, Option<String>)> = delivered
+        .iter()
+        .inspect(|d| assert_eq!(d.session, bots.0))
+        .map(|d| (d.topic.clone(), d.sender.clone()))
+        .collect();
+    let customer = Some("customer".to_owned());
+    assert_eq!(
+        delivered,
+        [
+            ("message.created".to_owned(), customer.clone()),
+            ("session.assigned".to_owned(), None),
+            ("message.created".to_owned(), customer),
+        ],
+        "the person's session ({}) and nothing else",
+        persons.id
+    );
+    // Those deliveries are what the bot answers from.
+    let bot = Bot::new(Arc::new(assist::Retrieval));
+    assert_eq!(
+        consumers::embedded::drain(&pool, &bot, &consumers::metrics::ConsumerMetrics::default())
+            .await
+            .expect("drain"),
+        3
+    );
+    let said: i64 = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM messages WHERE session_id = $1 AND sender_kind = 'bot'"#,
+        bots.0
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("replies");
+    assert!(said >= 2, "a greeting and an answer, from {said} messages");
+}

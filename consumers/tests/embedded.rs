@@ -443,3 +443,86 @@ async fn heartbeat_loss_sets_away_and_requeues_unanswered_sessions(pool: PgPool)
             .expect("assignment");
     assert_eq!(reason.as_deref(), Some("away"));
 }
+
+/// Rows of each consumer's inbox, by topic and sender ("" when not a
+/// message), oldest first.
+async fn inbox_of(pool: &PgPool, consumer: &str) -> Vec<(String, String)> {
+    sqlx::query!(
+        r#"SELECT o.topic AS "topic!", coalesce(o.payload->>'sender_kind', '') AS "sender!"
+             FROM consumer_inbox i JOIN outbox o ON o.id = i.outbox_id
+            WHERE i.consumer = $1 ORDER BY o.id"#,
+        consumer
+    )
+    .fetch_all(pool)
+    .await
+    .expect("inbox")
+    .into_iter()
+    .map(|r| (r.topic, r.sender))
+    .collect()
+}
+
+/// The relay delivers an event only to the consumers that may act on it:
+/// tagging reads customers' words, the automated chat greets only in a type
+/// with a greeting (or business hours), and notifications take their own
+/// topics and what a webhook of the account subscribes to.
+#[sqlx::test(migrator = "domain::db::MIGRATOR")]
+async fn the_relay_delivers_only_what_a_consumer_can_act_on(pool: PgPool) {
+    use consumers::handlers::{automated_chat::AutomatedChat, notifications::Notifications};
+    let account = seed(&pool).await;
+    sqlx::query!(
+        "INSERT INTO support_types (account_id, slug, name, routing, greeting)
+         VALUES ($1, 'welcome', 'Welcome', 'manual', 'Hello! We are here.')",
+        account
+    )
+    .execute(&pool)
+    .await
+    .expect("type with a greeting");
+    let handlers: Vec<Arc<dyn Handler>> =
+        vec![Arc::new(Tagging), Arc::new(AutomatedChat), Arc::new(Notifications::new(None))];
+    let publisher = InboxPublisher::new(&handlers);
+    let open = |slug: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sessions::open(
+                &pool,
+                &Actor::System,
+                OpenSession { support_type: slug.into(), message: Some("hi".into()), ..Default::default() },
+            )
+            .await
+            .expect("open")
+            .0
+            .id
+        }
+    };
+    let quiet = open("billing").await;
+    open("welcome").await;
+    let mut conn = pool.acquire().await.expect("conn");
+    domain::conversation::post_system_message(&mut conn, quiet, "Your order shipped.", "shipped")
+        .await
+        .expect("system message");
+    relay_all(&pool, &publisher).await;
+    let opened = ("session.opened".to_owned(), String::new());
+    let customer = ("message.created".to_owned(), "customer".to_owned());
+    assert_eq!(
+        inbox_of(&pool, "tagging").await,
+        [opened.clone(), customer.clone(), opened.clone(), customer.clone()]
+    );
+    assert_eq!(inbox_of(&pool, "automated_chat").await, [opened], "the greeting type's opening only");
+    assert_eq!(inbox_of(&pool, "notifications").await, [], "no webhook, no assignment");
+
+    // A webhook on messages: notifications now takes them, the system's too.
+    sqlx::query!(
+        "INSERT INTO webhooks (account_id, url, events, secret)
+         VALUES ($1, 'https://hooks.example.com/in', '{message.*}', decode(repeat('ab', 32), 'hex'))",
+        account
+    )
+    .execute(&pool)
+    .await
+    .expect("webhook");
+    domain::conversation::post_system_message(&mut conn, quiet, "It arrives tomorrow.", "tomorrow")
+        .await
+        .expect("system message");
+    relay_all(&pool, &publisher).await;
+    assert_eq!(inbox_of(&pool, "notifications").await, [("message.created".to_owned(), "system".to_owned())]);
+    assert_eq!(inbox_of(&pool, "tagging").await.len(), 4, "tagging still skips the system's words");
+}

@@ -463,6 +463,50 @@ mod server {
         }))
     }
 
+    /// Which of `events` [`on_event`] may act on, in one read for them
+    /// all: an assignment to a bot, and a customer's message in a session
+    /// a bot owns now. A session a bot takes later is answered from its
+    /// assignment (the bot answers what waits), so a message dropped here
+    /// is never lost to it.
+    pub async fn may_act(conn: &mut PgConnection, events: &[&Event]) -> Result<Vec<bool>> {
+        let (mut sessions, mut agents) = (Vec::new(), Vec::new());
+        for e in events {
+            let (session, agent) = match e.topic.as_str() {
+                topic::SESSION_ASSIGNED => (
+                    None,
+                    e.payload
+                        .get("agent_id")
+                        .and_then(|a| a.as_str())
+                        .and_then(|a| a.parse::<uuid::Uuid>().ok()),
+                ),
+                topic::MESSAGE_CREATED if from_customer(e) => (e.session_id.map(|s| s.0), None),
+                _ => (None, None),
+            };
+            sessions.push(session);
+            agents.push(agent);
+        }
+        let chosen = sqlx::query_scalar!(
+            r#"SELECT e.i AS "i!" FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS e(session_id, agent_id, i)
+                WHERE EXISTS (SELECT 1 FROM agents a WHERE a.id = e.agent_id AND a.role = 'bot')
+                   OR EXISTS (SELECT 1 FROM sessions s JOIN agents a ON a.id = s.owner_id
+                               WHERE s.id = e.session_id AND a.role = 'bot')"#,
+            &sessions as &[Option<uuid::Uuid>],
+            &agents as &[Option<uuid::Uuid>]
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut keep = vec![false; events.len()];
+        for i in chosen {
+            keep[(i - 1) as usize] = true;
+        }
+        Ok(keep)
+    }
+
+    /// A `message.created` the customer wrote.
+    fn from_customer(event: &Event) -> bool {
+        event.payload.get("sender_kind").and_then(|k| k.as_str()) == Some("customer")
+    }
+
     /// What the built-in bot does with an event (the `bot` consumer's
     /// effect), in the consumer's transaction:
     /// - `session.assigned` to an `auto` bot: greet, then answer what the
@@ -482,7 +526,7 @@ mod server {
                 greet_and_respond(conn, provider, &bs, event).await
             }
             topic::MESSAGE_CREATED => {
-                if event.payload.get("sender_kind").and_then(|k| k.as_str()) != Some("customer") {
+                if !from_customer(event) {
                     return Ok(());
                 }
                 let Some(bs) = bot_session(conn, id).await? else { return Ok(()) };

@@ -509,7 +509,7 @@ mod server {
                 .await?;
         let matching: Vec<uuid::Uuid> = hooks
             .into_iter()
-            .filter(|hook| hook.events.iter().any(|p| topic_matches(p, &event.topic)))
+            .filter(|hook| subscribes(&hook.events, &event.topic))
             .map(|hook| hook.id)
             .collect();
         if matching.is_empty() {
@@ -529,6 +529,36 @@ mod server {
         .await?
         .rows_affected();
         Ok(added)
+    }
+
+    /// Which of `events` an active webhook of their account subscribes to
+    /// (one read for them all): the events [`enqueue_deliveries`] would
+    /// queue a delivery for, now.
+    pub async fn subscribed(conn: &mut PgConnection, events: &[&Event]) -> Result<Vec<bool>> {
+        let accounts: Vec<uuid::Uuid> = events.iter().filter_map(|e| e.account_id).map(|a| a.0).collect();
+        if accounts.is_empty() {
+            return Ok(vec![false; events.len()]);
+        }
+        let hooks = sqlx::query!(
+            "SELECT account_id, events FROM webhooks WHERE account_id = ANY($1) AND active",
+            &accounts
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(events
+            .iter()
+            .map(|e| {
+                e.account_id.is_some_and(|account| {
+                    crate::outbox::topic::delivered_to_webhooks(&e.topic)
+                        && hooks.iter().any(|h| h.account_id == account.0 && subscribes(&h.events, &e.topic))
+                })
+            })
+            .collect())
+    }
+
+    /// Whether a webhook with these event patterns gets `topic`.
+    fn subscribes(patterns: &[String], topic: &str) -> bool {
+        patterns.iter().any(|p| topic_matches(p, topic))
     }
 
     /// What a receiver gets: the event without the outbox's internal id.

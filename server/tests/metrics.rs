@@ -97,15 +97,27 @@ async fn request_counters_move_by_route_template_and_status(pool: PgPool) {
     assert!(!public.text().await.expect("body").contains("switchboard_http_request_duration"));
 }
 
-/// An event the embedded notifications consumer applies (it takes every
-/// topic) is counted in its latency histogram, read over `/metrics`.
+/// An event the embedded notifications consumer applies (any topic a
+/// webhook of the account subscribes to) is counted in its latency
+/// histogram, read over `/metrics`.
 #[sqlx::test(migrator = "domain::db::MIGRATOR")]
 async fn an_applied_event_is_counted_in_its_consumers_latency_histogram(pool: PgPool) {
     let app = spawn(pool.clone()).await;
     let count = r#"switchboard_consumer_event_latency_seconds_count{consumer="notifications"}"#;
     let before = sample(&scrape(&app).await, count);
+    let account = sqlx::query_scalar!(
+        r#"WITH a AS (INSERT INTO accounts (slug, name) VALUES ('acme', 'Acme') RETURNING id)
+           INSERT INTO webhooks (account_id, url, events, secret)
+           SELECT id, 'https://hooks.example.com/in', '{test.*}', decode(repeat('ab', 32), 'hex') FROM a
+           RETURNING account_id AS "account: domain::types::AccountId""#
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("an account with a webhook");
     let mut tx = pool.begin().await.expect("begin");
-    domain::outbox::record(&mut tx, "test.metrics", None, None, serde_json::json!({})).await.expect("event");
+    domain::outbox::record(&mut tx, "test.metrics", Some(account), None, serde_json::json!({}))
+        .await
+        .expect("event");
     tx.commit().await.expect("commit");
     // Bounded for a busy machine; not a measure of speed.
     let started = std::time::Instant::now();

@@ -29,6 +29,39 @@ impl Handler for AutomatedChat {
         &[topic::SESSION_OPENED, topic::SESSION_HANDED_OFF, topic::SESSION_RESOLVED]
     }
 
+    /// Handoffs and resolutions, and openings in a type with a greeting
+    /// or business hours (which may post the after-hours notice).
+    fn relevant<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [&'a Event],
+    ) -> BoxFuture<'a, Result<Vec<bool>, HandlerError>> {
+        Box::pin(async move {
+            let opened: Vec<uuid::Uuid> = events
+                .iter()
+                .filter(|e| e.topic == topic::SESSION_OPENED)
+                .filter_map(|e| e.session_id.map(|s| s.0))
+                .collect();
+            let speaks = if opened.is_empty() {
+                Vec::new()
+            } else {
+                sqlx::query_scalar!(
+                    "SELECT s.id FROM sessions s JOIN support_types t ON t.id = s.support_type_id
+                      WHERE s.id = ANY($1) AND (btrim(t.greeting) <> '' OR t.business_hours IS NOT NULL)",
+                    &opened
+                )
+                .fetch_all(&mut *conn)
+                .await?
+            };
+            Ok(events
+                .iter()
+                .map(|e| {
+                    e.topic != topic::SESSION_OPENED || e.session_id.is_some_and(|s| speaks.contains(&s.0))
+                })
+                .collect())
+        })
+    }
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,

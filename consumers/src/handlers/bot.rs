@@ -41,6 +41,15 @@ impl Handler for Bot {
         &[topic::SESSION_ASSIGNED, topic::MESSAGE_CREATED]
     }
 
+    /// Assignments to a bot, and customers' messages in bots' sessions.
+    fn relevant<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [&'a Event],
+    ) -> BoxFuture<'a, Result<Vec<bool>, HandlerError>> {
+        Box::pin(async move { Ok(bot::may_act(conn, events).await?) })
+    }
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,

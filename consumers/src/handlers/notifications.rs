@@ -70,6 +70,27 @@ impl Handler for Notifications {
         true
     }
 
+    /// Its own topics (assignments, handoffs, and replies when it mails),
+    /// and whatever a webhook of the event's account subscribes to.
+    fn relevant<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [&'a Event],
+    ) -> BoxFuture<'a, Result<Vec<bool>, HandlerError>> {
+        Box::pin(async move {
+            let hooked = webhooks::subscribed(conn, events).await?;
+            Ok(events
+                .iter()
+                .zip(hooked)
+                .map(|(e, hooked)| {
+                    hooked
+                        || matches!(e.topic.as_str(), topic::SESSION_ASSIGNED | topic::SESSION_HANDED_OFF)
+                        || (e.topic == topic::MESSAGE_CREATED && self.mailer.is_some())
+                })
+                .collect())
+        })
+    }
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,

@@ -23,6 +23,16 @@ impl Handler for Tagging {
         true
     }
 
+    /// Openings, and customers' messages (the rules read only theirs).
+    fn relevant<'a>(
+        &'a self,
+        _conn: &'a mut PgConnection,
+        events: &'a [&'a Event],
+    ) -> BoxFuture<'a, Result<Vec<bool>, HandlerError>> {
+        let keep = events.iter().map(|e| e.topic != "message.created" || from_customer(e)).collect();
+        Box::pin(async move { Ok(keep) })
+    }
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,
@@ -34,7 +44,7 @@ impl Handler for Tagging {
                 "session.opened" => {
                     config::apply_tag_rules(tx, session, None).await?;
                 }
-                "message.created" if event.payload["sender_kind"] == "customer" => {
+                "message.created" if from_customer(event) => {
                     let body = event.payload["body"]
                         .as_str()
                         .ok_or_else(|| HandlerError::Permanent("message.created without a body".into()))?;
@@ -45,4 +55,9 @@ impl Handler for Tagging {
             Ok(())
         })
     }
+}
+
+/// A message the customer wrote.
+fn from_customer(event: &Event) -> bool {
+    event.payload["sender_kind"] == "customer"
 }

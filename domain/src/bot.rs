@@ -479,7 +479,7 @@ mod server {
                         .and_then(|a| a.as_str())
                         .and_then(|a| a.parse::<uuid::Uuid>().ok()),
                 ),
-                topic::MESSAGE_CREATED if from_customer(e) => (e.session_id.map(|s| s.0), None),
+                topic::MESSAGE_CREATED if e.from_customer() => (e.session_id.map(|s| s.0), None),
                 _ => (None, None),
             };
             sessions.push(session);
@@ -502,11 +502,6 @@ mod server {
         Ok(keep)
     }
 
-    /// A `message.created` the customer wrote.
-    fn from_customer(event: &Event) -> bool {
-        event.payload.get("sender_kind").and_then(|k| k.as_str()) == Some("customer")
-    }
-
     /// What the built-in bot does with an event (the `bot` consumer's
     /// effect), in the consumer's transaction:
     /// - `session.assigned` to an `auto` bot: greet, then answer what the
@@ -526,7 +521,7 @@ mod server {
                 greet_and_respond(conn, provider, &bs, event).await
             }
             topic::MESSAGE_CREATED => {
-                if !from_customer(event) {
+                if !event.from_customer() {
                     return Ok(());
                 }
                 let Some(bs) = bot_session(conn, id).await? else { return Ok(()) };

@@ -99,6 +99,14 @@ pub struct Event {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
+impl Event {
+    /// A `message.created` whose sender is the customer.
+    pub fn from_customer(&self) -> bool {
+        self.topic == topic::MESSAGE_CREATED
+            && self.payload.get("sender_kind").and_then(|k| k.as_str()) == Some("customer")
+    }
+}
+
 #[cfg(feature = "server")]
 pub use server::*;
 
@@ -145,7 +153,24 @@ mod server {
 
 #[cfg(test)]
 mod tests {
-    use super::topic;
+    use super::{Event, topic};
+
+    #[test]
+    fn a_customers_message_is_one_the_customer_sent() {
+        let event = |t: &str, sender: &str| Event {
+            id: 1,
+            event_id: uuid::Uuid::nil(),
+            topic: t.to_owned(),
+            account_id: None,
+            session_id: None,
+            payload: serde_json::json!({ "sender_kind": sender }),
+            created_at: chrono::Utc::now(),
+        };
+        assert!(event(topic::MESSAGE_CREATED, "customer").from_customer());
+        assert!(!event(topic::MESSAGE_CREATED, "agent").from_customer());
+        assert!(!event(topic::MESSAGE_CREATED, "system").from_customer());
+        assert!(!event(topic::SESSION_OPENED, "customer").from_customer());
+    }
 
     /// `topic::ALL` lists every topic constant declared in `topic`.
     #[test]

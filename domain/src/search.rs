@@ -426,6 +426,9 @@ mod server {
             .fetch_optional(&mut *conn)
             .await?;
             let from = from.map(|r| (r.created_at, r.id));
+            // Built at run time, like the read of every match below: the
+            // scope's predicate and the filters present are pushed by
+            // QueryBuilder, so each shape gets its own plan.
             let mut q = QueryBuilder::<Postgres>::new("");
             super::sql::push_newest(&mut q, scope, query, account, from, cursor, limit);
             let rows = q.build_query_as::<Row>().fetch_all(&mut *conn).await?;

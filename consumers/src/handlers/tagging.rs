@@ -29,7 +29,7 @@ impl Handler for Tagging {
         _conn: &'a mut PgConnection,
         events: &'a [&'a Event],
     ) -> BoxFuture<'a, Result<Vec<bool>, HandlerError>> {
-        let keep = events.iter().map(|e| e.topic != "message.created" || from_customer(e)).collect();
+        let keep = events.iter().map(|e| e.topic != "message.created" || e.from_customer()).collect();
         Box::pin(async move { Ok(keep) })
     }
 
@@ -44,7 +44,7 @@ impl Handler for Tagging {
                 "session.opened" => {
                     config::apply_tag_rules(tx, session, None).await?;
                 }
-                "message.created" if from_customer(event) => {
+                "message.created" if event.from_customer() => {
                     let body = event.payload["body"]
                         .as_str()
                         .ok_or_else(|| HandlerError::Permanent("message.created without a body".into()))?;
@@ -55,9 +55,4 @@ impl Handler for Tagging {
             Ok(())
         })
     }
-}
-
-/// A message the customer wrote.
-fn from_customer(event: &Event) -> bool {
-    event.payload["sender_kind"] == "customer"
 }
